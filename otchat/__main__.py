@@ -1,0 +1,5 @@
+"""`python -m otchat`."""
+
+from .main import main
+
+main()

@@ -1,0 +1,260 @@
+"""The command tree (typer) and the one error boundary mapping exceptions to exit codes.
+
+Imports here stay light: `--help` and shell completion load this module on every call.
+"""
+
+from __future__ import annotations
+
+import os
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Any, Callable, Optional
+
+import typer
+from typer.core import TyperCommand, TyperGroup
+
+from . import __version__
+from .env import Env
+from .errors import ExitCode, OtchatError, Terminated
+
+ONESHOT = "__oneshot__"  # the hidden default command; nobody types this name
+
+DESCRIPTION = """\
+Chat with the OpenTools API from the shell.
+
+Give the prompt as arguments; text piped on stdin is appended to it (or replaces
+{input} in it). A first word that names a command runs that command: quote the
+prompt, or put -- before it, to send such a word as a prompt."""
+
+EXIT_CODES = """\
+Exit status: 0 ok, 1 unexpected error, 2 bad usage or input, 3 config or API key
+(401/403), 4 request rejected (other 4xx), 5 server failure (5xx, in-stream error),
+6 network failure or timeout, 7 broken stream, 8 rate limit (429) or out of credit
+(402), 9 stopped at a tool budget with tool calls unrun, 130 interrupted, 141 stdout
+closed, 129/143 SIGHUP/SIGTERM."""
+
+
+class Format(str, Enum):
+    auto = "auto"
+    markdown = "markdown"
+    plain = "plain"
+    json = "json"
+    jsonl = "jsonl"
+
+
+class OtchatGroup(TyperGroup):
+    """A group whose default command is the one-shot prompt.
+
+    `otchat -m x "hi"` runs the hidden one-shot command; `otchat chat` runs `chat`.
+    """
+
+    def parse_args(self, ctx: typer.Context, args: list[str]) -> list[str]:
+        if not args or (args[0] not in self.commands and args[0] not in ("--help", "-h", "--version")):
+            args = [ONESHOT, *args]
+        return super().parse_args(ctx, args)
+
+    def format_help(self, ctx: typer.Context, formatter: Any) -> None:
+        oneshot = self.commands[ONESHOT]
+        oneshot.format_help(ctx, formatter)
+        self.format_commands(ctx, formatter)
+
+    def format_commands(self, ctx: typer.Context, formatter: Any) -> None:
+        rows = [
+            (name, cmd.get_short_help_str(limit=60))
+            for name, cmd in self.commands.items()
+            if not cmd.hidden
+        ]
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+
+
+class OneshotCommand(TyperCommand):
+    """Shows its usage as the program's own: `otchat [OPTIONS] [PROMPT]...`."""
+
+    def format_usage(self, ctx: typer.Context, formatter: Any) -> None:
+        formatter.write_usage("otchat", "[OPTIONS] [PROMPT]...")
+        formatter.write_usage("otchat", "COMMAND [ARGS]...", prefix="       ")
+
+
+app = typer.Typer(
+    cls=OtchatGroup,
+    add_completion=False,
+    rich_markup_mode=None,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"otchat {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+) -> None:
+    """Chat with the OpenTools API from the shell."""
+
+
+# Request options, shared by the one-shot command and (later) `chat`.
+ModelOpt = Annotated[Optional[str], typer.Option("-m", "--model", help="Model id, e.g. anthropic/claude-3.7-sonnet.")]
+SystemOpt = Annotated[Optional[str], typer.Option("-s", "--system", help="System prompt.")]
+ToolOpt = Annotated[
+    Optional[list[str]],
+    typer.Option("-t", "--tool", metavar="REF", help="Hosted MCP tool from the OpenTools registry (repeatable)."),
+]
+FunctionOpt = Annotated[
+    Optional[list[Path]],
+    typer.Option("--function", metavar="FILE", help="JSON function definition to declare as a tool (repeatable)."),
+]
+ToolChoiceOpt = Annotated[
+    Optional[str], typer.Option("--tool-choice", metavar="auto|none|required|NAME", help="How the model may use tools.")
+]
+FileOpt = Annotated[
+    Optional[list[Path]],
+    typer.Option("-f", "--file", metavar="PATH", help="Add a text file to the message (repeatable)."),
+]
+TemperatureOpt = Annotated[
+    Optional[float], typer.Option("--temperature", min=0.0, max=2.0, help="Sampling temperature, 0 to 2.")
+]
+MaxTokensOpt = Annotated[Optional[int], typer.Option("--max-tokens", min=1, help="Longest reply, in tokens.")]
+OptionOpt = Annotated[
+    Optional[list[str]],
+    typer.Option("-o", "--option", metavar="KEY=VALUE", help="Extra request body field; VALUE is JSON if it parses."),
+]
+NoStreamOpt = Annotated[bool, typer.Option("--no-stream", help="Ask for the whole reply at once.")]
+BaseUrlOpt = Annotated[
+    Optional[str], typer.Option("--base-url", metavar="URL", help="API base URL [default: https://api.opentools.com/v1].")
+]
+TimeoutOpt = Annotated[
+    Optional[float], typer.Option("--timeout", metavar="SECONDS", min=0.001, help="Read timeout [default: 300].")
+]
+RetriesOpt = Annotated[
+    Optional[int], typer.Option("--retries", metavar="N", min=0, help="Retries before a reply begins [default: 2].")
+]
+
+
+@app.command(name=ONESHOT, cls=OneshotCommand, hidden=True, help=DESCRIPTION, epilog=EXIT_CODES)
+def oneshot(
+    ctx: typer.Context,
+    prompt: Annotated[Optional[list[str]], typer.Argument(metavar="[PROMPT]...", show_default=False)] = None,
+    model: ModelOpt = None,
+    system: SystemOpt = None,
+    tool: ToolOpt = None,
+    function: FunctionOpt = None,
+    tool_choice: ToolChoiceOpt = None,
+    file: FileOpt = None,
+    temperature: TemperatureOpt = None,
+    max_tokens: MaxTokensOpt = None,
+    option: OptionOpt = None,
+    no_stream: NoStreamOpt = False,
+    base_url: BaseUrlOpt = None,
+    timeout: TimeoutOpt = None,
+    retries: RetriesOpt = None,
+    format: Annotated[Format, typer.Option("--format", help="Output format.")] = Format.auto,
+    json_: Annotated[bool, typer.Option("--json", help="Same as --format json.")] = False,
+    raw: Annotated[bool, typer.Option("--raw", help="Same as --format plain.")] = False,
+    usage: Annotated[bool, typer.Option("-u", "--usage", help="Print token usage (stderr when piped).")] = False,
+    verbose: Annotated[bool, typer.Option("-v", "--verbose", help="Show the HTTP exchange on stderr.")] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the request as JSON; send nothing.")] = False,
+    traceback: Annotated[bool, typer.Option("--traceback", help="Show a traceback on unexpected errors.")] = False,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+) -> None:
+    env = _env(ctx)
+
+    def body() -> int:
+        from . import oneshot as run
+        from .config import Flags
+
+        if json_ and raw:
+            raise _usage("--json and --raw contradict each other")
+        fmt = "json" if json_ else "plain" if raw else format.value
+        flags = Flags(
+            model=model,
+            system=system,
+            tools=list(tool or []),
+            functions=run.load_functions(function or []),
+            tool_choice=tool_choice,
+            temperature=temperature,
+            max_tokens=max_tokens,
+            options=run.parse_options(option or []),
+            stream=not no_stream,
+            base_url=base_url,
+            timeout=timeout,
+            retries=retries,
+        )
+        output = run.Output(format=fmt, usage=usage, verbose=verbose, dry_run=dry_run)
+        return run.run(env, flags, output, list(prompt or []), list(file or []))
+
+    guarded(env, body, traceback=traceback)
+
+
+def _env(ctx: typer.Context) -> Env:
+    return ctx.obj if isinstance(ctx.obj, Env) else Env.from_process()
+
+
+def _usage(message: str) -> OtchatError:
+    from .errors import UsageError
+
+    return UsageError(message)
+
+
+def guarded(env: Env, body: Callable[[], int], *, traceback: bool = False) -> None:
+    """The error boundary: run `body`, map what it raises to one line and an exit code."""
+    traceback = traceback or env.environ.get("OTCHAT_TRACEBACK") == "1"
+    try:
+        code = body()
+    except OtchatError as exc:
+        env.error(exc.line())
+        code = exc.exit_code
+    except KeyboardInterrupt:
+        code = ExitCode.INTERRUPTED
+    except Terminated as exc:
+        code = exc.exit_code
+    except BrokenPipeError:
+        _silence_stdout(env)
+        code = 141
+    except Exception as exc:
+        if traceback:
+            raise
+        env.error(f"unexpected {type(exc).__name__}: {exc} (run with --traceback for details)")
+        code = ExitCode.UNEXPECTED
+    if code:
+        raise typer.Exit(int(code))
+
+
+def _silence_stdout(env: Env) -> None:
+    """After EPIPE, point stdout at /dev/null so the interpreter's final flush is quiet."""
+    try:
+        fd = env.stdout.fileno()
+    except (AttributeError, ValueError, OSError):
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, fd)
+    os.close(devnull)
+
+
+def run(args: list[str], env: Env | None = None) -> int:
+    """Parse `args` and run the command; usage errors become one line and exit 2."""
+    import typer.main
+
+    env = env or Env.from_process()
+    command = typer.main.get_command(app)
+    try:
+        result = command.main(args, prog_name="otchat", standalone_mode=False, obj=env)
+    except typer.Abort:
+        return ExitCode.INTERRUPTED
+    except Exception as exc:
+        # Click's usage errors (bad option, missing value) carry their own exit code.
+        if not hasattr(exc, "format_message") or not hasattr(exc, "exit_code"):
+            raise
+        env.error(f"{exc.format_message()} (see otchat --help)")
+        return exc.exit_code
+    return result if isinstance(result, int) else 0

@@ -1,0 +1,131 @@
+"""run_turn: one request, its events to a sink, and the TurnResult; shared by one-shot and REPL."""
+
+from __future__ import annotations
+
+import time
+from typing import Callable, Protocol
+
+from .errors import StreamError
+from .models import (
+    ChatRequest,
+    Event,
+    Finish,
+    Meta,
+    ReasoningDelta,
+    TextDelta,
+    ToolCallDelta,
+    TurnResult,
+    Usage,
+)
+from .protocol import ChunkDecoder, ToolCallAccumulator, completion_events
+
+
+class Sink(Protocol):
+    """Where events go (a renderer). It never calls back into the engine."""
+
+    def handle(self, event: Event) -> None: ...
+
+    def flush(self) -> None: ...
+
+
+class Opener(Protocol):
+    def open(self, request: ChatRequest): ...  # -> transport.Reply
+
+
+def run_turn(
+    request: ChatRequest,
+    transport: Opener,
+    sink: Sink,
+    *,
+    clock: Callable[[], float] = time.monotonic,
+) -> TurnResult:
+    """Send `request`, pass every event to `sink`, and return what arrived.
+
+    On any failure (including Ctrl-C) the exception carries the partial TurnResult as
+    `partial`, marked interrupted, so callers can keep what the user already saw.
+    """
+    turn = _Turn(sink)
+    start = clock()
+    try:
+        reply = transport.open(request)
+        try:
+            if reply.is_stream:
+                turn.read_stream(reply.batches())
+            else:
+                for event in completion_events(reply.json()):
+                    turn.dispatch(event)
+        finally:
+            reply.close()
+        turn.finish()
+    except BaseException as exc:
+        turn.result.elapsed = clock() - start
+        turn.settle(interrupted=True)
+        try:
+            exc.partial = turn.result  # type: ignore[attr-defined]
+        except AttributeError:
+            pass
+        raise
+    turn.result.elapsed = clock() - start
+    return turn.result
+
+
+class _Turn:
+    """The state of one reply while it arrives."""
+
+    def __init__(self, sink: Sink) -> None:
+        self.sink = sink
+        self.result = TurnResult()
+        self.text: list[str] = []
+        self.reasoning: list[str] = []
+        self.calls = ToolCallAccumulator()
+
+    def read_stream(self, batches) -> None:
+        decoder = ChunkDecoder()
+        dispatch = self.dispatch
+        for batch in batches:
+            done = False
+            for data in batch:
+                if data == "[DONE]":
+                    done = True
+                    break
+                for event in decoder.decode(data):
+                    dispatch(event)
+            self.sink.flush()
+            if done:
+                return
+        if self.result.finish_reason is None:
+            raise StreamError("the stream ended before the reply was complete")
+
+    def dispatch(self, event: Event) -> None:
+        kind = type(event)
+        if kind is TextDelta:
+            self.text.append(event.text)  # type: ignore[union-attr]
+            self.sink.handle(event)
+        elif kind is ReasoningDelta:
+            self.reasoning.append(event.text)  # type: ignore[union-attr]
+            self.sink.handle(event)
+        elif kind is ToolCallDelta:
+            self.calls.add(event)  # type: ignore[arg-type]
+        elif kind is Usage:
+            self.result.usage = event  # type: ignore[assignment]
+        elif kind is Finish:
+            self.result.finish_reason = event.reason  # type: ignore[union-attr]
+        elif kind is Meta:
+            self.result.id = event.id  # type: ignore[union-attr]
+            self.result.model = event.model  # type: ignore[union-attr]
+
+    def settle(self, *, interrupted: bool = False) -> None:
+        self.result.content = "".join(self.text)
+        self.result.reasoning = "".join(self.reasoning)
+        self.result.tool_calls = self.calls.calls()
+        self.result.interrupted = interrupted
+
+    def finish(self) -> None:
+        """Emit what is only known at the end: whole tool calls, usage, finish reason."""
+        self.settle()
+        for call in self.result.tool_calls:
+            self.sink.handle(call)
+        if self.result.usage is not None:
+            self.sink.handle(self.result.usage)
+        self.sink.handle(Finish(self.result.finish_reason))
+        self.sink.flush()

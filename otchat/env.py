@@ -1,0 +1,99 @@
+"""Env: the one object that touches process globals (stdio, environ, dirs, clock)."""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, BinaryIO, Callable, Mapping, TextIO
+
+APP_NAME = "otchat"
+
+
+@dataclass
+class Env:
+    """Everything a command may read from or write to the outside world.
+
+    Tests build one with byte/str buffers, a tmp config dir and an httpx transport;
+    `Env.from_process()` builds the real one.
+    """
+
+    stdin: BinaryIO | None
+    stdout: TextIO
+    stderr: TextIO
+    stdin_isatty: bool = False
+    stdout_isatty: bool = False
+    stderr_isatty: bool = False
+    environ: Mapping[str, str] = field(default_factory=dict)
+    transport: Any = None  # an httpx.BaseTransport; None means the network
+    clock: Callable[[], float] = time.monotonic
+    sleep: Callable[[float], None] = time.sleep
+    # Strings that must never be printed (the API key); see `redact`.
+    secrets: set[str] = field(default_factory=set)
+
+    @classmethod
+    def from_process(cls) -> Env:
+        stdin = sys.stdin.buffer if sys.stdin is not None else None
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.reconfigure(errors="replace")
+            except (AttributeError, ValueError):
+                pass
+        return cls(
+            stdin=stdin,
+            stdout=sys.stdout,
+            stderr=sys.stderr,
+            stdin_isatty=_isatty(sys.stdin),
+            stdout_isatty=_isatty(sys.stdout),
+            stderr_isatty=_isatty(sys.stderr),
+            environ=os.environ,
+        )
+
+    @property
+    def config_dir(self) -> Path:
+        override = self.environ.get("OTCHAT_CONFIG_DIR")
+        if override:
+            return Path(override)
+        import platformdirs
+
+        return Path(platformdirs.user_config_dir(APP_NAME))
+
+    @property
+    def data_dir(self) -> Path:
+        override = self.environ.get("OTCHAT_DATA_DIR")
+        if override:
+            return Path(override)
+        import platformdirs
+
+        return Path(platformdirs.user_data_dir(APP_NAME))
+
+    def redact(self, text: str) -> str:
+        for secret in self.secrets:
+            if secret:
+                text = text.replace(secret, mask(secret))
+        return text
+
+    def error(self, message: str) -> None:
+        self.stderr.write(f"otchat: error: {self.redact(message)}\n")
+        self.stderr.flush()
+
+    def warn(self, message: str) -> None:
+        self.stderr.write(f"otchat: warning: {self.redact(message)}\n")
+        self.stderr.flush()
+
+
+def mask(secret: str) -> str:
+    """`sk-…abcd`: enough to recognise a key, never enough to use it."""
+    if len(secret) < 12:
+        return "***"
+    prefix = secret[:3] if secret[2:3] in ("-", "_") else ""
+    return f"{prefix}…{secret[-4:]}"
+
+
+def _isatty(stream: Any) -> bool:
+    try:
+        return stream is not None and stream.isatty()
+    except (AttributeError, ValueError):
+        return False

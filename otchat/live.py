@@ -1,0 +1,210 @@
+"""Terminal rendering: streamed markdown with finished blocks printed once, tool-call panels.
+
+Cost stays linear in the answer: finished top-level blocks are rendered and printed
+once; only the unfinished tail is re-rendered, at most every `interval` seconds, and
+only as much of it as fits on the screen.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Callable
+
+from markdown_it import MarkdownIt
+from rich.console import Console, ConsoleOptions, RenderResult
+from rich.live import Live
+from rich.markdown import Markdown
+from rich.panel import Panel
+from rich.segment import Segment
+from rich.text import Text
+
+from .models import Event, ReasoningDelta, TextDelta, ToolCall, TurnResult
+from .render import usage_line
+
+_FENCES = ("```", "~~~")
+
+
+class MarkdownSink:
+    def __init__(
+        self,
+        console: Console,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        interval: float = 0.08,
+        show_usage: bool = True,
+    ) -> None:
+        self.console = console
+        self.stream = MarkdownStream(console, clock=clock, interval=interval)
+        self.show_usage = show_usage
+        self._reasoning = False
+
+    def handle(self, event: Event) -> None:
+        kind = type(event)
+        if kind is TextDelta:
+            if self._reasoning:
+                self.console.print()
+                self._reasoning = False
+            self.stream.feed(event.text)
+        elif kind is ReasoningDelta:
+            self._reasoning = True
+            self.console.print(Text(event.text, style="dim italic"), end="")
+        elif kind is ToolCall:
+            self.stream.close()
+            self.console.print(tool_call_panel(event))
+
+    def flush(self) -> None:
+        self.stream.tick()
+
+    def end(self, result: TurnResult) -> None:
+        self.stream.close()
+        if self._reasoning:
+            self.console.print()
+        if result.interrupted:
+            self.console.print(Text("[interrupted]", style="dim"))
+        if self.show_usage:
+            self.console.print(Text(usage_line(result), style="dim"))
+
+
+def tool_call_panel(call: ToolCall) -> Panel:
+    parsed = call.parsed_arguments()
+    if parsed is None:
+        body: Text = Text(call.arguments)
+    else:
+        from rich.json import JSON
+
+        body = JSON(json.dumps(parsed, ensure_ascii=False), indent=2).text
+    return Panel(body, title=f"tool call · {call.name}", title_align="left", border_style="cyan", expand=False)
+
+
+class MarkdownStream:
+    """Feeds markdown text to the terminal as it streams."""
+
+    def __init__(self, console: Console, *, clock: Callable[[], float], interval: float) -> None:
+        self.console = console
+        self.clock = clock
+        self.interval = interval
+        self._parts: list[str] = []
+        self._live: Live | None = None
+        self._printed = False
+        self._next = 0.0
+        self._parser = MarkdownIt("commonmark").enable("strikethrough").enable("table")
+
+    def feed(self, text: str) -> None:
+        self._parts.append(text)
+
+    def tick(self) -> None:
+        """Called once per network read: commit finished blocks and refresh the tail."""
+        now = self.clock()
+        if now < self._next or not self._parts:
+            return
+        self._next = now + self.interval
+        pending = self._take()
+        cut = self._finished_upto(pending)
+        if cut:
+            self._commit(pending[:cut])
+            pending = pending[cut:]
+        self._parts = [pending] if pending else []
+        self._show_tail(pending)
+
+    def close(self) -> None:
+        """Print whatever is left, rendered, and end the live tail."""
+        if self._live is not None:
+            self._live.stop()
+            self._live = None
+        pending = self._take()
+        self._parts = []
+        if pending.strip():
+            self._commit(pending)
+
+    def _take(self) -> str:
+        return "".join(self._parts)
+
+    def _finished_upto(self, text: str) -> int:
+        """Offset up to which top-level blocks are finished (a later block has begun).
+
+        Only whole lines are parsed, so a half-arrived line never splits a block.
+        """
+        complete = text[: text.rfind("\n") + 1]
+        if not complete:
+            return 0
+        starts = [
+            token.map[0]
+            for token in self._parser.parse(complete)
+            if token.level == 0 and token.map is not None and token.nesting >= 0
+        ]
+        if len(starts) < 2 or starts[-1] == 0:
+            return 0
+        offset = 0
+        for _ in range(starts[-1]):
+            offset = complete.index("\n", offset) + 1
+        return offset
+
+    def _commit(self, text: str) -> None:
+        target = self._live.console if self._live is not None else self.console
+        if self._printed:
+            target.print()
+        target.print(Trimmed(Markdown(text)))
+        self._printed = True
+
+    def _show_tail(self, pending: str) -> None:
+        if not pending.strip():
+            if self._live is not None:
+                self._live.update(Text(""), refresh=True)
+            return
+        height = max(3, self.console.size.height - 2)
+        preview = Trimmed(Markdown(_tail_source(pending, height)), keep_last=height)
+        if self._live is None:
+            self._live = Live(
+                preview,
+                console=self.console,
+                auto_refresh=False,
+                transient=True,
+                vertical_overflow="crop",
+            )
+            self._live.start(refresh=True)
+        else:
+            self._live.update(preview, refresh=True)
+
+
+class Trimmed:
+    """A renderable without blank lines at its ends, optionally only its last lines."""
+
+    def __init__(self, renderable: Markdown, keep_last: int | None = None) -> None:
+        self.renderable = renderable
+        self.keep_last = keep_last
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        lines = console.render_lines(self.renderable, options, pad=False)
+        while lines and _blank(lines[-1]):
+            lines.pop()
+        start = 0
+        while start < len(lines) and _blank(lines[start]):
+            start += 1
+        lines = lines[start:]
+        if self.keep_last is not None:
+            lines = lines[-self.keep_last :]
+        newline = Segment.line()
+        for line in lines:
+            yield from line
+            yield newline
+
+
+def _blank(line: list[Segment]) -> bool:
+    return all(not seg.text.strip() and not (seg.style and seg.style.bgcolor) for seg in line)
+
+
+def _tail_source(pending: str, height: int) -> str:
+    """The last `height` lines of the tail, reopening a code fence cut off above them."""
+    lines = pending.split("\n")
+    if len(lines) <= height:
+        return pending
+    fence = None
+    for line in lines[:-height]:
+        stripped = line.lstrip()
+        if stripped.startswith(_FENCES):
+            fence = None if fence else stripped
+    kept = lines[-height:]
+    if fence:
+        kept.insert(0, fence)
+    return "\n".join(kept)

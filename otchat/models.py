@@ -1,0 +1,136 @@
+"""Plain data shared along the data path: requests, typed stream events, turn results."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any, Union
+
+
+@dataclass(slots=True)
+class ChatRequest:
+    """Everything needed to send one request; built by `request.build`, sent by `transport`."""
+
+    url: str
+    headers: dict[str, str]
+    body: dict[str, Any]
+
+
+@dataclass(slots=True)
+class ToolCall:
+    """One complete tool call, its arguments still the raw string the model produced."""
+
+    index: int
+    id: str | None
+    name: str
+    arguments: str
+
+    def parsed_arguments(self) -> Any:
+        """The arguments as JSON, or None when the model produced something else."""
+        try:
+            return json.loads(self.arguments) if self.arguments.strip() else {}
+        except ValueError:
+            return None
+
+    def to_openai(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "type": "function",
+            "function": {"name": self.name, "arguments": self.arguments},
+        }
+
+
+@dataclass(slots=True)
+class Usage:
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    total_tokens: int | None = None
+    raw: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Usage:
+        def num(key: str) -> int | None:
+            value = data.get(key)
+            return value if isinstance(value, int) else None
+
+        return cls(num("prompt_tokens"), num("completion_tokens"), num("total_tokens"), dict(data))
+
+    def to_dict(self) -> dict[str, Any]:
+        return self.raw or {
+            "prompt_tokens": self.prompt_tokens,
+            "completion_tokens": self.completion_tokens,
+            "total_tokens": self.total_tokens,
+        }
+
+
+# Typed events: what `protocol` produces and every sink consumes.
+
+
+@dataclass(slots=True)
+class TextDelta:
+    text: str
+
+
+@dataclass(slots=True)
+class ReasoningDelta:
+    text: str
+
+
+@dataclass(slots=True)
+class ToolCallDelta:
+    """A fragment of a streamed tool call; merged by `index` into a ToolCall."""
+
+    index: int
+    id: str | None
+    name: str | None
+    arguments: str
+
+
+@dataclass(slots=True)
+class Finish:
+    reason: str | None
+
+
+@dataclass(slots=True)
+class Error:
+    message: str
+    exit_code: int
+
+
+@dataclass(slots=True)
+class Meta:
+    """Response identity (id, model) as soon as the server reveals it."""
+
+    id: str | None
+    model: str | None
+
+
+Event = Union[TextDelta, ReasoningDelta, ToolCallDelta, ToolCall, Usage, Finish, Error, Meta]
+
+
+@dataclass(slots=True)
+class TurnResult:
+    """What one request produced, complete or not."""
+
+    id: str | None = None
+    model: str | None = None
+    content: str = ""
+    reasoning: str = ""
+    tool_calls: list[ToolCall] = field(default_factory=list)
+    finish_reason: str | None = None
+    usage: Usage | None = None
+    elapsed: float = 0.0
+    interrupted: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "id": self.id,
+            "model": self.model,
+            "content": self.content,
+            "tool_calls": [call.to_openai() for call in self.tool_calls],
+            "finish_reason": self.finish_reason,
+            "usage": self.usage.to_dict() if self.usage else None,
+        }
+        if self.reasoning:
+            out["reasoning"] = self.reasoning
+        return out

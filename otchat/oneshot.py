@@ -1,0 +1,175 @@
+"""The one-shot command: gather the input, resolve settings, run one turn, pick the exit code."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from . import config, request
+from .config import Flags, Settings
+from .env import Env
+from .errors import ConfigError, ExitCode, OtchatError, UsageError
+from .models import Error, TurnResult
+
+INPUT_PLACEHOLDER = "{input}"
+
+
+@dataclass
+class Output:
+    format: str = "auto"
+    usage: bool = False
+    verbose: bool = False
+    dry_run: bool = False
+
+
+def run(env: Env, flags: Flags, output: Output, prompt_words: list[str], files: list[Path]) -> int:
+    settings = config.resolve(flags, env.environ, config.load_file(config.config_path(env.config_dir)))
+    piped = read_stdin(env, settings.max_input_bytes)
+    prompt = " ".join(prompt_words)
+    blocks = [read_text_file(path) for path in files]
+    if not prompt and piped is None and not blocks:
+        raise UsageError('no prompt given', hint='try: otchat "your question", or pipe text in')
+    message = request.compose_user_message(prompt, blocks, piped)
+    chat_request = request.build(settings, [{"role": "user", "content": message}])
+    if output.dry_run:
+        env.stdout.write(json.dumps(request.redacted(chat_request), indent=2, ensure_ascii=False) + "\n")
+        env.stdout.flush()
+        return ExitCode.OK
+    require_key(env, settings)
+    sink = make_sink(env, output)
+    result = send(env, settings, chat_request, sink, output)
+    return check_finish(env, result, settings)
+
+
+def require_key(env: Env, settings: Settings) -> None:
+    if not settings.api_key:
+        raise ConfigError(f"no API key: set {config.KEY_ENV}")
+    env.secrets.add(settings.api_key)
+
+
+def send(env: Env, settings: Settings, chat_request: Any, sink: Any, output: Output) -> TurnResult:
+    """Run one turn through a fresh transport; the sink always gets its `end`."""
+    from .engine import run_turn
+    from .transport import Transport
+
+    log = (lambda line: _err_line(env, line)) if output.verbose else None
+    notify = (lambda line: env.warn(line)) if (output.verbose or env.stderr_isatty) else None
+    transport = Transport(
+        timeout=settings.timeout,
+        connect_timeout=settings.connect_timeout,
+        retries=settings.retries,
+        httpx_transport=env.transport,
+        sleep=env.sleep,
+        log=log,
+        notify=notify,
+    )
+    try:
+        result = run_turn(chat_request, transport, sink, clock=env.clock)
+    except OtchatError as exc:
+        sink.handle(Error(env.redact(exc.line()), int(exc.exit_code)))
+        sink.end(exc.partial or TurnResult(interrupted=True))
+        raise
+    except BaseException as exc:
+        partial = getattr(exc, "partial", None)
+        sink.end(partial or TurnResult(interrupted=True))
+        raise
+    finally:
+        transport.close()
+    sink.end(result)
+    return result
+
+
+def check_finish(env: Env, result: TurnResult, settings: Settings) -> int:
+    """Warnings for replies that stopped early; exit 9 for tool calls nobody will run."""
+    reason = result.finish_reason
+    if reason == "length":
+        env.warn("the reply was cut short at the token limit (finish_reason: length)")
+    elif reason == "content_filter":
+        env.warn("the reply was stopped by a content filter (finish_reason: content_filter)")
+    elif reason == "tool_calls":
+        declared = settings.declared_functions()
+        unrun = [call.name for call in result.tool_calls if call.name not in declared]
+        if unrun or not result.tool_calls:
+            names = ", ".join(unrun) or "unnamed"
+            env.warn(f"the reply stopped at the server's tool budget with tool calls unrun: {names}")
+            return ExitCode.TOOL_BUDGET
+    return ExitCode.OK
+
+
+def make_sink(env: Env, output: Output) -> Any:
+    from .render import JsonlSink, JsonSink, PlainSink, choose_format
+
+    fmt = choose_format(output.format, env.stdout_isatty, env.environ.get("TERM"))
+    if fmt == "json":
+        return JsonSink(env.stdout)
+    if fmt == "jsonl":
+        return JsonlSink(env.stdout)
+    if fmt == "plain":
+        return PlainSink(env.stdout, env.stderr, show_usage=output.usage, verbose=output.verbose)
+    from rich.console import Console
+
+    from .live import MarkdownSink
+
+    console = Console(
+        file=env.stdout,
+        force_terminal=True if env.stdout_isatty else None,
+        no_color=bool(env.environ.get("NO_COLOR")),
+        highlight=False,
+    )
+    return MarkdownSink(console, clock=env.clock, show_usage=True)
+
+
+def read_stdin(env: Env, limit: int) -> str | None:
+    """Piped input as text, or None; never waits on a terminal, refuses input above `limit`."""
+    if env.stdin is None or env.stdin_isatty:
+        return None
+    data = env.stdin.read(limit + 1)
+    if len(data) > limit:
+        raise UsageError(
+            f"stdin is larger than max_input_bytes ({_size(limit)}, about {limit // 4:,} tokens)",
+            hint="send less, or raise max_input_bytes in config.toml",
+        )
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"stdin is not UTF-8 text (invalid byte at offset {exc.start})") from None
+    return text if text.strip() else None
+
+
+def read_text_file(path: Path) -> tuple[str, str]:
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from None
+    try:
+        return str(path), data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise UsageError(f"{path} is not UTF-8 text") from None
+
+
+def load_functions(paths: list[Path]) -> list[dict[str, Any]]:
+    tools = []
+    for path in paths:
+        try:
+            definition = json.loads(path.read_bytes())
+        except OSError as exc:
+            raise UsageError(f"--function {path}: {exc.strerror or exc}") from None
+        except ValueError as exc:
+            raise UsageError(f"--function {path}: invalid JSON: {exc}") from None
+        tools.append(request.function_tool(definition, f"--function {path}"))
+    return tools
+
+
+def parse_options(items: list[str]) -> dict[str, Any]:
+    return dict(request.parse_option(item) for item in items)
+
+
+def _err_line(env: Env, line: str) -> None:
+    env.stderr.write(env.redact(line) + "\n")
+    env.stderr.flush()
+
+
+def _size(n: int) -> str:
+    return f"{n / (1024 * 1024):g} MiB" if n >= 1024 * 1024 else f"{n:,} bytes"

@@ -1,0 +1,177 @@
+"""Protocol translation: OpenAI-style chunks, completions and error bodies into typed events."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from .errors import APIError, StreamError
+from .models import (
+    Event,
+    Finish,
+    Meta,
+    ReasoningDelta,
+    TextDelta,
+    ToolCall,
+    ToolCallDelta,
+    Usage,
+)
+
+_loads = json.loads
+
+
+class ChunkDecoder:
+    """Turns the `data:` payload of each SSE event into typed events."""
+
+    def __init__(self) -> None:
+        self._meta_seen = False
+
+    def decode(self, data: str) -> list[Event]:
+        try:
+            obj = _loads(data)
+        except ValueError:
+            raise StreamError(f"undecodable event from the server: {_clip(data)}") from None
+        if not isinstance(obj, dict):
+            raise StreamError(f"unexpected event from the server: {_clip(data)}")
+        if obj.get("error"):
+            raise APIError(f"the server reported an error mid-stream: {error_text(obj)}")
+        events: list[Event] = []
+        if not self._meta_seen and (obj.get("id") or obj.get("model")):
+            self._meta_seen = True
+            events.append(Meta(obj.get("id"), obj.get("model")))
+        choices = obj.get("choices")
+        if choices:
+            choice = choices[0]
+            if isinstance(choice, dict):
+                delta = choice.get("delta") or choice.get("message") or {}
+                _message_events(delta, events)
+                if choice.get("finish_reason"):
+                    events.append(Finish(choice["finish_reason"]))
+        usage = obj.get("usage")
+        if isinstance(usage, dict):
+            events.append(Usage.from_dict(usage))
+        return events
+
+
+def completion_events(obj: Any) -> list[Event]:
+    """The events of a whole (non-streamed) completion, in streaming order."""
+    if not isinstance(obj, dict):
+        raise StreamError("the server's reply is not a JSON object")
+    if obj.get("error"):
+        raise APIError(f"the server reported an error: {error_text(obj)}")
+    events: list[Event] = [Meta(obj.get("id"), obj.get("model"))]
+    choices = obj.get("choices")
+    if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
+        raise StreamError("the server's reply has no choices")
+    choice = choices[0]
+    message = choice.get("message") or choice.get("delta") or {}
+    _message_events(message, events)
+    if isinstance(obj.get("usage"), dict):
+        events.append(Usage.from_dict(obj["usage"]))
+    events.append(Finish(choice.get("finish_reason") or "stop"))
+    return events
+
+
+def _message_events(message: Any, events: list[Event]) -> None:
+    if not isinstance(message, dict):
+        return
+    reasoning = message.get("reasoning_content") or message.get("reasoning")
+    if reasoning and isinstance(reasoning, str):
+        events.append(ReasoningDelta(reasoning))
+    content = message.get("content")
+    if content and isinstance(content, str):
+        events.append(TextDelta(content))
+    calls = message.get("tool_calls")
+    if isinstance(calls, list):
+        for position, call in enumerate(calls):
+            if not isinstance(call, dict):
+                continue
+            function = call.get("function") if isinstance(call.get("function"), dict) else {}
+            index = call.get("index")
+            arguments = function.get("arguments")
+            if isinstance(arguments, (dict, list)):
+                arguments = json.dumps(arguments)
+            events.append(
+                ToolCallDelta(
+                    index=index if isinstance(index, int) else -1 - position,
+                    id=call.get("id") or None,
+                    name=function.get("name") or None,
+                    arguments=arguments if isinstance(arguments, str) else "",
+                )
+            )
+
+
+class ToolCallAccumulator:
+    """Merges streamed tool-call fragments by `index`.
+
+    Tolerates servers that repeat `id` and `name` in every fragment, and servers that
+    omit `index` (then an unseen `id` starts a new call).
+    """
+
+    def __init__(self) -> None:
+        self._calls: dict[int, ToolCall] = {}
+        self._by_id: dict[str, int] = {}
+
+    def add(self, delta: ToolCallDelta) -> None:
+        index = delta.index
+        if index < 0:  # no index from the server: place it by id, else as a new call
+            if delta.id and delta.id in self._by_id:
+                index = self._by_id[delta.id]
+            elif delta.id is None and self._calls:
+                index = max(self._calls)
+            else:
+                index = len(self._calls)
+        call = self._calls.get(index)
+        if call is None:
+            call = self._calls[index] = ToolCall(index, delta.id, delta.name or "", "")
+        if delta.id and not call.id:
+            call.id = delta.id
+        if delta.name and not call.name:
+            call.name = delta.name
+        if call.id:
+            self._by_id[call.id] = index
+        call.arguments += delta.arguments
+
+    def calls(self) -> list[ToolCall]:
+        return [self._calls[i] for i in sorted(self._calls)]
+
+
+def error_message(status: int, reason: str, body: bytes) -> str:
+    """One line naming the status and the server's own message, whatever the body's shape."""
+    text = body.decode("utf-8", "replace").strip()
+    try:
+        detail = error_text(json.loads(text))
+    except ValueError:
+        detail = _plain(text)
+    head = f"{status} {reason}".strip()
+    return f"{head}: {detail}" if detail else head
+
+
+def error_text(obj: Any) -> str:
+    """The human message inside any of the error shapes servers send."""
+    if isinstance(obj, str):
+        return _clip(obj, 300)
+    if isinstance(obj, list):
+        return "; ".join(filter(None, (error_text(item) for item in obj[:3])))
+    if not isinstance(obj, dict):
+        return _clip(json.dumps(obj), 300)
+    for key in ("error", "message", "detail", "msg"):
+        if key in obj and obj[key]:
+            inner = error_text(obj[key])
+            if key == "error" and isinstance(obj[key], dict):
+                code = obj[key].get("code") or obj[key].get("type")
+                if code and str(code) not in inner:
+                    inner = f"{inner} [{code}]" if inner else str(code)
+            return inner
+    return _clip(json.dumps(obj), 300)
+
+
+def _plain(text: str) -> str:
+    text = re.sub(r"<[^>]+>", " ", text)
+    return _clip(" ".join(text.split()), 300)
+
+
+def _clip(text: str, limit: int = 80) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -1,0 +1,148 @@
+"""Sinks that print events: plain text for pipes, JSON and JSONL; markdown lives in `live`.
+
+A sink only receives events and the final TurnResult; it never calls back.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, TextIO
+
+from .models import (
+    Error,
+    Event,
+    Finish,
+    ReasoningDelta,
+    TextDelta,
+    ToolCall,
+    TurnResult,
+    Usage,
+)
+
+FORMATS = ("auto", "markdown", "plain", "json", "jsonl")
+
+
+class PlainSink:
+    """Exactly the assistant's text on stdout, flushed per network read; the rest on stderr."""
+
+    def __init__(self, out: TextIO, err: TextIO, *, show_usage: bool = False, verbose: bool = False) -> None:
+        self.out = out
+        self.err = err
+        self.show_usage = show_usage
+        self.verbose = verbose
+        self._write = out.write
+        self._last = ""
+
+    def handle(self, event: Event) -> None:
+        if type(event) is TextDelta:
+            if event.text:
+                self._write(event.text)
+                self._last = event.text
+        elif type(event) is ReasoningDelta:
+            if self.verbose:
+                self.err.write(event.text)
+        elif type(event) is ToolCall:
+            self.err.write(f"tool call: {event.name} {compact_arguments(event)}\n")
+            self.err.flush()
+
+    def flush(self) -> None:
+        self.out.flush()
+
+    def end(self, result: TurnResult) -> None:
+        if self._last and not self._last.endswith("\n"):
+            self._write("\n")
+        self.out.flush()
+        if self.show_usage:
+            self.err.write(f"usage: {usage_line(result)}\n")
+            self.err.flush()
+
+
+class JsonSink:
+    """One final JSON object; a failed turn still prints what arrived, with an `error`."""
+
+    def __init__(self, out: TextIO) -> None:
+        self.out = out
+        self.error: Error | None = None
+
+    def handle(self, event: Event) -> None:
+        if type(event) is Error:
+            self.error = event
+
+    def flush(self) -> None:
+        pass
+
+    def end(self, result: TurnResult) -> None:
+        data = result.to_json()
+        if result.interrupted:
+            data["interrupted"] = True
+        if self.error:
+            data["error"] = {"message": self.error.message, "exit_code": self.error.exit_code}
+        self.out.write(json.dumps(data, ensure_ascii=False) + "\n")
+        self.out.flush()
+
+
+class JsonlSink:
+    """otchat's typed events, one JSON object per line, as they arrive."""
+
+    def __init__(self, out: TextIO) -> None:
+        self.out = out
+
+    def handle(self, event: Event) -> None:
+        data = event_json(event)
+        if data is not None:
+            self.out.write(json.dumps(data, ensure_ascii=False) + "\n")
+
+    def flush(self) -> None:
+        self.out.flush()
+
+    def end(self, result: TurnResult) -> None:
+        self.out.flush()
+
+
+def event_json(event: Event) -> dict[str, Any] | None:
+    kind = type(event)
+    if kind is TextDelta:
+        return {"type": "text", "text": event.text}
+    if kind is ReasoningDelta:
+        return {"type": "reasoning", "text": event.text}
+    if kind is ToolCall:
+        return {"type": "tool_call", "id": event.id, "name": event.name, "arguments": event.arguments}
+    if kind is Usage:
+        return {"type": "usage", **event.to_dict()}
+    if kind is Finish:
+        return {"type": "finish", "reason": event.reason}
+    if kind is Error:
+        return {"type": "error", "message": event.message, "exit_code": event.exit_code}
+    return None
+
+
+def compact_arguments(call: ToolCall) -> str:
+    parsed = call.parsed_arguments()
+    if parsed is None:
+        return call.arguments
+    return json.dumps(parsed, ensure_ascii=False, separators=(",", ":"))
+
+
+def usage_line(result: TurnResult) -> str:
+    parts = []
+    usage = result.usage
+    if usage is not None:
+        if usage.prompt_tokens is not None:
+            parts.append(f"{usage.prompt_tokens:,} in")
+        if usage.completion_tokens is not None:
+            parts.append(f"{usage.completion_tokens:,} out")
+        if usage.total_tokens is not None and not parts:
+            parts.append(f"{usage.total_tokens:,} tokens")
+    else:
+        parts.append("tokens not reported")
+    parts.append(f"{result.elapsed:.1f} s")
+    if result.model:
+        parts.append(result.model)
+    return " · ".join(parts)
+
+
+def choose_format(requested: str, stdout_isatty: bool, term: str | None) -> str:
+    """`auto` is markdown on a capable terminal, plain everywhere else."""
+    if requested != "auto":
+        return requested
+    return "markdown" if stdout_isatty and term != "dumb" else "plain"

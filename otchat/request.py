@@ -1,0 +1,109 @@
+"""Pure request building: settings + conversation in, ChatRequest out. No I/O here."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from .config import Settings
+from .errors import UsageError
+from .models import ChatRequest
+
+REDACTED = "Bearer ***"
+TOOL_CHOICES = ("auto", "none", "required")
+
+
+def build(settings: Settings, messages: list[dict[str, Any]]) -> ChatRequest:
+    """The request for one turn: `messages` is the conversation after the system prompt."""
+    body: dict[str, Any] = {"model": settings.model, "messages": _with_system(settings, messages)}
+    if settings.stream:
+        body["stream"] = True
+        body["stream_options"] = {"include_usage": True}
+    if settings.tools:
+        body["tools"] = settings.tools
+    if settings.tool_choice:
+        body["tool_choice"] = tool_choice(settings.tool_choice)
+    if settings.temperature is not None:
+        body["temperature"] = settings.temperature
+    if settings.max_tokens is not None:
+        body["max_tokens"] = settings.max_tokens
+    body.update(settings.options)
+    headers = {"Content-Type": "application/json"}
+    headers["Accept"] = "text/event-stream" if body.get("stream") else "application/json"
+    if settings.api_key:
+        headers["Authorization"] = f"Bearer {settings.api_key}"
+    return ChatRequest(url=f"{settings.base_url}/chat/completions", headers=headers, body=body)
+
+
+def _with_system(settings: Settings, messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    if settings.system and not (messages and messages[0].get("role") == "system"):
+        return [{"role": "system", "content": settings.system}, *messages]
+    return list(messages)
+
+
+def redacted(request: ChatRequest) -> dict[str, Any]:
+    """The request as `--dry-run` and `-v` show it: the key replaced."""
+    headers = dict(request.headers)
+    if "Authorization" in headers:
+        headers["Authorization"] = REDACTED
+    return {"url": request.url, "headers": headers, "body": request.body}
+
+
+def tool_choice(value: str) -> str | dict[str, Any]:
+    if value in TOOL_CHOICES:
+        return value
+    return {"type": "function", "function": {"name": value}}
+
+
+def compose_user_message(prompt: str, files: list[tuple[str, str]], stdin: str | None) -> str:
+    """The prompt, then each file as a fenced block headed by its name, then piped input.
+
+    A `{input}` placeholder in the prompt receives the piped input instead.
+    """
+    parts = []
+    placed = False
+    if stdin is not None and "{input}" in prompt:
+        prompt = prompt.replace("{input}", stdin)
+        placed = True
+    if prompt:
+        parts.append(prompt)
+    parts.extend(fenced(name, text) for name, text in files)
+    if stdin is not None and not placed:
+        parts.append(stdin)
+    return "\n\n".join(parts)
+
+
+def fenced(name: str, text: str) -> str:
+    """A code fence longer than any backtick run inside `text`, so nothing closes it early."""
+    longest = max((len(run) for run in re.findall(r"`{3,}", text)), default=2)
+    fence = "`" * (longest + 1)
+    body = text if text.endswith("\n") or not text else text + "\n"
+    return f"{name}\n{fence}\n{body}{fence}"
+
+
+def parse_option(item: str) -> tuple[str, Any]:
+    """`KEY=VALUE` from `-o`; VALUE is JSON when it parses, else the string itself."""
+    key, sep, value = item.partition("=")
+    key = key.strip()
+    if not sep or not key:
+        raise UsageError(f"-o/--option expects KEY=VALUE, got {item!r}")
+    try:
+        return key, json.loads(value)
+    except ValueError:
+        return key, value
+
+
+def function_tool(definition: Any, source: str) -> dict[str, Any]:
+    """A function tool from a definition `{name, description, parameters}` or a whole tool."""
+    if isinstance(definition, dict) and definition.get("type") == "function":
+        function = definition.get("function")
+        tool = definition
+    else:
+        function = definition
+        tool = {"type": "function", "function": definition}
+    if not isinstance(function, dict) or not isinstance(function.get("name"), str):
+        raise UsageError(f"{source}: a function definition needs a \"name\" (string)")
+    if "parameters" in function and not isinstance(function["parameters"], dict):
+        raise UsageError(f"{source}: \"parameters\" must be a JSON schema object")
+    return tool

@@ -1,0 +1,223 @@
+"""The HTTP layer, and the only module importing httpx: send, retry, yield SSE payloads."""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from email.utils import parsedate_to_datetime
+from typing import Any, Callable, Iterator
+
+import httpx
+from httpx_sse._decoders import SSEDecoder, SSELineDecoder
+
+from .errors import APIError, NetworkError, StreamError
+from .models import ChatRequest
+from .protocol import error_message
+
+RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+MAX_BACKOFF = 8.0
+MAX_RETRY_AFTER = 60.0  # a longer wait is reported, not slept through
+LOGGED_HEADERS = ("content-type", "x-request-id", "retry-after")
+
+Log = Callable[[str], None]
+
+
+class Reply:
+    """A 2xx response: either an event stream (`batches`) or a JSON body (`json`)."""
+
+    def __init__(self, response: httpx.Response, timeout: float) -> None:
+        self._response = response
+        self._timeout = timeout
+        content_type = response.headers.get("content-type", "")
+        self.is_stream = "text/event-stream" in content_type
+
+    def json(self) -> Any:
+        try:
+            data = self._response.read()
+        except httpx.TransportError as exc:
+            raise _reading_error(exc, self._timeout) from exc
+        try:
+            return json.loads(data)
+        except ValueError:
+            raise StreamError("the server's reply is neither an event stream nor JSON") from None
+
+    def batches(self) -> Iterator[list[str]]:
+        """The `data` payloads of the SSE events, grouped by network read.
+
+        Grouping lets the caller flush output once per read instead of once per event.
+        """
+        lines = SSELineDecoder()
+        events = SSEDecoder()
+        try:
+            for text in self._response.iter_text():
+                batch = []
+                for line in lines.decode(text):
+                    event = events.decode(line)
+                    if event is not None and event.data:
+                        batch.append(event.data)
+                if batch:
+                    yield batch
+        except httpx.TransportError as exc:
+            raise _reading_error(exc, self._timeout) from exc
+        # A last event without its blank line: take it rather than lose it.
+        batch = []
+        for line in [*lines.flush(), ""]:
+            event = events.decode(line)
+            if event is not None and event.data:
+                batch.append(event.data)
+        if batch:
+            yield batch
+
+    def close(self) -> None:
+        self._response.close()
+
+
+class Transport:
+    """Sends chat requests with retries; holds one connection pool for a session."""
+
+    def __init__(
+        self,
+        *,
+        timeout: float,
+        connect_timeout: float,
+        retries: int,
+        httpx_transport: httpx.BaseTransport | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        log: Log | None = None,
+        notify: Log | None = None,
+        rand: Callable[[], float] = random.random,
+    ) -> None:
+        self.timeout = timeout
+        self.retries = retries
+        self._sleep = sleep
+        self._log = log
+        self._notify = notify
+        self._rand = rand
+        self._client = httpx.Client(
+            transport=httpx_transport,
+            timeout=httpx.Timeout(timeout, connect=connect_timeout),
+        )
+
+    def open(self, request: ChatRequest) -> Reply:
+        """Send until a 2xx response begins; retry only before that (hosted tools re-run)."""
+        body = request.body
+        dropped_stream_options = False
+        attempt = 0
+        while True:
+            try:
+                response = self._send(request, body)
+            except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
+                if attempt < self.retries:
+                    self._wait(self._backoff(attempt), f"cannot connect ({_reason(exc)})", attempt)
+                    attempt += 1
+                    continue
+                raise NetworkError(
+                    f"cannot connect to {_host(request.url)}: {_reason(exc)}",
+                    hint="check the network and --base-url",
+                ) from exc
+            except httpx.TransportError as exc:
+                raise _reading_error(exc, self.timeout) from exc
+            if 200 <= response.status_code < 300:
+                return Reply(response, self.timeout)
+            try:
+                data = response.read()
+            except httpx.TransportError:
+                data = b""
+            finally:
+                response.close()
+            status = response.status_code
+            message = error_message(status, response.reason_phrase, data)
+            if (
+                not dropped_stream_options
+                and status in (400, 422)
+                and "stream_options" in body
+                and b"stream_options" in data
+            ):
+                # Some servers reject stream_options; usage is then simply not reported.
+                body = {k: v for k, v in body.items() if k != "stream_options"}
+                dropped_stream_options = True
+                continue
+            if status in RETRY_STATUSES and attempt < self.retries:
+                delay = _retry_after(response.headers.get("retry-after"))
+                if delay is None:
+                    delay = self._backoff(attempt)
+                if delay <= MAX_RETRY_AFTER:
+                    self._wait(delay, message, attempt)
+                    attempt += 1
+                    continue
+                message += f" (the server asks to retry after {delay:.0f} s)"
+            raise APIError(message, status=status, hint=_hint(status, request.url))
+
+    def close(self) -> None:
+        self._client.close()
+
+    def _send(self, request: ChatRequest, body: dict[str, Any]) -> httpx.Response:
+        content = json.dumps(body, ensure_ascii=False).encode("utf-8")
+        if self._log:
+            self._log(f"> POST {request.url}")
+            for name, value in request.headers.items():
+                shown = "Bearer ***" if name.lower() == "authorization" else value
+                self._log(f"> {name}: {shown}")
+            self._log(f"> {content.decode('utf-8')}")
+        req = self._client.build_request("POST", request.url, headers=request.headers, content=content)
+        response = self._client.send(req, stream=True)
+        if self._log:
+            self._log(f"< {response.status_code} {response.reason_phrase}")
+            for name, value in response.headers.items():
+                if name.lower() in LOGGED_HEADERS or name.lower().startswith("x-ratelimit-"):
+                    self._log(f"< {name}: {value}")
+        return response
+
+    def _backoff(self, attempt: int) -> float:
+        return min(MAX_BACKOFF, 0.5 * 2**attempt) * (0.5 + self._rand() / 2)
+
+    def _wait(self, delay: float, why: str, attempt: int) -> None:
+        if self._notify:
+            self._notify(f"{why}; retrying in {delay:.1f} s ({attempt + 1}/{self.retries})")
+        self._sleep(delay)
+
+
+def _retry_after(value: str | None) -> float | None:
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+def _reading_error(exc: Exception, timeout: float) -> Exception:
+    if isinstance(exc, httpx.TimeoutException):
+        return NetworkError(
+            f"no data from the server for {timeout:g} s", hint="raise --timeout for slow tools"
+        )
+    if isinstance(exc, httpx.RemoteProtocolError):
+        return StreamError(f"the stream broke off: {_reason(exc)}")
+    return NetworkError(f"network failure: {_reason(exc)}")
+
+
+def _hint(status: int, url: str) -> str | None:
+    if status in (401, 403):
+        return "check OPENTOOLS_API_KEY"
+    if status == 402:
+        return "out of credit"
+    if status == 404:
+        return f"is {url.rsplit('/chat/completions', 1)[0]} an OpenAI-compatible API? see --base-url"
+    if status == 429:
+        return "rate limited; wait and try again"
+    return None
+
+
+def _host(url: str) -> str:
+    return httpx.URL(url).netloc.decode("ascii", "replace")
+
+
+def _reason(exc: Exception) -> str:
+    text = str(exc) or type(exc).__name__
+    return " ".join(text.split())

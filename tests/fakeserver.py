@@ -1,0 +1,327 @@
+"""A fake OpenTools server on 127.0.0.1 (stdlib only), scripted per test.
+
+Each request takes the next scripted reply from `server.queue`; with an empty queue it
+echoes the last user message (streamed or not, as asked). Every request is recorded.
+
+Run it by hand to try otchat without an account:
+
+    python -m tests.fakeserver --port 8765
+    OTCHAT_BASE_URL=http://127.0.0.1:8765/v1 OPENTOOLS_API_KEY=anything otchat "hello"
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Iterable
+
+
+@dataclass
+class Recorded:
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: Any
+
+
+# Replies ---------------------------------------------------------------------------
+
+
+@dataclass
+class Stream:
+    """An SSE reply. `events` are dicts (sent as JSON) or raw strings (sent as they are)."""
+
+    events: list[Any]
+    done: bool = True  # send `data: [DONE]`
+    complete: bool = True  # end the HTTP body properly (False: drop the connection)
+    crlf: bool = False
+    split: int | None = None  # cut the byte stream into pieces of this size
+    piece_delay: float = 0.0
+    keepalive: bool = False  # a `: keep-alive` comment between events
+    fields: bool = False  # `event:` and `id:` fields on every event
+    gap: tuple[int, float] | None = None  # (before event index, seconds of silence)
+    gap_keepalive: float | None = None  # during the gap, a comment every N seconds
+    status: int = 200
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Body:
+    """A non-streamed reply: JSON (dict/list) or raw text."""
+
+    content: Any
+    status: int = 200
+    headers: dict[str, str] = field(default_factory=dict)
+    content_type: str = "application/json"
+
+
+def error(status: int, body: Any, headers: dict[str, str] | None = None) -> Body:
+    content_type = "application/json" if isinstance(body, (dict, list)) else "text/html"
+    return Body(body, status=status, headers=headers or {}, content_type=content_type)
+
+
+def chunk(delta: dict[str, Any] | None = None, finish: str | None = None, usage: dict | None = None,
+          *, model: str = "fake/model", choices: bool = True) -> dict[str, Any]:
+    out: dict[str, Any] = {"id": "genr_fake", "object": "chat.completion.chunk", "model": model}
+    out["choices"] = [{"index": 0, "delta": delta or {}, "finish_reason": finish}] if choices else []
+    if usage is not None:
+        out["usage"] = usage
+    return out
+
+
+USAGE = {"prompt_tokens": 11, "completion_tokens": 22, "total_tokens": 33}
+
+
+def text_chunks(text: str, size: int = 4, *, usage: str | None = "empty-choices", finish: str | None = "stop",
+                reasoning: str | None = None, model: str = "fake/model") -> list[dict[str, Any]]:
+    """Chunks streaming `text` in `size`-character deltas.
+
+    usage: "empty-choices" (a last chunk with `choices: []`), "on-chunk" (on an ordinary
+    content chunk), "finish" (on the finish chunk) or None.
+    """
+    events = [chunk({"role": "assistant"}, model=model)]
+    if reasoning:
+        events.append(chunk({"reasoning_content": reasoning}, model=model))
+    pieces = [text[i : i + size] for i in range(0, len(text), size)]
+    for i, piece in enumerate(pieces):
+        extra = USAGE if usage == "on-chunk" and i == len(pieces) - 1 else None
+        events.append(chunk({"content": piece}, usage=extra, model=model))
+    if finish is not None:
+        events.append(chunk({}, finish, usage=USAGE if usage == "finish" else None, model=model))
+    if usage == "empty-choices":
+        events.append(chunk(usage=USAGE, choices=False, model=model))
+    return events
+
+
+def tool_call_chunks(calls: list[tuple[str, str]], *, style: str = "once", pieces: int = 3,
+                     finish: str = "tool_calls", text: str = "") -> list[dict[str, Any]]:
+    """Chunks streaming tool calls. style "once": id and name in the first delta only;
+    "repeat": id, type and name repeated in every delta (as some servers do)."""
+    events = [chunk({"role": "assistant"})]
+    if text:
+        events.extend(chunk({"content": text[i : i + 4]}) for i in range(0, len(text), 4))
+    for index, (name, arguments) in enumerate(calls):
+        step = max(1, -(-len(arguments) // pieces))
+        parts = [arguments[i : i + step] for i in range(0, len(arguments), step)] or [""]
+        for n, part in enumerate(parts):
+            call: dict[str, Any] = {"index": index, "function": {"arguments": part}}
+            if n == 0 or style == "repeat":
+                call.update(id=f"call_{index}", type="function")
+                call["function"]["name"] = name
+            events.append(chunk({"tool_calls": [call]}))
+    events.append(chunk({}, finish))
+    events.append(chunk(usage=USAGE, choices=False))
+    return events
+
+
+def completion(text: str, *, finish: str = "stop", tool_calls: list | None = None,
+               usage: dict | None = USAGE) -> dict[str, Any]:
+    message: dict[str, Any] = {"role": "assistant", "content": text}
+    if tool_calls:
+        message["tool_calls"] = tool_calls
+    out: dict[str, Any] = {"id": "genr_fake", "choices": [{"index": 0, "message": message, "finish_reason": finish}]}
+    if usage is not None:
+        out["usage"] = usage
+    return out
+
+
+# Server ------------------------------------------------------------------------------
+
+
+class FakeServer:
+    def __init__(self, port: int = 0) -> None:
+        self.queue: deque[Stream | Body] = deque()
+        self.requests: list[Recorded] = []
+        self.models: Any = {"object": "list", "data": [
+            {"id": "fake/echo", "owned_by": "otchat-tests", "context_length": 8192},
+        ]}
+        self._lock = threading.Lock()
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", port), _handler_for(self))
+        self._httpd.daemon_threads = True
+        self._thread: threading.Thread | None = None
+
+    @property
+    def port(self) -> int:
+        return self._httpd.server_address[1]
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/v1"
+
+    def enqueue(self, *replies: Stream | Body) -> None:
+        with self._lock:
+            self.queue.extend(replies)
+
+    def next_reply(self, body: Any) -> Stream | Body:
+        with self._lock:
+            if self.queue:
+                return self.queue.popleft()
+        return echo_reply(body)
+
+    def record(self, entry: Recorded) -> None:
+        with self._lock:
+            self.requests.append(entry)
+
+    @property
+    def last_body(self) -> Any:
+        return self.requests[-1].body
+
+    def start(self) -> FakeServer:
+        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._httpd.shutdown()
+        self._httpd.server_close()
+
+    def reset(self) -> None:
+        with self._lock:
+            self.queue.clear()
+            self.requests.clear()
+
+    def __enter__(self) -> FakeServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def echo_reply(body: Any) -> Stream | Body:
+    """The default: a short markdown answer quoting the last user message."""
+    last = ""
+    if isinstance(body, dict):
+        for message in reversed(body.get("messages") or []):
+            if isinstance(message, dict) and message.get("role") == "user":
+                last = str(message.get("content"))
+                break
+    text = f"You said: {last}"
+    if isinstance(body, dict) and body.get("stream"):
+        return Stream(text_chunks(text, 8))
+    return Body(completion(text))
+
+
+def _handler_for(server: FakeServer) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, format: str, *args: Any) -> None:  # quiet
+            pass
+
+        def do_GET(self) -> None:
+            server.record(Recorded("GET", self.path, _headers(self), None))
+            if self.path.rstrip("/").endswith("/models") and server.models is not None:
+                self._send_body(Body(server.models))
+            else:
+                self._send_body(error(404, {"error": {"message": f"no route {self.path}"}}))
+
+        def do_POST(self) -> None:
+            length = int(self.headers.get("content-length") or 0)
+            raw = self.rfile.read(length)
+            try:
+                body = json.loads(raw)
+            except ValueError:
+                body = raw.decode("utf-8", "replace")
+            server.record(Recorded("POST", self.path, _headers(self), body))
+            if not self.path.rstrip("/").endswith("/chat/completions"):
+                self._send_body(error(404, {"error": {"message": f"no route {self.path}"}}))
+                return
+            reply = server.next_reply(body)
+            try:
+                if isinstance(reply, Stream):
+                    self._send_stream(reply)
+                else:
+                    self._send_body(reply)
+            except (BrokenPipeError, ConnectionResetError):
+                pass
+
+        def _send_body(self, reply: Body) -> None:
+            content = reply.content
+            data = (json.dumps(content) if isinstance(content, (dict, list)) else str(content)).encode()
+            self.send_response(reply.status)
+            self.send_header("Content-Type", reply.content_type)
+            self.send_header("Content-Length", str(len(data)))
+            self.send_header("x-request-id", "req_fake")
+            for name, value in reply.headers.items():
+                self.send_header(name, value)
+            self.end_headers()
+            self.wfile.write(data)
+
+        def _send_stream(self, reply: Stream) -> None:
+            self.send_response(reply.status)
+            self.send_header("Content-Type", "text/event-stream")
+            self.send_header("Transfer-Encoding", "chunked")
+            self.send_header("Cache-Control", "no-cache")
+            for name, value in reply.headers.items():
+                self.send_header(name, value)
+            self.end_headers()
+            self.wfile.flush()
+            for i, data in enumerate(_encode_events(reply)):
+                if reply.gap and i == reply.gap[0]:
+                    self._silence(reply)
+                for piece in _pieces(data, reply.split):
+                    self._chunk(piece)
+                    if reply.piece_delay:
+                        time.sleep(reply.piece_delay)
+            if reply.complete:
+                self.wfile.write(b"0\r\n\r\n")
+                self.wfile.flush()
+            self.close_connection = True
+
+        def _silence(self, reply: Stream) -> None:
+            assert reply.gap is not None
+            end = time.monotonic() + reply.gap[1]
+            while time.monotonic() < end:
+                step = min(reply.gap_keepalive or reply.gap[1], end - time.monotonic())
+                time.sleep(max(0.0, step))
+                if reply.gap_keepalive and time.monotonic() < end:
+                    self._chunk(b": keep-alive\n\n")
+
+        def _chunk(self, piece: bytes) -> None:
+            self.wfile.write(b"%x\r\n%s\r\n" % (len(piece), piece))
+            self.wfile.flush()
+
+    return Handler
+
+
+def _encode_events(reply: Stream) -> Iterable[bytes]:
+    nl = "\r\n" if reply.crlf else "\n"
+    events = list(reply.events) + (["[DONE]"] if reply.done else [])
+    for n, event in enumerate(events):
+        payload = event if isinstance(event, str) else json.dumps(event, ensure_ascii=False)
+        head = f"event: message{nl}id: {n}{nl}" if reply.fields else ""
+        comment = f": keep-alive{nl}{nl}" if reply.keepalive else ""
+        yield f"{comment}{head}data: {payload}{nl}{nl}".encode()
+
+
+def _pieces(data: bytes, size: int | None) -> Iterable[bytes]:
+    if not size:
+        yield data
+        return
+    for i in range(0, len(data), size):
+        yield data[i : i + size]
+
+
+def _headers(handler: BaseHTTPRequestHandler) -> dict[str, str]:
+    return {name.lower(): value for name, value in handler.headers.items()}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="A fake OpenTools server that echoes.")
+    parser.add_argument("--port", type=int, default=8765)
+    args = parser.parse_args()
+    server = FakeServer(args.port)
+    print(f"fake OpenTools server on {server.url} (Ctrl-C stops it)", flush=True)
+    try:
+        server._httpd.serve_forever()
+    except KeyboardInterrupt:
+        pass
+
+
+if __name__ == "__main__":
+    main()

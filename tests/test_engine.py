@@ -1,0 +1,258 @@
+"""transport + engine through httpx.MockTransport: what arrives, what is retried, what fails."""
+
+import json
+
+import httpx
+import pytest
+
+from otchat.engine import run_turn
+from otchat.errors import APIError, ExitCode, NetworkError, StreamError
+from otchat.models import ChatRequest, TextDelta, ToolCall
+from otchat.transport import Transport
+from tests.fakeserver import chunk, completion, text_chunks, tool_call_chunks
+
+
+def sse_bytes(events, done=True, nl="\n"):
+    out = ""
+    for event in events + (["[DONE]"] if done else []):
+        payload = event if isinstance(event, str) else json.dumps(event, ensure_ascii=False)
+        out += f"data: {payload}{nl}{nl}"
+    return out.encode()
+
+
+def pieces(data, size):
+    return [data[i : i + size] for i in range(0, len(data), size)]
+
+
+class Recorder:
+    def __init__(self):
+        self.events = []
+        self.flushes = 0
+
+    def handle(self, event):
+        self.events.append(event)
+
+    def flush(self):
+        self.flushes += 1
+
+    def text(self):
+        return "".join(e.text for e in self.events if isinstance(e, TextDelta))
+
+
+class Script:
+    """A MockTransport handler answering each request with the next scripted response."""
+
+    def __init__(self, *responses):
+        self.responses = list(responses)
+        self.bodies = []
+
+    def __call__(self, request):
+        self.bodies.append(json.loads(request.content))
+        response = self.responses.pop(0)
+        return response(request) if callable(response) else response
+
+
+def streamed(data_pieces, status=200, headers=None):
+    return httpx.Response(status, headers={"content-type": "text/event-stream", **(headers or {})},
+                          content=iter(data_pieces))
+
+
+REQUEST = ChatRequest("http://test/v1/chat/completions", {"Authorization": "Bearer k"},
+                      {"model": "m", "messages": [], "stream": True, "stream_options": {"include_usage": True}})
+
+
+def run(script, sleeps=None, retries=2, timeout=5.0):
+    transport = Transport(timeout=timeout, connect_timeout=1, retries=retries,
+                          httpx_transport=httpx.MockTransport(script),
+                          sleep=(sleeps.append if sleeps is not None else lambda s: None), rand=lambda: 0.5)
+    sink = Recorder()
+    try:
+        return run_turn(REQUEST, transport, sink), sink
+    finally:
+        transport.close()
+
+
+TEXT = "Grüße, 世界! 🌍 " * 20
+
+
+@pytest.mark.parametrize("size", [1, 2, 3, 7, 64, 10_000])
+@pytest.mark.parametrize("nl", ["\n", "\r\n"])
+def test_stream_split_at_any_byte_gives_the_same_text(size, nl):
+    data = sse_bytes(text_chunks(TEXT, 5), nl=nl)
+    result, sink = run(Script(streamed(pieces(data, size))))
+    assert result.content == TEXT == sink.text()
+    assert result.usage.total_tokens == 33 and result.finish_reason == "stop"
+    assert result.id == "genr_fake" and result.model == "fake/model"
+
+
+def test_comments_and_event_id_fields_are_ignored():
+    events = text_chunks("hello", 2)
+    data = b": keep-alive\n\n" + b"".join(
+        b"event: message\nid: %d\n" % i + sse_bytes([e], done=False) for i, e in enumerate(events)
+    ) + b": ping\n\ndata: [DONE]\n\n"
+    result, _ = run(Script(streamed([data])))
+    assert result.content == "hello"
+
+
+def test_output_is_flushed_once_per_network_read_not_per_event():
+    data = sse_bytes(text_chunks("x" * 400, 4))
+    _, sink = run(Script(streamed([data])))
+    assert sink.flushes <= 3  # one read holding ~100 events; then the final flush
+
+
+@pytest.mark.parametrize("style", ["empty-choices", "on-chunk", "finish"])
+def test_usage_in_every_position(style):
+    result, _ = run(Script(streamed([sse_bytes(text_chunks("hi", usage=style))])))
+    assert result.usage.prompt_tokens == 11
+
+
+def test_no_usage_is_fine():
+    result, _ = run(Script(streamed([sse_bytes(text_chunks("hi", usage=None))])))
+    assert result.usage is None and result.content == "hi"
+
+
+@pytest.mark.parametrize("style", ["once", "repeat"])
+def test_tool_call_deltas_merge(style):
+    calls = [("search", '{"query": "otters", "n": 3}'), ("fetch", '{"url": "http://x"}')]
+    result, sink = run(Script(streamed([sse_bytes(tool_call_chunks(calls, style=style))])))
+    assert [(c.name, json.loads(c.arguments)) for c in result.tool_calls] == [
+        ("search", {"query": "otters", "n": 3}), ("fetch", {"url": "http://x"})]
+    assert [e.name for e in sink.events if isinstance(e, ToolCall)] == ["search", "fetch"]
+    assert result.finish_reason == "tool_calls"
+
+
+def test_invalid_tool_arguments_do_not_crash():
+    result, _ = run(Script(streamed([sse_bytes(tool_call_chunks([("f", "{not json")]))])))
+    assert result.tool_calls[0].arguments == "{not json"
+    assert result.tool_calls[0].parsed_arguments() is None
+
+
+def test_json_body_in_reply_to_a_stream_request():
+    result, sink = run(Script(httpx.Response(200, json=completion("whole answer"))))
+    assert result.content == "whole answer" == sink.text()
+    assert result.usage.total_tokens == 33
+
+
+def test_retries_5xx_then_succeeds_with_backoff():
+    sleeps = []
+    script = Script(httpx.Response(503, json={"error": {"message": "busy"}}),
+                    httpx.Response(502, text="bad gateway"),
+                    streamed([sse_bytes(text_chunks("ok"))]))
+    result, _ = run(script, sleeps)
+    assert result.content == "ok" and len(script.bodies) == 3
+    assert sleeps == [0.375, 0.75]  # 0.5 * 2**n, times the jitter factor 0.75
+
+
+def test_retry_after_is_honoured():
+    sleeps = []
+    script = Script(httpx.Response(429, headers={"Retry-After": "3"}, json={"error": "slow down"}),
+                    streamed([sse_bytes(text_chunks("ok"))]))
+    run(script, sleeps)
+    assert sleeps == [3.0]
+
+
+def test_a_huge_retry_after_fails_instead_of_sleeping():
+    sleeps = []
+    script = Script(httpx.Response(429, headers={"Retry-After": "3600"}, json={"error": "slow down"}))
+    with pytest.raises(APIError, match="3600") as info:
+        run(script, sleeps)
+    assert sleeps == [] and info.value.exit_code == ExitCode.RATE_LIMIT
+
+
+@pytest.mark.parametrize("status, code", [(500, ExitCode.API_FAILURE), (429, ExitCode.RATE_LIMIT),
+                                          (408, ExitCode.NETWORK)])
+def test_retries_exhausted(status, code):
+    sleeps = []
+    script = Script(*[httpx.Response(status, json={"error": {"message": "nope"}})] * 3)
+    with pytest.raises(APIError) as info:
+        run(script, sleeps)
+    assert info.value.exit_code == code and len(script.bodies) == 3 and len(sleeps) == 2
+
+
+@pytest.mark.parametrize("status, code", [(400, 4), (401, 3), (403, 3), (402, 8), (404, 4), (422, 4)])
+def test_not_retried(status, code):
+    script = Script(httpx.Response(status, json={"error": {"message": "no"}}))
+    with pytest.raises(APIError) as info:
+        run(script)
+    assert info.value.exit_code == code and len(script.bodies) == 1
+
+
+def test_connect_errors_are_retried_then_exit_6():
+    def refuse(request):
+        raise httpx.ConnectError("connection refused")
+
+    sleeps = []
+    script = Script(refuse, refuse, refuse)
+    with pytest.raises(NetworkError, match="cannot connect") as info:
+        run(script, sleeps)
+    assert info.value.exit_code == ExitCode.NETWORK and len(sleeps) == 2
+
+
+def test_rejected_stream_options_are_dropped_once():
+    script = Script(httpx.Response(400, json={"error": {"message": "Unrecognized argument: stream_options"}}),
+                    streamed([sse_bytes(text_chunks("ok", usage=None))]))
+    result, _ = run(script, retries=0)
+    assert "stream_options" in script.bodies[0] and "stream_options" not in script.bodies[1]
+    assert result.content == "ok"
+
+
+def test_nothing_is_retried_once_a_reply_began():
+    def broken():
+        yield sse_bytes([chunk({"content": "partial "})], done=False)
+        raise httpx.RemoteProtocolError("peer closed connection")
+
+    script = Script(httpx.Response(200, headers={"content-type": "text/event-stream"}, content=broken()))
+    with pytest.raises(StreamError) as info:
+        run(script)
+    assert len(script.bodies) == 1
+    assert info.value.partial.content == "partial " and info.value.partial.interrupted
+
+
+def test_stream_without_done_or_finish_is_exit_7_keeping_text():
+    script = Script(streamed([sse_bytes([chunk({"content": "half an ans"})], done=False)]))
+    with pytest.raises(StreamError) as info:
+        run(script)
+    assert info.value.exit_code == ExitCode.BAD_STREAM and info.value.partial.content == "half an ans"
+
+
+def test_finish_reason_without_done_is_complete():
+    result, _ = run(Script(streamed([sse_bytes(text_chunks("fine"), done=False)])))
+    assert result.content == "fine" and not result.interrupted
+
+
+def test_in_stream_error_event_exits_5():
+    data = sse_bytes([chunk({"content": "so far"}), {"error": {"message": "upstream exploded"}}], done=False)
+    with pytest.raises(APIError, match="upstream exploded") as info:
+        run(Script(streamed([data])))
+    assert info.value.exit_code == ExitCode.API_FAILURE and info.value.partial.content == "so far"
+
+
+def test_read_timeout_is_exit_6():
+    def slow():
+        yield sse_bytes([chunk({"content": "a"})], done=False)
+        raise httpx.ReadTimeout("timed out")
+
+    with pytest.raises(NetworkError, match="no data") as info:
+        run(Script(httpx.Response(200, headers={"content-type": "text/event-stream"}, content=slow())))
+    assert info.value.partial.content == "a"
+
+
+def test_keyboard_interrupt_keeps_the_partial_reply():
+    def interrupted():
+        yield sse_bytes([chunk({"content": "before ctrl-c"})], done=False)
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt) as info:
+        run(Script(httpx.Response(200, headers={"content-type": "text/event-stream"}, content=interrupted())))
+    assert info.value.partial.content == "before ctrl-c" and info.value.partial.interrupted
+
+
+def test_verbose_log_never_contains_the_key():
+    lines = []
+    transport = Transport(timeout=5, connect_timeout=1, retries=0, log=lines.append,
+                          httpx_transport=httpx.MockTransport(Script(streamed([sse_bytes(text_chunks("x"))]))))
+    request = ChatRequest("http://t/v1/chat/completions", {"Authorization": "Bearer sk-very-secret-key"},
+                          {"model": "m", "messages": [], "stream": True})
+    run_turn(request, transport, Recorder())
+    log = "\n".join(lines)
+    assert "sk-very-secret-key" not in log and "Bearer ***" in log and "< 200 OK" in log

@@ -1,0 +1,190 @@
+"""render and live: what each sink prints for a stream of events."""
+
+import io
+import json
+import re
+
+import pyte
+from rich.console import Console
+
+from otchat.live import MarkdownSink, _tail_source
+from otchat.models import Error, Finish, ReasoningDelta, TextDelta, ToolCall, TurnResult, Usage
+from otchat.render import JsonlSink, JsonSink, PlainSink, choose_format, usage_line
+
+CALL = ToolCall(0, "call_1", "search", '{"query": "otters"}')
+RESULT = TurnResult(id="g", model="m", content="Hello world", tool_calls=[CALL], finish_reason="stop",
+                    usage=Usage(3, 4, 7, {"prompt_tokens": 3, "completion_tokens": 4, "total_tokens": 7}),
+                    elapsed=1.25)
+
+
+def feed(sink, events, result=RESULT):
+    for event in events:
+        sink.handle(event)
+        sink.flush()
+    sink.end(result)
+
+
+EVENTS = [ReasoningDelta("hmm"), TextDelta("Hello"), TextDelta(" world"), CALL, RESULT.usage, Finish("stop")]
+
+
+def test_plain_is_exactly_the_text_plus_one_newline():
+    out, err = io.StringIO(), io.StringIO()
+    feed(PlainSink(out, err), EVENTS)
+    assert out.getvalue() == "Hello world\n"
+    assert err.getvalue() == 'tool call: search {"query":"otters"}\n'
+
+
+def test_plain_does_not_double_a_final_newline():
+    out = io.StringIO()
+    feed(PlainSink(out, io.StringIO()), [TextDelta("line\n")])
+    assert out.getvalue() == "line\n"
+
+
+def test_plain_usage_and_reasoning_go_to_stderr_when_asked():
+    out, err = io.StringIO(), io.StringIO()
+    feed(PlainSink(out, err, show_usage=True, verbose=True), EVENTS)
+    assert out.getvalue() == "Hello world\n"
+    assert err.getvalue().startswith("hmm")
+    assert "usage: 3 in · 4 out · 1.2 s · m" in err.getvalue()
+
+
+def test_json_is_one_final_object():
+    out = io.StringIO()
+    feed(JsonSink(out), EVENTS)
+    data = json.loads(out.getvalue())
+    assert data == {"id": "g", "model": "m", "content": "Hello world", "finish_reason": "stop",
+                    "tool_calls": [{"id": "call_1", "type": "function",
+                                    "function": {"name": "search", "arguments": '{"query": "otters"}'}}],
+                    "usage": {"prompt_tokens": 3, "completion_tokens": 4, "total_tokens": 7}}
+
+
+def test_json_of_a_failed_turn_keeps_the_partial_content():
+    out = io.StringIO()
+    sink = JsonSink(out)
+    feed(sink, [TextDelta("part"), Error("boom", 7)], TurnResult(content="part", interrupted=True))
+    data = json.loads(out.getvalue())
+    assert data["content"] == "part" and data["interrupted"] and data["error"]["exit_code"] == 7
+
+
+def test_jsonl_is_typed_events_in_order():
+    out = io.StringIO()
+    feed(JsonlSink(out), EVENTS + [Error("x", 5)])
+    lines = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert [line["type"] for line in lines] == ["reasoning", "text", "text", "tool_call", "usage", "finish", "error"]
+    assert lines[3] == {"type": "tool_call", "id": "call_1", "name": "search", "arguments": '{"query": "otters"}'}
+
+
+def test_choose_format():
+    assert choose_format("auto", True, "xterm") == "markdown"
+    assert choose_format("auto", True, "dumb") == "plain"
+    assert choose_format("auto", False, "xterm") == "plain"
+    assert choose_format("markdown", False, None) == "markdown"
+
+
+def test_usage_line_without_usage():
+    assert usage_line(TurnResult(elapsed=2)) == "tokens not reported · 2.0 s"
+
+
+MARKDOWN = """# Release notes
+
+Some **bold** intro text that is long enough to wrap a little on a narrow terminal.
+
+- first item
+- second item
+
+```python
+def f():
+    return 1
+```
+
+| a | b |
+|---|---|
+| 1 | 2 |
+
+> a quote
+
+Final paragraph.
+"""
+
+
+class Tick:
+    """A clock that advances a second per call, so every flush refreshes."""
+
+    def __init__(self):
+        self.now = 0.0
+
+    def __call__(self):
+        self.now += 1.0
+        return self.now
+
+
+def render_streamed(text, step, width=60, height=200):
+    buf = io.StringIO()
+    console = Console(file=buf, width=width, height=height, force_terminal=True, color_system=None,
+                      legacy_windows=False)
+    sink = MarkdownSink(console, clock=Tick(), show_usage=False)
+    for i in range(0, len(text), step):
+        sink.handle(TextDelta(text[i : i + step]))
+        sink.flush()
+    sink.end(TurnResult(content=text))
+    return buf.getvalue()
+
+
+def screen_of(raw, width=60, height=200):
+    screen = pyte.Screen(width, height)
+    pyte.Stream(screen).feed(raw.replace("\n", "\r\n"))
+    return [line.rstrip() for line in screen.display]
+
+
+def render_whole(text, width=60):
+    from rich.markdown import Markdown
+
+    buf = io.StringIO()
+    Console(file=buf, width=width, force_terminal=True, color_system=None).print(Markdown(text))
+    return [line.rstrip() for line in buf.getvalue().splitlines()]
+
+
+def nonblank(lines):
+    return [line for line in lines if line.strip()]
+
+
+def test_streamed_markdown_screen_equals_a_whole_render():
+    for step in (1, 3, 17, len(MARKDOWN)):
+        screen = screen_of(render_streamed(MARKDOWN, step))
+        assert nonblank(screen) == nonblank(render_whole(MARKDOWN)), step
+        text = "\n".join(screen)
+        assert "# Release" not in text and "```" not in text and "**" not in text
+
+
+def paragraphs(n):
+    return "".join(f"Paragraph {i} with a few words of text.\n\n" for i in range(n))
+
+
+def test_finished_blocks_are_printed_once():
+    raw = render_streamed(paragraphs(400), 7)
+    # A block is redrawn while it is the tail (until the next block's first whole line
+    # arrives: ~6 ticks here), then printed once and never again; a naive live renderer
+    # would redraw it on every one of the ~2,300 ticks.
+    assert raw.count("Paragraph 0 with a few words of text.") <= 8
+    assert nonblank(screen_of(raw, height=1000)).count("Paragraph 0 with a few words of text.") == 1
+
+
+def test_render_cost_is_linear_not_quadratic():
+    small, large = len(render_streamed(paragraphs(200), 7)), len(render_streamed(paragraphs(400), 7))
+    assert large < 2.3 * small  # doubling the answer doubles the output; quadratic would quadruple
+
+
+def test_long_code_block_tail_shows_only_what_fits():
+    source = "```\n" + "".join(f"line {i}\n" for i in range(100))
+    tail = _tail_source(source, 10)
+    assert tail.startswith("```\n") and tail.count("\n") == 10 and "line 99" in tail
+
+
+def test_tool_call_panel_and_usage_line():
+    buf = io.StringIO()
+    console = Console(file=buf, width=60, force_terminal=True, color_system=None)
+    sink = MarkdownSink(console, clock=Tick())
+    feed(sink, [TextDelta("Looking it up."), CALL])
+    text = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", buf.getvalue())
+    assert "tool call · search" in text and '"query": "otters"' in text
+    assert "3 in · 4 out · 1.2 s · m" in text
