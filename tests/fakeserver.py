@@ -215,7 +215,7 @@ def _handler_for(server: FakeServer) -> type[BaseHTTPRequestHandler]:
 
         def do_GET(self) -> None:
             server.record(Recorded("GET", self.path, _headers(self), None))
-            if self.path.rstrip("/").endswith("/models") and server.models is not None:
+            if self.path.rstrip("/") in ("/v1/models", "/models") and server.models is not None:
                 self._send_body(Body(server.models))
             else:
                 self._send_body(error(404, {"error": {"message": f"no route {self.path}"}}))
@@ -228,7 +228,7 @@ def _handler_for(server: FakeServer) -> type[BaseHTTPRequestHandler]:
             except ValueError:
                 body = raw.decode("utf-8", "replace")
             server.record(Recorded("POST", self.path, _headers(self), body))
-            if not self.path.rstrip("/").endswith("/chat/completions"):
+            if self.path.rstrip("/") not in ("/v1/chat/completions", "/chat/completions"):
                 self._send_body(error(404, {"error": {"message": f"no route {self.path}"}}))
                 return
             reply = server.next_reply(body)
@@ -257,6 +257,7 @@ def _handler_for(server: FakeServer) -> type[BaseHTTPRequestHandler]:
             self.send_header("Content-Type", "text/event-stream")
             self.send_header("Transfer-Encoding", "chunked")
             self.send_header("Cache-Control", "no-cache")
+            self.send_header("x-request-id", "req_fake")
             for name, value in reply.headers.items():
                 self.send_header(name, value)
             self.end_headers()
