@@ -323,9 +323,9 @@ def spawn(server, home, *args):
                             env=clean_environ(home, OTCHAT_BASE_URL=server.url, OPENTOOLS_API_KEY=KEY))
 
 
-def wait_for_output(proc):
-    first = proc.stdout.read(5)
-    assert first
+def wait_for_output(proc, expected):
+    first = proc.stdout.read(len(expected))  # blocks until the text before the gap arrived
+    assert first == expected
     return first
 
 
@@ -333,8 +333,7 @@ def wait_for_output(proc):
 def test_signals_during_a_stream(server, home, sig, code):
     server.enqueue(Stream(text_chunks("first words then a long pause", 5), gap=(3, 5.0)))
     proc = spawn(server, home, "hi")
-    first = wait_for_output(proc)
-    time.sleep(0.2)
+    first = wait_for_output(proc, b"first word")
     start = time.monotonic()
     proc.send_signal(sig)
     out, err = proc.communicate(timeout=10)
