@@ -53,21 +53,19 @@ class Env:
 
     @property
     def config_dir(self) -> Path:
-        override = self.environ.get("OTCHAT_CONFIG_DIR")
-        if override:
-            return Path(override)
-        import platformdirs
-
-        return Path(platformdirs.user_config_dir(APP_NAME))
+        return self._dir("OTCHAT_CONFIG_DIR", "user_config_dir")
 
     @property
     def data_dir(self) -> Path:
-        override = self.environ.get("OTCHAT_DATA_DIR")
+        return self._dir("OTCHAT_DATA_DIR", "user_data_dir")
+
+    def _dir(self, variable: str, kind: str) -> Path:
+        override = self.environ.get(variable)
         if override:
             return Path(override)
         import platformdirs
 
-        return Path(platformdirs.user_data_dir(APP_NAME))
+        return Path(getattr(platformdirs, kind)(APP_NAME))
 
     def redact(self, text: str) -> str:
         for secret in self.secrets:
