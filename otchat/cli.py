@@ -134,6 +134,10 @@ BaseUrlOpt = Annotated[
 TimeoutOpt = Annotated[
     Optional[float], typer.Option("--timeout", metavar="SECONDS", min=0.001, help="Read timeout [default: 300].")
 ]
+ProfileOpt = Annotated[
+    Optional[str], typer.Option("--profile", metavar="NAME", help="Use [profiles.NAME] from config.toml.")
+]
+RoleOpt = Annotated[Optional[str], typer.Option("--role", metavar="NAME", help="Use [roles.NAME] from config.toml.")]
 RetriesOpt = Annotated[
     Optional[int], typer.Option("--retries", metavar="N", min=0, help="Retries before a reply begins [default: 2].")
 ]
@@ -156,6 +160,8 @@ def oneshot(
     base_url: BaseUrlOpt = None,
     timeout: TimeoutOpt = None,
     retries: RetriesOpt = None,
+    profile: ProfileOpt = None,
+    role: RoleOpt = None,
     format: Annotated[Format, typer.Option("--format", help="Output format.")] = Format.auto,
     json_: Annotated[bool, typer.Option("--json", help="Same as --format json.")] = False,
     raw: Annotated[bool, typer.Option("--raw", help="Same as --format plain.")] = False,
@@ -189,11 +195,126 @@ def oneshot(
             base_url=base_url,
             timeout=timeout,
             retries=retries,
+            profile=profile,
+            role=role,
         )
         output = run.Output(format=fmt, usage=usage, verbose=verbose, dry_run=dry_run)
         return run.run(env, flags, output, list(prompt or []), list(file or []))
 
     guarded(env, body, traceback=traceback)
+
+
+config_app = typer.Typer(help="Show and change config.toml.", no_args_is_help=True, add_completion=False,
+                         rich_markup_mode=None)
+auth_app = typer.Typer(help="Store, check or remove the API key.", no_args_is_help=True, add_completion=False,
+                       rich_markup_mode=None)
+app.add_typer(config_app, name="config")
+app.add_typer(auth_app, name="auth")
+
+
+@config_app.command("list")
+def config_list(ctx: typer.Context) -> None:
+    """Print every setting in config.toml as KEY = VALUE (secrets masked)."""
+    env = _env(ctx)
+    guarded(env, lambda: _manage().config_list(env))
+
+
+@config_app.command("get")
+def config_get(ctx: typer.Context, key: Annotated[str, typer.Argument(help="A dotted key, e.g. profiles.local.model.")]) -> None:
+    """Print one setting (its default when unset)."""
+    env = _env(ctx)
+    guarded(env, lambda: _manage().config_get(env, key))
+
+
+@config_app.command("set")
+def config_set(
+    ctx: typer.Context,
+    key: Annotated[str, typer.Argument(help="A dotted key, e.g. model or aliases.sonnet.")],
+    value: Annotated[str, typer.Argument(help="The value; lists as a,b or a JSON array.")],
+) -> None:
+    """Set one setting, checking its type; comments and layout are kept."""
+    env = _env(ctx)
+    guarded(env, lambda: _manage().config_set(env, key, value))
+
+
+@config_app.command("unset")
+def config_unset(ctx: typer.Context, key: Annotated[str, typer.Argument(help="A dotted key.")]) -> None:
+    """Remove one setting."""
+    env = _env(ctx)
+    guarded(env, lambda: _manage().config_unset(env, key))
+
+
+@config_app.command("path")
+def config_path(ctx: typer.Context) -> None:
+    """Print where config.toml lives."""
+    env = _env(ctx)
+    guarded(env, lambda: _manage().config_path_cmd(env))
+
+
+@config_app.command("edit")
+def config_edit(ctx: typer.Context) -> None:
+    """Open config.toml in $VISUAL or $EDITOR; a broken edit is never saved."""
+    env = _env(ctx)
+    guarded(env, lambda: _manage().config_edit(env, ask=lambda prompt: _ask(env, prompt)))
+
+
+@auth_app.command("login")
+def auth_login(ctx: typer.Context) -> None:
+    """Store the API key (typed hidden, or piped on stdin) in a private credentials file."""
+    import getpass
+
+    env = _env(ctx)
+    guarded(env, lambda: _manage().auth_login(env, read_hidden=getpass.getpass))
+
+
+@auth_app.command("status")
+def auth_status(ctx: typer.Context, profile: ProfileOpt = None) -> None:
+    """Say where the active key comes from, masked."""
+    env = _env(ctx)
+    guarded(env, lambda: _manage().auth_status(env, profile))
+
+
+@auth_app.command("logout")
+def auth_logout(ctx: typer.Context) -> None:
+    """Remove the stored key."""
+    env = _env(ctx)
+    guarded(env, lambda: _manage().auth_logout(env))
+
+
+@app.command("models")
+def models(
+    ctx: typer.Context,
+    json_: Annotated[bool, typer.Option("--json", help="Print the server's list as JSON.")] = False,
+    refresh: Annotated[bool, typer.Option("--refresh", help="Ignore the day-old cache.")] = False,
+    profile: ProfileOpt = None,
+    base_url: BaseUrlOpt = None,
+    verbose: Annotated[bool, typer.Option("-v", "--verbose", help="Show the HTTP exchange on stderr.")] = False,
+) -> None:
+    """List the models the endpoint offers (GET {base_url}/models)."""
+    from .config import Flags
+
+    env = _env(ctx)
+
+    def body() -> int:
+        from .catalog import list_models
+
+        flags = Flags(profile=profile, base_url=base_url)
+        return list_models(env, flags, as_json=json_, refresh=refresh, verbose=verbose)
+
+    guarded(env, body)
+
+
+def _manage():
+    from . import manage
+
+    return manage
+
+
+def _ask(env: Env, prompt: str) -> str:
+    env.stderr.write(prompt)
+    env.stderr.flush()
+    line = env.stdin.readline() if env.stdin is not None else b""
+    return line.decode("utf-8", "replace") if isinstance(line, bytes) else line
 
 
 def _env(ctx: typer.Context) -> Env:

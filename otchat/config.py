@@ -1,4 +1,4 @@
-"""Settings resolution: flags > environment > config.toml > built-in defaults."""
+"""Settings resolution: flags > role > --profile > environment > default profile > file > defaults."""
 
 from __future__ import annotations
 
@@ -6,28 +6,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
-from .errors import ConfigError
+from . import schema
+from .errors import ConfigError, UsageError
+from .schema import DEFAULT_BASE_URL, DEFAULT_MODEL  # noqa: F401  (re-exported)
 
-DEFAULT_BASE_URL = "https://api.opentools.com/v1"
-DEFAULT_MODEL = "anthropic/claude-3.7-sonnet"
-DEFAULT_TIMEOUT = 300.0
 DEFAULT_CONNECT_TIMEOUT = 10.0
-DEFAULT_RETRIES = 2
-DEFAULT_MAX_INPUT_BYTES = 10 * 1024 * 1024
 KEY_ENV = "OPENTOOLS_API_KEY"
-
-# Keys config.toml may hold today, with the type each must have.
-FILE_KEYS: dict[str, tuple[type, ...]] = {
-    "model": (str,),
-    "base_url": (str,),
-    "system": (str,),
-    "temperature": (int, float),
-    "max_tokens": (int,),
-    "tools": (list,),
-    "timeout": (int, float),
-    "retries": (int,),
-    "max_input_bytes": (int,),
-}
+# Environment variables that stand for config keys (between the two kinds of profile).
+ENV_KEYS = {"model": "OTCHAT_MODEL", "base_url": "OTCHAT_BASE_URL"}
+# Keys a flag can set; None in Flags means "not given".
+FLAG_KEYS = ("model", "system", "base_url", "temperature", "max_tokens", "timeout", "retries")
 
 
 @dataclass
@@ -46,11 +34,13 @@ class Flags:
     base_url: str | None = None
     timeout: float | None = None
     retries: int | None = None
+    profile: str | None = None
+    role: str | None = None
 
 
 @dataclass
 class Settings:
-    """The resolved settings of one run; the only input of `request.build` besides messages."""
+    """The resolved settings of one run; with the messages, all `request.build` needs."""
 
     model: str
     base_url: str
@@ -62,10 +52,16 @@ class Settings:
     max_tokens: int | None = None
     options: dict[str, Any] = field(default_factory=dict)
     stream: bool = True
-    timeout: float = DEFAULT_TIMEOUT
+    timeout: float = 300.0
     connect_timeout: float = DEFAULT_CONNECT_TIMEOUT
-    retries: int = DEFAULT_RETRIES
-    max_input_bytes: int = DEFAULT_MAX_INPUT_BYTES
+    retries: int = 2
+    max_input_bytes: int = 10 * 1024 * 1024
+    headers: dict[str, str] = field(default_factory=dict)
+    profile: str | None = None
+    role: str | None = None
+    # Where the key comes from (see `auth.find_key`): None means "not set here".
+    api_key_env: str | None = None
+    api_key_cmd: str | None = None
 
     def declared_functions(self) -> set[str]:
         """Names of the function tools this client declared (and could answer)."""
@@ -80,7 +76,7 @@ def config_path(config_dir: Path) -> Path:
     return config_dir / "config.toml"
 
 
-def load_file(path: Path) -> dict[str, Any]:
+def load_file(path: Path, warn: Any = None) -> dict[str, Any]:
     """Read config.toml; a missing file is empty, a broken one a ConfigError (path and line)."""
     import tomllib
 
@@ -95,62 +91,88 @@ def load_file(path: Path) -> dict[str, Any]:
     except UnicodeDecodeError as exc:
         raise ConfigError(f"{path}: not UTF-8 text") from exc
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: invalid TOML: {exc}", hint="fix or remove the file") from exc
-    _check_types(path, data)
+        raise ConfigError(f"{path}: invalid TOML: {exc}", hint="fix it with otchat config edit") from exc
+    unknown = schema.validate(data, ConfigError, where=f"{path}: ")
+    if unknown and warn is not None:
+        warn(f"{path}: unknown key{'s' if len(unknown) > 1 else ''} ignored: {', '.join(unknown)}")
     return data
 
 
-def _check_types(path: Path, data: dict[str, Any]) -> None:
-    for key, types in FILE_KEYS.items():
-        if key not in data:
-            continue
-        value = data[key]
-        if isinstance(value, bool) or not isinstance(value, types):
-            wanted = " or ".join(t.__name__ for t in types)
-            raise ConfigError(f"{path}: {key} must be {wanted}, not {type(value).__name__}")
-    tools = data.get("tools", [])
-    if not all(isinstance(ref, str) and ref for ref in tools):
-        raise ConfigError(f"{path}: tools must be a list of tool refs (strings)")
+def choose_profile(flag: str | None, environ: Mapping[str, str], file: Mapping[str, Any]) -> tuple[str | None, bool]:
+    """The active profile and whether it was chosen explicitly (with --profile)."""
+    profiles = file.get("profiles", {})
+    if flag:
+        name, explicit, source = flag, True, "--profile"
+    elif environ.get("OTCHAT_PROFILE"):
+        name, explicit, source = environ["OTCHAT_PROFILE"], False, "OTCHAT_PROFILE"
+    elif file.get("default_profile"):
+        name, explicit, source = file["default_profile"], False, "default_profile"
+    else:
+        return None, False
+    if name not in profiles:
+        known = ", ".join(sorted(profiles)) or "none defined"
+        error = UsageError if explicit else ConfigError
+        raise error(f"unknown profile {name!r} (from {source}); known profiles: {known}")
+    return name, explicit
 
 
 def resolve(flags: Flags, environ: Mapping[str, str], file: Mapping[str, Any]) -> Settings:
     """Merge the sources by precedence; pure, so every combination is testable."""
+    profile_name, explicit = choose_profile(flags.profile, environ, file)
+    profile = file.get("profiles", {}).get(profile_name, {}) if profile_name else {}
+    role = _role(flags.role, file)
+    flag_layer = {key: getattr(flags, key) for key in FLAG_KEYS}
+    env_layer = {key: environ[var] for key, var in ENV_KEYS.items() if environ.get(var)}
+    layers: list[Mapping[str, Any]] = [
+        flag_layer,
+        role,
+        profile if explicit else {},
+        env_layer,
+        {} if explicit else profile,
+        file,
+    ]
 
-    def pick(flag: Any, env_name: str | None, key: str, default: Any) -> Any:
-        if flag is not None:
-            return flag
-        if env_name and environ.get(env_name):
-            return environ[env_name]
-        if key in file:
-            return file[key]
-        return default
+    def pick(key: str) -> Any:
+        for layer in layers:
+            value = layer.get(key)
+            if value is not None:
+                return value
+        return schema.TOP[key].default if key in schema.TOP else None
 
-    tools = [mcp_tool(ref) for ref in [*file.get("tools", []), *flags.tools]]
-    tools = _unique(tools) + list(flags.functions)
+    refs = [*file.get("tools", []), *profile.get("tools", []), *role.get("tools", []), *flags.tools]
+    tools = [mcp_tool(ref) for ref in dict.fromkeys(refs)] + list(flags.functions)
+    model = pick("model")
+    aliases = file.get("aliases", {})
     return Settings(
-        model=pick(flags.model, "OTCHAT_MODEL", "model", DEFAULT_MODEL),
-        base_url=pick(flags.base_url, "OTCHAT_BASE_URL", "base_url", DEFAULT_BASE_URL).rstrip("/"),
-        api_key=environ.get(KEY_ENV) or None,
-        system=pick(flags.system, None, "system", None),
+        model=aliases.get(model, model),
+        base_url=str(pick("base_url")).rstrip("/"),
+        system=pick("system"),
         tools=tools,
         tool_choice=flags.tool_choice,
-        temperature=pick(flags.temperature, None, "temperature", None),
-        max_tokens=pick(flags.max_tokens, None, "max_tokens", None),
+        temperature=pick("temperature"),
+        max_tokens=pick("max_tokens"),
         options=dict(flags.options),
         stream=flags.stream,
-        timeout=float(pick(flags.timeout, None, "timeout", DEFAULT_TIMEOUT)),
-        retries=int(pick(flags.retries, None, "retries", DEFAULT_RETRIES)),
-        max_input_bytes=int(file.get("max_input_bytes", DEFAULT_MAX_INPUT_BYTES)),
+        timeout=float(pick("timeout")),
+        retries=int(pick("retries")),
+        max_input_bytes=int(pick("max_input_bytes")),
+        headers={**file.get("headers", {}), **profile.get("headers", {})},
+        profile=profile_name,
+        role=flags.role,
+        api_key_env=profile.get("api_key_env", file.get("api_key_env")),
+        api_key_cmd=profile.get("api_key_cmd", file.get("api_key_cmd")),
     )
+
+
+def _role(name: str | None, file: Mapping[str, Any]) -> Mapping[str, Any]:
+    if not name:
+        return {}
+    roles = file.get("roles", {})
+    if name not in roles:
+        known = ", ".join(sorted(roles)) or "none defined"
+        raise UsageError(f"unknown role {name!r}; known roles: {known}")
+    return roles[name]
 
 
 def mcp_tool(ref: str) -> dict[str, Any]:
     return {"type": "mcp", "ref": ref}
-
-
-def _unique(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    out: list[dict[str, Any]] = []
-    for item in items:
-        if item not in out:
-            out.append(item)
-    return out

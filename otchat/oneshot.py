@@ -12,6 +12,7 @@ from .config import Flags, Settings
 from .env import Env
 from .errors import ConfigError, ExitCode, OtchatError, UsageError
 from .models import Error, TurnResult
+from .schema import is_secret_header
 
 INPUT_PLACEHOLDER = "{input}"
 
@@ -25,7 +26,7 @@ class Output:
 
 
 def run(env: Env, flags: Flags, output: Output, prompt_words: list[str], files: list[Path]) -> int:
-    settings = config.resolve(flags, env.environ, config.load_file(config.config_path(env.config_dir)))
+    settings = load_settings(env, flags, need_key=not output.dry_run)
     piped = read_stdin(env, settings.max_input_bytes)
     prompt = " ".join(prompt_words)
     blocks = [read_text_file(path) for path in files]
@@ -37,16 +38,28 @@ def run(env: Env, flags: Flags, output: Output, prompt_words: list[str], files: 
         env.stdout.write(json.dumps(request.redacted(chat_request), indent=2, ensure_ascii=False) + "\n")
         env.stdout.flush()
         return ExitCode.OK
-    require_key(env, settings)
     sink = make_sink(env, output)
     result = send(env, settings, chat_request, sink, output)
     return check_finish(env, result, settings)
 
 
-def require_key(env: Env, settings: Settings) -> None:
-    if not settings.api_key:
-        raise ConfigError(f"no API key: set {config.KEY_ENV}")
-    env.secrets.add(settings.api_key)
+def load_settings(env: Env, flags: Flags, *, need_key: bool = True) -> Settings:
+    """Config file + environment + flags, and the key (required unless `need_key` is False).
+
+    A dry run still shows which key would be sent (redacted) but never runs api_key_cmd.
+    """
+    from .auth import find_key
+
+    file = config.load_file(config.config_path(env.config_dir), warn=env.warn)
+    settings = config.resolve(flags, env.environ, file)
+    found = find_key(settings, env.environ, env.config_dir, run_command=need_key)
+    settings.api_key = found.value
+    if found.value:
+        env.secrets.add(found.value)
+    env.secrets.update(value for name, value in settings.headers.items() if is_secret_header(name))
+    if need_key and not found.value and settings.api_key_env != "":
+        raise ConfigError(f"no API key: set {config.KEY_ENV} or run otchat auth login")
+    return settings
 
 
 def send(env: Env, settings: Settings, chat_request: Any, sink: Any, output: Output) -> TurnResult:

@@ -9,8 +9,8 @@ from typing import Any
 from .config import Settings
 from .errors import UsageError
 from .models import ChatRequest
+from .schema import shown_header
 
-REDACTED = "Bearer ***"
 TOOL_CHOICES = ("auto", "none", "required")
 
 
@@ -29,11 +29,18 @@ def build(settings: Settings, messages: list[dict[str, Any]]) -> ChatRequest:
     if settings.max_tokens is not None:
         body["max_tokens"] = settings.max_tokens
     body.update(settings.options)
-    headers = {"Content-Type": "application/json"}
-    headers["Accept"] = "text/event-stream" if body.get("stream") else "application/json"
+    accept = "text/event-stream" if body.get("stream") else "application/json"
+    headers = {"Content-Type": "application/json", **auth_headers(settings, accept)}
+    return ChatRequest(url=f"{settings.base_url}/chat/completions", headers=headers, body=body)
+
+
+def auth_headers(settings: Settings, accept: str = "application/json") -> dict[str, str]:
+    """Accept, the key (when there is one) and the profile's extra headers."""
+    headers = {"Accept": accept}
     if settings.api_key:
         headers["Authorization"] = f"Bearer {settings.api_key}"
-    return ChatRequest(url=f"{settings.base_url}/chat/completions", headers=headers, body=body)
+    headers.update(settings.headers)
+    return headers
 
 
 def _with_system(settings: Settings, messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -44,9 +51,7 @@ def _with_system(settings: Settings, messages: list[dict[str, Any]]) -> list[dic
 
 def redacted(request: ChatRequest) -> dict[str, Any]:
     """The request as `--dry-run` and `-v` show it: the key replaced."""
-    headers = dict(request.headers)
-    if "Authorization" in headers:
-        headers["Authorization"] = REDACTED
+    headers = {name: shown_header(name, value) for name, value in request.headers.items()}
     return {"url": request.url, "headers": headers, "body": request.body}
 
 

@@ -14,6 +14,7 @@ from httpx_sse._decoders import SSEDecoder, SSELineDecoder
 from .errors import APIError, NetworkError, StreamError
 from .models import ChatRequest
 from .protocol import error_message
+from .schema import shown_header
 
 RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 MAX_BACKOFF = 8.0
@@ -100,26 +101,56 @@ class Transport:
         )
 
     def open(self, request: ChatRequest) -> Reply:
-        """Send until a 2xx response begins; retry only before that (hosted tools re-run)."""
-        body = request.body
-        dropped_stream_options = False
+        """POST a chat request; retry only before a 2xx response begins (hosted tools re-run)."""
+        dropped = False
+
+        def drop_stream_options(status: int, data: bytes, body: dict[str, Any]) -> dict[str, Any] | None:
+            # Some servers reject stream_options; usage is then simply not reported.
+            nonlocal dropped
+            if not dropped and status in (400, 422) and "stream_options" in body and b"stream_options" in data:
+                dropped = True
+                return {k: v for k, v in body.items() if k != "stream_options"}
+            return None
+
+        response = self._exchange("POST", request.url, request.headers, request.body, drop_stream_options)
+        return Reply(response, self.timeout)
+
+    def get_json(self, url: str, headers: dict[str, str]) -> Any:
+        """GET a JSON document (e.g. the model list), with the same retries and errors."""
+        reply = Reply(self._exchange("GET", url, headers, None, None), self.timeout)
+        try:
+            return reply.json()
+        finally:
+            reply.close()
+
+    def close(self) -> None:
+        self._client.close()
+
+    def _exchange(
+        self,
+        method: str,
+        url: str,
+        headers: dict[str, str],
+        body: dict[str, Any] | None,
+        amend: Callable[[int, bytes, dict[str, Any]], dict[str, Any] | None] | None,
+    ) -> httpx.Response:
         attempt = 0
         while True:
             try:
-                response = self._send(request, body)
+                response = self._send(method, url, headers, body)
             except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
                 if attempt < self.retries:
                     self._wait(self._backoff(attempt), f"cannot connect ({_reason(exc)})", attempt)
                     attempt += 1
                     continue
                 raise NetworkError(
-                    f"cannot connect to {_host(request.url)}: {_reason(exc)}",
+                    f"cannot connect to {_host(url)}: {_reason(exc)}",
                     hint="check the network and --base-url",
                 ) from exc
             except httpx.TransportError as exc:
                 raise _reading_error(exc, self.timeout) from exc
             if 200 <= response.status_code < 300:
-                return Reply(response, self.timeout)
+                return response
             try:
                 data = response.read()
             except httpx.TransportError:
@@ -128,15 +159,9 @@ class Transport:
                 response.close()
             status = response.status_code
             message = error_message(status, response.reason_phrase, data)
-            if (
-                not dropped_stream_options
-                and status in (400, 422)
-                and "stream_options" in body
-                and b"stream_options" in data
-            ):
-                # Some servers reject stream_options; usage is then simply not reported.
-                body = {k: v for k, v in body.items() if k != "stream_options"}
-                dropped_stream_options = True
+            amended = amend(status, data, body) if amend and body is not None else None
+            if amended is not None:
+                body = amended
                 continue
             if status in RETRY_STATUSES and attempt < self.retries:
                 delay = _retry_after(response.headers.get("retry-after"))
@@ -147,20 +172,17 @@ class Transport:
                     attempt += 1
                     continue
                 message += f" (the server asks to retry after {delay:.0f} s)"
-            raise APIError(message, status=status, hint=_hint(status, request.url))
+            raise APIError(message, status=status, hint=_hint(status, url))
 
-    def close(self) -> None:
-        self._client.close()
-
-    def _send(self, request: ChatRequest, body: dict[str, Any]) -> httpx.Response:
-        content = json.dumps(body, ensure_ascii=False).encode("utf-8")
+    def _send(self, method: str, url: str, headers: dict[str, str], body: dict[str, Any] | None) -> httpx.Response:
+        content = json.dumps(body, ensure_ascii=False).encode("utf-8") if body is not None else None
         if self._log:
-            self._log(f"> POST {request.url}")
-            for name, value in request.headers.items():
-                shown = "Bearer ***" if name.lower() == "authorization" else value
-                self._log(f"> {name}: {shown}")
-            self._log(f"> {content.decode('utf-8')}")
-        req = self._client.build_request("POST", request.url, headers=request.headers, content=content)
+            self._log(f"> {method} {url}")
+            for name, value in headers.items():
+                self._log(f"> {name}: {shown_header(name, value)}")
+            if content is not None:
+                self._log(f"> {content.decode('utf-8')}")
+        req = self._client.build_request(method, url, headers=headers, content=content)
         response = self._client.send(req, stream=True)
         if self._log:
             self._log(f"< {response.status_code} {response.reason_phrase}")

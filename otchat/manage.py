@@ -1,0 +1,184 @@
+"""`otchat config …` and `otchat auth …`: the stored settings and the stored key."""
+
+from __future__ import annotations
+
+import os
+import shlex
+import subprocess
+from pathlib import Path
+
+from . import configfile, schema
+from .config import KEY_ENV, Flags, config_path, load_file
+from .env import Env, mask
+from .errors import ConfigError, ExitCode, UsageError
+
+
+def _path(env: Env) -> Path:
+    return config_path(env.config_dir)
+
+
+def _out(env: Env, text: str) -> None:
+    env.stdout.write(text + "\n")
+    env.stdout.flush()
+
+
+def config_list(env: Env) -> int:
+    path = _path(env)
+    rows = configfile.flatten(load_file(path, warn=env.warn))
+    if not rows and env.stdout_isatty:
+        _out(env, f"# nothing set in {path}")
+    for dotted, value in rows:
+        shown = '"***"' if schema.is_secret(dotted) else configfile.toml_value(value)
+        _out(env, f"{dotted} = {shown}")
+    return ExitCode.OK
+
+
+def config_get(env: Env, key: str) -> int:
+    parts = schema.split_key(key)
+    spec = schema.lookup(parts)
+    data = load_file(_path(env), warn=env.warn)
+    try:
+        value = configfile.get_value(data, parts)
+    except KeyError:
+        if spec.default is None or len(parts) != 1:
+            env.error(f"{key} is not set")
+            return ExitCode.UNEXPECTED
+        value = spec.default
+    if isinstance(value, dict):
+        prefix = ".".join(configfile.quote(p) for p in parts) + "."
+        for dotted, leaf in configfile.flatten(value, prefix):
+            _out(env, f"{dotted} = {configfile.toml_value(leaf)}")
+    else:
+        _out(env, value if isinstance(value, str) else configfile.toml_value(value))
+    return ExitCode.OK
+
+
+def config_set(env: Env, key: str, text: str) -> int:
+    parts = schema.split_key(key)
+    spec = schema.lookup(parts)
+    value = schema.parse_value(spec, text, key)
+    path = _path(env)
+    doc = configfile.read_document(path)
+    configfile.check_document(path, doc)
+    configfile.set_value(doc, parts, value)
+    schema.validate(doc.unwrap(), ConfigError, where=f"{path}: ")
+    configfile.save(path, doc)
+    return ExitCode.OK
+
+
+def config_unset(env: Env, key: str) -> int:
+    parts = schema.split_key(key)
+    schema.lookup(parts)
+    path = _path(env)
+    doc = configfile.read_document(path)
+    if configfile.unset_value(doc, parts):
+        configfile.save(path, doc)
+    else:
+        env.warn(f"{key} was not set")
+    return ExitCode.OK
+
+
+def config_path_cmd(env: Env) -> int:
+    _out(env, str(_path(env)))
+    return ExitCode.OK
+
+
+def config_edit(env: Env, ask=None) -> int:
+    """Edit a copy in $VISUAL/$EDITOR; only a valid result replaces config.toml."""
+    import tempfile
+
+    path = _path(env)
+    editor = env.environ.get("VISUAL") or env.environ.get("EDITOR") or "vi"
+    original = path.read_text(encoding="utf-8") if path.exists() else ""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    fd, tmp_name = tempfile.mkstemp(prefix="config.", suffix=".toml", dir=path.parent)
+    tmp = Path(tmp_name)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(original)
+        while True:
+            status = subprocess.call([*shlex.split(editor), str(tmp)])
+            if status != 0:
+                raise ConfigError(f"the editor ({editor}) exited with status {status}; nothing changed")
+            try:
+                load_file(tmp, warn=env.warn)
+            except ConfigError as exc:
+                problem = exc.message.replace(str(tmp), str(path))
+                if ask is None or not env.stdin_isatty:
+                    raise ConfigError(f"{problem}; your edit was discarded, {path} is unchanged") from None
+                answer = ask(f"{problem}\n(e)dit again or (d)iscard the edit? ")
+                if answer.strip().lower().startswith("e"):
+                    continue
+                env.warn(f"edit discarded; {path} is unchanged")
+                return ExitCode.CONFIG
+            break
+        edited = tmp.read_text(encoding="utf-8")
+        if edited != original:
+            from .files import write_atomic
+
+            write_atomic(path, edited)
+        return ExitCode.OK
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+# auth ---------------------------------------------------------------------------------
+
+
+def auth_login(env: Env, read_hidden=None) -> int:
+    from .auth import credentials_path, write_credentials
+
+    if env.stdin_isatty and read_hidden is not None:
+        key = read_hidden("OpenTools API key (input hidden): ")
+    elif env.stdin is not None and not env.stdin_isatty:
+        key = env.stdin.readline(64 * 1024).decode("utf-8", "replace")
+    else:
+        raise UsageError("no key given", hint="pipe it in: … | otchat auth login")
+    key = key.strip()
+    if not key:
+        raise UsageError("no key given; nothing stored")
+    if any(ch.isspace() for ch in key):
+        raise UsageError("that does not look like an API key (it contains spaces); nothing stored")
+    env.secrets.add(key)
+    path = credentials_path(env.config_dir)
+    write_credentials(path, key)
+    env.stderr.write(f"Stored the key ({mask(key)}) in {path}\n")
+    if env.environ.get(KEY_ENV):
+        env.warn(f"${KEY_ENV} is set and takes precedence over the stored key")
+    return ExitCode.OK
+
+
+def auth_status(env: Env, profile: str | None) -> int:
+    from .auth import credentials_path, find_key, loose_permissions
+    from .config import resolve
+
+    settings = resolve(Flags(profile=profile), env.environ, load_file(_path(env), warn=env.warn))
+    found = find_key(settings, env.environ, env.config_dir)
+    if found.value:
+        env.secrets.add(found.value)
+    path = credentials_path(env.config_dir)
+    if loose_permissions(path):
+        env.warn(f"{path} is readable by others; run: chmod 600 {path}")
+    where = f" (profile {settings.profile})" if settings.profile else ""
+    _out(env, f"endpoint: {settings.base_url}{where}")
+    _out(env, f"key: {mask(found.value) if found.value else 'none'}")
+    _out(env, f"source: {found.source}")
+    if not found.value and settings.api_key_env != "":
+        env.error(f"no API key: set {KEY_ENV} or run otchat auth login")
+        return ExitCode.CONFIG
+    return ExitCode.OK
+
+
+def auth_logout(env: Env) -> int:
+    from .auth import credentials_path
+
+    path = credentials_path(env.config_dir)
+    try:
+        path.unlink()
+    except FileNotFoundError:
+        env.stderr.write(f"No stored key ({path} does not exist)\n")
+        return ExitCode.OK
+    env.stderr.write(f"Removed {path}\n")
+    if env.environ.get(KEY_ENV):
+        env.warn(f"${KEY_ENV} is still set in this environment")
+    return ExitCode.OK

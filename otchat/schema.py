@@ -1,0 +1,217 @@
+"""The config keys otchat knows: where each may stand, its type, range and default."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from .errors import UsageError
+
+DEFAULT_BASE_URL = "https://api.opentools.com/v1"
+DEFAULT_MODEL = "anthropic/claude-3.7-sonnet"
+
+
+@dataclass(frozen=True)
+class Key:
+    name: str
+    kind: str  # str, url, int, float, bool, list, table
+    help: str
+    default: Any = None
+    low: float | None = None
+    high: float | None = None
+
+
+_KEYS = [
+    Key("model", "str", "model id or alias", DEFAULT_MODEL),
+    Key("base_url", "url", "API base URL", DEFAULT_BASE_URL),
+    Key("system", "str", "system prompt"),
+    Key("temperature", "float", "sampling temperature", None, 0, 2),
+    Key("max_tokens", "int", "longest reply in tokens", None, 1),
+    Key("tools", "list", "hosted MCP tool refs, added to every request", []),
+    Key("timeout", "float", "read timeout in seconds", 300.0, 0.001),
+    Key("retries", "int", "retries before a reply begins", 2, 0, 10),
+    Key("max_input_bytes", "int", "largest stdin accepted", 10 * 1024 * 1024, 1),
+    Key("api_key_env", "str", 'environment variable holding the key ("" sends none)'),
+    Key("api_key_cmd", "str", "command printing the key on its first line"),
+    Key("headers", "table", "extra request headers"),
+    Key("default_profile", "str", "profile used when none is chosen"),
+]
+TOP: dict[str, Key] = {key.name: key for key in _KEYS}
+PROFILE: dict[str, Key] = {name: key for name, key in TOP.items() if name != "default_profile"}
+ROLE: dict[str, Key] = {name: TOP[name] for name in ("system", "model", "tools", "temperature")}
+_STRING = Key("value", "str", "a string")
+TABLES = {"profiles": "profile settings, [profiles.NAME]", "aliases": "model aliases", "roles": "roles, [roles.NAME]"}
+SECRET_WORDS = ("authorization", "key", "token", "secret", "password", "cookie")
+
+
+def split_key(dotted: str) -> list[str]:
+    """`profiles.local.base_url` → parts; `"a.b"` quotes a part; an alias name keeps its dots."""
+    parts: list[str] = []
+    for match in re.finditer(r'"([^"]*)"|([^.]+)', dotted):
+        parts.append(match.group(1) if match.group(1) is not None else match.group(2))
+    if not parts or "".join(parts) == "" or dotted.startswith(".") or dotted.endswith(".") or ".." in dotted:
+        raise UsageError(f"not a config key: {dotted!r}")
+    if parts[0] == "aliases" and len(parts) > 2:
+        parts = ["aliases", ".".join(parts[1:])]
+    return parts
+
+
+def lookup(parts: list[str]) -> Key:
+    """The Key a path names (a table is `kind == "table"`); unknown paths are a UsageError."""
+    n = len(parts)
+    head = parts[0]
+    if n == 1 and head in TOP:
+        return TOP[head]
+    if n == 1 and head in TABLES:
+        return Key(head, "table", TABLES[head])
+    if head == "headers" and n == 2:
+        return _STRING
+    if head == "aliases" and n == 2:
+        return Key(parts[1], "str", "the model id this alias stands for")
+    if head == "profiles" and n >= 2:
+        if n == 2:
+            return Key(parts[1], "table", "a profile")
+        if n == 3 and parts[2] in PROFILE:
+            return PROFILE[parts[2]]
+        if n == 4 and parts[2] == "headers":
+            return _STRING
+    if head == "roles" and n >= 2:
+        if n == 2:
+            return Key(parts[1], "table", "a role")
+        if n == 3 and parts[2] in ROLE:
+            return ROLE[parts[2]]
+    raise UsageError(f"unknown config key: {'.'.join(parts)}", hint=_known_hint(parts))
+
+
+def _known_hint(parts: list[str]) -> str:
+    if parts[0] == "api_key":
+        return "the key never goes in config.toml: use otchat auth login"
+    if parts[0] == "profiles":
+        return "profile keys: " + ", ".join(PROFILE)
+    if parts[0] == "roles":
+        return "role keys: " + ", ".join(ROLE)
+    return "known keys: " + ", ".join([*TOP, *TABLES])
+
+
+def parse_value(key: Key, text: str, where: str) -> Any:
+    """A command-line string converted to the key's type, or a UsageError naming `where`."""
+    kind = key.kind
+    try:
+        if kind in ("str", "url"):
+            value: Any = text
+        elif kind == "int":
+            value = int(text)
+        elif kind == "float":
+            value = float(text)
+        elif kind == "bool":
+            lowered = text.strip().lower()
+            if lowered not in ("true", "false", "yes", "no", "1", "0", "on", "off"):
+                raise ValueError
+            value = lowered in ("true", "yes", "1", "on")
+        elif kind == "list":
+            value = _parse_list(text)
+        else:
+            raise UsageError(f"{where} is a table: set its keys one by one ({where}.NAME VALUE)")
+    except ValueError:
+        raise UsageError(f"{where} must be {_kind_name(kind)}, got {text!r}") from None
+    check_value(key, value, where, UsageError)
+    return value
+
+
+def _parse_list(text: str) -> list[str]:
+    text = text.strip()
+    if text.startswith("["):
+        value = json.loads(text)
+        if not isinstance(value, list):
+            raise ValueError
+        return value
+    return [item.strip() for item in text.split(",") if item.strip()]
+
+
+def check_value(key: Key, value: Any, where: str, error: type[Exception]) -> None:
+    """Type and range of a value (from TOML or the command line); raises `error(message)`."""
+    kind = key.kind
+    ok = {
+        "str": isinstance(value, str),
+        "url": isinstance(value, str),
+        "int": isinstance(value, int) and not isinstance(value, bool),
+        "float": isinstance(value, (int, float)) and not isinstance(value, bool),
+        "bool": isinstance(value, bool),
+        "list": isinstance(value, list) and all(isinstance(item, str) and item for item in value),
+        "table": isinstance(value, dict),
+    }[kind]
+    if not ok:
+        raise error(f"{where} must be {_kind_name(kind)}, not {_describe(value)}")
+    if kind == "url" and not re.match(r"https?://[^/\s]+", value):
+        raise error(f"{where} must be an http:// or https:// URL, got {value!r}")
+    if key.low is not None and value < key.low:
+        raise error(f"{where} must be at least {key.low:g}, got {value!r}")
+    if key.high is not None and value > key.high:
+        raise error(f"{where} must be at most {key.high:g}, got {value!r}")
+
+
+def validate(data: dict[str, Any], error: type[Exception], where: str = "") -> list[str]:
+    """Check a whole config document; returns the unknown keys (for a warning), raises on bad values."""
+    unknown: list[str] = []
+
+    def walk(node: dict[str, Any], prefix: list[str]) -> None:
+        for name, value in node.items():
+            path = [*prefix, name]
+            dotted = ".".join(path)
+            try:
+                key = lookup(path)
+            except UsageError:
+                unknown.append(dotted)
+                continue
+            label = f"{where}{dotted}"
+            if key.kind == "table":
+                if not isinstance(value, dict):
+                    raise error(f"{label} must be a table, not {_describe(value)}")
+                walk(value, path)
+            else:
+                check_value(key, value, label, error)
+
+    walk(data, [])
+    return unknown
+
+
+def is_secret(dotted: str) -> bool:
+    """Keys whose values `config list` masks (header values that carry credentials)."""
+    return ".headers." in f".{dotted.lower()}" and is_secret_header(dotted.rsplit(".", 1)[-1])
+
+
+def is_secret_header(name: str) -> bool:
+    lowered = name.lower()
+    return any(word in lowered for word in SECRET_WORDS)
+
+
+def shown_header(name: str, value: str) -> str:
+    """A header value as otchat may print it: credentials become `Bearer ***` or `***`."""
+    if not is_secret_header(name):
+        return value
+    scheme, _, rest = value.partition(" ")
+    return f"{scheme} ***" if rest and scheme.lower() in ("bearer", "basic", "token") else "***"
+
+
+def _kind_name(kind: str) -> str:
+    return {
+        "str": "a string",
+        "url": "a URL",
+        "int": "an integer",
+        "float": "a number",
+        "bool": "true or false",
+        "list": "a list of strings",
+        "table": "a table",
+    }[kind]
+
+
+def _describe(value: Any) -> str:
+    if isinstance(value, bool):
+        return f"a boolean ({str(value).lower()})"
+    if isinstance(value, dict):
+        return "a table"
+    if isinstance(value, list):
+        return "a list" if value else "an empty list"
+    return f"{type(value).__name__} {value!r}"
