@@ -226,7 +226,7 @@ def config_get(ctx: typer.Context, key: Annotated[str, typer.Argument(help="A do
     guarded(env, lambda: _manage().config_get(env, key))
 
 
-@config_app.command("set")
+@config_app.command("set", context_settings={"ignore_unknown_options": True})
 def config_set(
     ctx: typer.Context,
     key: Annotated[str, typer.Argument(help="A dotted key, e.g. model or aliases.sonnet.")],

@@ -171,6 +171,9 @@ class FakeServer:
     def last_body(self) -> Any:
         return self.requests[-1].body
 
+    def last_request_header(self, name: str) -> str | None:
+        return self.requests[-1].headers.get(name.lower())
+
     def start(self) -> FakeServer:
         self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
         self._thread.start()
