@@ -108,6 +108,10 @@ ToolOpt = Annotated[
     Optional[list[str]],
     typer.Option("-t", "--tool", metavar="REF", help="Hosted MCP tool from the OpenTools registry (repeatable)."),
 ]
+NoToolOpt = Annotated[
+    Optional[list[str]],
+    typer.Option("--no-tool", metavar="REF", help="Leave out a tool that config, profile or role adds (repeatable)."),
+]
 FunctionOpt = Annotated[
     Optional[list[Path]],
     typer.Option("--function", metavar="FILE", help="JSON function definition to declare as a tool (repeatable)."),
@@ -150,6 +154,7 @@ def oneshot(
     model: ModelOpt = None,
     system: SystemOpt = None,
     tool: ToolOpt = None,
+    no_tool: NoToolOpt = None,
     function: FunctionOpt = None,
     tool_choice: ToolChoiceOpt = None,
     file: FileOpt = None,
@@ -177,31 +182,86 @@ def oneshot(
 
     def body() -> int:
         from . import oneshot as run
-        from .config import Flags
 
         if json_ and raw:
             raise _usage("--json and --raw contradict each other")
         fmt = "json" if json_ else "plain" if raw else format.value
-        flags = Flags(
-            model=model,
-            system=system,
-            tools=list(tool or []),
-            functions=run.load_functions(function or []),
-            tool_choice=tool_choice,
-            temperature=temperature,
-            max_tokens=max_tokens,
-            options=run.parse_options(option or []),
-            stream=not no_stream,
-            base_url=base_url,
-            timeout=timeout,
-            retries=retries,
-            profile=profile,
-            role=role,
-        )
+        flags = _flags(model, system, tool, no_tool, function, tool_choice, temperature, max_tokens, option,
+                       no_stream, base_url, timeout, retries, profile, role)
         output = run.Output(format=fmt, usage=usage, verbose=verbose, dry_run=dry_run)
+        if not prompt and not file and env.stdin_isatty and not dry_run:
+            from . import repl
+
+            return repl.run(env, flags, output, None)
         return run.run(env, flags, output, list(prompt or []), list(file or []))
 
     guarded(env, body, traceback=traceback)
+
+
+@app.command("chat")
+def chat(
+    ctx: typer.Context,
+    first: Annotated[Optional[list[str]], typer.Argument(metavar="[FIRST MESSAGE]...", show_default=False)] = None,
+    model: ModelOpt = None,
+    system: SystemOpt = None,
+    tool: ToolOpt = None,
+    no_tool: NoToolOpt = None,
+    function: FunctionOpt = None,
+    tool_choice: ToolChoiceOpt = None,
+    temperature: TemperatureOpt = None,
+    max_tokens: MaxTokensOpt = None,
+    option: OptionOpt = None,
+    no_stream: NoStreamOpt = False,
+    base_url: BaseUrlOpt = None,
+    timeout: TimeoutOpt = None,
+    retries: RetriesOpt = None,
+    profile: ProfileOpt = None,
+    role: RoleOpt = None,
+    multiline: Annotated[
+        bool, typer.Option("--multiline", help="Enter inserts a new line; Alt-Enter sends.")
+    ] = False,
+    format: Annotated[Format, typer.Option("--format", help="Output format of replies.")] = Format.auto,
+    verbose: Annotated[bool, typer.Option("-v", "--verbose", help="Show the HTTP exchange on stderr.")] = False,
+    traceback: Annotated[bool, typer.Option("--traceback", help="Show a traceback on unexpected errors.")] = False,
+) -> None:
+    """Chat interactively (one message per line when stdin is not a terminal)."""
+    env = _env(ctx)
+
+    def body() -> int:
+        from . import repl
+        from .oneshot import Output
+
+        flags = _flags(model, system, tool, no_tool, function, tool_choice, temperature, max_tokens, option,
+                       no_stream, base_url, timeout, retries, profile, role)
+        output = Output(format=format.value, verbose=verbose)
+        return repl.run(env, flags, output, " ".join(first) if first else None, multiline=multiline)
+
+    guarded(env, body, traceback=traceback)
+
+
+def _flags(model, system, tool, no_tool, function, tool_choice, temperature, max_tokens, option, no_stream,
+           base_url, timeout, retries, profile, role) -> Any:
+    """Flags from the request options that one-shot and chat share."""
+    from . import oneshot
+    from .config import Flags
+
+    return Flags(
+        model=model,
+        system=system,
+        tools=list(tool or []),
+        no_tools=list(no_tool or []),
+        functions=oneshot.load_functions(function or []),
+        tool_choice=tool_choice,
+        temperature=temperature,
+        max_tokens=max_tokens,
+        options=oneshot.parse_options(option or []),
+        stream=not no_stream,
+        base_url=base_url,
+        timeout=timeout,
+        retries=retries,
+        profile=profile,
+        role=role,
+    )
 
 
 config_app = typer.Typer(help="Show and change config.toml.", no_args_is_help=True, add_completion=False,

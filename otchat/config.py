@@ -36,6 +36,7 @@ class Flags:
     retries: int | None = None
     profile: str | None = None
     role: str | None = None
+    no_tools: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -140,7 +141,7 @@ def resolve(flags: Flags, environ: Mapping[str, str], file: Mapping[str, Any]) -
         return schema.TOP[key].default if key in schema.TOP else None
 
     refs = [*file.get("tools", []), *profile.get("tools", []), *role.get("tools", []), *flags.tools]
-    tools = [mcp_tool(ref) for ref in dict.fromkeys(refs)] + list(flags.functions)
+    tools = [mcp_tool(ref) for ref in dict.fromkeys(refs) if ref not in flags.no_tools] + list(flags.functions)
     model = pick("model")
     aliases = file.get("aliases", {})
     return Settings(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import tempfile
 from pathlib import Path
+from typing import Mapping
 
 
 def write_atomic(path: Path, text: str, *, mode: int | None = None) -> None:
@@ -39,3 +40,36 @@ def _umask() -> int:
     current = os.umask(0)
     os.umask(current)
     return current
+
+
+FALLBACK_EDITORS = ("/usr/bin/editor", "/usr/bin/nano", "/usr/bin/vi")
+
+
+def run_editor(path: Path, environ: Mapping[str, str]) -> int:
+    """Open `path` in $VISUAL, $EDITOR or a common editor; the editor's exit status."""
+    import shlex
+    import subprocess
+
+    from .errors import UsageError
+
+    for editor in (environ.get("VISUAL"), environ.get("EDITOR"), *FALLBACK_EDITORS):
+        if editor:
+            try:
+                return subprocess.call([*shlex.split(editor), str(path)])
+            except OSError:
+                continue
+    raise UsageError("no editor found", hint="set VISUAL or EDITOR")
+
+
+def edit_text(initial: str, environ: Mapping[str, str], suffix: str = ".md") -> str | None:
+    """Let the user edit `initial` in their editor; None when the editor failed."""
+    fd, name = tempfile.mkstemp(prefix="otchat-", suffix=suffix)
+    path = Path(name)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(initial)
+        if run_editor(path, environ) != 0:
+            return None
+        return path.read_text(encoding="utf-8")
+    finally:
+        path.unlink(missing_ok=True)

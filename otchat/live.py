@@ -78,13 +78,18 @@ def tool_call_panel(call: ToolCall) -> Panel:
 
 
 class MarkdownStream:
-    """Feeds markdown text to the terminal as it streams."""
+    """Feeds markdown text to the terminal as it streams.
+
+    A background refresh (rich Live, a few times a second) draws the unfinished tail, so
+    text that arrived just before a long silence (hosted tools at work) is on screen.
+    """
 
     def __init__(self, console: Console, *, clock: Callable[[], float], interval: float) -> None:
         self.console = console
         self.clock = clock
         self.interval = interval
         self._parts: list[str] = []
+        self._tail = ""  # what the live display shows; replaced, never mutated
         self._live: Live | None = None
         self._printed = False
         self._next = 0.0
@@ -94,18 +99,31 @@ class MarkdownStream:
         self._parts.append(text)
 
     def tick(self) -> None:
-        """Called once per network read: commit finished blocks and refresh the tail."""
-        now = self.clock()
-        if now < self._next or not self._parts:
+        """Called once per network read: commit finished blocks, hand the tail to the display."""
+        if not self._parts:
             return
-        self._next = now + self.interval
         pending = self._take()
-        cut = self._finished_upto(pending)
-        if cut:
-            self._commit(pending[:cut])
-            pending = pending[cut:]
-        self._parts = [pending] if pending else []
-        self._show_tail(pending)
+        self._parts = [pending]
+        now = self.clock()
+        if now >= self._next:
+            self._next = now + self.interval
+            cut = self._finished_upto(pending)
+            if cut:
+                done, pending = pending[:cut], pending[cut:]
+                self._parts = [pending] if pending else []
+                self._tail = pending  # before printing, so the display never shows it twice
+                self._commit(done)
+        self._tail = pending
+        if self._live is None and pending.strip():
+            self._live = Live(
+                _LiveTail(self),
+                console=self.console,
+                auto_refresh=True,
+                refresh_per_second=8,
+                transient=True,
+                vertical_overflow="crop",
+            )
+            self._live.start(refresh=True)
 
     def close(self) -> None:
         """Print whatever is left, rendered, and end the live tail."""
@@ -114,6 +132,7 @@ class MarkdownStream:
             self._live = None
         pending = self._take()
         self._parts = []
+        self._tail = ""
         if pending.strip():
             self._commit(pending)
 
@@ -147,24 +166,22 @@ class MarkdownStream:
         target.print(Trimmed(Markdown(text)))
         self._printed = True
 
-    def _show_tail(self, pending: str) -> None:
-        if not pending.strip():
-            if self._live is not None:
-                self._live.update(Text(""), refresh=True)
-            return
-        height = max(3, self.console.size.height - 2)
-        preview = Trimmed(Markdown(_tail_source(pending, height)), keep_last=height)
-        if self._live is None:
-            self._live = Live(
-                preview,
-                console=self.console,
-                auto_refresh=False,
-                transient=True,
-                vertical_overflow="crop",
-            )
-            self._live.start(refresh=True)
-        else:
-            self._live.update(preview, refresh=True)
+    def tail_renderable(self, height: int) -> Trimmed | Text:
+        tail = self._tail
+        if not tail.strip():
+            return Text("")
+        return Trimmed(Markdown(_tail_source(tail, height)), keep_last=height)
+
+
+class _LiveTail:
+    """The live display's renderable: the stream's current tail, drawn at refresh time."""
+
+    def __init__(self, stream: MarkdownStream) -> None:
+        self.stream = stream
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        height = max(3, console.size.height - 2)
+        yield self.stream.tail_renderable(height)
 
 
 class Trimmed:

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import os
-import shlex
-import subprocess
 from pathlib import Path
 
 from . import configfile, schema
@@ -87,8 +85,9 @@ def config_edit(env: Env, ask=None) -> int:
     """Edit a copy in $VISUAL/$EDITOR; only a valid result replaces config.toml."""
     import tempfile
 
+    from .files import run_editor
+
     path = _path(env)
-    editor = env.environ.get("VISUAL") or env.environ.get("EDITOR") or "vi"
     original = path.read_text(encoding="utf-8") if path.exists() else ""
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     fd, tmp_name = tempfile.mkstemp(prefix="config.", suffix=".toml", dir=path.parent)
@@ -97,9 +96,9 @@ def config_edit(env: Env, ask=None) -> int:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(original)
         while True:
-            status = subprocess.call([*shlex.split(editor), str(tmp)])
+            status = run_editor(tmp, env.environ)
             if status != 0:
-                raise ConfigError(f"the editor ({editor}) exited with status {status}; nothing changed")
+                raise ConfigError(f"the editor exited with status {status}; nothing changed")
             try:
                 load_file(tmp, warn=env.warn)
             except ConfigError as exc:

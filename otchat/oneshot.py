@@ -44,6 +44,10 @@ def run(env: Env, flags: Flags, output: Output, prompt_words: list[str], files: 
 
 
 def load_settings(env: Env, flags: Flags, *, need_key: bool = True) -> Settings:
+    return prepare(env, flags, need_key=need_key)[0]
+
+
+def prepare(env: Env, flags: Flags, *, need_key: bool = True) -> tuple[Settings, dict[str, Any]]:
     """Config file + environment + flags, and the key (required unless `need_key` is False).
 
     A dry run still shows which key would be sent (redacted) but never runs api_key_cmd.
@@ -59,17 +63,41 @@ def load_settings(env: Env, flags: Flags, *, need_key: bool = True) -> Settings:
     env.secrets.update(value for name, value in settings.headers.items() if is_secret_header(name))
     if need_key and not found.value and settings.api_key_env != "":
         raise ConfigError(f"no API key: set {config.KEY_ENV} or run otchat auth login")
-    return settings
+    return settings, file
 
 
 def send(env: Env, settings: Settings, chat_request: Any, sink: Any, output: Output) -> TurnResult:
     """Run one turn through a fresh transport; the sink always gets its `end`."""
     from .engine import run_turn
+
+    transport = make_transport(env, settings, output)
+    try:
+        return finish_turn(env, sink, lambda: run_turn(chat_request, transport, sink, clock=env.clock))
+    finally:
+        transport.close()
+
+
+def finish_turn(env: Env, sink: Any, turn: Any) -> TurnResult:
+    """Call `turn()`; whatever happens, the sink gets its `end` with what arrived."""
+    try:
+        result = turn()
+    except OtchatError as exc:
+        sink.handle(Error(env.redact(exc.line()), int(exc.exit_code)))
+        sink.end(exc.partial or TurnResult(interrupted=True))
+        raise
+    except BaseException as exc:
+        sink.end(getattr(exc, "partial", None) or TurnResult(interrupted=True))
+        raise
+    sink.end(result)
+    return result
+
+
+def make_transport(env: Env, settings: Settings, output: Output) -> Any:
     from .transport import Transport
 
     log = (lambda line: _err_line(env, line)) if output.verbose else None
     notify = (lambda line: env.warn(line)) if (output.verbose or env.stderr_isatty) else None
-    transport = Transport(
+    return Transport(
         timeout=settings.timeout,
         connect_timeout=settings.connect_timeout,
         retries=settings.retries,
@@ -78,20 +106,6 @@ def send(env: Env, settings: Settings, chat_request: Any, sink: Any, output: Out
         log=log,
         notify=notify,
     )
-    try:
-        result = run_turn(chat_request, transport, sink, clock=env.clock)
-    except OtchatError as exc:
-        sink.handle(Error(env.redact(exc.line()), int(exc.exit_code)))
-        sink.end(exc.partial or TurnResult(interrupted=True))
-        raise
-    except BaseException as exc:
-        partial = getattr(exc, "partial", None)
-        sink.end(partial or TurnResult(interrupted=True))
-        raise
-    finally:
-        transport.close()
-    sink.end(result)
-    return result
 
 
 def check_finish(env: Env, result: TurnResult, settings: Settings) -> int:

@@ -1,0 +1,213 @@
+"""A conversation and its settings: what the REPL's turns and slash commands change.
+
+Slash commands change the same `Flags` the command-line flags fill, then settings are
+resolved again by `config.resolve`: one implementation, two front doors.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from . import config, request, schema
+from .config import Flags, Settings
+from .engine import Sink, run_turn
+from .env import Env
+from .errors import UsageError
+from .models import ToolCall, TurnResult
+
+
+@dataclass
+class Entry:
+    """One message of the conversation, with what the API does not need to see."""
+
+    role: str
+    content: str
+    tool_calls: list[ToolCall] = field(default_factory=list)
+    interrupted: bool = False
+    model: str | None = None
+
+    def to_api(self) -> dict[str, Any]:
+        # Tool calls nobody answered are not sent back: servers reject an assistant
+        # message with tool_calls that no tool message follows.
+        return {"role": self.role, "content": self.content}
+
+
+@dataclass
+class Totals:
+    turns: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    seconds: float = 0.0
+
+    def add(self, result: TurnResult) -> None:
+        self.turns += 1
+        self.seconds += result.elapsed
+        if result.usage:
+            self.prompt_tokens += result.usage.prompt_tokens or 0
+            self.completion_tokens += result.usage.completion_tokens or 0
+
+    @property
+    def tokens(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
+
+
+class Session:
+    def __init__(self, env: Env, flags: Flags, file: dict[str, Any], api_key: str | None) -> None:
+        self.env = env
+        self.flags = flags
+        self.file = file
+        self.api_key = api_key
+        self.entries: list[Entry] = []
+        self.totals = Totals()
+        self.last_user_text: str | None = None
+        self.settings = self._resolve()
+
+    def _resolve(self) -> Settings:
+        settings = config.resolve(self.flags, self.env.environ, self.file)
+        settings.api_key = self.api_key
+        return settings
+
+    def _change(self, apply: Callable[[Flags], None]) -> None:
+        """Apply a change to the flags; keep the old ones if the result does not resolve."""
+        import copy
+
+        before = copy.deepcopy(self.flags)
+        apply(self.flags)
+        try:
+            self.settings = self._resolve()
+        except Exception:
+            self.flags = before
+            raise
+
+    # Turns -------------------------------------------------------------------------
+
+    def messages(self) -> list[dict[str, Any]]:
+        return [entry.to_api() for entry in self.entries]
+
+    def send(self, text: str, sink: Sink, transport: Any) -> TurnResult:
+        """One exchange. A reply cut short (Ctrl-C, a broken stream) is kept, marked
+        interrupted; a request that got no reply at all leaves the conversation as it was."""
+        self.last_user_text = text
+        self.entries.append(Entry("user", text))
+        chat_request = request.build(self.settings, self.messages())
+        try:
+            result = run_turn(chat_request, transport, sink, clock=self.env.clock)
+        except BaseException as exc:
+            partial = getattr(exc, "partial", None)
+            if partial is not None and (partial.content or partial.tool_calls):
+                self._keep(partial)
+            else:
+                self.entries.pop()
+            raise
+        self._keep(result)
+        return result
+
+    def _keep(self, result: TurnResult) -> None:
+        self.entries.append(
+            Entry("assistant", result.content, list(result.tool_calls), result.interrupted,
+                  result.model or self.settings.model)
+        )
+        self.totals.add(result)
+
+    # Slash commands ----------------------------------------------------------------
+
+    def set_model(self, name: str) -> str:
+        self._change(lambda f: setattr(f, "model", name))
+        return f"model: {self.settings.model}"
+
+    def set_system(self, text: str) -> str:
+        value = "" if text.strip() == "-" else text
+        self._change(lambda f: setattr(f, "system", value))
+        return f"system prompt: {self.settings.system}" if self.settings.system else "system prompt cleared"
+
+    def set_role(self, name: str) -> str:
+        self._change(lambda f: setattr(f, "role", name))
+        return f"role: {name} (model {self.settings.model})"
+
+    def set_temperature(self, text: str) -> str:
+        value = schema.parse_value(schema.TOP["temperature"], text, "temperature")
+        self._change(lambda f: setattr(f, "temperature", value))
+        return f"temperature: {value:g}"
+
+    def add_tool(self, ref: str) -> str:
+        def apply(f: Flags) -> None:
+            f.no_tools = [r for r in f.no_tools if r != ref]
+            if ref not in f.tools:
+                f.tools.append(ref)
+
+        self._change(apply)
+        return f"tools: {self.tool_refs_text()}"
+
+    def remove_tool(self, ref: str) -> str:
+        if ref not in self.tool_refs():
+            raise UsageError(f"{ref} is not in use; tools: {self.tool_refs_text()}")
+
+        def apply(f: Flags) -> None:
+            f.tools = [r for r in f.tools if r != ref]
+            if ref not in f.no_tools:
+                f.no_tools.append(ref)
+
+        self._change(apply)
+        return f"tools: {self.tool_refs_text()}"
+
+    def tool_refs(self) -> list[str]:
+        return [tool["ref"] for tool in self.settings.tools if tool.get("type") == "mcp"]
+
+    def tool_refs_text(self) -> str:
+        names = self.tool_refs() + sorted(self.settings.declared_functions())
+        return ", ".join(names) or "none"
+
+    def undo(self) -> str:
+        """Drop the last exchange (the last user message and everything after it)."""
+        for i in range(len(self.entries) - 1, -1, -1):
+            if self.entries[i].role == "user":
+                del self.entries[i:]
+                return "dropped the last exchange"
+        return "nothing to undo"
+
+    def retry_text(self) -> str:
+        """The last user message, with its exchange dropped so it can be sent again."""
+        if self.last_user_text is None:
+            raise UsageError("nothing to retry yet")
+        if self.entries and any(e.role == "user" for e in self.entries):
+            last_user = max(i for i, e in enumerate(self.entries) if e.role == "user")
+            if self.entries[last_user].content == self.last_user_text:
+                del self.entries[last_user:]
+        return self.last_user_text
+
+    def clear(self) -> str:
+        self.entries.clear()
+        return "new conversation"
+
+    def usage_text(self) -> str:
+        t = self.totals
+        return (f"this session: {t.turns} turn{'s' if t.turns != 1 else ''}, {t.prompt_tokens:,} in · "
+                f"{t.completion_tokens:,} out · {t.seconds:.1f} s")
+
+    def to_markdown(self) -> str:
+        lines = []
+        if self.settings.system:
+            lines += ["## system", "", self.settings.system, ""]
+        for entry in self.entries:
+            head = "## user" if entry.role == "user" else f"## assistant ({entry.model})"
+            lines += [head, "", entry.content]
+            for call in entry.tool_calls:
+                lines += ["", f"tool call `{call.name}`: `{call.arguments}`"]
+            if entry.interrupted:
+                lines += ["", "*[interrupted]*"]
+            lines.append("")
+        return "\n".join(lines)
+
+    def save(self, path_text: str) -> str:
+        from .files import write_atomic
+
+        if not path_text:
+            raise UsageError("/save needs a file name")
+        path = Path(path_text).expanduser()
+        try:
+            write_atomic(path, self.to_markdown())
+        except OSError as exc:
+            raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
+        return f"saved {len(self.entries)} messages to {path}"

@@ -1,0 +1,173 @@
+"""The REPL in-process: prompt-toolkit pipe input and dummy output, an httpx MockTransport."""
+
+import json
+
+import httpx
+import pytest
+from prompt_toolkit.application import create_app_session
+from prompt_toolkit.input import create_pipe_input
+from prompt_toolkit.output import DummyOutput
+
+from otchat import repl, slash
+from otchat.config import Flags
+from otchat.errors import UsageError
+from otchat.oneshot import Output
+from otchat.session import Session
+from tests.conftest import make_env
+from tests.fakeserver import text_chunks
+
+
+def sse(text):
+    return "".join(f"data: {json.dumps(e)}\n\n" for e in text_chunks(text)) + "data: [DONE]\n\n"
+
+
+class Server:
+    """A MockTransport handler that records bodies and answers from a script (or echoes)."""
+
+    def __init__(self, *replies):
+        self.bodies = []
+        self.replies = list(replies)
+
+    def __call__(self, request):
+        body = json.loads(request.content)
+        self.bodies.append(body)
+        if self.replies:
+            reply = self.replies.pop(0)
+            if isinstance(reply, httpx.Response):
+                return reply
+            text = reply
+        else:
+            text = f"echo: {body['messages'][-1]['content']}"
+        return httpx.Response(200, headers={"content-type": "text/event-stream"}, text=sse(text))
+
+
+CONFIG = """
+[aliases]
+fast = "openai/gpt-4o-mini"
+[roles.poet]
+system = "rhyme"
+temperature = 1.1
+"""
+
+
+def run_repl(tmp_path, keys, server, *, flags=None, multiline=False, first=None):
+    (tmp_path / "config").mkdir(exist_ok=True)
+    (tmp_path / "config" / "config.toml").write_text(CONFIG)
+    env = make_env(home=tmp_path, transport=httpx.MockTransport(server))
+    env.stdin_isatty = True
+    with create_pipe_input() as pipe, create_app_session(input=pipe, output=DummyOutput()):
+        pipe.send_text(keys)
+        pipe.close()  # end of input: Ctrl-D at the last prompt
+        code = repl.run(env, flags or Flags(), Output(format="plain"), first, multiline=multiline)
+    return code, env
+
+
+def test_each_turn_sends_the_whole_conversation(tmp_path):
+    server = Server()
+    code, env = run_repl(tmp_path, "first question\rsecond question\r", server)
+    assert code == 0
+    assert server.bodies[1]["messages"] == [
+        {"role": "user", "content": "first question"},
+        {"role": "assistant", "content": "echo: first question"},
+        {"role": "user", "content": "second question"},
+    ]
+    assert "echo: second question" in env.stdout.getvalue()
+
+
+def test_slash_commands_change_the_next_request(tmp_path):
+    server = Server()
+    keys = ("/model fast\r/system be brief\r/temperature 0.3\r/tool add exa\rone\r"
+            "/role poet\r/tool rm exa\rtwo\r")
+    run_repl(tmp_path, keys, server)
+    first, second = server.bodies
+    assert first["model"] == "openai/gpt-4o-mini" and first["temperature"] == 0.3
+    assert first["messages"][0] == {"role": "system", "content": "be brief"}
+    assert first["tools"] == [{"type": "mcp", "ref": "exa"}]
+    # /role sets what flags did not: the explicit /system and /temperature still win.
+    assert second["messages"][0] == {"role": "system", "content": "be brief"} and second["temperature"] == 0.3
+    assert "tools" not in second
+
+
+def test_undo_clear_retry(tmp_path):
+    server = Server()
+    run_repl(tmp_path, "a\rb\r/undo\rc\r/retry\r/clear\rd\r", server)
+    assert [m["content"] for m in server.bodies[2]["messages"]] == ["a", "echo: a", "c"]
+    assert [m["content"] for m in server.bodies[3]["messages"]] == ["a", "echo: a", "c"]  # /retry resent c
+    assert [m["content"] for m in server.bodies[4]["messages"]] == ["d"]
+
+
+def test_an_api_error_leaves_the_session_usable(tmp_path):
+    server = Server(httpx.Response(400, json={"error": {"message": "bad model"}}))
+    code, env = run_repl(tmp_path, "fails\rworks\r", server)
+    assert code == 0 and "400" in env.stderr.getvalue() and "bad model" in env.stderr.getvalue()
+    # The failed message got no reply, so it is not in the conversation twice.
+    assert server.bodies[1]["messages"] == [{"role": "user", "content": "works"}]
+
+
+def test_unknown_command_is_a_hint_not_an_exit(tmp_path):
+    server = Server()
+    code, env = run_repl(tmp_path, "/modle x\r/tempreature\rhello\r", server)
+    out = env.stdout.getvalue()
+    assert code == 0 and "unknown command /modle" in out and "/help" in out
+    assert len(server.bodies) == 1
+
+
+def test_alt_enter_and_ctrl_j_insert_newlines(tmp_path):
+    server = Server()
+    run_repl(tmp_path, "line one\x1b\rline two\nline three\r", server)
+    assert server.bodies[0]["messages"][-1]["content"] == "line one\nline two\nline three"
+
+
+def test_multiline_mode_enter_inserts_and_alt_enter_sends(tmp_path):
+    server = Server()
+    run_repl(tmp_path, "one\rtwo\x1b\r", server, multiline=True)
+    assert server.bodies[0]["messages"][-1]["content"] == "one\ntwo"
+
+
+def test_bracketed_paste_arrives_as_one_message(tmp_path):
+    server = Server()
+    run_repl(tmp_path, "\x1b[200~pasted one\rpasted two\x1b[201~\r", server)
+    assert len(server.bodies) == 1
+    assert server.bodies[0]["messages"][-1]["content"] == "pasted one\npasted two"
+
+
+def test_first_message_and_save(tmp_path):
+    server = Server()
+    target = tmp_path / "chat.md"
+    run_repl(tmp_path, f"/save {target}\r", server, first="opening line")
+    saved = target.read_text()
+    assert "## user\n\nopening line" in saved and "## assistant" in saved and "echo: opening line" in saved
+
+
+def test_double_slash_sends_a_literal_slash(tmp_path):
+    server = Server()
+    run_repl(tmp_path, "//etc/hosts is a file\r", server)
+    assert server.bodies[0]["messages"][-1]["content"] == "/etc/hosts is a file"
+
+
+def test_usage_totals(tmp_path):
+    server = Server()
+    _, env = run_repl(tmp_path, "a\rb\r/usage\r", server)
+    assert "2 turns, 22 in · 44 out" in env.stdout.getvalue()
+
+
+def session_for(tmp_path):
+    env = make_env(home=tmp_path)
+    return Session(env, Flags(), {"roles": {"poet": {"system": "rhyme"}}}, "k")
+
+
+def test_failed_changes_keep_the_old_settings(tmp_path):
+    session = session_for(tmp_path)
+    with pytest.raises(UsageError, match="known roles: poet"):
+        slash.run(session, "/role critic")
+    assert session.settings.role is None
+    with pytest.raises(UsageError):
+        slash.run(session, "/temperature warm")
+    with pytest.raises(UsageError, match="not in use"):
+        slash.run(session, "/tool rm nothing")
+
+
+def test_help_lists_every_command(tmp_path):
+    text = slash.run(session_for(tmp_path), "/help").text
+    for command in slash.COMMANDS:
+        assert command.usage in text

@@ -1,0 +1,165 @@
+"""The REPL in a real pseudo-terminal against the fake server, as a person uses it."""
+
+import time
+
+import pexpect
+import pytest
+
+from tests.conftest import KEY, OTCHAT, clean_environ
+from tests.fakeserver import Stream, error, text_chunks
+
+PROMPT = "›"  # the space after it is drawn by a cursor move
+
+
+@pytest.fixture
+def spawn(server, home):
+    children = []
+
+    def start(*args, env=None):
+        # pexpect answers no cursor-position request: tell prompt-toolkit not to ask.
+        extra = {"OTCHAT_BASE_URL": server.url, "OPENTOOLS_API_KEY": KEY, "TERM": "xterm-256color",
+                 "PROMPT_TOOLKIT_NO_CPR": "1", **(env or {})}
+        child = pexpect.spawn(str(OTCHAT), list(args) or ["chat"], env=clean_environ(home, **extra),
+                              dimensions=(40, 120), timeout=20, encoding="utf-8")
+        children.append(child)
+        child.expect("Ctrl-D leaves")
+        child.expect(PROMPT)
+        return child
+
+    yield start
+    for child in children:
+        if child.isalive():
+            child.terminate(force=True)
+
+
+def say(child, text):
+    child.send(text + "\r")
+
+
+def leave(child):
+    child.send("\x04")
+    child.expect(pexpect.EOF)
+    child.close()
+    return child.exitstatus
+
+
+def wait_requests(server, n, timeout=10):
+    end = time.monotonic() + timeout
+    while len(server.requests) < n and time.monotonic() < end:
+        time.sleep(0.02)
+    return server.requests
+
+
+def test_two_turns_and_ctrl_d(spawn, server):
+    child = spawn()
+    say(child, "first question")
+    child.expect("You said: first question")
+    child.expect(PROMPT)
+    say(child, "second question")
+    child.expect("You said: second question")
+    child.expect(PROMPT)
+    assert server.last_body["messages"] == [
+        {"role": "user", "content": "first question"},
+        {"role": "assistant", "content": "You said: first question"},
+        {"role": "user", "content": "second question"},
+    ]
+    assert leave(child) == 0
+
+
+def test_model_and_system_changes_reach_the_next_request(spawn, server):
+    child = spawn()
+    say(child, "/model other/model")
+    child.expect("model: other/model")
+    say(child, "/system answer in French")
+    child.expect("system prompt: answer in French")
+    say(child, "bonjour")
+    child.expect("You said: bonjour")
+    body = server.last_body
+    assert body["model"] == "other/model"
+    assert body["messages"][0] == {"role": "system", "content": "answer in French"}
+    assert leave(child) == 0
+
+
+def test_pasted_block_is_one_message(spawn, server):
+    child = spawn()
+    child.send("\x1b[200~line one\nline two\nline three\x1b[201~")
+    child.send("\r")
+    child.expect("line three")
+    child.expect(PROMPT)
+    wait_requests(server, 1)
+    assert len(server.requests) == 1
+    assert server.last_body["messages"][-1]["content"] == "line one\nline two\nline three"
+    assert leave(child) == 0
+
+
+def test_ctrl_c_stops_a_reply_and_keeps_it(spawn, server):
+    # Five 5-character deltas arrive, then the server goes quiet for 30 s.
+    server.enqueue(Stream(text_chunks("Partial answer before the pause and more", 5), gap=(6, 30.0)))
+    child = spawn()
+    say(child, "tell me a long story")
+    child.expect("Partial answer before the")
+    start = time.monotonic()
+    child.send("\x03")
+    child.expect("interrupted")
+    child.expect(PROMPT)
+    assert time.monotonic() - start < 5
+    say(child, "go on")
+    child.expect("You said: go on")
+    messages = server.last_body["messages"]
+    assert messages[1] == {"role": "assistant", "content": "Partial answer before the"}
+    assert messages[2] == {"role": "user", "content": "go on"}
+    assert leave(child) == 0
+
+
+def test_ctrl_c_at_the_prompt_clears_the_line(spawn, server):
+    child = spawn()
+    child.send("half typed")
+    child.send("\x03")
+    child.expect(PROMPT)
+    say(child, "fresh")
+    child.expect("You said: fresh")
+    assert server.last_body["messages"][-1]["content"] == "fresh"
+    assert leave(child) == 0
+
+
+def test_error_mid_session_keeps_the_session(spawn, server):
+    server.enqueue(error(400, {"error": {"message": "model not found"}}))
+    child = spawn()
+    say(child, "this fails")
+    child.expect("model not found")
+    child.expect(PROMPT)
+    say(child, "this works")
+    child.expect("You said: this works")
+    assert server.last_body["messages"] == [{"role": "user", "content": "this works"}]
+    assert leave(child) == 0
+
+
+def test_input_history_survives_a_restart(spawn, server):
+    child = spawn()
+    say(child, "remember this line")
+    child.expect("You said: remember this line")
+    child.expect(PROMPT)
+    assert leave(child) == 0
+    child = spawn()
+    child.send("\x1b[A")  # Up: the previous run's message
+    child.expect("remember this line")
+    child.send("\r")
+    child.expect("You said: remember this line")
+    assert server.last_body["messages"] == [{"role": "user", "content": "remember this line"}]
+    assert leave(child) == 0
+
+
+def test_bare_otchat_on_a_terminal_starts_the_repl(spawn, server):
+    child = spawn("-m", "bare/model")
+    say(child, "hello")
+    child.expect("You said: hello")
+    assert server.last_body["model"] == "bare/model"
+    assert leave(child) == 0
+
+
+def test_slash_completion(spawn):
+    child = spawn()
+    child.send("/mod\t")
+    child.expect("/model")
+    child.send("\x03")
+    assert leave(child) == 0
