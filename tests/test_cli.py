@@ -47,9 +47,8 @@ def test_terminal_stdin_is_never_read(tmp_path):
     assert "must not be read" not in env.stdout.getvalue()
 
 
-def test_no_prompt_is_a_usage_error(tmp_path):
-    env = make_env(home=tmp_path)
-    env.stdin_isatty = True
+def test_no_prompt_and_empty_stdin_is_a_usage_error(tmp_path):
+    env = make_env(stdin=b"", home=tmp_path)
     assert run([], env) == 2
     assert env.stderr.getvalue().startswith("otchat: error: no prompt given")
 
