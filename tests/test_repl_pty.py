@@ -1,5 +1,6 @@
 """The REPL in a real pseudo-terminal against the fake server, as a person uses it."""
 
+import re
 import time
 
 import pexpect
@@ -163,3 +164,48 @@ def test_slash_completion(spawn):
     child.expect("/model")
     child.send("\x03")
     assert leave(child) == 0
+
+
+def test_edit_writes_the_message_in_the_editor(spawn, server, home):
+    editor = home / "editor.sh"
+    editor.write_text('#!/bin/sh\nprintf "written in the editor\\nsecond line\\n" > "$1"\n')
+    editor.chmod(0o755)
+    child = spawn(env={"EDITOR": str(editor)})
+    say(child, "/edit")
+    child.expect("You said: written in the editor")
+    assert server.last_body["messages"][-1]["content"] == "written in the editor\nsecond line"
+    assert leave(child) == 0
+
+
+def test_toolbar_shows_model_tools_and_tokens(server, home):
+    """The toolbar needs the terminal's answer to cursor-position requests: give it."""
+    env = clean_environ(home, OTCHAT_BASE_URL=server.url, OPENTOOLS_API_KEY=KEY, TERM="xterm-256color")
+    child = pexpect.spawn(str(OTCHAT), ["chat", "-t", "exa", "-m", "tb/model"], env=env, dimensions=(30, 120),
+                          timeout=20, encoding="utf-8")
+    seen = []
+
+    def until(text):
+        while True:
+            if child.expect([re.escape("\x1b[6n"), re.escape(text)]) == 0:
+                child.send("\x1b[5;1R")  # the cursor is on row 5
+            else:
+                seen.append(text)
+                return
+
+    until("tb/model │ tools: exa │ 0 tokens this session")
+    child.send("count me\r")
+    until("You said: count me")
+    until("tb/model │ tools: exa │ 33 tokens this session")
+    child.send("\x04")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0 and len(seen) == 3
+
+
+def test_scripted_chat_reads_one_message_per_line(otchat, server):
+    r = otchat("chat", input="hi\nthere\n/model other/m\nagain\n/exit\nnever sent\n")
+    assert r.code == 0
+    assert r.stdout == "You said: hi\nYou said: there\nYou said: again\n"
+    assert "model: other/m" in r.stderr
+    assert [q.body["messages"][-1]["content"] for q in server.requests] == ["hi", "there", "again"]
+    assert server.last_body["model"] == "other/m" and len(server.last_body["messages"]) == 5

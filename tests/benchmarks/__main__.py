@@ -39,6 +39,25 @@ def timed(argv: list[str], env: dict[str, str], runs: int, stdout=subprocess.DEV
     return statistics.median(times)
 
 
+def time_to_prompt(env: dict[str, str], runs: int) -> float:
+    """Median wall time from spawning `otchat chat` in a pseudo-terminal to its first prompt."""
+    import pexpect
+
+    env = {**env, "TERM": "xterm-256color", "PROMPT_TOOLKIT_NO_CPR": "1"}
+    times = []
+    for n in range(runs + 1):
+        start = time.perf_counter()
+        child = pexpect.spawn(OTCHAT, ["chat"], env=env, dimensions=(40, 120), timeout=30)
+        child.expect("\u203a".encode())  # the prompt character
+        elapsed = time.perf_counter() - start
+        child.sendcontrol("d")
+        child.expect(pexpect.EOF)
+        child.close()
+        if n:
+            times.append(elapsed)
+    return statistics.median(times)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true", help="tiny sizes, one run")
@@ -56,6 +75,7 @@ def main() -> None:
         py_floor = timed([sys.executable, "-c", "pass"], env, runs)
         rows.append(("otchat --version", timed([OTCHAT, "--version"], env, runs), "python -c pass", py_floor))
         rows.append(("otchat --help", timed([OTCHAT, "--help"], env, runs), "python -c pass", py_floor))
+        rows.append(("otchat chat, to its first prompt", time_to_prompt(env, runs), "python -c pass", py_floor))
 
         answer = ("lorem ipsum " * (size // 12 + 1))[:size]
         events = text_chunks(answer, 4)
