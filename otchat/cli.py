@@ -142,6 +142,11 @@ ProfileOpt = Annotated[
     Optional[str], typer.Option("--profile", metavar="NAME", help="Use [profiles.NAME] from config.toml.")
 ]
 RoleOpt = Annotated[Optional[str], typer.Option("--role", metavar="NAME", help="Use [roles.NAME] from config.toml.")]
+ContinueOpt = Annotated[bool, typer.Option("-c", "--continue", help="Continue the most recent conversation.")]
+CidOpt = Annotated[
+    Optional[str], typer.Option("--cid", metavar="ID", help="Continue conversation ID (a unique prefix is enough).")
+]
+NoLogOpt = Annotated[bool, typer.Option("--no-log", help="Do not keep this conversation in history.db.")]
 RetriesOpt = Annotated[
     Optional[int], typer.Option("--retries", metavar="N", min=0, help="Retries before a reply begins [default: 2].")
 ]
@@ -167,6 +172,9 @@ def oneshot(
     retries: RetriesOpt = None,
     profile: ProfileOpt = None,
     role: RoleOpt = None,
+    continue_: ContinueOpt = False,
+    cid: CidOpt = None,
+    no_log: NoLogOpt = False,
     format: Annotated[Format, typer.Option("--format", help="Output format.")] = Format.auto,
     json_: Annotated[bool, typer.Option("--json", help="Same as --format json.")] = False,
     raw: Annotated[bool, typer.Option("--raw", help="Same as --format plain.")] = False,
@@ -187,13 +195,14 @@ def oneshot(
             raise _usage("--json and --raw contradict each other")
         fmt = "json" if json_ else "plain" if raw else format.value
         flags = _flags(model, system, tool, no_tool, function, tool_choice, temperature, max_tokens, option,
-                       no_stream, base_url, timeout, retries, profile, role)
+                       no_stream, base_url, timeout, retries, profile, role, no_log)
         output = run.Output(format=fmt, usage=usage, verbose=verbose, dry_run=dry_run)
+        resume = _resume(continue_, cid)
         if not prompt and not file and env.stdin_isatty and not dry_run:
             from . import repl
 
-            return repl.run(env, flags, output, None)
-        return run.run(env, flags, output, list(prompt or []), list(file or []))
+            return repl.run(env, flags, output, None, resume=resume)
+        return run.run(env, flags, output, list(prompt or []), list(file or []), resume=resume)
 
     guarded(env, body, traceback=traceback)
 
@@ -217,6 +226,9 @@ def chat(
     retries: RetriesOpt = None,
     profile: ProfileOpt = None,
     role: RoleOpt = None,
+    continue_: ContinueOpt = False,
+    cid: CidOpt = None,
+    no_log: NoLogOpt = False,
     multiline: Annotated[
         bool, typer.Option("--multiline", help="Enter inserts a new line; Alt-Enter sends.")
     ] = False,
@@ -232,15 +244,24 @@ def chat(
         from .oneshot import Output
 
         flags = _flags(model, system, tool, no_tool, function, tool_choice, temperature, max_tokens, option,
-                       no_stream, base_url, timeout, retries, profile, role)
+                       no_stream, base_url, timeout, retries, profile, role, no_log)
         output = Output(format=format.value, verbose=verbose)
-        return repl.run(env, flags, output, " ".join(first) if first else None, multiline=multiline)
+        return repl.run(env, flags, output, " ".join(first) if first else None, multiline=multiline,
+                        resume=_resume(continue_, cid))
 
     guarded(env, body, traceback=traceback)
 
 
+def _resume(continue_: bool, cid: str | None) -> Any:
+    if not (continue_ or cid):
+        return None
+    from .oneshot import Resume
+
+    return Resume(cid)
+
+
 def _flags(model, system, tool, no_tool, function, tool_choice, temperature, max_tokens, option, no_stream,
-           base_url, timeout, retries, profile, role) -> Any:
+           base_url, timeout, retries, profile, role, no_log) -> Any:
     """Flags from the request options that one-shot and chat share."""
     from . import oneshot
     from .config import Flags
@@ -261,6 +282,7 @@ def _flags(model, system, tool, no_tool, function, tool_choice, temperature, max
         retries=retries,
         profile=profile,
         role=role,
+        no_log=no_log,
     )
 
 
@@ -268,8 +290,91 @@ config_app = typer.Typer(help="Show and change config.toml.", no_args_is_help=Tr
                          rich_markup_mode=None)
 auth_app = typer.Typer(help="Store, check or remove the API key.", no_args_is_help=True, add_completion=False,
                        rich_markup_mode=None)
+history_app = typer.Typer(help="List, search, show, export or remove past conversations.", no_args_is_help=True,
+                          add_completion=False, rich_markup_mode=None)
 app.add_typer(config_app, name="config")
 app.add_typer(auth_app, name="auth")
+app.add_typer(history_app, name="history")
+
+
+class ExportFormat(str, Enum):
+    markdown = "markdown"
+    json = "json"
+
+
+IdArg = Annotated[str, typer.Argument(metavar="ID", help="A conversation id (a unique prefix is enough).")]
+
+
+@history_app.command("list")
+def history_list(
+    ctx: typer.Context,
+    number: Annotated[int, typer.Option("-n", "--number", min=1, help="How many, newest first.")] = 20,
+    json_: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Recent conversations: id, time, model, message count, title."""
+    env = _env(ctx)
+    guarded(env, lambda: _history().list_cmd(env, number, json_))
+
+
+@history_app.command("show")
+def history_show(
+    ctx: typer.Context,
+    cid: IdArg,
+    format: Annotated[ExportFormat, typer.Option("--format", help="markdown or json.")] = ExportFormat.markdown,
+) -> None:
+    """Print one conversation."""
+    env = _env(ctx)
+    guarded(env, lambda: _history().show_cmd(env, cid, format.value))
+
+
+@history_app.command("search")
+def history_search(
+    ctx: typer.Context,
+    query: Annotated[list[str], typer.Argument(help="Words that must all appear.")],
+    number: Annotated[int, typer.Option("-n", "--number", min=1, help="Most results.")] = 50,
+) -> None:
+    """Full-text search of every message, newest first."""
+    env = _env(ctx)
+    guarded(env, lambda: _history().search_cmd(env, " ".join(query), number))
+
+
+@history_app.command("export")
+def history_export(
+    ctx: typer.Context,
+    cid: IdArg,
+    format: Annotated[ExportFormat, typer.Option("--format", help="markdown or json.")] = ExportFormat.markdown,
+    output: Annotated[Optional[Path], typer.Option("-o", "--output", metavar="FILE", help="Write to FILE.")] = None,
+) -> None:
+    """Write one conversation as markdown or JSON."""
+    env = _env(ctx)
+    guarded(env, lambda: _history().export_cmd(env, cid, format.value, output))
+
+
+@history_app.command("rm")
+def history_rm(
+    ctx: typer.Context,
+    cids: Annotated[Optional[list[str]], typer.Argument(metavar="[ID]...", help="Conversations to remove.")] = None,
+    older_than: Annotated[
+        Optional[str], typer.Option("--older-than", metavar="AGE", help="Remove those idle longer than AGE (30d, 12h).")
+    ] = None,
+    yes: Annotated[bool, typer.Option("-y", "--yes", help="Do not ask.")] = False,
+) -> None:
+    """Remove conversations (asks first on a terminal)."""
+    env = _env(ctx)
+    guarded(env, lambda: _history().rm_cmd(env, list(cids or []), older_than, yes, lambda q: _ask(env, q)))
+
+
+@history_app.command("path")
+def history_path(ctx: typer.Context) -> None:
+    """Print where history.db lives."""
+    env = _env(ctx)
+    guarded(env, lambda: _history().path_cmd(env))
+
+
+def _history():
+    from . import history
+
+    return history
 
 
 @config_app.command("list")

@@ -37,6 +37,7 @@ class Flags:
     profile: str | None = None
     role: str | None = None
     no_tools: list[str] = field(default_factory=list)
+    no_log: bool = False
 
 
 @dataclass
@@ -63,6 +64,7 @@ class Settings:
     # Where the key comes from (see `auth.find_key`): None means "not set here".
     api_key_env: str | None = None
     api_key_cmd: str | None = None
+    log: bool = True
 
     def declared_functions(self) -> set[str]:
         """Names of the function tools this client declared (and could answer)."""
@@ -162,6 +164,7 @@ def resolve(flags: Flags, environ: Mapping[str, str], file: Mapping[str, Any]) -
         role=flags.role,
         api_key_env=profile.get("api_key_env", file.get("api_key_env")),
         api_key_cmd=profile.get("api_key_cmd", file.get("api_key_cmd")),
+        log=bool(pick("log")) and not flags.no_log,
     )
 
 

@@ -25,22 +25,39 @@ class Output:
     dry_run: bool = False
 
 
-def run(env: Env, flags: Flags, output: Output, prompt_words: list[str], files: list[Path]) -> int:
-    settings = load_settings(env, flags, need_key=not output.dry_run)
+def run(env: Env, flags: Flags, output: Output, prompt_words: list[str], files: list[Path],
+        resume: Resume | None = None) -> int:
+    from .session import Session
+
+    settings, file = prepare(env, flags, need_key=not output.dry_run)
     piped = read_stdin(env, settings.max_input_bytes)
     prompt = " ".join(prompt_words)
     blocks = [read_text_file(path) for path in files]
     if not prompt and piped is None and not blocks:
         raise UsageError('no prompt given', hint='try: otchat "your question", or pipe text in')
     message = request.compose_user_message(prompt, blocks, piped)
-    chat_request = request.build(settings, [{"role": "user", "content": message}])
+    session = Session(env, flags, file, settings.api_key)
+    if resume is not None:
+        session.resume(resume.ref)
     if output.dry_run:
-        env.stdout.write(json.dumps(request.redacted(chat_request), indent=2, ensure_ascii=False) + "\n")
+        shown = request.redacted(session.request_for(message))
+        env.stdout.write(json.dumps(shown, indent=2, ensure_ascii=False) + "\n")
         env.stdout.flush()
         return ExitCode.OK
     sink = make_sink(env, output)
-    result = send(env, settings, chat_request, sink, output)
-    return check_finish(env, result, settings)
+    transport = make_transport(env, session.settings, output)
+    try:
+        result = finish_turn(env, sink, lambda: session.send(message, sink, transport))
+    finally:
+        transport.close()
+    return check_finish(env, result, session.settings)
+
+
+@dataclass
+class Resume:
+    """Continue a stored conversation: `ref` an id prefix, or None for the latest."""
+
+    ref: str | None = None
 
 
 def load_settings(env: Env, flags: Flags, *, need_key: bool = True) -> Settings:
@@ -64,17 +81,6 @@ def prepare(env: Env, flags: Flags, *, need_key: bool = True) -> tuple[Settings,
     if need_key and not found.value and settings.api_key_env != "":
         raise ConfigError(f"no API key: set {config.KEY_ENV} or run otchat auth login")
     return settings, file
-
-
-def send(env: Env, settings: Settings, chat_request: Any, sink: Any, output: Output) -> TurnResult:
-    """Run one turn through a fresh transport; the sink always gets its `end`."""
-    from .engine import run_turn
-
-    transport = make_transport(env, settings, output)
-    try:
-        return finish_turn(env, sink, lambda: run_turn(chat_request, transport, sink, clock=env.clock))
-    finally:
-        transport.close()
 
 
 def finish_turn(env: Env, sink: Any, turn: Any) -> TurnResult:

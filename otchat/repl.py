@@ -19,9 +19,14 @@ HISTORY_FILE = "input_history"
 PROMPT = "› "
 
 
-def run(env: Env, flags: Flags, output: Output, first: str | None, *, multiline: bool = False) -> int:
+def run(env: Env, flags: Flags, output: Output, first: str | None, *, multiline: bool = False,
+        resume: Any = None) -> int:
     settings, file = prepare(env, flags)
     session = Session(env, flags, file, settings.api_key)
+    if resume is not None:
+        notice = session.resume(resume.ref)
+        if env.stdin_isatty:
+            _say(env.stdout, env, notice)
     transport = make_transport(env, settings, output)
     try:
         if env.stdin_isatty:

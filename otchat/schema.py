@@ -37,6 +37,7 @@ _KEYS = [
     Key("api_key_cmd", "str", "command printing the key on its first line"),
     Key("headers", "table", "extra request headers"),
     Key("default_profile", "str", "profile used when none is chosen"),
+    Key("log", "bool", "keep every turn in history.db", True),
 ]
 TOP: dict[str, Key] = {key.name: key for key in _KEYS}
 PROFILE: dict[str, Key] = {name: key for name, key in TOP.items() if name != "default_profile"}

@@ -16,6 +16,7 @@ from .engine import Sink, run_turn
 from .env import Env
 from .errors import UsageError
 from .models import ToolCall, TurnResult
+from .store import Message
 
 
 @dataclass
@@ -27,11 +28,33 @@ class Entry:
     tool_calls: list[ToolCall] = field(default_factory=list)
     interrupted: bool = False
     model: str | None = None
+    result: TurnResult | None = None  # for a reply: usage, finish reason, latency
 
     def to_api(self) -> dict[str, Any]:
         # Tool calls nobody answered are not sent back: servers reject an assistant
         # message with tool_calls that no tool message follows.
         return {"role": self.role, "content": self.content}
+
+    def to_message(self) -> Message:
+        r = self.result
+        return Message(
+            self.role,
+            self.content,
+            [call.to_openai() for call in self.tool_calls],
+            model=self.model,
+            finish_reason=r.finish_reason if r else None,
+            usage=r.usage.to_dict() if r and r.usage else None,
+            latency=r.elapsed if r else None,
+            interrupted=self.interrupted,
+        )
+
+    @classmethod
+    def from_message(cls, m: Message) -> Entry:
+        calls = [
+            ToolCall(i, c.get("id"), c.get("function", {}).get("name", ""), c.get("function", {}).get("arguments", ""))
+            for i, c in enumerate(m.tool_calls)
+        ]
+        return cls(m.role, m.content, calls, m.interrupted, m.model)
 
 
 @dataclass
@@ -55,6 +78,8 @@ class Totals:
 
 class Session:
     def __init__(self, env: Env, flags: Flags, file: dict[str, Any], api_key: str | None) -> None:
+        from .history import Recorder
+
         self.env = env
         self.flags = flags
         self.file = file
@@ -62,12 +87,29 @@ class Session:
         self.entries: list[Entry] = []
         self.totals = Totals()
         self.last_user_text: str | None = None
+        self.stored_system: str | None = None
+        self.title: str | None = None
         self.settings = self._resolve()
+        self.recorder = Recorder(env, self.settings.log)
 
     def _resolve(self) -> Settings:
         settings = config.resolve(self.flags, self.env.environ, self.file)
         settings.api_key = self.api_key
+        if settings.system is None and self.stored_system:
+            settings.system = self.stored_system  # a resumed conversation keeps its system prompt
         return settings
+
+    def resume(self, ref: str | None) -> str:
+        """Continue a stored conversation (`ref` an id prefix, None the latest)."""
+        from .history import load
+
+        conversation = load(self.env, ref)
+        self.entries = [Entry.from_message(m) for m in conversation.messages if m.role in ("user", "assistant")]
+        self.stored_system = next((m.content for m in conversation.messages if m.role == "system"), None)
+        self.title = conversation.title
+        self.recorder.cid = conversation.id
+        self.settings = self._resolve()
+        return f"resumed {conversation.id[:8]}: {conversation.title} ({len(self.entries)} messages)"
 
     def _change(self, apply: Callable[[Flags], None]) -> None:
         """Apply a change to the flags; keep the old ones if the result does not resolve."""
@@ -86,30 +128,44 @@ class Session:
     def messages(self) -> list[dict[str, Any]]:
         return [entry.to_api() for entry in self.entries]
 
+    def request_for(self, text: str) -> Any:
+        """The request the next turn would send (what --dry-run prints)."""
+        return request.build(self.settings, [*self.messages(), {"role": "user", "content": text}])
+
     def send(self, text: str, sink: Sink, transport: Any) -> TurnResult:
-        """One exchange. A reply cut short (Ctrl-C, a broken stream) is kept, marked
-        interrupted; a request that got no reply at all leaves the conversation as it was."""
+        """One exchange, logged whatever happens. A reply cut short (Ctrl-C, a broken
+        stream) is kept, marked interrupted; a request that got no reply at all leaves
+        the conversation as it was (the log still has what the user typed)."""
         self.last_user_text = text
-        self.entries.append(Entry("user", text))
-        chat_request = request.build(self.settings, self.messages())
+        user = Entry("user", text)
+        chat_request = self.request_for(text)
+        self.entries.append(user)
+        reply: Entry | None = None
         try:
             result = run_turn(chat_request, transport, sink, clock=self.env.clock)
         except BaseException as exc:
             partial = getattr(exc, "partial", None)
             if partial is not None and (partial.content or partial.tool_calls):
-                self._keep(partial)
+                reply = self._keep(partial)
             else:
                 self.entries.pop()
             raise
-        self._keep(result)
-        return result
+        else:
+            reply = self._keep(result)
+            return result
+        finally:
+            self._log([user] if reply is None else [user, reply])
 
-    def _keep(self, result: TurnResult) -> None:
-        self.entries.append(
-            Entry("assistant", result.content, list(result.tool_calls), result.interrupted,
-                  result.model or self.settings.model)
-        )
+    def _keep(self, result: TurnResult) -> Entry:
+        entry = Entry("assistant", result.content, list(result.tool_calls), result.interrupted,
+                      result.model or self.settings.model, result)
+        self.entries.append(entry)
         self.totals.add(result)
+        return entry
+
+    def _log(self, entries: list[Entry]) -> None:
+        s = self.settings
+        self.recorder.record(s.model, s.profile, s.system, [e.to_message() for e in entries])
 
     # Slash commands ----------------------------------------------------------------
 
@@ -179,6 +235,9 @@ class Session:
 
     def clear(self) -> str:
         self.entries.clear()
+        self.recorder.cid = None  # the next turn starts a new logged conversation
+        self.stored_system = None
+        self.settings = self._resolve()
         return "new conversation"
 
     def usage_text(self) -> str:
@@ -187,18 +246,12 @@ class Session:
                 f"{t.completion_tokens:,} out · {t.seconds:.1f} s")
 
     def to_markdown(self) -> str:
-        lines = []
+        from .history import markdown_of
+
+        messages = [e.to_message() for e in self.entries]
         if self.settings.system:
-            lines += ["## system", "", self.settings.system, ""]
-        for entry in self.entries:
-            head = "## user" if entry.role == "user" else f"## assistant ({entry.model})"
-            lines += [head, "", entry.content]
-            for call in entry.tool_calls:
-                lines += ["", f"tool call `{call.name}`: `{call.arguments}`"]
-            if entry.interrupted:
-                lines += ["", "*[interrupted]*"]
-            lines.append("")
-        return "\n".join(lines)
+            messages.insert(0, Entry("system", self.settings.system).to_message())
+        return markdown_of(self.title or "otchat conversation", messages)
 
     def save(self, path_text: str) -> str:
         from .files import write_atomic

@@ -31,6 +31,8 @@ COMMANDS = [
     Command("clear", "/clear", "start a new conversation"),
     Command("edit", "/edit", "write the next message in $EDITOR (also Ctrl-X Ctrl-E)"),
     Command("save", "/save FILE", "save the conversation as markdown"),
+    Command("history", "/history", "recent conversations"),
+    Command("resume", "/resume ID", "continue a past conversation"),
     Command("exit", "/exit", "leave (also Ctrl-D)"),
 ]
 BY_NAME = {command.name: command for command in COMMANDS}
@@ -104,6 +106,17 @@ def _temperature(s: Session, arg: str) -> Outcome:
     return Outcome(s.set_temperature(arg))
 
 
+def _recent(s: Session) -> str:
+    from .history import when
+    from .store import Store
+
+    with Store.open(s.env.data_dir) as store:
+        rows = store.conversations(10)
+    if not rows:
+        return "no conversations yet"
+    return "\n".join(f"{c.id[:8]}  {when(c.updated)}  {c.count:>3}  {c.title}" for c in rows)
+
+
 def _needs_arg(usage: str, handler: Callable[[Session, str], Outcome]) -> Callable[[Session, str], Outcome]:
     def wrapped(s: Session, arg: str) -> Outcome:
         if not arg:
@@ -127,6 +140,8 @@ _HANDLERS: dict[str, Callable[[Session, str], Outcome]] = {
     "clear": lambda s, a: Outcome(s.clear()),
     "edit": lambda s, a: Outcome(edit=True),
     "save": _needs_arg("/save FILE", lambda s, a: Outcome(s.save(a))),
+    "history": lambda s, a: Outcome(_recent(s)),
+    "resume": _needs_arg("/resume ID", lambda s, a: Outcome(s.resume(a))),
     "exit": lambda s, a: Outcome(exit=True),
     "quit": lambda s, a: Outcome(exit=True),
 }

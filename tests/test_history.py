@@ -1,0 +1,243 @@
+"""The conversation log: schema, migrations, continue, browse, search, export, faults."""
+
+import json
+import signal
+import sqlite3
+import subprocess
+import time
+
+import pytest
+
+from otchat.store import MIGRATIONS, SCHEMA_VERSION, Message, Store, _statements
+from tests.conftest import KEY, OTCHAT, clean_environ
+from tests.fakeserver import Stream, chunk, error, text_chunks
+
+
+def db_path(home):
+    return home / "data" / "history.db"
+
+
+def rows(home, sql, *args):
+    with sqlite3.connect(db_path(home)) as db:
+        return db.execute(sql, args).fetchall()
+
+
+def test_migrates_a_version_1_database(tmp_path):
+    path = tmp_path / "history.db"
+    db = sqlite3.connect(path)
+    for statement in _statements(MIGRATIONS[0]):
+        db.execute(statement)
+    db.execute("PRAGMA user_version = 1")
+    db.execute("INSERT INTO conversations VALUES ('abcdef0123456789', 'old talk', 'm', NULL, 1, 1)")
+    db.execute("INSERT INTO messages (conversation_id, role, content, created) VALUES"
+               " ('abcdef0123456789', 'user', 'remember the platypus', 1)")
+    db.commit()
+    db.close()
+    with Store(path) as store:
+        assert store.db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
+        assert store.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert [hit[0] for hit in store.search("platypus")] == ["abcdef0123456789"]
+        assert store.resolve("abc") == "abcdef0123456789"
+
+
+def test_a_database_from_a_newer_otchat_is_refused(tmp_path):
+    path = tmp_path / "history.db"
+    with sqlite3.connect(path) as db:
+        db.execute("PRAGMA user_version = 99")
+    from otchat.store import StoreError
+
+    with pytest.raises(StoreError, match="newer otchat"):
+        Store(path)
+
+
+def test_prefixes_must_be_unique(tmp_path):
+    from otchat.errors import UsageError
+
+    with Store(tmp_path / "h.db") as store:
+        ids = [store.new_conversation(f"t{i}", "m", None) for i in range(40)]
+        with pytest.raises(UsageError):
+            store.resolve("")
+        with pytest.raises(UsageError, match="no conversation"):
+            store.resolve("f" * 16 + "0")
+        assert all(store.resolve(cid[:12]) == cid for cid in ids)
+
+
+def test_every_turn_is_logged_with_its_details(otchat, home, server):
+    assert otchat("-s", "be brief", "what about otters").code == 0
+    (cid, title, model, count), = rows(home, "SELECT c.id, c.title, c.model, (SELECT COUNT(*) FROM messages)"
+                                             " FROM conversations c")
+    assert title == "what about otters" and model == "anthropic/claude-3.7-sonnet" and count == 3
+    messages = rows(home, "SELECT role, content, model, finish_reason, usage, latency, interrupted FROM messages"
+                          " ORDER BY id")
+    assert [m[:2] for m in messages] == [("system", "be brief"), ("user", "what about otters"),
+                                         ("assistant", "You said: what about otters")]
+    reply = messages[2]
+    assert reply[2] == "fake/model" and reply[3] == "stop" and json.loads(reply[4])["total_tokens"] == 33
+    assert reply[5] >= 0 and reply[6] == 0
+
+
+def test_continue_and_cid_send_the_earlier_messages(otchat, home, server):
+    otchat("first topic")
+    otchat("second topic")
+    assert otchat("-c", "more on that").code == 0
+    assert [m["content"] for m in server.last_body["messages"]] == [
+        "second topic", "You said: second topic", "more on that"]
+    first_id = rows(home, "SELECT id FROM conversations WHERE title = 'first topic'")[0][0]
+    assert otchat("--cid", first_id[:6], "back to the first").code == 0
+    assert [m["content"] for m in server.last_body["messages"]] == [
+        "first topic", "You said: first topic", "back to the first"]
+    counts = dict(rows(home, "SELECT c.title, COUNT(m.id) FROM conversations c JOIN messages m"
+                             " ON m.conversation_id = c.id GROUP BY c.id"))
+    assert counts == {"first topic": 4, "second topic": 4}
+
+
+def test_continue_keeps_the_system_prompt_unless_replaced(otchat, server):
+    otchat("-s", "talk like a pirate", "hello")
+    otchat("-c", "again")
+    assert server.last_body["messages"][0] == {"role": "system", "content": "talk like a pirate"}
+    otchat("-c", "-s", "talk normally", "and now")
+    assert server.last_body["messages"][0] == {"role": "system", "content": "talk normally"}
+
+
+def test_unknown_cid_is_a_usage_error(otchat):
+    otchat("something")
+    r = otchat("--cid", "ffffffffff", "hi")
+    assert r.code == 2 and "no conversation" in r.stderr
+
+
+def test_list_show_search_export(otchat, home, tmp_path):
+    otchat("tell me about the capybara")
+    time.sleep(0.01)
+    otchat("and the wombat please")
+    listed = otchat("history", "list").stdout.splitlines()
+    assert len(listed) == 2 and listed[0].endswith("and the wombat please") and "  2  " in listed[0]
+    data = json.loads(otchat("history", "list", "--json", "-n", "1").stdout)
+    assert len(data) == 1 and data[0]["title"] == "and the wombat please" and data[0]["message_count"] == 2
+    cid = data[0]["id"]
+    shown = otchat("history", "show", cid[:8]).stdout
+    assert shown.startswith("# and the wombat please\n") and "## assistant (fake/model)" in shown
+    hits = otchat("history", "search", "capybara").stdout.splitlines()
+    assert len(hits) == 2 and all("[capybara]" in hit for hit in hits)
+    assert hits[0].split()[3] == "assistant"  # newest first
+    assert otchat("history", "search", "no-such-word-anywhere").code == 1
+    exported = json.loads(otchat("history", "export", cid, "--format", "json").stdout)
+    assert [m["role"] for m in exported["messages"]] == ["user", "assistant"]
+    target = tmp_path / "out.md"
+    assert otchat("history", "export", cid, "--output", str(target)).code == 0
+    assert target.read_text() == shown
+    assert otchat("history", "path").stdout.strip() == str(db_path(home))
+
+
+def test_rm_by_id_and_by_age(otchat, home):
+    otchat("keep me")
+    otchat("drop me")
+    cid = rows(home, "SELECT id FROM conversations WHERE title = 'drop me'")[0][0]
+    r = otchat("history", "rm", cid[:8])
+    assert r.code == 2 and "--yes" in r.stderr
+    assert otchat("history", "rm", cid[:8], "--yes").code == 0
+    assert rows(home, "SELECT title FROM conversations") == [("keep me",)]
+    assert rows(home, "SELECT COUNT(*) FROM messages") == [(2,)]
+    with sqlite3.connect(db_path(home)) as db:
+        db.execute("UPDATE conversations SET updated = updated - 40 * 86400")
+    assert otchat("history", "rm", "--older-than", "30d", "--yes").code == 0
+    assert rows(home, "SELECT COUNT(*) FROM conversations") == [(0,)]
+    assert otchat("history", "rm", "--older-than", "soon", "--yes").code == 2
+
+
+def test_no_log_flag_and_config(otchat, home):
+    otchat("--no-log", "private")
+    assert not db_path(home).exists()
+    (home / "config" / "config.toml").write_text("log = false\n")
+    otchat("also private")
+    assert not db_path(home).exists()
+
+
+def test_eight_processes_at_once_lose_nothing(server, home):
+    env = clean_environ(home, OTCHAT_BASE_URL=server.url, OPENTOOLS_API_KEY=KEY)
+    procs = [subprocess.Popen([str(OTCHAT), f"parallel question {i}"], env=env, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, stdin=subprocess.DEVNULL) for i in range(8)]
+    results = [(p.wait(timeout=60), p.stdout.read(), p.stderr.read()) for p in procs]
+    for p in procs:
+        p.stdout.close()
+        p.stderr.close()
+    assert [r[0] for r in results] == [0] * 8 and all(r[2] == b"" for r in results)
+    titles = sorted(t for (t,) in rows(home, "SELECT title FROM conversations"))
+    assert titles == sorted(f"parallel question {i}" for i in range(8))
+    assert rows(home, "SELECT COUNT(*) FROM messages") == [(16,)]
+
+
+@pytest.mark.parametrize("sig, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_an_interrupted_reply_is_stored_and_marked(server, home, sig, code):
+    server.enqueue(Stream(text_chunks("Half of an answer and", 5), gap=(3, 30.0)))
+    env = clean_environ(home, OTCHAT_BASE_URL=server.url, OPENTOOLS_API_KEY=KEY)
+    proc = subprocess.Popen([str(OTCHAT), "long one"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            stdin=subprocess.DEVNULL)
+    assert proc.stdout.read(10) == b"Half of an"
+    proc.send_signal(sig)
+    proc.communicate(timeout=10)
+    assert proc.returncode == code
+    assert rows(home, "SELECT role, content, interrupted FROM messages ORDER BY id") == [
+        ("user", "long one", 0), ("assistant", "Half of an", 1)]
+
+
+def test_a_broken_stream_is_stored_and_marked(otchat, home, server):
+    server.enqueue(Stream([chunk({"content": "cut off he"})], done=False))
+    assert otchat("hi").code == 7
+    assert rows(home, "SELECT role, content, interrupted FROM messages ORDER BY id")[-1] == (
+        "assistant", "cut off he", 1)
+
+
+def test_a_failed_request_still_logs_what_the_user_typed(otchat, home, server):
+    server.enqueue(error(400, {"error": {"message": "nope"}}))
+    assert otchat("my precious words").code == 4
+    assert rows(home, "SELECT role, content FROM messages") == [("user", "my precious words")]
+
+
+def test_a_corrupt_database_does_not_stop_the_answer(otchat, home):
+    db_path(home).write_bytes(b"this is not a database at all" * 100)
+    before = db_path(home).read_bytes()
+    r = otchat("hello")
+    assert r.code == 0 and r.stdout == "You said: hello\n"
+    assert r.stderr.count("\n") == 1 and str(db_path(home)) in r.stderr and "history not saved" in r.stderr
+    assert db_path(home).read_bytes() == before
+    r = otchat("history", "list")
+    assert r.code == 1 and str(db_path(home)) in r.stderr and len(r.stderr.splitlines()) == 1
+
+
+def test_an_unwritable_data_dir_is_a_warning(otchat, home):
+    blocker = home / "not-a-dir"
+    blocker.write_text("a file where the data dir should be")
+    r = otchat("hello", env={"OTCHAT_DATA_DIR": str(blocker / "data")})
+    assert r.code == 0 and r.stdout == "You said: hello\n" and "history not saved" in r.stderr
+
+
+def test_no_row_contains_the_key(otchat, home, server):
+    otchat("-v", "one")
+    otchat("-c", "two", "--json")
+    otchat("chat", input="three\n/model x\nfour\n")
+    with sqlite3.connect(db_path(home)) as db:
+        dump = "\n".join(db.iterdump())
+    assert "three" in dump and KEY not in dump
+
+
+def test_repl_history_and_resume(otchat, home, server):
+    otchat("an old conversation about tea")
+    cid = rows(home, "SELECT id FROM conversations")[0][0]
+    r = otchat("chat", input=f"/history\n/resume {cid[:8]}\nand coffee?\n")
+    assert cid[:8] in r.stderr and "resumed" in r.stderr
+    assert [m["content"] for m in server.last_body["messages"]] == [
+        "an old conversation about tea", "You said: an old conversation about tea", "and coffee?"]
+    assert rows(home, "SELECT COUNT(*) FROM conversations") == [(1,)]
+    assert rows(home, "SELECT COUNT(*) FROM messages") == [(4,)]
+
+
+def test_chat_continue_flag(otchat, server):
+    otchat("opening")
+    otchat("chat", "-c", input="follow-up\n")
+    assert [m["content"] for m in server.last_body["messages"]] == ["opening", "You said: opening", "follow-up"]
+
+
+def test_message_json_leaves_out_empty_fields():
+    assert Message("user", "hi").to_json() == {"role": "user", "content": "hi"}
+    assert Message("assistant", "x", interrupted=True, latency=1.5).to_json() == {
+        "role": "assistant", "content": "x", "interrupted": True, "latency": 1.5}
