@@ -3,7 +3,6 @@
 Imports here stay light: `--help` and shell completion load this module on every call.
 """
 
-from __future__ import annotations
 
 import os
 from enum import Enum

@@ -77,6 +77,12 @@ def main() -> None:
         rows.append(("otchat --help", timed([OTCHAT, "--help"], env, runs), "python -c pass", py_floor))
         rows.append(("otchat chat, to its first prompt", time_to_prompt(env, runs), "python -c pass", py_floor))
 
+        short = text_chunks("x" * 200, 4)
+        server.enqueue(*[Stream(short) for _ in range(2 * (runs + 1))])
+        logged = timed([OTCHAT, "short"], env, runs)
+        unlogged = timed([OTCHAT, "--no-log", "short"], env, runs)
+        rows.append(("one-shot 200 chars, logged", logged, "same with --no-log", unlogged))
+
         answer = ("lorem ipsum " * (size // 12 + 1))[:size]
         events = text_chunks(answer, 4)
         server.enqueue(*[Stream(events) for _ in range(2 * (runs + 1))])
