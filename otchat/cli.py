@@ -12,11 +12,12 @@ from typing import Annotated, Any, Callable, Optional
 import typer
 from typer.core import TyperCommand, TyperGroup
 
-from . import __version__
+from . import __version__, complete
 from .env import Env
 from .errors import ExitCode, OtchatError, Terminated
 
 ONESHOT = "__oneshot__"  # the hidden default command; nobody types this name
+GROUP_FLAGS = ("--help", "-h", "--version")
 
 DESCRIPTION = """\
 Chat with the OpenTools API from the shell.
@@ -48,9 +49,20 @@ class OtchatGroup(TyperGroup):
     """
 
     def parse_args(self, ctx: typer.Context, args: list[str]) -> list[str]:
-        if not args or (args[0] not in self.commands and args[0] not in ("--help", "-h", "--version")):
+        # Completing the first word (no args yet) offers the commands, so leave it alone.
+        completing_first = ctx.resilient_parsing and not args
+        if not completing_first and (not args or (args[0] not in self.commands and args[0] not in GROUP_FLAGS)):
             args = [ONESHOT, *args]
         return super().parse_args(ctx, args)
+
+    def shell_complete(self, ctx: typer.Context, incomplete: str) -> list[Any]:
+        """The first word completes to commands, and to the one-shot command's options."""
+        items = super().shell_complete(ctx, incomplete)
+        if incomplete.startswith("-"):
+            oneshot = self.commands[ONESHOT]
+            known = {item.value for item in items}
+            items += [item for item in oneshot.shell_complete(ctx, incomplete) if item.value not in known]
+        return items
 
     def format_help(self, ctx: typer.Context, formatter: Any) -> None:
         oneshot = self.commands[ONESHOT]
@@ -101,15 +113,21 @@ def root(
 
 
 # Request options, shared by the one-shot command and (later) `chat`.
-ModelOpt = Annotated[Optional[str], typer.Option("-m", "--model", help="Model id, e.g. anthropic/claude-3.7-sonnet.")]
+ModelOpt = Annotated[
+    Optional[str],
+    typer.Option("-m", "--model", help="Model id or alias, e.g. anthropic/claude-3.7-sonnet.",
+                 autocompletion=complete.models),
+]
 SystemOpt = Annotated[Optional[str], typer.Option("-s", "--system", help="System prompt.")]
 ToolOpt = Annotated[
     Optional[list[str]],
-    typer.Option("-t", "--tool", metavar="REF", help="Hosted MCP tool from the OpenTools registry (repeatable)."),
+    typer.Option("-t", "--tool", metavar="REF", help="Hosted MCP tool from the OpenTools registry (repeatable).",
+                 autocompletion=complete.tools),
 ]
 NoToolOpt = Annotated[
     Optional[list[str]],
-    typer.Option("--no-tool", metavar="REF", help="Leave out a tool that config, profile or role adds (repeatable)."),
+    typer.Option("--no-tool", metavar="REF", help="Leave out a tool that config, profile or role adds (repeatable).",
+                 autocompletion=complete.tools),
 ]
 FunctionOpt = Annotated[
     Optional[list[Path]],
@@ -138,12 +156,19 @@ TimeoutOpt = Annotated[
     Optional[float], typer.Option("--timeout", metavar="SECONDS", min=0.001, help="Read timeout [default: 300].")
 ]
 ProfileOpt = Annotated[
-    Optional[str], typer.Option("--profile", metavar="NAME", help="Use [profiles.NAME] from config.toml.")
+    Optional[str],
+    typer.Option("--profile", metavar="NAME", help="Use [profiles.NAME] from config.toml.",
+                 autocompletion=complete.profiles),
 ]
-RoleOpt = Annotated[Optional[str], typer.Option("--role", metavar="NAME", help="Use [roles.NAME] from config.toml.")]
+RoleOpt = Annotated[
+    Optional[str],
+    typer.Option("--role", metavar="NAME", help="Use [roles.NAME] from config.toml.", autocompletion=complete.roles),
+]
 ContinueOpt = Annotated[bool, typer.Option("-c", "--continue", help="Continue the most recent conversation.")]
 CidOpt = Annotated[
-    Optional[str], typer.Option("--cid", metavar="ID", help="Continue conversation ID (a unique prefix is enough).")
+    Optional[str],
+    typer.Option("--cid", metavar="ID", help="Continue conversation ID (a unique prefix is enough).",
+                 autocompletion=complete.history_ids),
 ]
 NoLogOpt = Annotated[bool, typer.Option("--no-log", help="Do not keep this conversation in history.db.")]
 RetriesOpt = Annotated[
@@ -301,7 +326,11 @@ class ExportFormat(str, Enum):
     json = "json"
 
 
-IdArg = Annotated[str, typer.Argument(metavar="ID", help="A conversation id (a unique prefix is enough).")]
+IdArg = Annotated[
+    str,
+    typer.Argument(metavar="ID", help="A conversation id (a unique prefix is enough).",
+                   autocompletion=complete.history_ids),
+]
 
 
 @history_app.command("list")
@@ -352,7 +381,10 @@ def history_export(
 @history_app.command("rm")
 def history_rm(
     ctx: typer.Context,
-    cids: Annotated[Optional[list[str]], typer.Argument(metavar="[ID]...", help="Conversations to remove.")] = None,
+    cids: Annotated[
+        Optional[list[str]],
+        typer.Argument(metavar="[ID]...", help="Conversations to remove.", autocompletion=complete.history_ids),
+    ] = None,
     older_than: Annotated[
         Optional[str], typer.Option("--older-than", metavar="AGE", help="Remove those idle longer than AGE (30d, 12h).")
     ] = None,
@@ -376,6 +408,11 @@ def _history():
     return history
 
 
+KeyArg = Annotated[
+    str, typer.Argument(help="A dotted key, e.g. model or profiles.local.base_url.", autocompletion=complete.config_keys)
+]
+
+
 @config_app.command("list")
 def config_list(ctx: typer.Context) -> None:
     """Print every setting in config.toml as KEY = VALUE (secrets masked)."""
@@ -384,7 +421,7 @@ def config_list(ctx: typer.Context) -> None:
 
 
 @config_app.command("get")
-def config_get(ctx: typer.Context, key: Annotated[str, typer.Argument(help="A dotted key, e.g. profiles.local.model.")]) -> None:
+def config_get(ctx: typer.Context, key: KeyArg) -> None:
     """Print one setting (its default when unset)."""
     env = _env(ctx)
     guarded(env, lambda: _manage().config_get(env, key))
@@ -393,7 +430,7 @@ def config_get(ctx: typer.Context, key: Annotated[str, typer.Argument(help="A do
 @config_app.command("set", context_settings={"ignore_unknown_options": True})
 def config_set(
     ctx: typer.Context,
-    key: Annotated[str, typer.Argument(help="A dotted key, e.g. model or aliases.sonnet.")],
+    key: KeyArg,
     value: Annotated[str, typer.Argument(help="The value; lists as a,b or a JSON array.")],
 ) -> None:
     """Set one setting, checking its type; comments and layout are kept."""
@@ -402,7 +439,7 @@ def config_set(
 
 
 @config_app.command("unset")
-def config_unset(ctx: typer.Context, key: Annotated[str, typer.Argument(help="A dotted key.")]) -> None:
+def config_unset(ctx: typer.Context, key: KeyArg) -> None:
     """Remove one setting."""
     env = _env(ctx)
     guarded(env, lambda: _manage().config_unset(env, key))
@@ -466,6 +503,21 @@ def models(
         return list_models(env, flags, as_json=json_, refresh=refresh, verbose=verbose)
 
     guarded(env, body)
+
+
+class Shell(str, Enum):
+    bash = "bash"
+    zsh = "zsh"
+    fish = "fish"
+
+
+@app.command("completion")
+def completion(ctx: typer.Context, shell: Annotated[Shell, typer.Argument(help="bash, zsh or fish.")]) -> None:
+    """Print the shell completion script (see the README for where it goes)."""
+    from .docgen import completion_script
+
+    env = _env(ctx)
+    env.stdout.write(completion_script(shell.value))
 
 
 def _manage():

@@ -8,7 +8,15 @@ from typing import NoReturn
 
 
 def main(argv: list[str] | None = None) -> NoReturn:
+    import os
+
     args = sys.argv[1:] if argv is None else list(argv)
+    shell = os.environ.get("_OTCHAT_COMPLETE")
+    if shell in ("bash", "zsh", "fish"):
+        from .complete import run as complete
+        from .env import Env
+
+        raise SystemExit(complete(Env.from_process(), shell, args))
     if args == ["--version"]:
         # Answered before typer is even imported: scripts call this in loops.
         from . import __version__

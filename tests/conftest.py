@@ -68,7 +68,7 @@ def otchat(server: FakeServer, home: Path):
     """Run the installed `otchat` executable against the fake server."""
 
     def run(*args: str, input: bytes | str | None = b"", env: dict[str, str] | None = None,
-            key: str | None = KEY, timeout: float = 60) -> Result:
+            key: str | None = KEY, timeout: float = 60, cwd: Path | None = None) -> Result:
         extra = {"OTCHAT_BASE_URL": server.url}
         if key is not None:
             extra["OPENTOOLS_API_KEY"] = key
@@ -81,6 +81,7 @@ def otchat(server: FakeServer, home: Path):
             capture_output=True,
             env=clean_environ(home, **extra),
             timeout=timeout,
+            cwd=cwd,
         )
         result = Result(proc.returncode, proc.stdout.decode("utf-8"), proc.stderr.decode("utf-8"))
         assert KEY not in result.stdout and KEY not in result.stderr, "the API key leaked"

@@ -75,6 +75,9 @@ def main() -> None:
         py_floor = timed([sys.executable, "-c", "pass"], env, runs)
         rows.append(("otchat --version", timed([OTCHAT, "--version"], env, runs), "python -c pass", py_floor))
         rows.append(("otchat --help", timed([OTCHAT, "--help"], env, runs), "python -c pass", py_floor))
+        completing = {**env, "_OTCHAT_COMPLETE": "bash"}
+        rows.append(("one TAB completion (otchat con)", timed([OTCHAT, "con"], completing, runs),
+                     "python -c pass", py_floor))
         rows.append(("otchat chat, to its first prompt", time_to_prompt(env, runs), "python -c pass", py_floor))
 
         short = text_chunks("x" * 200, 4)
