@@ -82,14 +82,18 @@ class _Turn:
     def read_stream(self, batches) -> None:
         decoder = ChunkDecoder()
         dispatch = self.dispatch
+        text = self.text
         for batch in batches:
             done = False
+            start = len(text)
             for data in batch:
                 if data == "[DONE]":
                     done = True
                     break
                 for event in decoder.decode(data):
                     dispatch(event)
+            if len(text) - start > 1:  # one string per network read, not one per delta
+                text[start:] = ["".join(text[start:])]
             self.sink.flush()
             if done:
                 return

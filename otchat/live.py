@@ -8,6 +8,7 @@ only as much of it as fits on the screen.
 from __future__ import annotations
 
 import json
+import threading
 import time
 from typing import Callable
 
@@ -80,26 +81,34 @@ def tool_call_panel(call: ToolCall) -> Panel:
 class MarkdownStream:
     """Feeds markdown text to the terminal as it streams.
 
-    A background refresh (rich Live, a few times a second) draws the unfinished tail, so
-    text that arrived just before a long silence (hosted tools at work) is on screen.
+    Finished blocks are committed (rendered and printed once) at most every `interval`
+    seconds; the unfinished tail is repainted only when it changed, at most every
+    `paint_interval` seconds, from the reading thread or, during a silence (hosted tools
+    at work), from a small watcher thread, so text that arrived is always on screen.
     """
 
-    def __init__(self, console: Console, *, clock: Callable[[], float], interval: float) -> None:
+    def __init__(self, console: Console, *, clock: Callable[[], float], interval: float,
+                 paint_interval: float = 0.15) -> None:
         self.console = console
         self.clock = clock
         self.interval = interval
+        self.paint_interval = paint_interval
         self._parts: list[str] = []
         self._tail = ""  # what the live display shows; replaced, never mutated
         self._live: Live | None = None
         self._printed = False
         self._next = 0.0
+        self._next_paint = 0.0
+        self._dirty = False
+        self._stop = threading.Event()
+        self._watcher: threading.Thread | None = None
         self._parser = MarkdownIt("commonmark").enable("strikethrough").enable("table")
 
     def feed(self, text: str) -> None:
         self._parts.append(text)
 
     def tick(self) -> None:
-        """Called once per network read: commit finished blocks, hand the tail to the display."""
+        """Called once per network read: commit finished blocks, repaint the tail if due."""
         if not self._parts:
             return
         pending = self._take()
@@ -113,20 +122,40 @@ class MarkdownStream:
                 self._parts = [pending] if pending else []
                 self._tail = pending  # before printing, so the display never shows it twice
                 self._commit(done)
-        self._tail = pending
-        if self._live is None and pending.strip():
-            self._live = Live(
-                _LiveTail(self),
-                console=self.console,
-                auto_refresh=True,
-                refresh_per_second=8,
-                transient=True,
-                vertical_overflow="crop",
-            )
-            self._live.start(refresh=True)
+        if pending != self._tail:
+            self._tail = pending
+            self._dirty = True
+        if self._live is None:
+            if not pending.strip():
+                return
+            self._live = Live(_LiveTail(self), console=self.console, auto_refresh=False, transient=True,
+                              vertical_overflow="crop")
+            self._live.start(refresh=False)
+            self._watcher = threading.Thread(target=self._watch, name="otchat-repaint", daemon=True)
+            self._watcher.start()
+        if self._dirty and now >= self._next_paint:
+            self._paint(now)
+
+    def _paint(self, now: float) -> None:
+        live = self._live
+        if live is not None:
+            self._dirty = False
+            self._next_paint = now + self.paint_interval
+            live.refresh()
+
+    def _watch(self) -> None:
+        """Repaint a tail the reading thread could not (no data arrived since it changed)."""
+        while not self._stop.wait(self.paint_interval):
+            now = self.clock()
+            if self._dirty and now >= self._next_paint:
+                self._paint(now)
 
     def close(self) -> None:
         """Print whatever is left, rendered, and end the live tail."""
+        self._stop.set()
+        if self._watcher is not None:
+            self._watcher.join()
+            self._watcher = None
         if self._live is not None:
             self._live.stop()
             self._live = None
@@ -160,10 +189,8 @@ class MarkdownStream:
         return offset
 
     def _commit(self, text: str) -> None:
-        target = self._live.console if self._live is not None else self.console
-        if self._printed:
-            target.print()
-        target.print(Trimmed(Markdown(text)))
+        # One print per commit: while the live tail is shown, each print redraws it.
+        self.console.print(Trimmed(Markdown(text), blank_before=self._printed))
         self._printed = True
 
     def tail_renderable(self, height: int) -> Trimmed | Text:
@@ -174,22 +201,36 @@ class MarkdownStream:
 
 
 class _LiveTail:
-    """The live display's renderable: the stream's current tail, drawn at refresh time."""
+    """The live display's renderable: the stream's current tail, drawn at refresh time.
+
+    Rendered lines are kept until the tail or the width changes: every print above the
+    live display and every timed refresh draws it again, most often unchanged.
+    """
 
     def __init__(self, stream: MarkdownStream) -> None:
         self.stream = stream
+        self._key: tuple[str, int, int] | None = None
+        self._lines: list[list[Segment]] = []
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         height = max(3, console.size.height - 2)
-        yield self.stream.tail_renderable(height)
+        key = (self.stream._tail, options.max_width, height)
+        if key != self._key:
+            self._lines = console.render_lines(self.stream.tail_renderable(height), options, pad=False)
+            self._key = key
+        newline = Segment.line()
+        for line in self._lines:
+            yield from line
+            yield newline
 
 
 class Trimmed:
     """A renderable without blank lines at its ends, optionally only its last lines."""
 
-    def __init__(self, renderable: Markdown, keep_last: int | None = None) -> None:
+    def __init__(self, renderable: Markdown, keep_last: int | None = None, blank_before: bool = False) -> None:
         self.renderable = renderable
         self.keep_last = keep_last
+        self.blank_before = blank_before
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         lines = console.render_lines(self.renderable, options, pad=False)
@@ -202,6 +243,8 @@ class Trimmed:
         if self.keep_last is not None:
             lines = lines[-self.keep_last :]
         newline = Segment.line()
+        if self.blank_before:
+            yield newline
         for line in lines:
             yield from line
             yield newline

@@ -19,6 +19,7 @@ from .models import (
 )
 
 _loads = json.loads
+_CONTENT_ONLY = frozenset({"content", "role"})
 
 
 class ChunkDecoder:
@@ -32,8 +33,17 @@ class ChunkDecoder:
             obj = _loads(data)
         except ValueError:
             raise StreamError(f"undecodable event from the server: {_clip(data)}") from None
-        if not isinstance(obj, dict):
+        if type(obj) is not dict:
             raise StreamError(f"unexpected event from the server: {_clip(data)}")
+        # The common case, by far: one content delta and nothing else.
+        if self._meta_seen and "usage" not in obj and "error" not in obj:
+            choices = obj.get("choices")
+            if choices and type(choices[0]) is dict:
+                choice = choices[0]
+                delta = choice.get("delta")
+                if type(delta) is dict and not choice.get("finish_reason") and delta.keys() <= _CONTENT_ONLY:
+                    content = delta.get("content")
+                    return [TextDelta(content)] if content and type(content) is str else []
         if obj.get("error"):
             raise APIError(f"the server reported an error mid-stream: {error_text(obj)}")
         events: list[Event] = []

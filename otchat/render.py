@@ -23,34 +23,40 @@ FORMATS = ("auto", "markdown", "plain", "json", "jsonl")
 
 
 class PlainSink:
-    """Exactly the assistant's text on stdout, flushed per network read; the rest on stderr."""
+    """Exactly the assistant's text on stdout, written once per network read; the rest on stderr."""
 
     def __init__(self, out: TextIO, err: TextIO, *, show_usage: bool = False, verbose: bool = False) -> None:
         self.out = out
         self.err = err
         self.show_usage = show_usage
         self.verbose = verbose
-        self._write = out.write
+        self._pending: list[str] = []
         self._last = ""
 
     def handle(self, event: Event) -> None:
         if type(event) is TextDelta:
-            if event.text:
-                self._write(event.text)
-                self._last = event.text
+            self._pending.append(event.text)
         elif type(event) is ReasoningDelta:
             if self.verbose:
                 self.err.write(event.text)
         elif type(event) is ToolCall:
+            self.flush()
             self.err.write(f"tool call: {event.name} {compact_arguments(event)}\n")
             self.err.flush()
 
     def flush(self) -> None:
+        if self._pending:
+            text = "".join(self._pending)
+            self._pending.clear()
+            if text:
+                self.out.write(text)
+                self._last = text
         self.out.flush()
 
     def end(self, result: TurnResult) -> None:
+        self.flush()
         if self._last and not self._last.endswith("\n"):
-            self._write("\n")
+            self.out.write("\n")
         self.out.flush()
         if self.show_usage:
             self.err.write(f"usage: {usage_line(result)}\n")

@@ -48,6 +48,13 @@ class Stream:
     gap_keepalive: float | None = None  # during the gap, a comment every N seconds
     status: int = 200
     headers: dict[str, str] = field(default_factory=dict)
+    _bytes: bytes | None = field(default=None, repr=False)
+
+    def encoded(self) -> bytes:
+        """The whole stream's bytes, encoded once (benchmarks send the same stream often)."""
+        if self._bytes is None:
+            self._bytes = b"".join(_encode_events(self))
+        return self._bytes
 
 
 @dataclass
@@ -265,11 +272,17 @@ def _handler_for(server: FakeServer) -> type[BaseHTTPRequestHandler]:
                 self.send_header(name, value)
             self.end_headers()
             self.wfile.flush()
-            for i, data in enumerate(_encode_events(reply)):
-                if reply.gap and i == reply.gap[0]:
-                    self._silence(reply)
-                for piece in _pieces(data, reply.split):
+            if reply.gap is None and reply.split:
+                # Cut the whole byte stream anywhere, across event boundaries.
+                for piece in _pieces(reply.encoded(), reply.split):
                     self._chunk(piece)
+                    if reply.piece_delay:
+                        time.sleep(reply.piece_delay)
+            else:
+                for i, data in enumerate(_encode_events(reply)):
+                    if reply.gap and i == reply.gap[0]:
+                        self._silence(reply)
+                    self._chunk(data)
                     if reply.piece_delay:
                         time.sleep(reply.piece_delay)
             if reply.complete:

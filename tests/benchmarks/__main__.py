@@ -1,12 +1,13 @@
 """Benchmarks: otchat beside a floor measured in the same run, reported as ratios.
 
-    python -m tests.benchmarks            # full sizes, several runs each
-    python -m tests.benchmarks --quick    # tiny sizes, one run (CI keeps it working)
+    python -m tests.benchmarks            # every case, several runs each (a few minutes)
+    python -m tests.benchmarks --quick    # tiny sizes, one run: keeps the runner working
 
-Machines are noisy: read the ratios and medians, not a lone absolute time.
+For each case: the median wall time, CPU time (user + system) and peak memory of otchat
+and of its floor, and the ratio of the medians. Machines are noisy: read ratios and
+medians, never a lone absolute time. The fake server runs in its own process, so
+neither side pays for it in CPU or memory.
 """
-
-from __future__ import annotations
 
 import argparse
 import json
@@ -17,97 +18,163 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
+from tests.benchmarks import measure
 from tests.conftest import clean_environ
-from tests.fakeserver import FakeServer, Stream, text_chunks
 
 OTCHAT = str(Path(sys.executable).with_name("otchat"))
+FLOOR_CLIENT = str(Path(__file__).with_name("floor_client.py"))
+HERE = Path(__file__).resolve().parent.parent.parent
 
 
-def timed(argv: list[str], env: dict[str, str], runs: int, stdout=subprocess.DEVNULL) -> float:
-    """Median wall time of `argv` over `runs`, after one warm-up run."""
-    times = []
-    for n in range(runs + 1):
-        start = time.perf_counter()
-        proc = subprocess.run(argv, env=env, stdin=subprocess.DEVNULL, stdout=stdout, stderr=subprocess.PIPE)
-        elapsed = time.perf_counter() - start
-        if proc.returncode != 0:
-            raise SystemExit(f"benchmark command failed ({proc.returncode}): {argv}\n{proc.stderr.decode()}")
-        if n:
-            times.append(elapsed)
-    return statistics.median(times)
+@dataclass
+class Row:
+    case: str
+    ours: measure.Stats
+    floor_name: str
+    floor: measure.Stats
+    target: str
+    met: bool | None = None
 
 
-def time_to_prompt(env: dict[str, str], runs: int) -> float:
-    """Median wall time from spawning `otchat chat` in a pseudo-terminal to its first prompt."""
-    import pexpect
-
-    env = {**env, "TERM": "xterm-256color", "PROMPT_TOOLKIT_NO_CPR": "1"}
-    times = []
-    for n in range(runs + 1):
-        start = time.perf_counter()
-        child = pexpect.spawn(OTCHAT, ["chat"], env=env, dimensions=(40, 120), timeout=30)
-        child.expect("\u203a".encode())  # the prompt character
-        elapsed = time.perf_counter() - start
-        child.sendcontrol("d")
-        child.expect(pexpect.EOF)
-        child.close()
-        if n:
-            times.append(elapsed)
-    return statistics.median(times)
+def markdown_answer(size: int) -> str:
+    block = (
+        "## A heading for this part\n\n"
+        "Some **bold** text, some `code`, and a [link](https://example.com) in a paragraph that is long "
+        "enough to wrap on a narrow terminal.\n\n"
+        "- first item\n- second item with *emphasis*\n- third item\n\n"
+        "```python\ndef f(x):\n    return x * 2\n```\n\n"
+    )
+    return (block * (size // len(block) + 1))[:size]
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--quick", action="store_true", help="tiny sizes, one run")
-    parser.add_argument("--runs", type=int, default=7)
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="tiny sizes, one run, no warm-up")
+    parser.add_argument("--runs", type=int, default=5, help="runs per case after a warm-up (default 5)")
+    parser.add_argument("--only", choices=["startup", "oneshot", "pipe", "terminal", "paced"], action="append",
+                        help="run only these groups of cases (repeatable)")
     args = parser.parse_args()
+
+    def want(group: str) -> bool:
+        return not args.only or group in args.only
+
     runs = 1 if args.quick else args.runs
-    size = 2_000 if args.quick else 100_000
+    warm = 0 if args.quick else 1
+    scale = 50 if args.quick else 1
 
     home = Path(tempfile.mkdtemp(prefix="otchat-bench-"))
     (home / "config").mkdir()
     (home / "data").mkdir()
-    rows: list[tuple[str, float, str, float]] = []
-    with FakeServer() as server:
-        env = clean_environ(home, OTCHAT_BASE_URL=server.url, OPENTOOLS_API_KEY="bench-key")
-        py_floor = timed([sys.executable, "-c", "pass"], env, runs)
-        rows.append(("otchat --version", timed([OTCHAT, "--version"], env, runs), "python -c pass", py_floor))
-        rows.append(("otchat --help", timed([OTCHAT, "--help"], env, runs), "python -c pass", py_floor))
-        completing = {**env, "_OTCHAT_COMPLETE": "bash"}
-        rows.append(("one TAB completion (otchat con)", timed([OTCHAT, "con"], completing, runs),
-                     "python -c pass", py_floor))
-        rows.append(("otchat chat, to its first prompt", time_to_prompt(env, runs), "python -c pass", py_floor))
-
-        short = text_chunks("x" * 200, 4)
-        server.enqueue(*[Stream(short) for _ in range(2 * (runs + 1))])
-        logged = timed([OTCHAT, "short"], env, runs)
-        unlogged = timed([OTCHAT, "--no-log", "short"], env, runs)
-        rows.append(("one-shot 200 chars, logged", logged, "same with --no-log", unlogged))
-
-        answer = ("lorem ipsum " * (size // 12 + 1))[:size]
-        events = text_chunks(answer, 4)
-        server.enqueue(*[Stream(events) for _ in range(2 * (runs + 1))])
-        body = json.dumps({"model": "m", "messages": [{"role": "user", "content": "go"}], "stream": True})
+    server = measure.ServerProcess(HERE)
+    rows: list[Row] = []
+    try:
+        url = server.url
+        env = clean_environ(home, OTCHAT_BASE_URL=url, OPENTOOLS_API_KEY="bench-key-0123456789")
+        chat_url = f"{url}/chat/completions"
         curl = shutil.which("curl")
-        out = home / "answer.txt"
-        with open(out, "w") as sink:
-            ours = timed([OTCHAT, "go"], env, runs, stdout=sink)
-        if curl:
-            curl_argv = [curl, "-sN", "-o", os.devnull, "-X", "POST", f"{server.url}/chat/completions",
-                         "-H", "Content-Type: application/json", "-d", body]
-            floor = timed(curl_argv, env, runs)
-            rows.append((f"{size:,} chars streamed to a file", ours, "curl -sN", floor))
-        else:
-            rows.append((f"{size:,} chars streamed to a file", ours, "(curl missing)", float("nan")))
-        if out.read_text() != (answer + "\n") * (runs + 1):  # warm-up + runs, appended
-            raise SystemExit("benchmark: the streamed answer came out wrong")
 
-    print(f"{'case':34} {'otchat':>9} {'floor':>9}  {'ratio':>6}  floor command")
-    for name, value, floor_name, floor in rows:
-        print(f"{name:34} {value * 1000:8.1f}ms {floor * 1000:8.1f}ms  {value / floor:5.1f}x  {floor_name}")
-    print(f"(median of {runs} run(s) after a warm-up; Python {sys.version.split()[0]}, {os.cpu_count()} cores)")
+        def curl_argv(out: str = os.devnull) -> list[str]:
+            body = json.dumps({"model": "m", "messages": [{"role": "user", "content": "go"}], "stream": True})
+            return [curl, "-sN", "-o", out, "-X", "POST", chat_url, "-H", "Content-Type: application/json", "-d", body]
+
+        python_floor = measure.repeat(lambda: measure.run([sys.executable, "-c", "pass"], env), runs, warm)
+
+        def startup(case: str, argv: list[str], target: float, extra_env: dict | None = None) -> None:
+            stats = measure.repeat(lambda: measure.run(argv, {**env, **(extra_env or {})}), runs, warm)
+            rows.append(Row(case, stats, "python -c pass", python_floor, f"≤ {target:g}×",
+                            stats.wall / python_floor.wall <= target))
+
+        if want("startup"):
+            startup("otchat --version", [OTCHAT, "--version"], 2.5)
+            startup("otchat --help", [OTCHAT, "--help"], 14)
+            startup("one TAB completion (otchat con)", [OTCHAT, "con"], 14, {"_OTCHAT_COMPLETE": "bash"})
+            stats = measure.repeat(lambda: measure.time_to_prompt(OTCHAT, env), runs, warm)
+            rows.append(Row("otchat chat, to its first prompt (pty)", stats, "python -c pass", python_floor, "≤ 25×",
+                            stats.wall / python_floor.wall <= 25))
+
+        # One-shot: a 200-character answer into a pipe, beside curl of the same request.
+        server.script("short", {"text": "x" * 200, "size": 4})
+        if curl and want("oneshot"):
+            floor = measure.repeat(lambda: measure.run(curl_argv(), env), runs, warm)
+            ours = measure.repeat(lambda: measure.run([OTCHAT, "short"], env), runs, warm)
+            rows.append(Row("one-shot, 200 chars, into a pipe", ours, "curl -sN", floor, "≤ 25×",
+                            ours.wall / floor.wall <= 25))
+            ours = measure.repeat(lambda: measure.run([OTCHAT, "--no-log", "short"], env), runs, warm)
+            rows.append(Row("  the same with --no-log", ours, "curl -sN", floor, "(logging's cost)"))
+
+        # Streaming into a pipe, beside the stdlib language floor.
+        memory = {}
+        for size, target in ((100_000, 3.0), (1_000_000, 1.5)) if want("pipe") else ():
+            size //= scale
+            server.script("stream", {"text": "lorem ipsum " * (size // 12 + 1), "cut": size, "size": 4})
+            floor = measure.repeat(lambda: measure.run([sys.executable, FLOOR_CLIENT, chat_url], env), runs, warm)
+            ours = measure.repeat(lambda: measure.run([OTCHAT, "stream"], env), runs, warm)
+            memory[size] = ours.rss
+            met = ours.wall / floor.wall <= target
+            note = f"≤ {target:g}×"
+            if size == 1_000_000 // scale:
+                small = memory[100_000 // scale]
+                grows = ours.rss is not None and small is not None and ours.rss > small * 1.25
+                over = ours.rss is not None and ours.rss > 50 * 1024
+                note += f"; peak ≤ 50 MiB ({_mib(ours.rss)}), 10× the answer: {_mib(small)} → {_mib(ours.rss)}"
+                met = met and not grows and not over
+            rows.append(Row(f"{size:,} chars in 4-char deltas, into a pipe", ours, "language floor", floor, note,
+                            met))
+
+        # Markdown on a pseudo-terminal, beside curl writing the raw stream to the same terminal.
+        walls = {}
+        for size in (100_000 // scale, 200_000 // scale) if want("terminal") else ():
+            server.script("markdown", {"text": markdown_answer(size), "size": 4})
+            if curl:
+                floor = measure.repeat(lambda: measure.run_pty(curl_argv("-"), env), runs, warm)
+                ours = measure.repeat(lambda: measure.run_pty([OTCHAT, "markdown"], env), runs, warm)
+                walls[size] = ours.wall
+                note = "≤ 15×"
+                met = ours.wall / floor.wall <= 15
+                if len(walls) == 2:
+                    growth = walls[size] / walls[size // 2]
+                    note += f"; 2× the size took {growth:.2f}× the time (≤ 2.3×)"
+                    met = met and growth <= 2.3
+                rows.append(Row(f"markdown on a terminal, {size:,} chars", ours, "curl on the same pty", floor,
+                                note, met))
+
+        # A paced stream: about 100 tokens (400 chars) a second of markdown on a terminal.
+        if want("paced"):
+            paced = 8000 // scale
+            server.script("paced", {"text": markdown_answer(paced), "size": 4, "delay": 0.01})
+            duration = paced / 4 * 0.01
+            ours = measure.repeat(lambda: measure.run_pty([OTCHAT, "paced"], env), 1, 0)
+            share = ours.cpu / duration
+            rows.append(Row(f"paced stream, {paced:,} chars at ~100 tokens/s (pty)", ours, "the stream's length",
+                            measure.Stats(duration, duration, None), f"CPU {share:.1%} of it (≤ 5%)",
+                            share <= 0.05 and ours.wall <= duration * 1.15))
+    finally:
+        server.stop()
+        shutil.rmtree(home, ignore_errors=True)
+    report(rows, runs, warm, verdicts=not args.quick)
+
+
+def _mib(kib: float | None) -> str:
+    return "n/a" if kib is None else f"{kib / 1024:.1f} MiB"
+
+
+def report(rows: list[Row], runs: int, warm: int, verdicts: bool) -> None:
+    head = f"{'case':44} {'otchat wall':>11} {'cpu':>8} {'peak':>9}   {'floor':20} {'wall':>9} {'cpu':>8}  ratio  target"
+    print(head)
+    print("-" * len(head))
+    for row in rows:
+        o, f = row.ours, row.floor
+        ratio = o.wall / f.wall if f.wall else float("nan")
+        verdict = "" if row.met is None or not verdicts else ("  ok" if row.met else "  MISSED")
+        print(f"{row.case:44} {o.wall * 1000:9.1f}ms {o.cpu * 1000:6.0f}ms {_mib(o.rss):>9}   {row.floor_name:20}"
+              f" {f.wall * 1000:7.1f}ms {f.cpu * 1000:6.0f}ms {ratio:6.2f}×  {row.target}{verdict}")
+    if not verdicts:
+        print("(quick mode: tiny sizes, one run; the targets apply to the full run only)")
+    print(f"\nmedians of {runs} run(s) after {warm} warm-up; Python {sys.version.split()[0]}, {os.cpu_count()} cores,"
+          f" {time.strftime('%Y-%m-%d')}")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,49 @@
+"""The benchmark's fake server: every chat request gets the answer scripted last.
+
+POST /_bench/script {"text", "size", "cut"?, "delay"?} prepares the stream once (encoded
+ahead, sent in 64 KiB pieces, or one event per write every `delay` seconds).
+"""
+
+import json
+from http.server import BaseHTTPRequestHandler
+
+from tests.fakeserver import FakeServer, Stream, text_chunks
+
+
+class BenchServer(FakeServer):
+    def __init__(self) -> None:
+        super().__init__()
+        self.current: Stream | None = None
+
+    def next_reply(self, body):
+        return self.current or super().next_reply(body)
+
+    def record(self, entry) -> None:  # keep nothing: runs are long
+        pass
+
+
+def main() -> None:
+    server = BenchServer()
+    base = server._httpd.RequestHandlerClass
+
+    class Handler(base):  # type: ignore[misc, valid-type]
+        def do_POST(self) -> None:
+            if self.path != "/_bench/script":
+                return base.do_POST(self)
+            spec = json.loads(self.rfile.read(int(self.headers["content-length"])))
+            text = spec["text"][: spec.get("cut")] if spec.get("cut") else spec["text"]
+            delay = spec.get("delay", 0.0)
+            stream = Stream(text_chunks(text, spec["size"]), split=None if delay else 65536, piece_delay=delay)
+            stream.encoded()
+            server.current = stream
+            self.send_response(204)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+    server._httpd.RequestHandlerClass = Handler
+    print(server.url, flush=True)
+    server._httpd.serve_forever()
+
+
+if __name__ == "__main__":
+    main()
