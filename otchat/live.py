@@ -88,8 +88,9 @@ class MarkdownStream:
     """
 
     def __init__(self, console: Console, *, clock: Callable[[], float], interval: float,
-                 paint_interval: float = 0.15) -> None:
+                 paint_interval: float = 0.15, markdown: Callable[[str], Markdown] = Markdown) -> None:
         self.console = console
+        self.markdown = markdown  # injectable, so tests can count renders
         self.clock = clock
         self.interval = interval
         self.paint_interval = paint_interval
@@ -190,14 +191,14 @@ class MarkdownStream:
 
     def _commit(self, text: str) -> None:
         # One print per commit: while the live tail is shown, each print redraws it.
-        self.console.print(Trimmed(Markdown(text), blank_before=self._printed))
+        self.console.print(Trimmed(self.markdown(text), blank_before=self._printed))
         self._printed = True
 
     def tail_renderable(self, height: int) -> Trimmed | Text:
         tail = self._tail
         if not tail.strip():
             return Text("")
-        return Trimmed(Markdown(_tail_source(tail, height)), keep_last=height)
+        return Trimmed(self.markdown(_tail_source(tail, height)), keep_last=height)
 
 
 class _LiveTail:

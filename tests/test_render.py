@@ -169,6 +169,32 @@ def test_finished_blocks_are_printed_once():
     assert nonblank(screen_of(raw, height=1000)).count("Paragraph 0 with a few words of text.") == 1
 
 
+def test_each_finished_block_is_rendered_once():
+    """Count the markdown renders of a scripted long stream: every paragraph is rendered
+    once when it is committed, and at most once more as part of the unfinished tail."""
+    from rich.markdown import Markdown
+
+    from otchat.live import MarkdownStream
+
+    rendered: list[str] = []
+
+    def counting(text):
+        rendered.append(text)
+        return Markdown(text)
+
+    text = paragraphs(300)
+    console = Console(file=io.StringIO(), width=60, height=40, force_terminal=True, color_system=None)
+    stream = MarkdownStream(console, clock=Tick(), interval=0.08, paint_interval=1e9, markdown=counting)
+    for i in range(0, len(text), 7):
+        stream.feed(text[i : i + 7])
+        stream.tick()
+    stream.close()
+    for i in range(300):
+        line = f"Paragraph {i} with a few words of text."
+        assert 1 <= sum(line in r for r in rendered) <= 2, i
+    assert len(rendered) < 2 * 300 + 5  # no render per tick (there were ~2,300 ticks)
+
+
 def test_render_cost_is_linear_not_quadratic():
     small, large = len(render_streamed(paragraphs(200), 7)), len(render_streamed(paragraphs(400), 7))
     assert large < 2.3 * small  # doubling the answer doubles the output; quadratic would quadruple
