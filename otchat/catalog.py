@@ -44,7 +44,8 @@ def fetch(env: Env, settings: Any, verbose: bool) -> list[Any]:
 
     log = (lambda line: env.stderr.write(env.redact(line) + "\n")) if verbose else None
     transport = Transport(timeout=min(settings.timeout, 60.0), connect_timeout=settings.connect_timeout,
-                          retries=settings.retries, httpx_transport=env.transport, sleep=env.sleep, log=log)
+                          retries=settings.retries, httpx_transport=env.transport, sleep=env.sleep, log=log,
+                          plain_http=settings.base_url.startswith("http://"))
     url = f"{settings.base_url}/models"
     try:
         data = transport.get_json(url, auth_headers(settings))

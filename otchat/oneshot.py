@@ -111,6 +111,7 @@ def make_transport(env: Env, settings: Settings, output: Output) -> Any:
         sleep=env.sleep,
         log=log,
         notify=notify,
+        plain_http=settings.base_url.startswith("http://"),
     )
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-import secrets
+import os
 import sqlite3
 import time
 from dataclasses import dataclass, field
@@ -119,6 +119,8 @@ class Store:
             self.db.execute("PRAGMA foreign_keys = ON")
             if self.db.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
                 self.db.execute("PRAGMA journal_mode = WAL")
+            # In WAL mode NORMAL never corrupts; a power cut may lose the last turn, a crash not.
+            self.db.execute("PRAGMA synchronous = NORMAL")
             self._migrate()
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"{path} is not a usable history database ({exc})",
@@ -162,7 +164,7 @@ class Store:
 
     def new_conversation(self, title: str, model: str | None, profile: str | None) -> str:
         now = time.time()
-        cid = secrets.token_hex(8)
+        cid = os.urandom(8).hex()
         with self._write():
             self.db.execute(
                 "INSERT INTO conversations (id, title, model, profile, created, updated) VALUES (?, ?, ?, ?, ?, ?)",
