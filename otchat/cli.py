@@ -171,6 +171,18 @@ CidOpt = Annotated[
                  autocompletion=complete.history_ids),
 ]
 NoLogOpt = Annotated[bool, typer.Option("--no-log", help="Do not keep this conversation in history.db.")]
+McpOpt = Annotated[
+    Optional[list[str]],
+    typer.Option("--mcp", metavar="NAME", help="Use configured MCP server NAME for this run (repeatable)."),
+]
+McpCommandOpt = Annotated[
+    Optional[list[str]],
+    typer.Option("--mcp-command", metavar="[NAME=]CMD ARGS", help="Run a local stdio MCP server (repeatable)."),
+]
+YesOpt = Annotated[bool, typer.Option("-y", "--yes", help="Run local MCP tools without asking.")]
+MaxRoundsOpt = Annotated[
+    Optional[int], typer.Option("--max-tool-rounds", metavar="N", min=1, help="Tool rounds per message [default: 8].")
+]
 RetriesOpt = Annotated[
     Optional[int], typer.Option("--retries", metavar="N", min=0, help="Retries before a reply begins [default: 2].")
 ]
@@ -199,6 +211,10 @@ def oneshot(
     continue_: ContinueOpt = False,
     cid: CidOpt = None,
     no_log: NoLogOpt = False,
+    mcp: McpOpt = None,
+    mcp_command: McpCommandOpt = None,
+    yes: YesOpt = False,
+    max_tool_rounds: MaxRoundsOpt = None,
     format: Annotated[Format, typer.Option("--format", help="Output format.")] = Format.auto,
     json_: Annotated[bool, typer.Option("--json", help="Same as --format json.")] = False,
     raw: Annotated[bool, typer.Option("--raw", help="Same as --format plain.")] = False,
@@ -219,7 +235,8 @@ def oneshot(
             raise _usage("--json and --raw contradict each other")
         fmt = "json" if json_ else "plain" if raw else format.value
         flags = _flags(model, system, tool, no_tool, function, tool_choice, temperature, max_tokens, option,
-                       no_stream, base_url, timeout, retries, profile, role, no_log)
+                       no_stream, base_url, timeout, retries, profile, role, no_log,
+                       (mcp, mcp_command, yes, max_tool_rounds))
         output = run.Output(format=fmt, usage=usage, verbose=verbose, dry_run=dry_run)
         resume = _resume(continue_, cid)
         if not prompt and not file and env.stdin_isatty and not dry_run:
@@ -253,6 +270,10 @@ def chat(
     continue_: ContinueOpt = False,
     cid: CidOpt = None,
     no_log: NoLogOpt = False,
+    mcp: McpOpt = None,
+    mcp_command: McpCommandOpt = None,
+    yes: YesOpt = False,
+    max_tool_rounds: MaxRoundsOpt = None,
     multiline: Annotated[
         bool, typer.Option("--multiline", help="Enter inserts a new line; Alt-Enter sends.")
     ] = False,
@@ -268,7 +289,8 @@ def chat(
         from .oneshot import Output
 
         flags = _flags(model, system, tool, no_tool, function, tool_choice, temperature, max_tokens, option,
-                       no_stream, base_url, timeout, retries, profile, role, no_log)
+                       no_stream, base_url, timeout, retries, profile, role, no_log,
+                       (mcp, mcp_command, yes, max_tool_rounds))
         output = Output(format=format.value, verbose=verbose)
         return repl.run(env, flags, output, " ".join(first) if first else None, multiline=multiline,
                         resume=_resume(continue_, cid))
@@ -285,7 +307,7 @@ def _resume(continue_: bool, cid: str | None) -> Any:
 
 
 def _flags(model, system, tool, no_tool, function, tool_choice, temperature, max_tokens, option, no_stream,
-           base_url, timeout, retries, profile, role, no_log) -> Any:
+           base_url, timeout, retries, profile, role, no_log, tools=(None, None, False, None)) -> Any:
     """Flags from the request options that one-shot and chat share."""
     from . import oneshot
     from .config import Flags
@@ -307,6 +329,10 @@ def _flags(model, system, tool, no_tool, function, tool_choice, temperature, max
         profile=profile,
         role=role,
         no_log=no_log,
+        mcp=list(tools[0] or []),
+        mcp_commands=list(tools[1] or []),
+        yes=tools[2],
+        max_tool_rounds=tools[3],
     )
 
 
@@ -319,6 +345,41 @@ history_app = typer.Typer(help="List, search, show, export or remove past conver
 app.add_typer(config_app, name="config")
 app.add_typer(auth_app, name="auth")
 app.add_typer(history_app, name="history")
+mcp_app = typer.Typer(help="Local MCP servers: list them, their tools, check them.", no_args_is_help=True,
+                      add_completion=False, rich_markup_mode=None)
+app.add_typer(mcp_app, name="mcp")
+
+
+@mcp_app.command("list")
+def mcp_list(ctx: typer.Context) -> None:
+    """The configured servers and whether they are enabled."""
+    env = _env(ctx)
+    guarded(env, lambda: _mcpcmd().list_cmd(env))
+
+
+@mcp_app.command("tools")
+def mcp_tools(
+    ctx: typer.Context,
+    name: Annotated[Optional[str], typer.Argument(help="Only this server.")] = None,
+    mcp_command: McpCommandOpt = None,
+    json_: Annotated[bool, typer.Option("--json", help="Print them as the function tools otchat sends.")] = False,
+) -> None:
+    """Start the servers and list each tool with its description and parameters."""
+    env = _env(ctx)
+    guarded(env, lambda: _mcpcmd().tools_cmd(env, name, list(mcp_command or []), json_))
+
+
+@mcp_app.command("doctor")
+def mcp_doctor(ctx: typer.Context, mcp_command: McpCommandOpt = None) -> None:
+    """Start each server, list its tools with timing, and say what went wrong."""
+    env = _env(ctx)
+    guarded(env, lambda: _mcpcmd().doctor_cmd(env, list(mcp_command or [])))
+
+
+def _mcpcmd():
+    from . import mcpcmd
+
+    return mcpcmd
 
 
 class ExportFormat(str, Enum):

@@ -38,6 +38,10 @@ class Flags:
     role: str | None = None
     no_tools: list[str] = field(default_factory=list)
     no_log: bool = False
+    mcp: list[str] = field(default_factory=list)
+    mcp_commands: list[str] = field(default_factory=list)
+    yes: bool = False
+    max_tool_rounds: int | None = None
 
 
 @dataclass
@@ -65,6 +69,9 @@ class Settings:
     api_key_env: str | None = None
     api_key_cmd: str | None = None
     log: bool = True
+    mcp_servers: list[Any] = field(default_factory=list)  # mcphub.ServerSpec, started on demand
+    auto_approve: bool | list[str] = False
+    max_tool_rounds: int = 8
 
     def declared_functions(self) -> set[str]:
         """Names of the function tools this client declared (and could answer)."""
@@ -165,7 +172,30 @@ def resolve(flags: Flags, environ: Mapping[str, str], file: Mapping[str, Any]) -
         api_key_env=profile.get("api_key_env", file.get("api_key_env")),
         api_key_cmd=profile.get("api_key_cmd", file.get("api_key_cmd")),
         log=bool(pick("log")) and not flags.no_log,
+        mcp_servers=_mcp_servers(flags, file),
+        auto_approve=True if flags.yes else pick("auto_approve"),
+        max_tool_rounds=int(flags.max_tool_rounds or pick("max_tool_rounds")),
     )
+
+
+def _mcp_servers(flags: Flags, file: Mapping[str, Any]) -> list[Any]:
+    """Configured servers that are enabled or named with --mcp, then --mcp-command ones."""
+    configured = file.get("mcp", {}).get("servers", {})
+    if not configured and not flags.mcp and not flags.mcp_commands:
+        return []
+    from .mcphub import parse_command, specs_from_config
+
+    for name in flags.mcp:
+        if name not in configured:
+            known = ", ".join(sorted(configured)) or "none configured"
+            raise UsageError(f"unknown MCP server {name!r}; configured servers: {known}")
+    specs = [spec for spec in specs_from_config(configured) if spec.enabled or spec.name in flags.mcp]
+    specs += [parse_command(text) for text in flags.mcp_commands]
+    names = [spec.name for spec in specs]
+    duplicates = sorted({name for name in names if names.count(name) > 1})
+    if duplicates:
+        raise UsageError(f"two MCP servers are named {duplicates[0]!r}; name one with --mcp-command 'NAME=CMD'")
+    return specs
 
 
 def _role(name: str | None, file: Mapping[str, Any]) -> Mapping[str, Any]:

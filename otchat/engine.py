@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from typing import Callable, Protocol
+from typing import Any, Callable, Protocol
 
 from .errors import StreamError
 from .models import (
@@ -13,7 +13,9 @@ from .models import (
     Meta,
     ReasoningDelta,
     TextDelta,
+    ToolCall,
     ToolCallDelta,
+    ToolResult,
     TurnResult,
     Usage,
 )
@@ -26,6 +28,39 @@ class Sink(Protocol):
     def handle(self, event: Event) -> None: ...
 
     def flush(self) -> None: ...
+
+
+class Tools(Protocol):
+    """Local tools (an mcphub.Hub): look one up by its function name, call it."""
+
+    def tool(self, function: str) -> Any: ...
+
+    def call(self, function: str, arguments: Any) -> Any: ...
+
+
+def run_tool_calls(
+    calls: list[ToolCall], tools: Tools | None, approve: Callable[[Any, Any], bool], sink: Sink
+) -> list[ToolResult]:
+    """Answer every tool call of a reply: run the local ones the user approves; the rest
+    get a result saying why they did not run (servers reject unanswered calls)."""
+    results = []
+    for call in calls:
+        tool = tools.tool(call.name) if tools is not None else None
+        arguments = call.parsed_arguments()
+        if tool is None:
+            content, is_error = "otchat did not declare this tool, so it was not run", True
+        elif not isinstance(arguments, dict):
+            content, is_error = "the arguments are not a JSON object, so the tool was not run", True
+        elif not approve(tool, arguments):
+            content, is_error = "the user did not approve this call, so it was not run", True
+        else:
+            outcome = tools.call(call.name, arguments)
+            content, is_error = outcome.text, outcome.is_error
+        result = ToolResult(call.id, call.name, content, is_error)
+        sink.handle(result)
+        results.append(result)
+    sink.flush()
+    return results
 
 
 class Opener(Protocol):

@@ -20,8 +20,8 @@ from rich.panel import Panel
 from rich.segment import Segment
 from rich.text import Text
 
-from .models import Event, ReasoningDelta, TextDelta, ToolCall, TurnResult
-from .render import usage_line
+from .models import Event, ReasoningDelta, TextDelta, ToolCall, ToolResult, TurnResult
+from .render import summary, usage_line
 
 _FENCES = ("```", "~~~")
 
@@ -53,6 +53,10 @@ class MarkdownSink:
         elif kind is ToolCall:
             self.stream.close()
             self.console.print(tool_call_panel(event))
+        elif kind is ToolResult:
+            mark = "✗" if event.is_error else "↳"
+            self.console.print(Text(f"{mark} {event.name}: {summary(event.content)}", style="dim"))
+            self.stream = MarkdownStream(self.console, clock=self.stream.clock, interval=self.stream.interval)
 
     def flush(self) -> None:
         self.stream.tick()

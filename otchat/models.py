@@ -98,6 +98,16 @@ class Error:
 
 
 @dataclass(slots=True)
+class ToolResult:
+    """What a local tool returned (or why it did not run), as sent back to the model."""
+
+    id: str | None
+    name: str
+    content: str
+    is_error: bool = False
+
+
+@dataclass(slots=True)
 class Meta:
     """Response identity (id, model) as soon as the server reveals it."""
 
@@ -105,7 +115,7 @@ class Meta:
     model: str | None
 
 
-Event = Union[TextDelta, ReasoningDelta, ToolCallDelta, ToolCall, Usage, Finish, Error, Meta]
+Event = Union[TextDelta, ReasoningDelta, ToolCallDelta, ToolCall, ToolResult, Usage, Finish, Error, Meta]
 
 
 @dataclass(slots=True)

@@ -36,21 +36,43 @@ def run(env: Env, flags: Flags, output: Output, prompt_words: list[str], files: 
     if not prompt and piped is None and not blocks:
         raise UsageError('no prompt given', hint='try: otchat "your question", or pipe text in')
     message = request.compose_user_message(prompt, blocks, piped)
-    session = Session(env, flags, file, settings.api_key)
-    if resume is not None:
-        session.resume(resume.ref)
-    if output.dry_run:
-        shown = request.redacted(session.request_for(message))
-        env.stdout.write(json.dumps(shown, indent=2, ensure_ascii=False) + "\n")
-        env.stdout.flush()
-        return ExitCode.OK
-    sink = make_sink(env, output)
-    transport = make_transport(env, session.settings, output)
+    hub = start_tools(env, settings)
     try:
-        result = finish_turn(env, sink, lambda: session.send(message, sink, transport))
+        session = Session(env, flags, file, settings.api_key, tools=hub)
+        if resume is not None:
+            session.resume(resume.ref)
+        if output.dry_run:
+            shown = request.redacted(session.request_for(message))
+            env.stdout.write(json.dumps(shown, indent=2, ensure_ascii=False) + "\n")
+            env.stdout.flush()
+            return ExitCode.OK
+        sink = make_sink(env, output)
+        transport = make_transport(env, session.settings, output)
+        try:
+            result = finish_turn(env, sink, lambda: session.send(message, sink, transport))
+        finally:
+            transport.close()
+        return check_finish(env, result, session.settings)
     finally:
-        transport.close()
-    return check_finish(env, result, session.settings)
+        if hub is not None:
+            hub.close()
+
+
+def start_tools(env: Env, settings: Settings) -> Any:
+    """Start the local MCP servers this run uses (None when there are none)."""
+    if not settings.mcp_servers:
+        return None
+    from .mcphub import Hub
+
+    hub = Hub(settings.mcp_servers, dict(env.environ))
+    try:
+        hub.start()
+    except BaseException:
+        hub.close()
+        raise
+    for name, why in hub.failures.items():
+        env.warn(f"MCP server {name} did not start: {why}; going on without it")
+    return hub
 
 
 @dataclass

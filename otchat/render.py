@@ -15,6 +15,7 @@ from .models import (
     ReasoningDelta,
     TextDelta,
     ToolCall,
+    ToolResult,
     TurnResult,
     Usage,
 )
@@ -42,6 +43,10 @@ class PlainSink:
         elif type(event) is ToolCall:
             self.flush()
             self.err.write(f"tool call: {event.name} {compact_arguments(event)}\n")
+            self.err.flush()
+        elif type(event) is ToolResult:
+            shown = event.content if self.verbose else summary(event.content)
+            self.err.write(f"tool result: {event.name}{' (error)' if event.is_error else ''}: {shown}\n")
             self.err.flush()
 
     def flush(self) -> None:
@@ -113,6 +118,9 @@ def event_json(event: Event) -> dict[str, Any] | None:
         return {"type": "reasoning", "text": event.text}
     if kind is ToolCall:
         return {"type": "tool_call", "id": event.id, "name": event.name, "arguments": event.arguments}
+    if kind is ToolResult:
+        return {"type": "tool_result", "id": event.id, "name": event.name, "content": event.content,
+                "is_error": event.is_error}
     if kind is Usage:
         return {"type": "usage", **event.to_dict()}
     if kind is Finish:
@@ -120,6 +128,12 @@ def event_json(event: Event) -> dict[str, Any] | None:
     if kind is Error:
         return {"type": "error", "message": event.message, "exit_code": event.exit_code}
     return None
+
+
+def summary(text: str, limit: int = 120) -> str:
+    """One line of a tool's result."""
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
 def compact_arguments(call: ToolCall) -> str:

@@ -12,7 +12,7 @@ from . import slash
 from .config import Flags
 from .env import Env
 from .errors import ExitCode, OtchatError
-from .oneshot import Output, check_finish, finish_turn, make_sink, make_transport, prepare
+from .oneshot import Output, check_finish, finish_turn, make_sink, make_transport, prepare, start_tools
 from .session import Session
 
 HISTORY_FILE = "input_history"
@@ -22,19 +22,22 @@ PROMPT = "› "
 def run(env: Env, flags: Flags, output: Output, first: str | None, *, multiline: bool = False,
         resume: Any = None) -> int:
     settings, file = prepare(env, flags)
-    session = Session(env, flags, file, settings.api_key)
-    if resume is not None:
-        notice = session.resume(resume.ref)
-        if env.stdin_isatty:
-            _say(env.stdout, env, notice)
+    hub = start_tools(env, settings)
     transport = make_transport(env, settings, output)
     try:
+        session = Session(env, flags, file, settings.api_key, tools=hub)
+        if resume is not None:
+            notice = session.resume(resume.ref)
+            if env.stdin_isatty:
+                _say(env.stdout, env, notice)
         if env.stdin_isatty:
             _interactive(env, session, transport, output, first, multiline)
         else:
             _scripted(env, session, transport, output, first)
     finally:
         transport.close()
+        if hub is not None:
+            hub.close()
     return ExitCode.OK
 
 

@@ -38,12 +38,25 @@ _KEYS = [
     Key("headers", "table", "extra request headers"),
     Key("default_profile", "str", "profile used when none is chosen"),
     Key("log", "bool", "keep every turn in history.db", True),
+    Key("auto_approve", "approve", "run local MCP tools without asking: true, or a list of server__tool", False),
+    Key("max_tool_rounds", "int", "tool rounds per message before stopping", 8, 1, 100),
 ]
 TOP: dict[str, Key] = {key.name: key for key in _KEYS}
 PROFILE: dict[str, Key] = {name: key for name, key in TOP.items() if name != "default_profile"}
 ROLE: dict[str, Key] = {name: TOP[name] for name in ("system", "model", "tools", "temperature")}
 _STRING = Key("value", "str", "a string")
-TABLES = {"profiles": "profile settings, [profiles.NAME]", "aliases": "model aliases", "roles": "roles, [roles.NAME]"}
+TABLES = {"profiles": "profile settings, [profiles.NAME]", "aliases": "model aliases", "roles": "roles, [roles.NAME]",
+          "mcp": "local MCP servers, [mcp.servers.NAME]"}
+MCP_SERVER: dict[str, Key] = {key.name: key for key in [
+    Key("command", "str", "the server's executable (stdio)"),
+    Key("args", "list", "its arguments", []),
+    Key("env", "table", "extra environment variables"),
+    Key("cwd", "str", "its working directory"),
+    Key("url", "url", "a streamable-HTTP server's URL"),
+    Key("headers", "table", "HTTP headers; values may use ${VAR}"),
+    Key("timeout", "float", "seconds a tool call may take", 60.0, 0.001),
+    Key("enabled", "bool", "use it in every run (else only with --mcp NAME)", True),
+]}
 SECRET_WORDS = ("authorization", "key", "token", "secret", "password", "cookie")
 
 
@@ -77,6 +90,15 @@ def lookup(parts: list[str]) -> Key:
         if n == 3 and parts[2] in PROFILE:
             return PROFILE[parts[2]]
         if n == 4 and parts[2] == "headers":
+            return _STRING
+    if head == "mcp" and n >= 2 and parts[1] == "servers":
+        if n == 2:
+            return Key("servers", "table", "local MCP servers")
+        if n == 3:
+            return Key(parts[2], "table", "an MCP server")
+        if n == 4 and parts[3] in MCP_SERVER:
+            return MCP_SERVER[parts[3]]
+        if n == 5 and parts[3] in ("env", "headers"):
             return _STRING
     if head == "roles" and n >= 2:
         if n == 2:
@@ -113,6 +135,10 @@ def parse_value(key: Key, text: str, where: str) -> Any:
             value = lowered in ("true", "yes", "1", "on")
         elif kind == "list":
             value = _parse_list(text)
+        elif kind == "approve":
+            lowered = text.strip().lower()
+            value = lowered in ("true", "yes", "1", "on") if lowered in (
+                "true", "false", "yes", "no", "1", "0", "on", "off") else _parse_list(text)
         else:
             raise UsageError(f"{where} is a table: set its keys one by one ({where}.NAME VALUE)")
     except ValueError:
@@ -142,6 +168,8 @@ def check_value(key: Key, value: Any, where: str, error: type[Exception]) -> Non
         "bool": isinstance(value, bool),
         "list": isinstance(value, list) and all(isinstance(item, str) and item for item in value),
         "table": isinstance(value, dict),
+        "approve": isinstance(value, bool)
+        or (isinstance(value, list) and all(isinstance(item, str) and item for item in value)),
     }[kind]
     if not ok:
         raise error(f"{where} must be {_kind_name(kind)}, not {_describe(value)}")
@@ -205,6 +233,7 @@ def _kind_name(kind: str) -> str:
         "bool": "true or false",
         "list": "a list of strings",
         "table": "a table",
+        "approve": "true, false or a list of server__tool names",
     }[kind]
 
 

@@ -29,10 +29,17 @@ class Entry:
     interrupted: bool = False
     model: str | None = None
     result: TurnResult | None = None  # for a reply: usage, finish reason, latency
+    tool_call_id: str | None = None  # for a tool result
+    answered: bool = False  # a reply whose tool calls have tool results after it
 
     def to_api(self) -> dict[str, Any]:
+        if self.role == "tool":
+            return {"role": "tool", "tool_call_id": self.tool_call_id, "content": self.content}
         # Tool calls nobody answered are not sent back: servers reject an assistant
         # message with tool_calls that no tool message follows.
+        if self.answered and self.tool_calls:
+            return {"role": self.role, "content": self.content or None,
+                    "tool_calls": [call.to_openai() for call in self.tool_calls]}
         return {"role": self.role, "content": self.content}
 
     def to_message(self) -> Message:
@@ -46,6 +53,7 @@ class Entry:
             usage=r.usage.to_dict() if r and r.usage else None,
             latency=r.elapsed if r else None,
             interrupted=self.interrupted,
+            tool_call_id=self.tool_call_id,
         )
 
     @classmethod
@@ -54,7 +62,8 @@ class Entry:
             ToolCall(i, c.get("id"), c.get("function", {}).get("name", ""), c.get("function", {}).get("arguments", ""))
             for i, c in enumerate(m.tool_calls)
         ]
-        return cls(m.role, m.content, calls, m.interrupted, m.model)
+        return cls(m.role, m.content, calls, m.interrupted, m.model, tool_call_id=m.tool_call_id,
+                   answered=bool(calls))
 
 
 @dataclass
@@ -77,9 +86,12 @@ class Totals:
 
 
 class Session:
-    def __init__(self, env: Env, flags: Flags, file: dict[str, Any], api_key: str | None) -> None:
+    def __init__(self, env: Env, flags: Flags, file: dict[str, Any], api_key: str | None,
+                 tools: Any = None) -> None:
         from .history import Recorder
 
+        self.tools = tools  # an mcphub.Hub of local MCP servers, or None
+        self.approved: set[str] = set()
         self.env = env
         self.flags = flags
         self.file = file
@@ -95,6 +107,8 @@ class Session:
     def _resolve(self) -> Settings:
         settings = config.resolve(self.flags, self.env.environ, self.file)
         settings.api_key = self.api_key
+        if self.tools is not None:
+            settings.tools = settings.tools + self.tools.function_tools()
         if settings.system is None and self.stored_system:
             settings.system = self.stored_system  # a resumed conversation keeps its system prompt
         return settings
@@ -104,7 +118,7 @@ class Session:
         from .history import load
 
         conversation = load(self.env, ref)
-        self.entries = [Entry.from_message(m) for m in conversation.messages if m.role in ("user", "assistant")]
+        self.entries = [Entry.from_message(m) for m in conversation.messages if m.role != "system"]
         self.stored_system = next((m.content for m in conversation.messages if m.role == "system"), None)
         self.title = conversation.title
         self.recorder.cid = conversation.id
@@ -133,28 +147,75 @@ class Session:
         return request.build(self.settings, [*self.messages(), {"role": "user", "content": text}])
 
     def send(self, text: str, sink: Sink, transport: Any) -> TurnResult:
-        """One exchange, logged whatever happens. A reply cut short (Ctrl-C, a broken
-        stream) is kept, marked interrupted; a request that got no reply at all leaves
-        the conversation as it was (the log still has what the user typed)."""
+        """One exchange, logged whatever happens: the user's message, then replies and
+        local tool rounds until a reply needs no local tool (or the round limit).
+
+        A reply cut short (Ctrl-C, a broken stream) is kept, marked interrupted; a request
+        that got no reply at all leaves the conversation as it was (the log still has
+        what the user typed)."""
+        from .engine import run_tool_calls
+        from .errors import ToolBudgetError
+
         self.last_user_text = text
         user = Entry("user", text)
         chat_request = self.request_for(text)
         self.entries.append(user)
-        reply: Entry | None = None
+        added = [user]
+        rounds = 0
         try:
-            result = run_turn(chat_request, transport, sink, clock=self.env.clock)
-        except BaseException as exc:
-            partial = getattr(exc, "partial", None)
-            if partial is not None and (partial.content or partial.tool_calls):
-                reply = self._keep(partial)
-            else:
-                self.entries.pop()
-            raise
-        else:
-            reply = self._keep(result)
-            return result
+            while True:
+                try:
+                    result = run_turn(chat_request, transport, sink, clock=self.env.clock)
+                except BaseException as exc:
+                    partial = getattr(exc, "partial", None)
+                    if partial is not None and (partial.content or partial.tool_calls):
+                        added.append(self._keep(partial))
+                    elif len(added) == 1:
+                        self.entries.pop()
+                    raise
+                reply = self._keep(result)
+                added.append(reply)
+                if not self._wants_local_tools(result):
+                    return result
+                if rounds >= self.settings.max_tool_rounds:
+                    raise ToolBudgetError(
+                        f"stopped after {rounds} tool round{'s' if rounds != 1 else ''} (--max-tool-rounds);"
+                        " the model still asks for tools")
+                rounds += 1
+                outcomes = run_tool_calls(result.tool_calls, self.tools, self._approve, sink)
+                reply.answered = True
+                for outcome in outcomes:
+                    entry = Entry("tool", outcome.content, tool_call_id=outcome.id)
+                    self.entries.append(entry)
+                    added.append(entry)
+                chat_request = request.build(self.settings, self.messages())
         finally:
-            self._log([user] if reply is None else [user, reply])
+            self._log(added)
+
+    def _wants_local_tools(self, result: TurnResult) -> bool:
+        return (self.tools is not None and result.finish_reason == "tool_calls"
+                and any(self.tools.tool(call.name) for call in result.tool_calls))
+
+    def _approve(self, tool: Any, arguments: Any) -> bool:
+        """Yes for read-only tools, --yes, auto_approve and "always"; else ask on a terminal."""
+        auto = self.settings.auto_approve
+        if tool.read_only or auto is True or tool.function in self.approved or (
+                isinstance(auto, list) and tool.function in auto):
+            return True
+        env = self.env
+        if env.stdin_isatty and env.stderr_isatty and env.stdin is not None:
+            import json
+
+            shown = json.dumps(arguments, ensure_ascii=False)
+            env.stderr.write(f"Run {tool.function} {shown[:200]}? [y]es / [n]o / [a]lways for this tool: ")
+            env.stderr.flush()
+            answer = env.stdin.readline().decode("utf-8", "replace").strip().lower()
+            if answer.startswith("a"):
+                self.approved.add(tool.function)
+                return True
+            return answer.startswith("y")
+        env.warn(f"{tool.function} was not run: not approved (pass --yes, or set auto_approve)")
+        return False
 
     def _keep(self, result: TurnResult) -> Entry:
         entry = Entry("assistant", result.content, list(result.tool_calls), result.interrupted,

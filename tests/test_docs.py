@@ -169,7 +169,7 @@ def readme_command_lines():
     return lines
 
 
-SUBCOMMANDS = ("chat", "config", "auth", "history", "models", "completion")
+SUBCOMMANDS = ("chat", "config", "auth", "history", "models", "completion", "mcp")
 
 
 @pytest.fixture

@@ -1,0 +1,234 @@
+"""Local MCP servers: real servers from PyPI (time, git) and tests/mcp_testserver.py."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pexpect
+import pytest
+
+from otchat.mcphub import fix_schema, function_name, parse_command
+from tests.conftest import KEY, OTCHAT, clean_environ
+from tests.fakeserver import Stream, text_chunks, tool_call_chunks
+
+TEST_SERVER = Path(__file__).with_name("mcp_testserver.py")
+BIN = str(Path(sys.executable).parent)
+TESTSERVER_CMD = f"t={sys.executable} {TEST_SERVER}"
+
+
+@pytest.fixture
+def run(otchat):
+    """otchat with the virtual environment's bin on PATH (where the MCP servers are)."""
+    def go(*args, env=None, **kw):
+        return otchat(*args, env={"PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}", **(env or {})}, **kw)
+
+    return go
+
+
+def calls(*pairs, **kw):
+    return Stream(tool_call_chunks([(name, json.dumps(args)) for name, args in pairs], **kw))
+
+
+def test_parse_command_names():
+    assert parse_command("mcp-server-time").name == "time"
+    assert parse_command("mcp-server-git --repository /tmp/x").args == ["--repository", "/tmp/x"]
+    spec = parse_command("notes=python -m notes_server --db n.db")
+    assert (spec.name, spec.command, spec.args) == ("notes", "python", ["-m", "notes_server", "--db", "n.db"])
+    assert parse_command("/usr/bin/mcp-server-fetch").name == "fetch"
+
+
+def test_function_names_are_sanitised_and_unique():
+    taken = set()
+    assert function_name("my server", "get.time", taken) == "my_server__get_time"
+    assert function_name("my server", "get time", taken) == "my_server__get_time_2"
+    assert len(function_name("s" * 50, "t" * 50, taken)) == 64
+
+
+def test_schemas_are_fixed_only_where_needed():
+    schema = {"type": "object", "properties": {"x": {"type": "string"}}, "required": ["x"]}
+    assert fix_schema(schema) == schema
+    assert fix_schema({}) == {"type": "object", "properties": {}}
+    assert fix_schema(None) == {"type": "object", "properties": {}}
+
+
+def test_the_time_server_answers_the_model(run, server):
+    server.enqueue(calls(("time__get_current_time", {"timezone": "Asia/Tokyo"})),
+                   Stream(text_chunks("It is evening in Tokyo.")))
+    r = run("--mcp-command", "mcp-server-time", "-t", "exa", "what time is it in Tokyo?")
+    assert (r.code, r.stdout) == (0, "It is evening in Tokyo.\n")
+    first, second = server.requests
+    names = [t.get("function", {}).get("name") or t.get("ref") for t in first.body["tools"]]
+    assert names[0] == "exa" and "time__get_current_time" in names  # hosted ref and local tool together
+    assert second.body["tools"] == first.body["tools"]
+    assistant, tool = second.body["messages"][1:]
+    assert assistant["tool_calls"][0]["function"]["name"] == "time__get_current_time"
+    produced = json.loads(tool["content"])  # what the real server produced
+    assert tool["tool_call_id"] == "call_0" and produced["timezone"] == "Asia/Tokyo" and "datetime" in produced
+    assert "tool result: time__get_current_time" in r.stderr
+
+
+def test_git_server_on_a_temporary_repository(run, server, tmp_path):
+    repo = tmp_path / "repo"
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    (repo / "notes.txt").write_text("hello\n")
+    server.enqueue(calls(("git__git_status", {"repo_path": str(repo)})), Stream(text_chunks("One untracked file.")))
+    r = run("--mcp-command", f"mcp-server-git --repository {repo}", "--yes", "what changed?")
+    assert r.code == 0, r.stderr
+    tool = server.last_body["messages"][-1]
+    assert tool["role"] == "tool" and "notes.txt" in tool["content"]
+
+
+def test_unapproved_calls_are_refused_when_piped(run, server):
+    server.enqueue(calls(("t__echo", {"text": "hi"}), ("t__peek", {})), Stream(text_chunks("ok")))
+    r = run("--mcp-command", TESTSERVER_CMD, "echo hi")
+    assert r.code == 0 and "t__echo was not run: not approved" in r.stderr
+    echo, peek = server.last_body["messages"][-2:]
+    assert "did not approve" in echo["content"]
+    assert peek["content"].startswith("pid ")  # read-only tools need no approval
+
+
+def test_yes_and_auto_approve_run_the_call(run, server, home):
+    server.enqueue(calls(("t__echo", {"text": "hi"})), Stream(text_chunks("ok")))
+    assert run("--mcp-command", TESTSERVER_CMD, "--yes", "echo").code == 0
+    assert server.last_body["messages"][-1]["content"] == "echo: hi"
+    (home / "config" / "config.toml").write_text(
+        f'auto_approve = ["t__echo"]\n[mcp.servers.t]\ncommand = "{sys.executable}"\nargs = ["{TEST_SERVER}"]\n')
+    server.enqueue(calls(("t__echo", {"text": "again"})), Stream(text_chunks("ok")))
+    assert run("echo").code == 0
+    assert server.last_body["messages"][-1]["content"] == "echo: again"
+
+
+def test_tool_errors_go_back_to_the_model(run, server):
+    server.enqueue(calls(("t__fail", {}), ("t__crash", {}), ("t__nope", {}), ("t__echo", "not an object")),
+                   Stream(text_chunks("handled")))
+    r = run("--mcp-command", TESTSERVER_CMD, "--yes", "break things")
+    assert (r.code, r.stdout) == (0, "handled\n")
+    results = [m["content"] for m in server.last_body["messages"][-4:]]
+    assert "Error executing tool fail" in results[0]
+    assert "failed" in results[1]
+    assert "did not declare" in results[2]
+    assert "not a JSON object" in results[3]
+
+
+def test_a_server_that_fails_to_start_is_reported_and_skipped(run, server):
+    server.enqueue(calls(("time__get_current_time", {"timezone": "UTC"})), Stream(text_chunks("fine")))
+    r = run("--mcp-command", f"{TESTSERVER_CMD} --fail-to-start", "--mcp-command", "mcp-server-time", "hi")
+    assert r.code == 0 and r.stdout == "fine\n"
+    assert "MCP server t did not start" in r.stderr and "cannot open the notes database" in r.stderr
+    assert not any(t["function"]["name"].startswith("t__") for t in server.requests[0].body["tools"])
+
+
+def test_tool_rounds_are_limited(run, server):
+    server.enqueue(*[calls(("t__peek", {})) for _ in range(4)])
+    r = run("--mcp-command", TESTSERVER_CMD, "--max-tool-rounds", "2", "loop")
+    assert r.code == 9 and "stopped after 2 tool rounds" in r.stderr
+    assert len(server.requests) == 3
+
+
+def test_tool_calls_and_results_are_logged(run, server, home):
+    import sqlite3
+
+    server.enqueue(calls(("t__peek", {})), Stream(text_chunks("done")))
+    run("--mcp-command", TESTSERVER_CMD, "peek")
+    with sqlite3.connect(home / "data" / "history.db") as db:
+        rows = db.execute("SELECT role, tool_calls IS NOT NULL, tool_call_id FROM messages ORDER BY id").fetchall()
+    assert rows == [("user", 0, None), ("assistant", 1, None), ("tool", 0, "call_0"), ("assistant", 0, None)]
+    server.enqueue(Stream(text_chunks("continued")))
+    run("-c", "and then?")
+    roles = [m["role"] for m in server.last_body["messages"]]
+    assert roles == ["user", "assistant", "tool", "assistant", "user"]
+
+
+def test_dry_run_lists_the_local_tools(run, server):
+    r = run("--mcp-command", "mcp-server-time", "--dry-run", "hi")
+    names = [t["function"]["name"] for t in json.loads(r.stdout)["body"]["tools"]]
+    assert names == ["time__get_current_time", "time__convert_time"] and server.requests == []
+
+
+def test_unknown_configured_server_name(run):
+    r = run("--mcp", "nothere", "hi")
+    assert r.code == 2 and "unknown MCP server 'nothere'" in r.stderr
+
+
+def test_mcp_commands(run, home):
+    (home / "config" / "config.toml").write_text(
+        '[mcp.servers.time]\ncommand = "mcp-server-time"\n'
+        f'[mcp.servers.broken]\ncommand = "{sys.executable}"\nargs = ["{TEST_SERVER}", "--fail-to-start"]\n'
+        '[mcp.servers.off]\ncommand = "nowhere"\nenabled = false\n')
+    listed = run("mcp", "list").stdout
+    assert "time" in listed and "disabled" in listed
+    tools = run("mcp", "tools", "time")
+    assert tools.code == 0 and "time__get_current_time (read-only)" in tools.stdout
+    doctor = run("mcp", "doctor")
+    assert doctor.code == 1
+    lines = doctor.stdout.splitlines()
+    assert lines[0].startswith("✓ time: started and listed 2 tool(s)")
+    assert "✗ broken: the server exited before it answered" in lines[1] and "notes database" in lines[1]
+    assert "✗ off: command not found: nowhere" in lines[2]
+
+
+def test_config_set_knows_mcp_keys(run, home):
+    assert run("config", "set", "mcp.servers.time.command", "mcp-server-time").code == 0
+    assert run("config", "set", "mcp.servers.time.args", "--local-timezone,UTC").code == 0
+    assert run("config", "set", "mcp.servers.time.timeout", "soon").code == 2
+    assert run("config", "get", "mcp.servers.time.args").stdout == '["--local-timezone", "UTC"]\n'
+
+
+def our_servers():
+    """Processes still running tests/mcp_testserver.py."""
+    found = []
+    for pid in os.listdir("/proc"):
+        if pid.isdigit():
+            try:
+                cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+            except OSError:
+                continue
+            if str(TEST_SERVER).encode() in cmdline.split(b"\0"):  # not otchat's own --mcp-command
+                found.append(int(pid))
+    return found
+
+
+def test_ctrl_c_during_a_slow_call_keeps_the_repl_and_leaves_no_process(server, home):
+    server.enqueue(calls(("t__slow", {"seconds": 60})), Stream(text_chunks("after the cancel")))
+    env = clean_environ(home, OTCHAT_BASE_URL=server.url, OPENTOOLS_API_KEY=KEY, TERM="xterm-256color",
+                        PROMPT_TOOLKIT_NO_CPR="1", PATH=f"{BIN}{os.pathsep}{os.environ['PATH']}")
+    child = pexpect.spawn(str(OTCHAT), ["chat", "--mcp-command", TESTSERVER_CMD, "--yes"], env=env,
+                          dimensions=(40, 120), timeout=30, encoding="utf-8")
+    child.expect("›")
+    child.send("be slow\r")
+    child.expect("tool call · t__slow")
+    time.sleep(0.5)
+    start = time.monotonic()
+    child.send("\x03")
+    child.expect("›")
+    assert time.monotonic() - start < 5
+    assert len(our_servers()) == 1  # the server survived the cancelled call
+    child.send("and now?\r")
+    child.expect("after the cancel")
+    child.expect("›")
+    child.send("\x04")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
+    time.sleep(0.3)
+    assert our_servers() == []
+
+
+def test_one_shot_leaves_no_process_even_on_sigterm(server, home):
+    server.enqueue(calls(("t__slow", {"seconds": 60})))
+    env = clean_environ(home, OTCHAT_BASE_URL=server.url, OPENTOOLS_API_KEY=KEY)
+    proc = subprocess.Popen([str(OTCHAT), "--mcp-command", TESTSERVER_CMD, "--yes", "slow"], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
+    deadline = time.monotonic() + 20
+    while not server.requests and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(1.0)  # the call is under way
+    proc.send_signal(signal.SIGTERM)
+    proc.communicate(timeout=20)
+    assert proc.returncode == 143
+    time.sleep(0.3)
+    assert our_servers() == []
