@@ -232,3 +232,18 @@ def test_one_shot_leaves_no_process_even_on_sigterm(server, home):
     assert proc.returncode == 143
     time.sleep(0.3)
     assert our_servers() == []
+
+
+def test_on_a_terminal_each_call_is_approved_first(server, home):
+    server.enqueue(calls(("t__echo", {"text": "one"})), calls(("t__echo", {"text": "two"})),
+                   Stream(text_chunks("both done")))
+    env = clean_environ(home, OTCHAT_BASE_URL=server.url, OPENTOOLS_API_KEY=KEY, TERM="xterm-256color")
+    child = pexpect.spawn(str(OTCHAT), ["--mcp-command", TESTSERVER_CMD, "echo twice"], env=env,
+                          dimensions=(40, 120), timeout=30, encoding="utf-8")
+    child.expect(r"Run t__echo \{\"text\": \"one\"\}\? \[y\]es / \[n\]o / \[a\]lways")
+    child.send("a\r")  # always: the second call is not asked about
+    child.expect("both done")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
+    assert [m["content"] for m in server.last_body["messages"] if m["role"] == "tool"] == ["echo: one", "echo: two"]

@@ -54,7 +54,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="tiny sizes, one run, no warm-up")
     parser.add_argument("--runs", type=int, default=5, help="runs per case after a warm-up (default 5)")
-    parser.add_argument("--only", choices=["startup", "oneshot", "pipe", "terminal", "paced"], action="append",
+    parser.add_argument("--only", choices=["startup", "oneshot", "pipe", "terminal", "paced", "mcp"], action="append",
                         help="run only these groups of cases (repeatable)")
     args = parser.parse_args()
 
@@ -155,6 +155,43 @@ def main() -> None:
         server.stop()
         shutil.rmtree(home, ignore_errors=True)
     report(rows, runs, warm, verdicts=not args.quick)
+    if want("mcp") and not args.quick:
+        mcp_latency(runs)
+
+
+def mcp_latency(runs: int) -> None:
+    """What a local tool round adds: starting the server (with its tool list) and one call."""
+    import subprocess as sp
+
+    from otchat.mcphub import Hub, parse_command
+
+    bindir = str(Path(sys.executable).parent)
+    env = {**os.environ, "PATH": f"{bindir}{os.pathsep}{os.environ['PATH']}"}
+    repo = Path(tempfile.mkdtemp(prefix="otchat-bench-git-"))
+    sp.run(["git", "init", "-q", str(repo)], check=True)
+    cases = [("mcp-server-time", "time__get_current_time", {"timezone": "Asia/Tokyo"}),
+             (f"mcp-server-git --repository {repo}", "git__git_status", {"repo_path": str(repo)})]
+    print("\nlocal MCP servers (median of", runs, "starts; calls: median of 20)")
+    old_path = os.environ["PATH"]
+    os.environ["PATH"] = env["PATH"]
+    try:
+        for command, tool, arguments in cases:
+            starts, calls = [], []
+            for _ in range(runs):
+                hub = Hub([parse_command(command)], env)
+                begin = time.perf_counter()
+                hub.start()
+                starts.append(time.perf_counter() - begin)
+                for _ in range(20):
+                    begin = time.perf_counter()
+                    hub.call(tool, arguments)
+                    calls.append(time.perf_counter() - begin)
+                hub.close()
+            print(f"  {command.split()[0]:<18} start + initialize + list tools {statistics.median(starts) * 1000:7.1f} ms"
+                  f"   one call {statistics.median(calls) * 1000:6.1f} ms")
+    finally:
+        os.environ["PATH"] = old_path
+        shutil.rmtree(repo, ignore_errors=True)
 
 
 def _mib(kib: float | None) -> str:
