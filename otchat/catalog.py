@@ -45,7 +45,7 @@ def fetch(env: Env, settings: Any, verbose: bool) -> list[Any]:
     log = (lambda line: env.stderr.write(env.redact(line) + "\n")) if verbose else None
     transport = Transport(timeout=min(settings.timeout, 60.0), connect_timeout=settings.connect_timeout,
                           retries=settings.retries, httpx_transport=env.transport, sleep=env.sleep, log=log,
-                          plain_http=settings.base_url.startswith("http://"))
+                          plain_http=settings.base_url.startswith("http://"), ca_bundle=settings.ca_bundle)
     url = f"{settings.base_url}/models"
     try:
         data = transport.get_json(url, auth_headers(settings))

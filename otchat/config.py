@@ -72,6 +72,7 @@ class Settings:
     mcp_servers: list[Any] = field(default_factory=list)  # mcphub.ServerSpec, started on demand
     auto_approve: bool | list[str] = False
     max_tool_rounds: int = 8
+    ca_bundle: str | None = None
 
     def declared_functions(self) -> set[str]:
         """Names of the function tools this client declared (and could answer)."""
@@ -175,6 +176,7 @@ def resolve(flags: Flags, environ: Mapping[str, str], file: Mapping[str, Any]) -
         mcp_servers=_mcp_servers(flags, file),
         auto_approve=True if flags.yes else pick("auto_approve"),
         max_tool_rounds=int(flags.max_tool_rounds or pick("max_tool_rounds")),
+        ca_bundle=pick("ca_bundle"),
     )
 
 

@@ -134,6 +134,7 @@ def make_transport(env: Env, settings: Settings, output: Output) -> Any:
         log=log,
         notify=notify,
         plain_http=settings.base_url.startswith("http://"),
+        ca_bundle=settings.ca_bundle,
     )
 
 

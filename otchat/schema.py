@@ -40,6 +40,7 @@ _KEYS = [
     Key("log", "bool", "keep every turn in history.db", True),
     Key("auto_approve", "approve", "run local MCP tools without asking: true, or a list of server__tool", False),
     Key("max_tool_rounds", "int", "tool rounds per message before stopping", 8, 1, 100),
+    Key("ca_bundle", "str", "certificate authorities to trust (a PEM file), e.g. a corporate proxy's"),
 ]
 TOP: dict[str, Key] = {key.name: key for key in _KEYS}
 PROFILE: dict[str, Key] = {name: key for name, key in TOP.items() if name != "default_profile"}

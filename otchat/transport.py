@@ -103,6 +103,7 @@ class Transport:
         notify: Log | None = None,
         rand: Callable[[], float] = random.random,
         plain_http: bool = False,
+        ca_bundle: str | None = None,
     ) -> None:
         self.timeout = timeout
         self.retries = retries
@@ -113,9 +114,7 @@ class Transport:
         self._client = httpx.Client(
             transport=httpx_transport,
             timeout=httpx.Timeout(timeout, connect=connect_timeout),
-            # Loading the CA bundle costs ~20 ms; a plain-http endpoint (a local server)
-            # never uses TLS, and redirects are not followed, so skip it there.
-            verify=not plain_http,
+            verify=_verify(plain_http, ca_bundle),
         )
 
     def open(self, request: ChatRequest) -> Reply:
@@ -157,6 +156,11 @@ class Transport:
             try:
                 response = self._send(method, url, headers, body)
             except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
+                if "CERTIFICATE_VERIFY_FAILED" in str(exc):  # retrying cannot help
+                    raise NetworkError(
+                        f"TLS certificate of {_host(url)} not trusted: {_reason(exc)}",
+                        hint="point SSL_CERT_FILE or the ca_bundle setting at your CA's PEM file",
+                    ) from exc
                 if attempt < self.retries:
                     self._wait(self._backoff(attempt), f"cannot connect ({_reason(exc)})", attempt)
                     attempt += 1
@@ -216,6 +220,24 @@ class Transport:
         if self._notify:
             self._notify(f"{why}; retrying in {delay:.1f} s ({attempt + 1}/{self.retries})")
         self._sleep(delay)
+
+
+def _verify(plain_http: bool, ca_bundle: str | None) -> Any:
+    """TLS verification: a given CA bundle; else httpx's default (which honours SSL_CERT_FILE)."""
+    if ca_bundle:
+        import os
+        import ssl
+
+        path = os.path.expanduser(ca_bundle)
+        try:
+            return ssl.create_default_context(cafile=path)
+        except (OSError, ssl.SSLError) as exc:
+            from .errors import ConfigError
+
+            raise ConfigError(f"ca_bundle {path}: {getattr(exc, 'strerror', None) or exc}") from None
+    # Loading the default CA bundle costs ~20 ms; a plain-http endpoint (a local server)
+    # never uses TLS, and redirects are not followed, so skip it there.
+    return not plain_http
 
 
 def _retry_after(value: str | None) -> float | None:

@@ -141,7 +141,7 @@ def completion(text: str, *, finish: str = "stop", tool_calls: list | None = Non
 
 
 class FakeServer:
-    def __init__(self, port: int = 0) -> None:
+    def __init__(self, port: int = 0, tls: tuple[str, str] | None = None) -> None:
         self.queue: deque[Stream | Body] = deque()
         self.requests: list[Recorded] = []
         self.models: Any = {"object": "list", "data": [
@@ -150,6 +150,14 @@ class FakeServer:
         self._lock = threading.Lock()
         self._httpd = ThreadingHTTPServer(("127.0.0.1", port), _handler_for(self))
         self._httpd.daemon_threads = True
+        self.scheme = "http"
+        if tls is not None:  # (certfile, keyfile): serve https
+            import ssl
+
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(*tls)
+            self._httpd.socket = context.wrap_socket(self._httpd.socket, server_side=True)
+            self.scheme = "https"
         self._thread: threading.Thread | None = None
 
     @property
@@ -158,7 +166,7 @@ class FakeServer:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/v1"
+        return f"{self.scheme}://127.0.0.1:{self.port}/v1"
 
     def enqueue(self, *replies: Stream | Body) -> None:
         with self._lock:

@@ -1,0 +1,113 @@
+"""Property-based tests of the protocol path: any split, any text, any garbage."""
+
+import json
+
+import httpx
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from otchat.engine import run_turn
+from otchat.errors import OtchatError
+from otchat.models import ChatRequest, TextDelta
+from otchat.transport import Transport
+from tests.fakeserver import chunk, tool_call_chunks
+
+SETTINGS = settings(deadline=None, max_examples=60, suppress_health_check=[HealthCheck.too_slow])
+REQUEST = ChatRequest("http://t/v1/chat/completions", {}, {"model": "m", "messages": [], "stream": True})
+
+
+class Sink:
+    def __init__(self):
+        self.text = []
+
+    def handle(self, event):
+        if type(event) is TextDelta:
+            self.text.append(event.text)
+
+    def flush(self):
+        pass
+
+
+def stream_bytes(events, nl="\n", comments=()):
+    out = []
+    for i, event in enumerate(events + ["[DONE]"]):
+        if i in comments:
+            out.append(f": keep-alive{nl}{nl}")
+        payload = event if isinstance(event, str) else json.dumps(event, ensure_ascii=False)
+        out.append(f"data: {payload}{nl}{nl}")
+    return "".join(out).encode()
+
+
+def cut(data, cuts):
+    points = sorted({c % (len(data) + 1) for c in cuts})
+    pieces, last = [], 0
+    for point in points:
+        pieces.append(data[last:point])
+        last = point
+    pieces.append(data[last:])
+    return [piece for piece in pieces if piece]
+
+
+def run(pieces):
+    def handler(request):
+        return httpx.Response(200, headers={"content-type": "text/event-stream"}, content=iter(pieces))
+
+    transport = Transport(timeout=5, connect_timeout=1, retries=0, httpx_transport=httpx.MockTransport(handler))
+    sink = Sink()
+    try:
+        return run_turn(REQUEST, transport, sink), sink
+    finally:
+        transport.close()
+
+
+texts = st.lists(st.text(min_size=1, max_size=12), min_size=1, max_size=30)
+
+
+@SETTINGS
+@given(parts=texts, cuts=st.lists(st.integers(min_value=0), max_size=40), crlf=st.booleans(),
+       comments=st.sets(st.integers(min_value=0, max_value=40), max_size=5))
+def test_any_split_gives_the_same_text(parts, cuts, crlf, comments):
+    events = [chunk({"content": p}) for p in parts] + [chunk({}, "stop")]
+    data = stream_bytes(events, "\r\n" if crlf else "\n", comments)
+    result, sink = run(cut(data, cuts))
+    assert result.content == "".join(parts) == "".join(sink.text)
+    assert result.finish_reason == "stop"
+
+
+@SETTINGS
+@given(calls=st.lists(st.tuples(st.from_regex(r"[a-z_]{1,12}", fullmatch=True),
+                                st.dictionaries(st.text(max_size=5), st.text(max_size=8), max_size=3)),
+                      min_size=1, max_size=4),
+       style=st.sampled_from(["once", "repeat"]), cuts=st.lists(st.integers(min_value=0), max_size=30))
+def test_any_split_gives_the_same_tool_calls(calls, style, cuts):
+    pairs = [(name, json.dumps(args, ensure_ascii=False)) for name, args in calls]
+    data = stream_bytes(tool_call_chunks(pairs, style=style))
+    result, _ = run(cut(data, cuts))
+    assert [(c.name, json.loads(c.arguments)) for c in result.tool_calls] == [(n, a) for n, a in calls]
+
+
+@SETTINGS
+@given(text=st.text(min_size=1))
+def test_any_unicode_round_trips(text):
+    result, _ = run([stream_bytes([chunk({"content": text}), chunk({}, "stop")])])
+    assert result.content == text
+
+
+garbage_lines = st.one_of(
+    st.text(max_size=40).map(lambda t: t.replace("\n", " ").replace("\r", " ")),
+    st.sampled_from(["data: {", "data: []", "data: null", 'data: {"choices": 5}', 'data: {"choices": [7]}',
+                     "data:", "event: error", "id: 9", "retry: x", ": comment", 'data: {"error": "bad"}',
+                     'data: {"choices": [{"delta": {"tool_calls": [{"index": "x"}]}}]}',
+                     'data: {"choices": [{"delta": {"content": 5}}]}', "data: [DONE]"]),
+)
+
+
+@SETTINGS
+@given(lines=st.lists(garbage_lines, max_size=20), truncate=st.integers(min_value=0, max_value=2000),
+       cuts=st.lists(st.integers(min_value=0), max_size=10))
+def test_garbage_raises_only_otchat_errors(lines, truncate, cuts):
+    data = "\n".join(lines).encode()[:truncate]
+    try:
+        run(cut(data, cuts))
+    except OtchatError:
+        pass
