@@ -44,4 +44,7 @@ if __name__ == "__main__":
     if "--fail-to-start" in sys.argv:
         print("fatal: cannot open the notes database", file=sys.stderr, flush=True)
         sys.exit(2)
-    server.run()
+    if "--http" in sys.argv:  # streamable HTTP on 127.0.0.1:PORT/mcp
+        server.run("streamable-http", host="127.0.0.1", port=int(sys.argv[sys.argv.index("--http") + 1]))
+    else:
+        server.run()

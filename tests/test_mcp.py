@@ -247,3 +247,33 @@ def test_on_a_terminal_each_call_is_approved_first(server, home):
     child.close()
     assert child.exitstatus == 0
     assert [m["content"] for m in server.last_body["messages"] if m["role"] == "tool"] == ["echo: one", "echo: two"]
+
+
+def test_a_streamable_http_server_with_an_expanded_header(run, server, home):
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    web = subprocess.Popen([sys.executable, str(TEST_SERVER), "--http", str(port)], stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        (home / "config" / "config.toml").write_text(
+            f'[mcp.servers.web]\nurl = "http://127.0.0.1:{port}/mcp"\n'
+            '[mcp.servers.web.headers]\nX-Token = "${WEB_TOKEN}"\n')
+        server.enqueue(calls(("web__echo", {"text": "over http"})), Stream(text_chunks("done")))
+        r = run("--yes", "call it", env={"WEB_TOKEN": "t0k3n"})
+        assert (r.code, r.stdout) == (0, "done\n"), r.stderr
+        assert server.last_body["messages"][-1]["content"] == "echo: over http"
+        r = run("--yes", "call it")  # the header's variable is not set: one clear line
+        assert "WEB_TOKEN" in r.stderr and "web did not start" in r.stderr
+    finally:
+        web.terminate()
+        web.wait(timeout=10)
