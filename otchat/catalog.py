@@ -121,7 +121,7 @@ def print_table(env: Env, models: list[Any]) -> None:
     table.add_column("owner")
     if any(context):
         table.add_column("context", justify="right")
-    for row, length in zip(rows, context):
+    for row, length in zip(rows, context, strict=True):
         cells = [model_id(row), str(row.get("owned_by") or row.get("owner") or "")]
         if any(context):
             cells.append(f"{length:,}" if length else "")

@@ -7,7 +7,6 @@ complete file names. Completing commands and options reads no database and impor
 nothing heavy; only history ids open history.db.
 """
 
-import sys
 from typing import Any
 
 COMPLETE_VAR = "_OTCHAT_COMPLETE"

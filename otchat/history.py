@@ -11,7 +11,7 @@ from typing import Any
 
 from .env import Env
 from .errors import ExitCode, OtchatError, UsageError
-from .store import DB_NAME, Conversation, Message, Store, StoreError
+from .store import DB_NAME, Conversation, Message, Store
 
 
 class Recorder:
@@ -179,5 +179,3 @@ def parse_age(text: str) -> float:
         raise UsageError(f"--older-than takes a number and a unit (s, m, h, d, w), e.g. 30d; got {text!r}")
     return float(match.group(1)) * _UNITS[match.group(2)]
 
-
-__all__ = ["Recorder", "StoreError", "load", "markdown_of"]

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Any
-
-from .config import Flags, config_path, load_file
+from .config import config_path, load_file
 from .env import Env
 from .errors import ExitCode, UsageError
 from .mcphub import Hub, ServerSpec, specs_from_config
@@ -95,5 +93,3 @@ def doctor_cmd(env: Env, commands: list[str]) -> int:
             hub.close()
     return ExitCode.UNEXPECTED if bad else ExitCode.OK
 
-
-__all__ = ["Flags", "doctor_cmd", "list_cmd", "tools_cmd", "Any"]

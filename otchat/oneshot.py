@@ -14,9 +14,6 @@ from .errors import ConfigError, ExitCode, OtchatError, UsageError
 from .models import Error, TurnResult
 from .schema import is_secret_header
 
-INPUT_PLACEHOLDER = "{input}"
-
-
 @dataclass
 class Output:
     format: str = "auto"

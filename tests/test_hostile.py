@@ -3,7 +3,6 @@
 import os
 import shutil
 import signal
-import socket
 import stat
 import subprocess
 import threading

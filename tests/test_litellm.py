@@ -17,7 +17,6 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import clean_environ
 
 LITELLM = "litellm[proxy]==1.108.7"
 CACHE = Path(os.environ.get("OTCHAT_TEST_CACHE", Path.home() / ".cache" / "otchat-tests"))

@@ -5,7 +5,6 @@ ahead, sent in 64 KiB pieces, or one event per write every `delay` seconds).
 """
 
 import json
-from http.server import BaseHTTPRequestHandler
 
 from tests.fakeserver import FakeServer, Stream, text_chunks
 
