@@ -32,7 +32,7 @@ class MarkdownSink:
         console: Console,
         *,
         clock: Callable[[], float] = time.monotonic,
-        interval: float = 0.08,
+        interval: float = 0.1,
         show_usage: bool = True,
     ) -> None:
         self.console = console
@@ -92,7 +92,7 @@ class MarkdownStream:
     """
 
     def __init__(self, console: Console, *, clock: Callable[[], float], interval: float,
-                 paint_interval: float = 0.15, markdown: Callable[[str], Markdown] = Markdown) -> None:
+                 paint_interval: float = 0.1, markdown: Callable[[str], Markdown] = Markdown) -> None:
         self.console = console
         self.markdown = markdown  # injectable, so tests can count renders
         self.clock = clock
