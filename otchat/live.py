@@ -32,7 +32,7 @@ class MarkdownSink:
         console: Console,
         *,
         clock: Callable[[], float] = time.monotonic,
-        interval: float = 0.1,
+        interval: float = 0.2,
         show_usage: bool = True,
     ) -> None:
         self.console = console
