@@ -38,7 +38,7 @@ class ChunkDecoder:
         # The common case, by far: one content delta and nothing else.
         if self._meta_seen and "usage" not in obj and "error" not in obj:
             choices = obj.get("choices")
-            if choices and type(choices[0]) is dict:
+            if type(choices) is list and choices and type(choices[0]) is dict:
                 choice = choices[0]
                 delta = choice.get("delta")
                 if type(delta) is dict and not choice.get("finish_reason") and delta.keys() <= _CONTENT_ONLY:
@@ -51,7 +51,7 @@ class ChunkDecoder:
             self._meta_seen = True
             events.append(Meta(obj.get("id"), obj.get("model")))
         choices = obj.get("choices")
-        if choices:
+        if type(choices) is list and choices:
             choice = choices[0]
             if isinstance(choice, dict):
                 delta = choice.get("delta") or choice.get("message") or {}

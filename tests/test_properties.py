@@ -12,7 +12,7 @@ from otchat.models import ChatRequest, TextDelta
 from otchat.transport import Transport
 from tests.fakeserver import chunk, tool_call_chunks
 
-SETTINGS = settings(deadline=None, max_examples=60, suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(deadline=None, max_examples=200, suppress_health_check=[HealthCheck.too_slow])
 REQUEST = ChatRequest("http://t/v1/chat/completions", {}, {"model": "m", "messages": [], "stream": True})
 
 
@@ -96,6 +96,9 @@ def test_any_unicode_round_trips(text):
 garbage_lines = st.one_of(
     st.text(max_size=40).map(lambda t: t.replace("\n", " ").replace("\r", " ")),
     st.sampled_from(["data: {", "data: []", "data: null", 'data: {"choices": 5}', 'data: {"choices": [7]}',
+                     'data: {"choices": "abc"}', 'data: {"choices": [{"delta": 3}]}', 'data: {"usage": 7}',
+                     'data: {"choices": [{"delta": {"tool_calls": 4}}]}', 'data: {"id": 1, "model": []}',
+                     'data: {"choices": [{"finish_reason": 9, "delta": {}}]}',
                      "data:", "event: error", "id: 9", "retry: x", ": comment", 'data: {"error": "bad"}',
                      'data: {"choices": [{"delta": {"tool_calls": [{"index": "x"}]}}]}',
                      'data: {"choices": [{"delta": {"content": 5}}]}', "data: [DONE]"]),

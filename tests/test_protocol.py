@@ -102,3 +102,11 @@ def test_completion_body_becomes_events():
 def test_error_bodies_reduce_to_one_line(body, expected):
     line = error_message(400, "Bad Request", body)
     assert line == expected and "\n" not in line
+
+
+@pytest.mark.parametrize("data", ['{"choices": 5}', '{"choices": "abc"}', '{"choices": [{"delta": 3}]}',
+                                  '{"usage": 7}', '{"choices": [{"delta": {"tool_calls": 4}}]}'])
+def test_odd_shapes_are_ignored_not_crashes(data):
+    decoder = ChunkDecoder()
+    decoder.decode('{"id": "x", "choices": []}')  # past the first chunk: the fast path is live
+    assert [type(e) for e in decoder.decode(data)] in ([], [Meta])
