@@ -5,14 +5,38 @@ Imports here stay light: `--help` and shell completion load this module on every
 
 
 import os
-from enum import Enum
-from pathlib import Path
 from typing import Annotated, Any, Callable, Optional
 
 import typer
 from typer.core import TyperCommand, TyperGroup
 
-from . import __version__, complete
+from . import __version__
+from .options import (
+    BaseUrlOpt,
+    CidOpt,
+    ContinueOpt,
+    FileOpt,
+    Format,
+    FunctionOpt,
+    MaxRoundsOpt,
+    MaxTokensOpt,
+    McpCommandOpt,
+    McpOpt,
+    ModelOpt,
+    NoLogOpt,
+    NoStreamOpt,
+    NoToolOpt,
+    OptionOpt,
+    ProfileOpt,
+    RetriesOpt,
+    RoleOpt,
+    SystemOpt,
+    TemperatureOpt,
+    TimeoutOpt,
+    ToolChoiceOpt,
+    ToolOpt,
+    YesOpt,
+)
 from .env import Env
 from .errors import ExitCode, OtchatError, Terminated
 
@@ -32,14 +56,6 @@ Exit status: 0 ok, 1 unexpected error, 2 bad usage or input, 3 config or API key
 6 network failure or timeout, 7 broken stream, 8 rate limit (429) or out of credit
 (402), 9 stopped at a tool budget with tool calls unrun, 130 interrupted, 141 stdout
 closed, 129/143 SIGHUP/SIGTERM."""
-
-
-class Format(str, Enum):
-    auto = "auto"
-    markdown = "markdown"
-    plain = "plain"
-    json = "json"
-    jsonl = "jsonl"
 
 
 class OtchatGroup(TyperGroup):
@@ -110,82 +126,6 @@ def root(
     ] = False,
 ) -> None:
     """Chat with the OpenTools API from the shell."""
-
-
-# Request options, shared by the one-shot command and (later) `chat`.
-ModelOpt = Annotated[
-    Optional[str],
-    typer.Option("-m", "--model", help="Model id or alias, e.g. anthropic/claude-3.7-sonnet.",
-                 autocompletion=complete.models),
-]
-SystemOpt = Annotated[Optional[str], typer.Option("-s", "--system", help="System prompt.")]
-ToolOpt = Annotated[
-    Optional[list[str]],
-    typer.Option("-t", "--tool", metavar="REF", help="Hosted MCP tool from the OpenTools registry (repeatable).",
-                 autocompletion=complete.tools),
-]
-NoToolOpt = Annotated[
-    Optional[list[str]],
-    typer.Option("--no-tool", metavar="REF", help="Leave out a tool that config, profile or role adds (repeatable).",
-                 autocompletion=complete.tools),
-]
-FunctionOpt = Annotated[
-    Optional[list[Path]],
-    typer.Option("--function", metavar="FILE", help="JSON function definition to declare as a tool (repeatable)."),
-]
-ToolChoiceOpt = Annotated[
-    Optional[str], typer.Option("--tool-choice", metavar="auto|none|required|NAME", help="How the model may use tools.")
-]
-FileOpt = Annotated[
-    Optional[list[Path]],
-    typer.Option("-f", "--file", metavar="PATH", help="Add a text file to the message (repeatable)."),
-]
-TemperatureOpt = Annotated[
-    Optional[float], typer.Option("--temperature", min=0.0, max=2.0, help="Sampling temperature, 0 to 2.")
-]
-MaxTokensOpt = Annotated[Optional[int], typer.Option("--max-tokens", min=1, help="Longest reply, in tokens.")]
-OptionOpt = Annotated[
-    Optional[list[str]],
-    typer.Option("-o", "--option", metavar="KEY=VALUE", help="Extra request body field; VALUE is JSON if it parses."),
-]
-NoStreamOpt = Annotated[bool, typer.Option("--no-stream", help="Ask for the whole reply at once.")]
-BaseUrlOpt = Annotated[
-    Optional[str], typer.Option("--base-url", metavar="URL", help="API base URL [default: https://api.opentools.com/v1].")
-]
-TimeoutOpt = Annotated[
-    Optional[float], typer.Option("--timeout", metavar="SECONDS", min=0.001, help="Read timeout [default: 300].")
-]
-ProfileOpt = Annotated[
-    Optional[str],
-    typer.Option("--profile", metavar="NAME", help="Use [profiles.NAME] from config.toml.",
-                 autocompletion=complete.profiles),
-]
-RoleOpt = Annotated[
-    Optional[str],
-    typer.Option("--role", metavar="NAME", help="Use [roles.NAME] from config.toml.", autocompletion=complete.roles),
-]
-ContinueOpt = Annotated[bool, typer.Option("-c", "--continue", help="Continue the most recent conversation.")]
-CidOpt = Annotated[
-    Optional[str],
-    typer.Option("--cid", metavar="ID", help="Continue conversation ID (a unique prefix is enough).",
-                 autocompletion=complete.history_ids),
-]
-NoLogOpt = Annotated[bool, typer.Option("--no-log", help="Do not keep this conversation in history.db.")]
-McpOpt = Annotated[
-    Optional[list[str]],
-    typer.Option("--mcp", metavar="NAME", help="Use configured MCP server NAME for this run (repeatable)."),
-]
-McpCommandOpt = Annotated[
-    Optional[list[str]],
-    typer.Option("--mcp-command", metavar="[NAME=]CMD ARGS", help="Run a local stdio MCP server (repeatable)."),
-]
-YesOpt = Annotated[bool, typer.Option("-y", "--yes", help="Run local MCP tools without asking.")]
-MaxRoundsOpt = Annotated[
-    Optional[int], typer.Option("--max-tool-rounds", metavar="N", min=1, help="Tool rounds per message [default: 8].")
-]
-RetriesOpt = Annotated[
-    Optional[int], typer.Option("--retries", metavar="N", min=0, help="Retries before a reply begins [default: 2].")
-]
 
 
 @app.command(name=ONESHOT, cls=OneshotCommand, hidden=True, help=DESCRIPTION, epilog=EXIT_CODES)
@@ -336,264 +276,6 @@ def _flags(model, system, tool, no_tool, function, tool_choice, temperature, max
     )
 
 
-config_app = typer.Typer(help="Show and change config.toml.", no_args_is_help=True, add_completion=False,
-                         rich_markup_mode=None)
-auth_app = typer.Typer(help="Store, check or remove the API key.", no_args_is_help=True, add_completion=False,
-                       rich_markup_mode=None)
-history_app = typer.Typer(help="List, search, show, export or remove past conversations.", no_args_is_help=True,
-                          add_completion=False, rich_markup_mode=None)
-app.add_typer(config_app, name="config")
-app.add_typer(auth_app, name="auth")
-app.add_typer(history_app, name="history")
-mcp_app = typer.Typer(help="Local MCP servers: list them, their tools, check them.", no_args_is_help=True,
-                      add_completion=False, rich_markup_mode=None)
-app.add_typer(mcp_app, name="mcp")
-
-
-@mcp_app.command("list")
-def mcp_list(ctx: typer.Context) -> None:
-    """The configured servers and whether they are enabled."""
-    env = _env(ctx)
-    guarded(env, lambda: _mcpcmd().list_cmd(env))
-
-
-@mcp_app.command("tools")
-def mcp_tools(
-    ctx: typer.Context,
-    name: Annotated[Optional[str], typer.Argument(help="Only this server.")] = None,
-    mcp_command: McpCommandOpt = None,
-    json_: Annotated[bool, typer.Option("--json", help="Print them as the function tools otchat sends.")] = False,
-) -> None:
-    """Start the servers and list each tool with its description and parameters."""
-    env = _env(ctx)
-    guarded(env, lambda: _mcpcmd().tools_cmd(env, name, list(mcp_command or []), json_))
-
-
-@mcp_app.command("doctor")
-def mcp_doctor(ctx: typer.Context, mcp_command: McpCommandOpt = None) -> None:
-    """Start each server, list its tools with timing, and say what went wrong."""
-    env = _env(ctx)
-    guarded(env, lambda: _mcpcmd().doctor_cmd(env, list(mcp_command or [])))
-
-
-def _mcpcmd():
-    from . import mcpcmd
-
-    return mcpcmd
-
-
-class ExportFormat(str, Enum):
-    markdown = "markdown"
-    json = "json"
-
-
-IdArg = Annotated[
-    str,
-    typer.Argument(metavar="ID", help="A conversation id (a unique prefix is enough).",
-                   autocompletion=complete.history_ids),
-]
-
-
-@history_app.command("list")
-def history_list(
-    ctx: typer.Context,
-    number: Annotated[int, typer.Option("-n", "--number", min=1, help="How many, newest first.")] = 20,
-    json_: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
-) -> None:
-    """Recent conversations: id, time, model, message count, title."""
-    env = _env(ctx)
-    guarded(env, lambda: _history().list_cmd(env, number, json_))
-
-
-@history_app.command("show")
-def history_show(
-    ctx: typer.Context,
-    cid: IdArg,
-    format: Annotated[ExportFormat, typer.Option("--format", help="markdown or json.")] = ExportFormat.markdown,
-) -> None:
-    """Print one conversation."""
-    env = _env(ctx)
-    guarded(env, lambda: _history().show_cmd(env, cid, format.value))
-
-
-@history_app.command("search")
-def history_search(
-    ctx: typer.Context,
-    query: Annotated[list[str], typer.Argument(help="Words that must all appear.")],
-    number: Annotated[int, typer.Option("-n", "--number", min=1, help="Most results.")] = 50,
-) -> None:
-    """Full-text search of every message, newest first."""
-    env = _env(ctx)
-    guarded(env, lambda: _history().search_cmd(env, " ".join(query), number))
-
-
-@history_app.command("export")
-def history_export(
-    ctx: typer.Context,
-    cid: IdArg,
-    format: Annotated[ExportFormat, typer.Option("--format", help="markdown or json.")] = ExportFormat.markdown,
-    output: Annotated[Optional[Path], typer.Option("-o", "--output", metavar="FILE", help="Write to FILE.")] = None,
-) -> None:
-    """Write one conversation as markdown or JSON."""
-    env = _env(ctx)
-    guarded(env, lambda: _history().export_cmd(env, cid, format.value, output))
-
-
-@history_app.command("rm")
-def history_rm(
-    ctx: typer.Context,
-    cids: Annotated[
-        Optional[list[str]],
-        typer.Argument(metavar="[ID]...", help="Conversations to remove.", autocompletion=complete.history_ids),
-    ] = None,
-    older_than: Annotated[
-        Optional[str], typer.Option("--older-than", metavar="AGE", help="Remove those idle longer than AGE (30d, 12h).")
-    ] = None,
-    yes: Annotated[bool, typer.Option("-y", "--yes", help="Do not ask.")] = False,
-) -> None:
-    """Remove conversations (asks first on a terminal)."""
-    env = _env(ctx)
-    guarded(env, lambda: _history().rm_cmd(env, list(cids or []), older_than, yes, lambda q: _ask(env, q)))
-
-
-@history_app.command("path")
-def history_path(ctx: typer.Context) -> None:
-    """Print where history.db lives."""
-    env = _env(ctx)
-    guarded(env, lambda: _history().path_cmd(env))
-
-
-def _history():
-    from . import history
-
-    return history
-
-
-KeyArg = Annotated[
-    str, typer.Argument(help="A dotted key, e.g. model or profiles.local.base_url.", autocompletion=complete.config_keys)
-]
-
-
-@config_app.command("list")
-def config_list(ctx: typer.Context) -> None:
-    """Print every setting in config.toml as KEY = VALUE (secrets masked)."""
-    env = _env(ctx)
-    guarded(env, lambda: _manage().config_list(env))
-
-
-@config_app.command("get")
-def config_get(ctx: typer.Context, key: KeyArg) -> None:
-    """Print one setting (its default when unset)."""
-    env = _env(ctx)
-    guarded(env, lambda: _manage().config_get(env, key))
-
-
-@config_app.command("set", context_settings={"ignore_unknown_options": True})
-def config_set(
-    ctx: typer.Context,
-    key: KeyArg,
-    value: Annotated[str, typer.Argument(help="The value; lists as a,b or a JSON array.")],
-) -> None:
-    """Set one setting, checking its type; comments and layout are kept."""
-    env = _env(ctx)
-    guarded(env, lambda: _manage().config_set(env, key, value))
-
-
-@config_app.command("unset")
-def config_unset(ctx: typer.Context, key: KeyArg) -> None:
-    """Remove one setting."""
-    env = _env(ctx)
-    guarded(env, lambda: _manage().config_unset(env, key))
-
-
-@config_app.command("path")
-def config_path(ctx: typer.Context) -> None:
-    """Print where config.toml lives."""
-    env = _env(ctx)
-    guarded(env, lambda: _manage().config_path_cmd(env))
-
-
-@config_app.command("edit")
-def config_edit(ctx: typer.Context) -> None:
-    """Open config.toml in $VISUAL or $EDITOR; a broken edit is never saved."""
-    env = _env(ctx)
-    guarded(env, lambda: _manage().config_edit(env, ask=lambda prompt: _ask(env, prompt)))
-
-
-@auth_app.command("login")
-def auth_login(ctx: typer.Context) -> None:
-    """Store the API key (typed hidden, or piped on stdin) in a private credentials file."""
-    import getpass
-
-    env = _env(ctx)
-    guarded(env, lambda: _manage().auth_login(env, read_hidden=getpass.getpass))
-
-
-@auth_app.command("status")
-def auth_status(ctx: typer.Context, profile: ProfileOpt = None) -> None:
-    """Say where the active key comes from, masked."""
-    env = _env(ctx)
-    guarded(env, lambda: _manage().auth_status(env, profile))
-
-
-@auth_app.command("logout")
-def auth_logout(ctx: typer.Context) -> None:
-    """Remove the stored key."""
-    env = _env(ctx)
-    guarded(env, lambda: _manage().auth_logout(env))
-
-
-@app.command("models")
-def models(
-    ctx: typer.Context,
-    json_: Annotated[bool, typer.Option("--json", help="Print the server's list as JSON.")] = False,
-    refresh: Annotated[bool, typer.Option("--refresh", help="Ignore the day-old cache.")] = False,
-    profile: ProfileOpt = None,
-    base_url: BaseUrlOpt = None,
-    verbose: Annotated[bool, typer.Option("-v", "--verbose", help="Show the HTTP exchange on stderr.")] = False,
-) -> None:
-    """List the models the endpoint offers (GET {base_url}/models)."""
-    from .config import Flags
-
-    env = _env(ctx)
-
-    def body() -> int:
-        from .catalog import list_models
-
-        flags = Flags(profile=profile, base_url=base_url)
-        return list_models(env, flags, as_json=json_, refresh=refresh, verbose=verbose)
-
-    guarded(env, body)
-
-
-class Shell(str, Enum):
-    bash = "bash"
-    zsh = "zsh"
-    fish = "fish"
-
-
-@app.command("completion")
-def completion(ctx: typer.Context, shell: Annotated[Shell, typer.Argument(help="bash, zsh or fish.")]) -> None:
-    """Print the shell completion script (see the README for where it goes)."""
-    from .docgen import completion_script
-
-    env = _env(ctx)
-    env.stdout.write(completion_script(shell.value))
-
-
-def _manage():
-    from . import manage
-
-    return manage
-
-
-def _ask(env: Env, prompt: str) -> str:
-    env.stderr.write(prompt)
-    env.stderr.flush()
-    line = env.stdin.readline() if env.stdin is not None else b""
-    return line.decode("utf-8", "replace") if isinstance(line, bytes) else line
-
-
 def _env(ctx: typer.Context) -> Env:
     return ctx.obj if isinstance(ctx.obj, Env) else Env.from_process()
 
@@ -656,3 +338,7 @@ def run(args: list[str], env: Env | None = None) -> int:
         env.error(f"{exc.format_message()} (see otchat --help)")
         return exc.exit_code
     return result if isinstance(result, int) else 0
+
+
+# The other commands register themselves on `app`.
+from . import commands  # noqa: E402, F401
