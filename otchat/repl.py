@@ -139,7 +139,7 @@ def _banner(session: Session, multiline: bool) -> str:
 
     send = "Alt-Enter sends" if multiline else "Enter sends"
     return (f"otchat {__version__} · {session.settings.model} · tools: {session.tool_refs_text()} · "
-            f"/help for commands · {send} · Ctrl-D leaves")
+            f"{send} · /help · Ctrl-D leaves")
 
 
 def _prompt_session(env: Env, session: Session, multiline: bool) -> Any:
