@@ -11,8 +11,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import settings
 
 from tests.fakeserver import FakeServer
+
+# CI runs the property tests with a fixed seed, so a landing never depends on luck; a
+# developer's run explores new examples each time (and keeps failures in .hypothesis/).
+settings.register_profile("ci", derandomize=True, database=None)
+if os.environ.get("CI"):
+    settings.load_profile("ci")
 
 # A sentinel key: every end-to-end run asserts it never shows up in stdout or stderr.
 KEY = "sk-test-SENTINEL-4f1c2b9e7d"
