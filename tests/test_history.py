@@ -241,3 +241,16 @@ def test_message_json_leaves_out_empty_fields():
     assert Message("user", "hi").to_json() == {"role": "user", "content": "hi"}
     assert Message("assistant", "x", interrupted=True, latency=1.5).to_json() == {
         "role": "assistant", "content": "x", "interrupted": True, "latency": 1.5}
+
+
+def test_rm_asks_on_a_terminal(otchat, home, server):
+    import pexpect
+
+    otchat("short-lived")
+    cid = rows(home, "SELECT id FROM conversations")[0][0]
+    child = pexpect.spawn(str(OTCHAT), ["history", "rm", cid[:8]], env=clean_environ(home), timeout=20)
+    child.expect(r"Remove 1 conversation\(s\)\? \[y/N\]")
+    child.send("y\r")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0 and rows(home, "SELECT COUNT(*) FROM conversations") == [(0,)]

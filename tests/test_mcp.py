@@ -277,3 +277,11 @@ def test_a_streamable_http_server_with_an_expanded_header(run, server, home):
     finally:
         web.terminate()
         web.wait(timeout=10)
+
+
+def test_without_the_sdk_the_message_says_how_to_install_it(run, tmp_path):
+    shim = tmp_path / "shim"
+    shim.mkdir()
+    (shim / "mcp.py").write_text("raise ImportError('No module named mcp')\n")  # as if not installed
+    r = run("--mcp-command", "mcp-server-time", "hi", env={"PYTHONPATH": str(shim)})
+    assert r.code == 2 and "pip install 'otchat[mcp]'" in r.stderr and len(r.stderr.splitlines()) == 1
