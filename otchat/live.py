@@ -15,9 +15,10 @@ from typing import Callable
 from markdown_it import MarkdownIt
 from rich.console import Console, ConsoleOptions, RenderResult
 from rich.live import Live
-from rich.markdown import Markdown
+from rich.markdown import CodeBlock, Markdown
 from rich.panel import Panel
 from rich.segment import Segment
+from rich.syntax import Syntax
 from rich.text import Text
 
 from .models import Event, ReasoningDelta, TextDelta, ToolCall, ToolResult, TurnResult
@@ -202,7 +203,20 @@ class MarkdownStream:
         tail = self._tail
         if not tail.strip():
             return Text("")
-        return Trimmed(self.markdown(_tail_source(tail, height)), keep_last=height)
+        make = TailMarkdown if self.markdown is Markdown else self.markdown
+        return Trimmed(make(_tail_source(tail, height)), keep_last=height)
+
+
+class _PlainCodeBlock(CodeBlock):
+    """A code block laid out as usual but not highlighted: the live tail is redrawn up to
+    ten times a second and highlighting was most of that; committed blocks keep it."""
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        yield Syntax(str(self.text).rstrip(), "text", theme=self.theme, word_wrap=True, padding=1)
+
+
+class TailMarkdown(Markdown):
+    elements = {**Markdown.elements, "fence": _PlainCodeBlock, "code_block": _PlainCodeBlock}
 
 
 class _LiveTail:
