@@ -39,13 +39,11 @@ def list_models(env: Env, flags: Flags, *, as_json: bool, refresh: bool, verbose
 
 
 def fetch(env: Env, settings: Any, verbose: bool) -> list[Any]:
+    from .oneshot import Output, make_transport
     from .request import auth_headers
-    from .transport import Transport
 
-    log = (lambda line: env.stderr.write(env.redact(line) + "\n")) if verbose else None
-    transport = Transport(timeout=min(settings.timeout, 60.0), connect_timeout=settings.connect_timeout,
-                          retries=settings.retries, httpx_transport=env.transport, sleep=env.sleep, log=log,
-                          plain_http=settings.base_url.startswith("http://"), ca_bundle=settings.ca_bundle)
+    # A model list is no place for a hosted tool's long silence: a shorter read timeout.
+    transport = make_transport(env, settings, Output(verbose=verbose), timeout=min(settings.timeout, 60.0))
     url = f"{settings.base_url}/models"
     try:
         data = transport.get_json(url, auth_headers(settings))

@@ -5,6 +5,7 @@ Imports here stay light: `--help` and shell completion load this module on every
 
 
 import os
+from pathlib import Path
 from typing import Annotated, Any, Callable, Optional
 
 import typer
@@ -174,11 +175,9 @@ def oneshot(
         if json_ and raw:
             raise _usage("--json and --raw contradict each other")
         fmt = "json" if json_ else "plain" if raw else format.value
-        flags = _flags(model, system, tool, no_tool, function, tool_choice, temperature, max_tokens, option,
-                       no_stream, base_url, timeout, retries, profile, role, no_log,
-                       (mcp, mcp_command, yes, max_tool_rounds))
+        flags = _flags(ctx.params)
         output = run.Output(format=fmt, usage=usage, verbose=verbose, dry_run=dry_run)
-        resume = _resume(continue_, cid)
+        resume = _resume(ctx.params)
         if not prompt and not file and env.stdin_isatty and not dry_run:
             from . import repl
 
@@ -228,51 +227,48 @@ def chat(
         from . import repl
         from .oneshot import Output
 
-        flags = _flags(model, system, tool, no_tool, function, tool_choice, temperature, max_tokens, option,
-                       no_stream, base_url, timeout, retries, profile, role, no_log,
-                       (mcp, mcp_command, yes, max_tool_rounds))
         output = Output(format=format.value, verbose=verbose)
-        return repl.run(env, flags, output, " ".join(first) if first else None, multiline=multiline,
-                        resume=_resume(continue_, cid))
+        return repl.run(env, _flags(ctx.params), output, " ".join(first) if first else None, multiline=multiline,
+                        resume=_resume(ctx.params))
 
     guarded(env, body, traceback=traceback)
 
 
-def _resume(continue_: bool, cid: str | None) -> Any:
-    if not (continue_ or cid):
+def _resume(params: dict[str, Any]) -> Any:
+    if not (params["continue_"] or params["cid"]):
         return None
     from .oneshot import Resume
 
-    return Resume(cid)
+    return Resume(params["cid"])
 
 
-def _flags(model, system, tool, no_tool, function, tool_choice, temperature, max_tokens, option, no_stream,
-           base_url, timeout, retries, profile, role, no_log, tools=(None, None, False, None)) -> Any:
-    """Flags from the request options that one-shot and chat share."""
+def _flags(p: dict[str, Any]) -> Any:
+    """Flags from the request options that one-shot and chat share (click's parsed values by
+    name: paths arrive as strings there)."""
     from . import oneshot
     from .config import Flags
 
     return Flags(
-        model=model,
-        system=system,
-        tools=list(tool or []),
-        no_tools=list(no_tool or []),
-        functions=oneshot.load_functions(function or []),
-        tool_choice=tool_choice,
-        temperature=temperature,
-        max_tokens=max_tokens,
-        options=oneshot.parse_options(option or []),
-        stream=not no_stream,
-        base_url=base_url,
-        timeout=timeout,
-        retries=retries,
-        profile=profile,
-        role=role,
-        no_log=no_log,
-        mcp=list(tools[0] or []),
-        mcp_commands=list(tools[1] or []),
-        yes=tools[2],
-        max_tool_rounds=tools[3],
+        model=p["model"],
+        system=p["system"],
+        tools=list(p["tool"] or []),
+        no_tools=list(p["no_tool"] or []),
+        functions=oneshot.load_functions([Path(name) for name in p["function"] or []]),
+        tool_choice=p["tool_choice"],
+        temperature=p["temperature"],
+        max_tokens=p["max_tokens"],
+        options=oneshot.parse_options(p["option"] or []),
+        stream=not p["no_stream"],
+        base_url=p["base_url"],
+        timeout=p["timeout"],
+        retries=p["retries"],
+        profile=p["profile"],
+        role=p["role"],
+        no_log=p["no_log"],
+        mcp=list(p["mcp"] or []),
+        mcp_commands=list(p["mcp_command"] or []),
+        yes=p["yes"],
+        max_tool_rounds=p["max_tool_rounds"],
     )
 
 

@@ -117,13 +117,14 @@ def finish_turn(env: Env, sink: Any, turn: Any) -> TurnResult:
     return result
 
 
-def make_transport(env: Env, settings: Settings, output: Output) -> Any:
+def make_transport(env: Env, settings: Settings, output: Output, *, timeout: float | None = None) -> Any:
+    """The HTTP transport for `settings` (`timeout` overrides the read timeout)."""
     from .transport import Transport
 
     log = (lambda line: _err_line(env, line)) if output.verbose else None
     notify = (lambda line: env.warn(line)) if (output.verbose or env.stderr_isatty) else None
     return Transport(
-        timeout=settings.timeout,
+        timeout=settings.timeout if timeout is None else timeout,
         connect_timeout=settings.connect_timeout,
         retries=settings.retries,
         httpx_transport=env.transport,
