@@ -7,10 +7,11 @@ only as much of it as fits on the screen.
 
 from __future__ import annotations
 
+import functools
 import json
 import threading
 import time
-from typing import Callable
+from typing import Any, Callable
 
 from markdown_it import MarkdownIt
 from rich.console import Console, ConsoleOptions, RenderResult
@@ -93,9 +94,10 @@ class MarkdownStream:
     """
 
     def __init__(self, console: Console, *, clock: Callable[[], float], interval: float,
-                 paint_interval: float = 0.1, markdown: Callable[[str], Markdown] = Markdown) -> None:
+                 paint_interval: float = 0.1, markdown: Callable[[str], Markdown] | None = None) -> None:
         self.console = console
-        self.markdown = markdown  # injectable, so tests can count renders
+        self.markdown = markdown or CommitMarkdown  # injectable, so tests can count renders
+        self._tail_markdown = TailMarkdown if markdown is None else self.markdown
         self.clock = clock
         self.interval = interval
         self.paint_interval = paint_interval
@@ -108,7 +110,6 @@ class MarkdownStream:
         self._dirty = False
         self._stop = threading.Event()
         self._watcher: threading.Thread | None = None
-        self._parser = MarkdownIt("commonmark").enable("strikethrough").enable("table")
 
     def feed(self, text: str) -> None:
         self._parts.append(text)
@@ -184,7 +185,7 @@ class MarkdownStream:
             return 0
         starts = [
             token.map[0]
-            for token in self._parser.parse(complete)
+            for token in _PARSER.parse(complete)
             if token.level == 0 and token.map is not None and token.nesting >= 0
         ]
         if len(starts) < 2 or starts[-1] == 0:
@@ -203,19 +204,70 @@ class MarkdownStream:
         tail = self._tail
         if not tail.strip():
             return Text("")
-        make = TailMarkdown if self.markdown is Markdown else self.markdown
-        return Trimmed(make(_tail_source(tail, height)), keep_last=height)
+        return Trimmed(self._tail_markdown(_tail_source(tail, height)), keep_last=height)
 
 
-class _PlainCodeBlock(CodeBlock):
+def _parser() -> MarkdownIt:
+    # rich's Markdown builds a new MarkdownIt for every instance: ~40% of its cost.
+    return MarkdownIt("commonmark").enable("strikethrough").enable("table")
+
+
+_PARSER = _parser()
+
+
+class StreamMarkdown(Markdown):
+    """rich's Markdown, parsed with one shared parser and with cached lexers and themes."""
+
+    _defaults: dict | None = None
+
+    def __init__(self, markup: str) -> None:
+        cls = type(self)
+        if cls._defaults is None:
+            Markdown.__init__(self, "")  # rich's own defaults, whatever its version keeps
+            cls._defaults = dict(self.__dict__)
+        self.__dict__.update(cls._defaults)
+        self.markup = markup
+        self.parsed = _PARSER.parse(markup)
+
+
+class _CodeBlock(CodeBlock):
+    """rich's code block, with the lexer and theme looked up once per name, not per render."""
+
+    highlight = True
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        lexer = _lexer(self.lexer_name) if self.highlight else None
+        yield Syntax(str(self.text).rstrip(), lexer or "text", theme=_theme(self.theme), word_wrap=True, padding=1)
+
+
+class _PlainCodeBlock(_CodeBlock):
     """A code block laid out as usual but not highlighted: the live tail is redrawn up to
     ten times a second and highlighting was most of that; committed blocks keep it."""
 
-    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        yield Syntax(str(self.text).rstrip(), "text", theme=self.theme, word_wrap=True, padding=1)
+    highlight = False
 
 
-class TailMarkdown(Markdown):
+@functools.lru_cache(maxsize=None)
+def _lexer(name: str) -> Any:
+    from pygments.lexers import get_lexer_by_name
+    from pygments.util import ClassNotFound
+
+    try:
+        return get_lexer_by_name(name, stripnl=False, ensurenl=True, tabsize=4)
+    except ClassNotFound:
+        return None
+
+
+@functools.lru_cache(maxsize=None)
+def _theme(name: str) -> Any:
+    return Syntax.get_theme(name)
+
+
+class CommitMarkdown(StreamMarkdown):
+    elements = {**Markdown.elements, "fence": _CodeBlock, "code_block": _CodeBlock}
+
+
+class TailMarkdown(StreamMarkdown):
     elements = {**Markdown.elements, "fence": _PlainCodeBlock, "code_block": _PlainCodeBlock}
 
 
