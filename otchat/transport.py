@@ -104,6 +104,7 @@ class Transport:
         rand: Callable[[], float] = random.random,
         plain_http: bool = False,
         ca_bundle: str | None = None,
+        frame: float = 0.0,
     ) -> None:
         self.timeout = timeout
         self.retries = retries
@@ -116,6 +117,8 @@ class Transport:
             timeout=httpx.Timeout(timeout, connect=connect_timeout),
             verify=_verify(plain_http, ca_bundle),
         )
+        if frame > 0 and httpx_transport is None:
+            pace(self._client, frame)
 
     def open(self, request: ChatRequest) -> Reply:
         """POST a chat request; retry only before a 2xx response begins (hosted tools re-run)."""
@@ -220,6 +223,81 @@ class Transport:
         if self._notify:
             self._notify(f"{why}; retrying in {delay:.1f} s ({attempt + 1}/{self.retries})")
         self._sleep(delay)
+
+
+SMALL_READ = 8192
+
+
+class PacedStream:
+    """A connection whose small reads are spaced at least `frame` seconds apart.
+
+    A reply streamed to a person arrives as one small write per token (~100 a second),
+    and each wake-up costs far more than the bytes it brings. When the last read was
+    small, the next one waits until a frame has passed, so one read takes what arrived
+    meanwhile. A large read means the stream is ahead of us: the next read is at once,
+    so the pacing never slows a stream below the rate the server sends it.
+    """
+
+    def __init__(self, stream: Any, frame: float, clock: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
+        self._stream = stream
+        self._frame = frame
+        self._clock = clock
+        self._sleep = sleep
+        self._due = 0.0  # when the next read may be made
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        wait = self._due - self._clock()
+        if wait > 0:
+            self._sleep(wait)
+        data = self._stream.read(max_bytes, timeout)
+        self._due = self._clock() + self._frame if len(data) < SMALL_READ else 0.0
+        return data
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self._due = 0.0  # a new request: its answer is read at once
+        self._stream.write(buffer, timeout)
+
+    def close(self) -> None:
+        self._stream.close()
+
+    def start_tls(self, *args: Any, **kwargs: Any) -> PacedStream:
+        return PacedStream(self._stream.start_tls(*args, **kwargs), self._frame, self._clock, self._sleep)
+
+    def get_extra_info(self, info: str) -> Any:
+        return self._stream.get_extra_info(info)
+
+
+class PacedBackend:
+    """httpcore's network backend, handing out paced connections."""
+
+    def __init__(self, backend: Any, frame: float) -> None:
+        self._backend = backend
+        self._frame = frame
+
+    def connect_tcp(self, *args: Any, **kwargs: Any) -> PacedStream:
+        return PacedStream(self._backend.connect_tcp(*args, **kwargs), self._frame)
+
+    def connect_unix_socket(self, *args: Any, **kwargs: Any) -> PacedStream:
+        return PacedStream(self._backend.connect_unix_socket(*args, **kwargs), self._frame)
+
+    def sleep(self, seconds: float) -> None:
+        self._backend.sleep(seconds)
+
+
+def pace(client: httpx.Client, frame: float) -> bool:
+    """Make `client`'s direct connections paced; False where httpx does not allow it.
+
+    httpcore takes a network backend, but httpx builds its pool itself (and only builds
+    proxy routes from the environment when it also builds the transport); if a later
+    httpx hides the pool, replies are simply read unpaced (a test notices).
+    """
+    pool = getattr(getattr(client, "_transport", None), "_pool", None)
+    backend = getattr(pool, "_network_backend", None)
+    if backend is None:
+        return False
+    pool._network_backend = PacedBackend(backend, frame)  # type: ignore[union-attr]
+    return True
 
 
 def _verify(plain_http: bool, ca_bundle: str | None) -> Any:
