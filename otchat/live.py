@@ -247,7 +247,7 @@ class _PlainCodeBlock(_CodeBlock):
     highlight = False
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _lexer(name: str) -> Any:
     from pygments.lexers import get_lexer_by_name
     from pygments.util import ClassNotFound
@@ -258,7 +258,7 @@ def _lexer(name: str) -> Any:
         return None
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _theme(name: str) -> Any:
     return Syntax.get_theme(name)
 

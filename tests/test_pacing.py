@@ -62,14 +62,14 @@ def test_a_small_read_makes_the_next_wait_out_the_frame():
 
 
 def test_a_large_read_is_followed_at_once():
-    stream, inner, clock = paced([SMALL_READ, 65536, 10, 5])
+    stream, _, clock = paced([SMALL_READ, 65536, 10, 5])
     for _ in range(4):
         stream.read(65536)
     assert clock.slept == [0.04]  # only after the first small read
 
 
 def test_a_request_written_is_answered_without_waiting():
-    stream, inner, clock = paced([10, 10])
+    stream, _, clock = paced([10, 10])
     stream.read(65536)
     stream.write(b"POST / HTTP/1.1\r\n\r\n")
     stream.read(65536)
@@ -77,7 +77,7 @@ def test_a_request_written_is_answered_without_waiting():
 
 
 def test_tls_and_extra_info_pass_through():
-    stream, inner, clock = paced([10, 10, 10])
+    stream = paced([10, 10, 10])[0]
     tls = stream.start_tls(None)
     assert isinstance(tls, PacedStream)
     assert tls.get_extra_info("socket") == "socket"
@@ -133,16 +133,15 @@ def test_a_paced_transport_gives_the_same_reply(server):
         server.enqueue(Stream(text_chunks(text, 3), piece_delay=0.002))
         transport = Transport(timeout=10, connect_timeout=5, retries=0, plain_http=True, frame=frame)
         try:
-            events = []
-
-            class Sink:
-                def handle(self, event):
-                    events.append(event)
-
-                def flush(self):
-                    pass
-
-            replies.append(run_turn(request, transport, Sink()).content)
+            replies.append(run_turn(request, transport, NullSink()).content)
         finally:
             transport.close()
     assert replies == [text, text]
+
+
+class NullSink:
+    def handle(self, event):
+        pass
+
+    def flush(self):
+        pass
