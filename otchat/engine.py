@@ -23,7 +23,11 @@ from .protocol import ChunkDecoder, ToolCallAccumulator, completion_events
 
 
 class Sink(Protocol):
-    """Where events go (a renderer). It never calls back into the engine."""
+    """Where events go (a renderer). It never calls back into the engine.
+
+    `flush` is called whenever everything that arrived has been handed over; a sink with
+    a `frame` (seconds) asks for network reads no closer together than that.
+    """
 
     def handle(self, event: Event) -> None: ...
 
@@ -85,7 +89,7 @@ def run_turn(
         reply = transport.open(request)
         try:
             if reply.is_stream:
-                turn.read_stream(reply.batches())
+                turn.read_stream(reply.batches(sink.flush, getattr(sink, "frame", 0.0)))
             else:
                 for event in completion_events(reply.json()):
                     turn.dispatch(event)
@@ -129,7 +133,6 @@ class _Turn:
                     dispatch(event)
             if len(text) - start > 1:  # one string per network read, not one per delta
                 text[start:] = ["".join(text[start:])]
-            self.sink.flush()
             if done:
                 return
         if self.result.finish_reason is None:

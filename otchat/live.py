@@ -14,6 +14,7 @@ import time
 from typing import Any, Callable
 
 from markdown_it import MarkdownIt
+from markdown_it.token import Token
 from rich.console import Console, ConsoleOptions, RenderResult
 from rich.live import Live
 from rich.markdown import CodeBlock, Markdown
@@ -39,6 +40,7 @@ class MarkdownSink:
     ) -> None:
         self.console = console
         self.stream = MarkdownStream(console, clock=clock, interval=interval)
+        self.frame = self.stream.paint_interval  # nothing new shows between repaints
         self.show_usage = show_usage
         self._reasoning = False
 
@@ -87,14 +89,15 @@ def tool_call_panel(call: ToolCall) -> Panel:
 class MarkdownStream:
     """Feeds markdown text to the terminal as it streams.
 
-    Finished blocks are committed (rendered and printed once) at most every `interval`
-    seconds; the unfinished tail is repainted only when it changed, at most every
-    `paint_interval` seconds, from the reading thread or, during a silence (hosted tools
-    at work), from a small watcher thread, so text that arrived is always on screen.
+    Finished blocks are committed (rendered and printed once) about every `interval`
+    seconds; the unfinished tail is repainted only when it changed, about every
+    `paint_interval` seconds (never sooner than 4/5 of either), from the reading thread
+    or, during a silence (hosted tools at work), from a small watcher thread, so text
+    that arrived is always on screen.
     """
 
     def __init__(self, console: Console, *, clock: Callable[[], float], interval: float,
-                 paint_interval: float = 0.1, markdown: Callable[[str], Markdown] | None = None) -> None:
+                 paint_interval: float = 0.1, markdown: Callable[..., Markdown] | None = None) -> None:
         self.console = console
         self.markdown = markdown or CommitMarkdown  # injectable, so tests can count renders
         self._tail_markdown = TailMarkdown if markdown is None else self.markdown
@@ -122,13 +125,15 @@ class MarkdownStream:
         self._parts = [pending]
         now = self.clock()
         if now >= self._next:
-            self._next = now + self.interval
-            cut = self._finished_upto(pending)
+            # Four fifths: ticks come once per network read, and reads paced a frame apart
+            # arrive a little early or late; a strict interval would skip every other one.
+            self._next = now + self.interval * 0.8
+            cut, parsed = self._finished(pending)
             if cut:
                 done, pending = pending[:cut], pending[cut:]
                 self._parts = [pending] if pending else []
                 self._tail = pending  # before printing, so the display never shows it twice
-                self._commit(done)
+                self._commit(done, parsed)
         if pending != self._tail:
             self._tail = pending
             self._dirty = True
@@ -147,7 +152,7 @@ class MarkdownStream:
         live = self._live
         if live is not None:
             self._dirty = False
-            self._next_paint = now + self.paint_interval
+            self._next_paint = now + self.paint_interval * 0.8
             live.refresh()
 
     def _watch(self) -> None:
@@ -175,29 +180,32 @@ class MarkdownStream:
     def _take(self) -> str:
         return "".join(self._parts)
 
-    def _finished_upto(self, text: str) -> int:
-        """Offset up to which top-level blocks are finished (a later block has begun).
+    def _finished(self, text: str) -> tuple[int, list[Token]]:
+        """Where the finished top-level blocks end (a later block has begun), and their
+        tokens, so they are not parsed again to be printed.
 
         Only whole lines are parsed, so a half-arrived line never splits a block.
         """
         complete = text[: text.rfind("\n") + 1]
         if not complete:
-            return 0
+            return 0, []
+        tokens = _PARSER.parse(complete)
         starts = [
-            token.map[0]
-            for token in _PARSER.parse(complete)
+            (index, token.map[0])
+            for index, token in enumerate(tokens)
             if token.level == 0 and token.map is not None and token.nesting >= 0
         ]
-        if len(starts) < 2 or starts[-1] == 0:
-            return 0
+        if len(starts) < 2 or starts[-1][1] == 0:
+            return 0, []
+        index, line = starts[-1]
         offset = 0
-        for _ in range(starts[-1]):
+        for _ in range(line):
             offset = complete.index("\n", offset) + 1
-        return offset
+        return offset, tokens[:index]
 
-    def _commit(self, text: str) -> None:
+    def _commit(self, text: str, parsed: list[Token] | None = None) -> None:
         # One print per commit: while the live tail is shown, each print redraws it.
-        self.console.print(Trimmed(self.markdown(text), blank_before=self._printed))
+        self.console.print(Trimmed(self.markdown(text, parsed), blank_before=self._printed))
         self._printed = True
 
     def tail_renderable(self, height: int) -> Trimmed | Text:
@@ -216,18 +224,19 @@ _PARSER = _parser()
 
 
 class StreamMarkdown(Markdown):
-    """rich's Markdown, parsed with one shared parser and with cached lexers and themes."""
+    """rich's Markdown, parsed with one shared parser (or given its tokens), with lexers
+    and themes looked up once."""
 
     _defaults: dict | None = None
 
-    def __init__(self, markup: str) -> None:
+    def __init__(self, markup: str, parsed: list[Token] | None = None) -> None:
         cls = type(self)
         if cls._defaults is None:
             Markdown.__init__(self, "")  # rich's own defaults, whatever its version keeps
             cls._defaults = dict(self.__dict__)
         self.__dict__.update(cls._defaults)
         self.markup = markup
-        self.parsed = _PARSER.parse(markup)
+        self.parsed = _PARSER.parse(markup) if parsed is None else parsed
 
 
 class _CodeBlock(CodeBlock):

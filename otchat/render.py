@@ -26,8 +26,10 @@ FORMATS = ("auto", "markdown", "plain", "json", "jsonl")
 class PlainSink:
     """Exactly the assistant's text on stdout, written once per network read; the rest on stderr."""
 
-    def __init__(self, out: TextIO, err: TextIO, *, show_usage: bool = False, verbose: bool = False) -> None:
+    def __init__(self, out: TextIO, err: TextIO, *, show_usage: bool = False, verbose: bool = False,
+                 frame: float = 0.0) -> None:
         self.out = out
+        self.frame = frame  # seconds between network reads worth taking (0: every piece at once)
         self.err = err
         self.show_usage = show_usage
         self.verbose = verbose

@@ -49,16 +49,22 @@ class Reply:
         except ValueError:
             raise StreamError("the server's reply is neither an event stream nor JSON") from None
 
-    def batches(self) -> Iterator[list[str]]:
-        """The `data` payloads of the SSE events, grouped by network read.
+    def batches(self, idle: Callable[[], None], frame: float = 0.0) -> Iterator[list[str]]:
+        """The `data` payloads of the SSE events, grouped by piece of the body.
 
-        Grouping lets the caller write output once per read instead of once per event.
+        `idle` is called whenever everything that arrived has been handed over: after
+        each batch, or, on a connection paced `frame` seconds apart (see PacedStream),
+        just before each network read, so a burst of pieces read at once is shown once.
         httpx-sse splits the lines (CR, LF, CRLF, across reads); the fields are read
         here, inline, because this loop runs once per line of the answer: otchat needs
         only `data`, and httpx-sse's general decoder doubled the cost of a long stream.
         """
         lines = SSELineDecoder()
         data: list[str] = []
+        stream = self._response.extensions.get("network_stream")
+        paced = frame > 0 and isinstance(stream, PacedStream)
+        if paced:
+            stream.pace(frame, idle)
         try:
             for text in self._response.iter_text():
                 batch = []
@@ -74,8 +80,13 @@ class Reply:
                         # event:, id: and retry: carry nothing otchat uses
                 if batch:
                     yield batch
+                    if not paced:
+                        idle()
         except httpx.TransportError as exc:
             raise _reading_error(exc, self._timeout) from exc
+        finally:
+            if paced:
+                stream.pace(0.0, None)
         # A last event without its blank line: take it rather than lose it.
         for line in lines.flush():
             if line.startswith("data:"):
@@ -104,7 +115,6 @@ class Transport:
         rand: Callable[[], float] = random.random,
         plain_http: bool = False,
         ca_bundle: str | None = None,
-        frame: float = 0.0,
     ) -> None:
         self.timeout = timeout
         self.retries = retries
@@ -117,8 +127,8 @@ class Transport:
             timeout=httpx.Timeout(timeout, connect=connect_timeout),
             verify=_verify(plain_http, ca_bundle),
         )
-        if frame > 0 and httpx_transport is None:
-            pace(self._client, frame)
+        if httpx_transport is None:
+            paceable(self._client)
 
     def open(self, request: ChatRequest) -> Reply:
         """POST a chat request; retry only before a 2xx response begins (hosted tools re-run)."""
@@ -229,74 +239,80 @@ SMALL_READ = 8192
 
 
 class PacedStream:
-    """A connection whose small reads are spaced at least `frame` seconds apart.
+    """A connection whose small reads can be spaced at least a frame apart.
 
     A reply streamed to a person arrives as one small write per token (~100 a second),
-    and each wake-up costs far more than the bytes it brings. When the last read was
-    small, the next one waits until a frame has passed, so one read takes what arrived
-    meanwhile. A large read means the stream is ahead of us: the next read is at once,
-    so the pacing never slows a stream below the rate the server sends it.
+    and each wake-up costs far more than the bytes it brings. While a reply is read
+    paced, a read after a small one waits until a frame has passed, so it takes what
+    arrived meanwhile; a large read means the stream is ahead of us, so the next read
+    is at once and pacing never slows a stream below the rate the server sends it.
+    Before each read, `idle` is told that everything read so far has been handed on.
     """
 
-    def __init__(self, stream: Any, frame: float, clock: Callable[[], float] = time.monotonic,
+    def __init__(self, stream: Any, clock: Callable[[], float] = time.monotonic,
                  sleep: Callable[[float], None] = time.sleep) -> None:
         self._stream = stream
-        self._frame = frame
         self._clock = clock
         self._sleep = sleep
+        self._frame = 0.0
+        self._idle: Callable[[], None] | None = None
         self._due = 0.0  # when the next read may be made
 
+    def pace(self, frame: float, idle: Callable[[], None] | None) -> None:
+        self._frame, self._idle, self._due = frame, idle, 0.0
+
     def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        if self._idle is not None:
+            self._idle()
         wait = self._due - self._clock()
         if wait > 0:
             self._sleep(wait)
         data = self._stream.read(max_bytes, timeout)
-        self._due = self._clock() + self._frame if len(data) < SMALL_READ else 0.0
+        if self._frame:
+            self._due = self._clock() + self._frame if len(data) < SMALL_READ else 0.0
         return data
 
     def write(self, buffer: bytes, timeout: float | None = None) -> None:
-        self._due = 0.0  # a new request: its answer is read at once
         self._stream.write(buffer, timeout)
 
     def close(self) -> None:
         self._stream.close()
 
     def start_tls(self, *args: Any, **kwargs: Any) -> PacedStream:
-        return PacedStream(self._stream.start_tls(*args, **kwargs), self._frame, self._clock, self._sleep)
+        return PacedStream(self._stream.start_tls(*args, **kwargs), self._clock, self._sleep)
 
     def get_extra_info(self, info: str) -> Any:
         return self._stream.get_extra_info(info)
 
 
 class PacedBackend:
-    """httpcore's network backend, handing out paced connections."""
+    """httpcore's network backend, handing out connections that can be paced."""
 
-    def __init__(self, backend: Any, frame: float) -> None:
+    def __init__(self, backend: Any) -> None:
         self._backend = backend
-        self._frame = frame
 
     def connect_tcp(self, *args: Any, **kwargs: Any) -> PacedStream:
-        return PacedStream(self._backend.connect_tcp(*args, **kwargs), self._frame)
+        return PacedStream(self._backend.connect_tcp(*args, **kwargs))
 
     def connect_unix_socket(self, *args: Any, **kwargs: Any) -> PacedStream:
-        return PacedStream(self._backend.connect_unix_socket(*args, **kwargs), self._frame)
+        return PacedStream(self._backend.connect_unix_socket(*args, **kwargs))
 
     def sleep(self, seconds: float) -> None:
         self._backend.sleep(seconds)
 
 
-def pace(client: httpx.Client, frame: float) -> bool:
-    """Make `client`'s direct connections paced; False where httpx does not allow it.
+def paceable(client: httpx.Client) -> bool:
+    """Make `client`'s direct connections PacedStreams; False where httpx does not allow it.
 
-    httpcore takes a network backend, but httpx builds its pool itself (and only builds
-    proxy routes from the environment when it also builds the transport); if a later
+    httpcore takes a network backend, but httpx builds its pool itself (and builds proxy
+    routes from the environment only when it also builds the transport); if a later
     httpx hides the pool, replies are simply read unpaced (a test notices).
     """
     pool = getattr(getattr(client, "_transport", None), "_pool", None)
     backend = getattr(pool, "_network_backend", None)
     if backend is None:
         return False
-    pool._network_backend = PacedBackend(backend, frame)  # type: ignore[union-attr]
+    pool._network_backend = PacedBackend(backend)  # type: ignore[union-attr]
     return True
 
 

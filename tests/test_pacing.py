@@ -7,7 +7,7 @@ import httpx
 
 from otchat.engine import run_turn
 from otchat.models import ChatRequest
-from otchat.transport import SMALL_READ, PacedStream, Transport, pace
+from otchat.transport import SMALL_READ, PacedStream, Transport, paceable
 from tests.fakeserver import Stream, text_chunks
 
 
@@ -44,11 +44,13 @@ class Clock:
         self.now += seconds
 
 
-def paced(sizes, frame=0.04):
+def paced(sizes, frame=0.04, idle=None):
     clock = Clock()
     inner = FakeStream(sizes)
     inner.clock = clock
-    return PacedStream(inner, frame, clock=clock, sleep=clock.sleep), inner, clock
+    stream = PacedStream(inner, clock=clock, sleep=clock.sleep)
+    stream.pace(frame, idle)
+    return stream, inner, clock
 
 
 def test_a_small_read_makes_the_next_wait_out_the_frame():
@@ -68,12 +70,23 @@ def test_a_large_read_is_followed_at_once():
     assert clock.slept == [0.04]  # only after the first small read
 
 
-def test_a_request_written_is_answered_without_waiting():
-    stream, _, clock = paced([10, 10])
+def test_unpaced_reads_never_wait_and_pacing_starts_afresh():
+    stream, _, clock = paced([10, 10, 10, 10], frame=0.0)
     stream.read(65536)
-    stream.write(b"POST / HTTP/1.1\r\n\r\n")
     stream.read(65536)
     assert clock.slept == []
+    stream.pace(0.04, None)
+    stream.read(65536)  # the first paced read is at once
+    stream.read(65536)
+    assert clock.slept == [0.04]
+
+
+def test_idle_is_told_before_every_read():
+    told = []
+    stream, inner, clock = paced([10, 10], idle=lambda: told.append(len(inner.reads_at)))
+    stream.read(65536)
+    stream.read(65536)
+    assert told == [0, 1]
 
 
 def test_tls_and_extra_info_pass_through():
@@ -87,7 +100,7 @@ def test_httpx_lets_otchat_pace_its_connections():
     # If a later httpx hides its connection pool, pacing silently stops: this notices.
     client = httpx.Client()
     try:
-        assert pace(client, 0.04)
+        assert paceable(client)
     finally:
         client.close()
 
@@ -97,7 +110,8 @@ def read_whole_reply(server, frame):
     backend = httpcore.SyncBackend()
     stream = backend.connect_tcp("127.0.0.1", server.port)
     if frame:
-        stream = PacedStream(stream, frame)
+        stream = PacedStream(stream)
+        stream.pace(frame, None)
     body = b'{"model":"m","messages":[],"stream":true}'
     stream.write(b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
                  b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
@@ -125,23 +139,33 @@ def test_a_paced_socket_takes_a_trickle_in_few_reads(server):
     assert paced_reads < plain_reads
 
 
-def test_a_paced_transport_gives_the_same_reply(server):
+def test_a_paced_reply_is_the_same_reply_shown_once_per_read(server):
+    # 120 pieces 2 ms apart: unpaced, the sink is flushed once per piece; paced at 40 ms,
+    # once per read, and the text is the same.
     text = "Grüße, 世界! " * 30
     request = ChatRequest(f"{server.url}/chat/completions", {}, {"model": "m", "messages": [], "stream": True})
-    replies = []
-    for frame in (0.0, 0.04):
-        server.enqueue(Stream(text_chunks(text, 3), piece_delay=0.002))
-        transport = Transport(timeout=10, connect_timeout=5, retries=0, plain_http=True, frame=frame)
-        try:
-            replies.append(run_turn(request, transport, NullSink()).content)
-        finally:
-            transport.close()
+    transport = Transport(timeout=10, connect_timeout=5, retries=0, plain_http=True)
+    replies, flushes = [], []
+    try:
+        for frame in (0.0, 0.04):
+            server.enqueue(Stream(text_chunks(text, 3), piece_delay=0.002))
+            sink = CountingSink(frame)
+            replies.append(run_turn(request, transport, sink).content)
+            flushes.append(sink.flushes)
+    finally:
+        transport.close()
     assert replies == [text, text]
+    assert flushes[0] >= len(text) // 3
+    assert flushes[1] < flushes[0] / 3
 
 
-class NullSink:
+class CountingSink:
+    def __init__(self, frame):
+        self.frame = frame
+        self.flushes = 0
+
     def handle(self, event):
         pass
 
     def flush(self):
-        pass
+        self.flushes += 1

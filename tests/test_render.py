@@ -172,19 +172,18 @@ def test_finished_blocks_are_printed_once():
 def test_each_finished_block_is_rendered_once():
     """Count the markdown renders of a scripted long stream: every paragraph is rendered
     once when it is committed, and at most once more as part of the unfinished tail."""
-    from rich.markdown import Markdown
-
-    from otchat.live import MarkdownStream
+    from otchat.live import CommitMarkdown, MarkdownStream
 
     rendered: list[str] = []
 
-    def counting(text):
-        rendered.append(text)
-        return Markdown(text)
+    class Counting(CommitMarkdown):
+        def __init__(self, markup, parsed=None):
+            rendered.append(markup)
+            super().__init__(markup, parsed)
 
     text = paragraphs(300)
     console = Console(file=io.StringIO(), width=60, height=40, force_terminal=True, color_system=None)
-    stream = MarkdownStream(console, clock=Tick(), interval=0.08, paint_interval=1e9, markdown=counting)
+    stream = MarkdownStream(console, clock=Tick(), interval=0.08, paint_interval=1e9, markdown=Counting)
     for i in range(0, len(text), 7):
         stream.feed(text[i : i + 7])
         stream.tick()
