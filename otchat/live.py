@@ -112,6 +112,7 @@ class MarkdownStream:
         self._next_paint = 0.0
         self._dirty = False
         self._stop = threading.Event()
+        self._wake = threading.Event()
         self._watcher: threading.Thread | None = None
 
     def feed(self, text: str) -> None:
@@ -145,8 +146,11 @@ class MarkdownStream:
             self._live.start(refresh=False)
             self._watcher = threading.Thread(target=self._watch, name="otchat-repaint", daemon=True)
             self._watcher.start()
-        if self._dirty and now >= self._next_paint:
-            self._paint(now)
+        if self._dirty:
+            if now >= self._next_paint:
+                self._paint(now)
+            else:
+                self._wake.set()  # not yet: the watcher paints it then, if no data comes first
 
     def _paint(self, now: float) -> None:
         live = self._live
@@ -156,15 +160,23 @@ class MarkdownStream:
             live.refresh()
 
     def _watch(self) -> None:
-        """Repaint a tail the reading thread could not (no data arrived since it changed)."""
-        while not self._stop.wait(self.paint_interval):
-            now = self.clock()
-            if self._dirty and now >= self._next_paint:
-                self._paint(now)
+        """Repaint a tail the reading thread left unpainted (no data arrived since it
+        changed, as while hosted tools work). Sleeps until asked: no polling."""
+        while True:
+            self._wake.wait()
+            self._wake.clear()
+            if self._stop.is_set():
+                return
+            delay = min(self._next_paint - self.clock(), 60.0)
+            if delay > 0 and self._stop.wait(delay):
+                return
+            if self._dirty:
+                self._paint(self.clock())
 
     def close(self) -> None:
         """Print whatever is left, rendered, and end the live tail."""
         self._stop.set()
+        self._wake.set()
         if self._watcher is not None:
             self._watcher.join()
             self._watcher = None
