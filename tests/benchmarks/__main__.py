@@ -82,29 +82,31 @@ def main() -> None:
             body = json.dumps({"model": "m", "messages": [{"role": "user", "content": "go"}], "stream": True})
             return [curl, "-sN", "-o", out, "-X", "POST", chat_url, "-H", "Content-Type: application/json", "-d", body]
 
-        python_floor = measure.repeat(lambda: measure.run([sys.executable, "-c", "pass"], env), runs, warm)
+        def python_floor() -> measure.Stats:
+            return measure.run([sys.executable, "-c", "pass"], env)
 
         def startup(case: str, argv: list[str], target: float, extra_env: dict | None = None) -> None:
-            stats = measure.repeat(lambda: measure.run(argv, {**env, **(extra_env or {})}), runs, warm)
-            rows.append(Row(case, stats, "python -c pass", python_floor, f"≤ {target:g}×",
-                            stats.wall / python_floor.wall <= target))
+            stats, floor = measure.paired(lambda: measure.run(argv, {**env, **(extra_env or {})}), python_floor,
+                                          runs, warm)
+            rows.append(Row(case, stats, "python -c pass", floor, f"≤ {target:g}×", stats.wall / floor.wall <= target))
 
         if want("startup"):
             startup("otchat --version", [OTCHAT, "--version"], 2.5)
             startup("otchat --help", [OTCHAT, "--help"], 14)
             startup("one TAB completion (otchat con)", [OTCHAT, "con"], 14, {"_OTCHAT_COMPLETE": "bash"})
-            stats = measure.repeat(lambda: measure.time_to_prompt(OTCHAT, env), runs, warm)
-            rows.append(Row("otchat chat, to its first prompt (pty)", stats, "python -c pass", python_floor, "≤ 25×",
-                            stats.wall / python_floor.wall <= 25))
+            stats, floor = measure.paired(lambda: measure.time_to_prompt(OTCHAT, env), python_floor, runs, warm)
+            rows.append(Row("otchat chat, to its first prompt (pty)", stats, "python -c pass", floor, "≤ 25×",
+                            stats.wall / floor.wall <= 25))
 
         # One-shot: a 200-character answer into a pipe, beside curl of the same request.
         server.script("short", {"text": "x" * 200, "size": 4})
         if curl and want("oneshot"):
-            floor = measure.repeat(lambda: measure.run(curl_argv(), env), runs, warm)
-            ours = measure.repeat(lambda: measure.run([OTCHAT, "short"], env), runs, warm)
+            ours, floor = measure.paired(lambda: measure.run([OTCHAT, "short"], env),
+                                         lambda: measure.run(curl_argv(), env), runs, warm)
             rows.append(Row("one-shot, 200 chars, into a pipe", ours, "curl -sN", floor, "≤ 25×",
                             ours.wall / floor.wall <= 25))
-            ours = measure.repeat(lambda: measure.run([OTCHAT, "--no-log", "short"], env), runs, warm)
+            ours, floor = measure.paired(lambda: measure.run([OTCHAT, "--no-log", "short"], env),
+                                         lambda: measure.run(curl_argv(), env), runs, warm)
             rows.append(Row("  the same with --no-log", ours, "curl -sN", floor, "(logging's cost)"))
 
         # Streaming into a pipe, beside the stdlib language floor.
@@ -112,8 +114,8 @@ def main() -> None:
         for size, target in ((100_000, 3.0), (1_000_000, 1.5)) if want("pipe") else ():
             size //= scale
             server.script("stream", {"text": "lorem ipsum " * (size // 12 + 1), "cut": size, "size": 4})
-            floor = measure.repeat(lambda: measure.run([sys.executable, FLOOR_CLIENT, chat_url], env), runs, warm)
-            ours = measure.repeat(lambda: measure.run([OTCHAT, "stream"], env), runs, warm)
+            ours, floor = measure.paired(lambda: measure.run([OTCHAT, "stream"], env),
+                                         lambda: measure.run([sys.executable, FLOOR_CLIENT, chat_url], env), runs, warm)
             memory[size] = ours.rss
             met = ours.wall / floor.wall <= target
             note = f"≤ {target:g}×"
@@ -131,8 +133,8 @@ def main() -> None:
         for size in (100_000 // scale, 200_000 // scale) if want("terminal") else ():
             server.script("markdown", {"text": markdown_answer(size), "size": 4})
             if curl:
-                floor = measure.repeat(lambda: measure.run_pty(curl_argv("-"), env), runs, warm)
-                ours = measure.repeat(lambda: measure.run_pty([OTCHAT, "markdown"], env), runs, warm)
+                ours, floor = measure.paired(lambda: measure.run_pty([OTCHAT, "markdown"], env),
+                                             lambda: measure.run_pty(curl_argv("-"), env), runs, warm)
                 walls[size] = ours.wall
                 note = "≤ 15×"
                 met = ours.wall / floor.wall <= 15

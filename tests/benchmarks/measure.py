@@ -27,7 +27,17 @@ class Stats:
 
 
 def repeat(fn, runs: int, warm: int) -> Stats:
-    results = [fn() for _ in range(warm + runs)][warm:]
+    return _median([fn() for _ in range(warm + runs)][warm:])
+
+
+def paired(ours, floor, runs: int, warm: int) -> tuple[Stats, Stats]:
+    """Run otchat's case and its floor alternately, so a machine that slows down or speeds
+    up during the run moves both medians alike instead of skewing their ratio."""
+    pairs = [(ours(), floor()) for _ in range(warm + runs)][warm:]
+    return _median([p[0] for p in pairs]), _median([p[1] for p in pairs])
+
+
+def _median(results: list[Stats]) -> Stats:
     peaks = [r.rss for r in results if r.rss is not None]
     return Stats(statistics.median(r.wall for r in results), statistics.median(r.cpu for r in results),
                  max(peaks) if peaks else None)
