@@ -8,7 +8,11 @@ only as much of it as fits on the screen.
 from __future__ import annotations
 
 import functools
+import io
 import json
+import os
+import signal
+import sys
 import threading
 import time
 from typing import Any, Callable
@@ -134,6 +138,8 @@ class MarkdownStream:
                 done, pending = pending[:cut], pending[cut:]
                 self._parts = [pending] if pending else []
                 self._tail = pending  # before printing, so the display never shows it twice
+                if cut >= SPLIT_FROM:
+                    self._end_live()  # a long text may be rendered by two processes: see print_markdown
                 self._commit(done, parsed)
         if pending != self._tail:
             self._tail = pending
@@ -144,7 +150,8 @@ class MarkdownStream:
             self._live = Live(_LiveTail(self), console=self.console, auto_refresh=False, transient=True,
                               vertical_overflow="crop")
             self._live.start(refresh=False)
-            self._watcher = threading.Thread(target=self._watch, name="otchat-repaint", daemon=True)
+            self._watcher = threading.Thread(target=self._watch, args=(self._wake, self._stop),
+                                             name="otchat-repaint", daemon=True)
             self._watcher.start()
         if self._dirty:
             if now >= self._next_paint:
@@ -159,22 +166,32 @@ class MarkdownStream:
             self._next_paint = now + self.paint_interval * 0.8
             live.refresh()
 
-    def _watch(self) -> None:
+    def _watch(self, wake: threading.Event, stop: threading.Event) -> None:
         """Repaint a tail the reading thread left unpainted (no data arrived since it
         changed, as while hosted tools work). Sleeps until asked: no polling."""
         while True:
-            self._wake.wait()
-            self._wake.clear()
-            if self._stop.is_set():
+            wake.wait()
+            wake.clear()
+            if stop.is_set():
                 return
             delay = min(self._next_paint - self.clock(), 60.0)
-            if delay > 0 and self._stop.wait(delay):
+            if delay > 0 and stop.wait(delay):
                 return
             if self._dirty:
                 self._paint(self.clock())
 
     def close(self) -> None:
         """Print whatever is left, rendered, and end the live tail."""
+        self._end_live()
+        pending = self._take()
+        self._parts = []
+        self._tail = ""
+        if pending.strip():
+            self._commit(pending)
+
+    def _end_live(self) -> None:
+        """Stop the watcher and take the live tail off the screen (the next tick brings
+        both back if there is a tail to show)."""
         self._stop.set()
         self._wake.set()
         if self._watcher is not None:
@@ -183,11 +200,8 @@ class MarkdownStream:
         if self._live is not None:
             self._live.stop()
             self._live = None
-        pending = self._take()
-        self._parts = []
-        self._tail = ""
-        if pending.strip():
-            self._commit(pending)
+        self._stop = threading.Event()
+        self._wake = threading.Event()
 
     def _take(self) -> str:
         return "".join(self._parts)
@@ -217,7 +231,7 @@ class MarkdownStream:
 
     def _commit(self, text: str, parsed: list[Token] | None = None) -> None:
         # One print per commit: while the live tail is shown, each print redraws it.
-        self.console.print(Trimmed(self.markdown(text, parsed), blank_before=self._printed))
+        print_markdown(self.console, self.markdown, text, parsed, blank_before=self._printed)
         self._printed = True
 
     def tail_renderable(self, height: int) -> Trimmed | Text:
@@ -290,6 +304,119 @@ class CommitMarkdown(StreamMarkdown):
 
 class TailMarkdown(StreamMarkdown):
     elements = {**Markdown.elements, "fence": _PlainCodeBlock, "code_block": _PlainCodeBlock}
+
+
+# A text this long takes rich ~0.15 s or more to render; on a machine with a spare core it
+# is rendered in two halves at once (a whole reply at the end of a fast stream, one that
+# was not streamed, a long conversation from history).
+SPLIT_FROM = 40_000
+
+
+def print_markdown(console: Console, make: Callable[..., Markdown], text: str, parsed: list[Token] | None,
+                   *, blank_before: bool, split: bool | None = None) -> None:
+    """Print `text` as markdown, without blank lines at its ends (one before, if asked).
+
+    `split` renders it in two processes at once (None: when it is long and a core is spare).
+    """
+    if split is None:
+        split = len(text) >= SPLIT_FROM and _spare_core()
+    half = _halves(text, parsed) if split else None
+    if half is None:
+        console.print(Trimmed(make(text, parsed), blank_before=blank_before))
+        return
+    cut, tokens, index = half
+    first, second = (text[:cut], tokens[:index]), (text[cut:], tokens[index:])
+    child = _render_forked(console, lambda: Trimmed(make(*second), blank_before=True))
+    if child is None:
+        console.print(Trimmed(make(*first), blank_before=blank_before))
+        console.print(Trimmed(make(*second), blank_before=True))
+        return
+    pid, fd = child
+    rendered = None
+    try:
+        console.print(Trimmed(make(*first), blank_before=blank_before))
+        data = _read_all(fd)
+        _, status = os.waitpid(pid, 0)
+        pid = 0
+        if status == 0:
+            rendered = data.decode("utf-8", "surrogatepass")
+    finally:
+        os.close(fd)
+        if pid:  # interrupted: the child is not needed any more
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+    if rendered is None:  # the child failed: render the half here
+        console.print(Trimmed(make(*second), blank_before=True))
+    else:
+        console.file.write(rendered)
+        console.file.flush()
+
+
+def _spare_core() -> bool:
+    # Only on Linux (fork without exec is sound there) and only single-threaded: a fork
+    # taken while another thread holds a lock (the console's, say) could hang the child.
+    if not sys.platform.startswith("linux") or threading.active_count() != 1:
+        return False
+    return len(os.sched_getaffinity(0)) > 1
+
+
+def _halves(text: str, parsed: list[Token] | None) -> tuple[int, list[Token], int] | None:
+    """Where to cut `text` in two at a top-level block near its middle: (offset, tokens, index)."""
+    tokens = _PARSER.parse(text) if parsed is None else parsed
+    middle = text.count("\n") // 2
+    starts = [(index, token.map[0]) for index, token in enumerate(tokens)
+              if token.level == 0 and token.map is not None and token.nesting >= 0 and token.map[0] > 0]
+    if not starts:
+        return None
+    index, line = min(starts, key=lambda start: abs(start[1] - middle))
+    offset = 0
+    for _ in range(line):
+        offset = text.index("\n", offset) + 1
+    return offset, tokens, index
+
+
+def _render_forked(console: Console, renderable: Callable[[], Any]) -> tuple[int, int] | None:
+    """Fork a child that renders `renderable()` as `console` would and sends it back."""
+    read_fd, write_fd = os.pipe()
+    try:
+        pid = os.fork()
+    except OSError:
+        os.close(read_fd)
+        os.close(write_fd)
+        return None
+    if pid:
+        os.close(write_fd)
+        return pid, read_fd
+    code = 1
+    try:  # the child: never returns, never touches the terminal
+        os.close(read_fd)
+        buffer = _Capture(console.is_terminal)
+        console.file = buffer
+        console.print(renderable())
+        view = memoryview(buffer.getvalue().encode("utf-8", "surrogatepass"))
+        while view:
+            view = view[os.write(write_fd, view):]
+        code = 0
+    finally:
+        os._exit(code)
+
+
+class _Capture(io.StringIO):
+    """Where the child renders: a terminal if the console's file was one."""
+
+    def __init__(self, terminal: bool) -> None:
+        super().__init__()
+        self.terminal = terminal
+
+    def isatty(self) -> bool:
+        return self.terminal
+
+
+def _read_all(fd: int) -> bytes:
+    chunks = []
+    while chunk := os.read(fd, 1 << 20):
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 class _LiveTail:
