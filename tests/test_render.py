@@ -11,7 +11,15 @@ import pytest
 from rich.console import Console
 
 from otchat.live import MarkdownSink, _tail_source
-from otchat.models import Error, Finish, ReasoningDelta, TextDelta, ToolCall, TurnResult, Usage
+from otchat.models import (
+    Error,
+    Finish,
+    ReasoningDelta,
+    TextDelta,
+    ToolCall,
+    TurnResult,
+    Usage,
+)
 from otchat.render import JsonlSink, JsonSink, PlainSink, choose_format, usage_line
 
 CALL = ToolCall(0, "call_1", "search", '{"query": "otters"}')
@@ -277,7 +285,7 @@ def test_an_interrupted_parallel_render_leaves_no_child_behind():
 
 def test_a_long_streamed_answer_shows_every_block_once():
     # Long commits go through two processes while the live tail is taken down and put back.
-    import otchat.live as live
+    from otchat import live
 
     text = paragraphs(3000)  # ~120,000 characters
     assert len(text) > 2 * live.SPLIT_FROM
