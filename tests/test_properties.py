@@ -114,3 +114,60 @@ def test_garbage_raises_only_otchat_errors(lines, truncate, cuts):
         run(cut(data, cuts))
     except OtchatError:
         pass
+
+
+scalars = st.one_of(st.text(max_size=8), st.integers(), st.none(), st.booleans(), st.floats(allow_nan=False))
+text_chunks = st.builds(
+    lambda text, role, finish, meta, tail: {
+        **meta, "choices": [{"index": 0, "delta": {**role, "content": text}, "finish_reason": finish}], **tail},
+    st.text(), st.sampled_from([{}, {"role": "assistant"}, {"role": "user"}]), st.sampled_from([None, None, "stop"]),
+    st.sampled_from([{}, {"id": "c-1", "model": "m"}, {"id": "c\"q", "created": -3}, {"model": None}]),
+    st.sampled_from([{}, {"usage": None}, {"usage": None, "obfuscation": "ab"}, {"usage": {"total_tokens": 2}}]),
+)
+any_chunks = st.fixed_dictionaries(
+    {"choices": st.lists(st.fixed_dictionaries(
+        {"index": st.sampled_from([0, 1]),
+         "delta": st.dictionaries(st.sampled_from(["content", "role", "reasoning", "tool_calls"]),
+                                  st.one_of(st.text(max_size=10), st.sampled_from(["assistant", None, 3]))),
+         "finish_reason": st.sampled_from([None, "stop", "length"])},
+        optional={"logprobs": st.none()}), min_size=0, max_size=2)},
+    optional={"id": scalars, "object": scalars, "created": scalars, "model": scalars, "provider": scalars,
+              "usage": st.one_of(st.none(), st.just({"total_tokens": 3})), "obfuscation": st.text(max_size=5),
+              "extra": scalars},
+)
+
+
+@SETTINGS
+@given(chunks=st.lists(st.one_of(text_chunks, any_chunks), min_size=1, max_size=5), ascii_only=st.booleans(),
+       separators=st.sampled_from([(", ", ": "), (",", ":"), (" ,", " : ")]), order=st.randoms())
+def test_the_text_fast_path_reads_chunks_as_json_does(chunks, ascii_only, separators, order):
+    """Whatever a server sends, the whole-chunk pattern gives what parsing it in full gives."""
+    from otchat.protocol import ChunkDecoder
+
+    fast, full = ChunkDecoder(), ChunkDecoder(fast=False)
+    for decoder in (fast, full):
+        decoder.decode('{"id": "first", "choices": []}')
+    for obj in chunks:
+        keys = list(obj)
+        if order.random() < 0.3:
+            order.shuffle(keys)
+        data = json.dumps({k: obj[k] for k in keys}, ensure_ascii=ascii_only, separators=separators)
+        outcome = []
+        for decoder in (fast, full):
+            try:
+                outcome.append(decoder.decode(data))
+            except OtchatError as exc:
+                outcome.append(type(exc))
+        assert outcome[0] == outcome[1], data
+
+
+def test_the_text_fast_path_takes_the_common_chunks():
+    from otchat.protocol import _TEXT_CHUNK
+
+    openai = ('{"id":"chatcmpl-1","object":"chat.completion.chunk","created":1732600000,"model":"gpt-4o",'
+              '"system_fingerprint":"fp_1","choices":[{"index":0,"delta":{"content":"a\\"b\\u00e9"},'
+              '"logprobs":null,"finish_reason":null}],"usage":null,"obfuscation":"xyz"}')
+    ours = json.dumps(chunk({"content": "hi"}))
+    assert _TEXT_CHUNK.fullmatch(openai).group(1) == 'a\\"b\\u00e9'
+    assert _TEXT_CHUNK.fullmatch(ours).group(1) == "hi"
+    assert not _TEXT_CHUNK.fullmatch(json.dumps(chunk({"content": "hi"}, "stop")))
