@@ -1,5 +1,5 @@
 """`python -m otchat`."""
 
-from .main import main
+from .main import entry
 
-main()
+entry()
