@@ -1,8 +1,9 @@
 """Terminal rendering: streamed markdown with finished blocks printed once, tool-call panels.
 
 Cost stays linear in the answer: finished top-level blocks are rendered and printed
-once; only the unfinished tail is re-rendered, at most every `interval` seconds, and
-only as much of it as fits on the screen.
+once; only the unfinished tail is re-rendered, about every `interval` seconds, and only
+as much of it as fits on the screen. A long text is rendered by two processes at once
+where a core is spare (`print_markdown`).
 """
 
 from __future__ import annotations

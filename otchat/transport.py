@@ -235,7 +235,7 @@ class Transport:
         self._sleep(delay)
 
 
-SMALL_READ = 8192
+SMALL_READ = 8192  # bytes; a read this large means more was waiting: read again at once
 
 
 class PacedStream:
