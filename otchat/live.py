@@ -225,10 +225,7 @@ class MarkdownStream:
         if len(starts) < 2 or starts[-1][1] == 0:
             return 0, []
         index, line = starts[-1]
-        offset = 0
-        for _ in range(line):
-            offset = complete.index("\n", offset) + 1
-        return offset, tokens[:index]
+        return _line_offset(complete, line), tokens[:index]
 
     def _commit(self, text: str, parsed: list[Token] | None = None) -> None:
         # One print per commit: while the live tail is shown, each print redraws it.
@@ -321,12 +318,11 @@ def print_markdown(console: Console, make: Callable[..., Markdown], text: str, p
     """
     if split is None:
         split = len(text) >= SPLIT_FROM and _spare_core()
-    half = _halves(text, parsed) if split else None
-    if half is None:
+    halves = _halves(text, parsed) if split else None
+    if halves is None:
         console.print(Trimmed(make(text, parsed), blank_before=blank_before))
         return
-    cut, tokens, index = half
-    first, second = (text[:cut], tokens[:index]), (text[cut:], tokens[index:])
+    first, second = halves
     child = _render_forked(console, lambda: Trimmed(make(*second), blank_before=True))
     if child is None:
         console.print(Trimmed(make(*first), blank_before=blank_before))
@@ -361,19 +357,41 @@ def _spare_core() -> bool:
     return len(os.sched_getaffinity(0)) > 1
 
 
-def _halves(text: str, parsed: list[Token] | None) -> tuple[int, list[Token], int] | None:
-    """Where to cut `text` in two at a top-level block near its middle: (offset, tokens, index)."""
-    tokens = _PARSER.parse(text) if parsed is None else parsed
-    middle = text.count("\n") // 2
+Half = tuple[str, "list[Token] | None"]
+
+
+def _halves(text: str, parsed: list[Token] | None) -> tuple[Half, Half] | None:
+    """`text` cut in two at a top-level block: each part with its tokens, if known.
+
+    Without tokens, only the first 60% is parsed, and its finished blocks (all but the
+    last, as for a streamed commit) are the first part: the child parses the second
+    itself while this process renders the first, so the work is even.
+    """
+    if parsed is None:
+        tokens = _PARSER.parse(text[: _line_offset(text, text.count("\n") * 3 // 5)])
+        middle = None
+    else:
+        tokens = parsed
+        middle = text.count("\n") // 2
     starts = [(index, token.map[0]) for index, token in enumerate(tokens)
               if token.level == 0 and token.map is not None and token.nesting >= 0 and token.map[0] > 0]
     if not starts:
         return None
-    index, line = min(starts, key=lambda start: abs(start[1] - middle))
+    if middle is None:
+        index, line = starts[-1]
+        second: Half = (text[_line_offset(text, line):], None)
+    else:
+        index, line = min(starts, key=lambda start: abs(start[1] - middle))
+        second = (text[_line_offset(text, line):], tokens[index:])
+    return (text[: _line_offset(text, line)], tokens[:index]), second
+
+
+def _line_offset(text: str, line: int) -> int:
+    """Where line `line` (from 0) of `text` begins."""
     offset = 0
     for _ in range(line):
         offset = text.index("\n", offset) + 1
-    return offset, tokens, index
+    return offset
 
 
 def _render_forked(console: Console, renderable: Callable[[], Any]) -> tuple[int, int] | None:
