@@ -57,6 +57,12 @@ MIGRATIONS = [
     END;
     INSERT INTO messages_fts(messages_fts) VALUES ('rebuild');
     """,
+    # 3: a reply's reasoning kept beside it (never sent again); `hidden` marks messages
+    # the user took back (/undo) or replaced (/retry): kept, but not on the conversation's path.
+    """
+    ALTER TABLE messages ADD COLUMN reasoning TEXT;
+    ALTER TABLE messages ADD COLUMN hidden INTEGER NOT NULL DEFAULT 0;
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -77,6 +83,8 @@ class Message:
     latency: float | None = None
     interrupted: bool = False
     created: float = 0.0
+    reasoning: str | None = None
+    hidden: bool = False
 
     def to_json(self) -> dict[str, Any]:
         data = {k: v for k, v in self.__dict__.items() if v not in (None, [], False)}
@@ -178,10 +186,11 @@ class Store:
             for m in messages:
                 self.db.execute(
                     "INSERT INTO messages (conversation_id, role, content, tool_calls, tool_call_id, model,"
-                    " finish_reason, usage, latency, interrupted, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    " finish_reason, usage, latency, interrupted, created, reasoning, hidden)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (cid, m.role, m.content, json.dumps(m.tool_calls) if m.tool_calls else None, m.tool_call_id,
                      m.model, m.finish_reason, json.dumps(m.usage) if m.usage else None, m.latency,
-                     int(m.interrupted), m.created or now),
+                     int(m.interrupted), m.created or now, m.reasoning or None, int(m.hidden)),
                 )
             self.db.execute(
                 "UPDATE conversations SET updated = ?, model = COALESCE(?, model) WHERE id = ?", (now, model, cid)
@@ -242,12 +251,13 @@ class Store:
     def _messages(self, cid: str) -> Iterator[Message]:
         for row in self.db.execute(
             "SELECT role, content, tool_calls, tool_call_id, model, finish_reason, usage, latency, interrupted,"
-            " created FROM messages WHERE conversation_id = ? ORDER BY id",
+            " created, reasoning, hidden FROM messages WHERE conversation_id = ? ORDER BY id",
             (cid,),
         ):
-            role, content, calls, call_id, model, finish, usage, latency, interrupted, created = row
+            role, content, calls, call_id, model, finish, usage, latency, interrupted, created, reasoning, hidden = row
             yield Message(role, content, json.loads(calls) if calls else [], call_id, model, finish,
-                          json.loads(usage) if usage else None, latency, bool(interrupted), created)
+                          json.loads(usage) if usage else None, latency, bool(interrupted), created,
+                          reasoning, bool(hidden))
 
     def search(self, query: str, limit: int = 50) -> list[tuple[str, str, str, float, str]]:
         """(conversation id, title, role, time, snippet) of matching messages, newest first."""

@@ -34,7 +34,7 @@ def test_migrates_a_version_1_database(tmp_path):
     db.commit()
     db.close()
     with Store(path) as store:
-        assert store.db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
+        assert store.db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
         assert store.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         assert [hit[0] for hit in store.search("platypus")] == ["abcdef0123456789"]
         assert store.resolve("abc") == "abcdef0123456789"
