@@ -46,6 +46,7 @@ class Stream:
     fields: bool = False  # `event:` and `id:` fields on every event
     gap: tuple[int, float] | None = None  # (before event index, seconds of silence)
     gap_keepalive: float | None = None  # during the gap, a comment every N seconds
+    first_byte_delay: float = 0.0  # seconds before the response begins (the server "thinks")
     status: int = 200
     headers: dict[str, str] = field(default_factory=dict)
     _bytes: bytes | None = field(default=None, repr=False)
@@ -271,6 +272,8 @@ def _handler_for(server: FakeServer) -> type[BaseHTTPRequestHandler]:
             self.wfile.write(data)
 
         def _send_stream(self, reply: Stream) -> None:
+            if reply.first_byte_delay:
+                time.sleep(reply.first_byte_delay)
             self.send_response(reply.status)
             self.send_header("Content-Type", "text/event-stream")
             self.send_header("Transfer-Encoding", "chunked")

@@ -53,7 +53,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="tiny sizes, one run, no warm-up")
     parser.add_argument("--runs", type=int, default=5, help="runs per case after a warm-up (default 5)")
-    parser.add_argument("--only", choices=["startup", "oneshot", "pipe", "terminal", "paced", "mcp"], action="append",
+    parser.add_argument("--only", choices=["startup", "oneshot", "ttft", "pipe", "terminal", "paced", "mcp"], action="append",
                         help="run only these groups of cases (repeatable)")
     args = parser.parse_args()
 
@@ -108,6 +108,27 @@ def main() -> None:
             ours, floor = measure.paired(lambda: measure.run([OTCHAT, "--no-log", "short"], env),
                                          lambda: measure.run(curl_argv(), env), runs, warm)
             rows.append(Row("  the same with --no-log", ours, "curl -sN", floor, "(logging's cost)"))
+
+        # Time to first text: from spawn to the answer's first word, beside curl of the same
+        # request writing to the same kind of output. The server waits `ttfb` before it
+        # answers; what otchat adds beyond curl is the figure (at 0 ms nothing can overlap).
+        if curl and want("ttft"):
+            for ttfb, targets in ((0.3, {"terminal": 110, "pipe": 100}), (0.0, {})):
+                server.script("ttft", {"text": "Zebrafish swim in schools. " * 8, "size": 27, "ttfb": ttfb})
+                for label, extra, on_pty in (("terminal", [], True), ("terminal --raw", ["--raw"], True),
+                                             ("pipe", [], False)):
+                    def ours_run(extra=extra, on_pty=on_pty):
+                        return measure.first_text([OTCHAT, *extra, "ttft"], env, b"Zebrafish", on_pty=on_pty)
+
+                    def curl_run(on_pty=on_pty):
+                        return measure.first_text(curl_argv("-"), env, b"Zebrafish", on_pty=on_pty)
+
+                    ours, floor = measure.paired(ours_run, curl_run, runs, warm)
+                    overhead = (ours.wall - floor.wall) * 1000
+                    limit = targets.get(label.split()[0])
+                    note = f"+{overhead:.0f} ms" + (f" (≤ {limit} ms)" if limit else "")
+                    rows.append(Row(f"first text, TTFB {ttfb * 1000:.0f} ms, {label}", ours, "curl -sN, same output",
+                                    floor, note, overhead <= limit if limit else None))
 
         # Streaming into a pipe, beside the stdlib language floor.
         memory = {}

@@ -121,6 +121,35 @@ def run_pty(argv: list[str], env: dict[str, str], until: bytes | None = None, th
         return Stats(wall, usage.ru_utime + usage.ru_stime, _rss(rss.name))
 
 
+def first_text(argv: list[str], env: dict[str, str], marker: bytes, *, on_pty: bool) -> Stats:
+    """Spawn to the moment `marker` (the answer's first word) is written, on a pseudo-terminal
+    or into a pipe; the CPU time covers the whole run."""
+    if on_pty:
+        return run_pty(argv, env, until=marker)
+    with tempfile.NamedTemporaryFile(suffix=".rss") as rss:
+        read, write = os.pipe()
+        full = _wrapped(argv, rss.name)
+        start = time.perf_counter()
+        pid = os.posix_spawn(full[0], full, env, file_actions=[
+            (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0), (os.POSIX_SPAWN_DUP2, write, 1),
+            (os.POSIX_SPAWN_OPEN, 2, os.devnull, os.O_WRONLY, 0), (os.POSIX_SPAWN_CLOSE, read),
+        ])
+        os.close(write)
+        wall, seen = None, b""
+        try:
+            while chunk := os.read(read, 65536):
+                if wall is None:
+                    seen = (seen + chunk)[-4096:]
+                    if marker in seen:
+                        wall = time.perf_counter() - start
+        finally:
+            _, status, usage = os.wait4(pid, 0)
+            os.close(read)
+        if os.waitstatus_to_exitcode(status) != 0 or wall is None:
+            raise SystemExit(f"benchmark command failed or never wrote {marker!r}: {argv}")
+        return Stats(wall, usage.ru_utime + usage.ru_stime, _rss(rss.name))
+
+
 def time_to_prompt(otchat: str, env: dict[str, str]) -> Stats:
     """`otchat chat` from spawn to its first prompt; then Ctrl-D."""
     env = {**env, "PROMPT_TOOLKIT_NO_CPR": "1"}

@@ -1,7 +1,8 @@
 """The benchmark's fake server: every chat request gets the answer scripted last.
 
-POST /_bench/script {"text", "size", "cut"?, "delay"?} prepares the stream once (encoded
-ahead, sent in 64 KiB pieces, or one event per write every `delay` seconds).
+POST /_bench/script {"text", "size", "cut"?, "delay"?, "ttfb"?} prepares the stream once
+(encoded ahead, sent in 64 KiB pieces, or one event per write every `delay` seconds),
+`ttfb` seconds after the request arrived.
 """
 
 import json
@@ -32,7 +33,8 @@ def main() -> None:
             spec = json.loads(self.rfile.read(int(self.headers["content-length"])))
             text = spec["text"][: spec.get("cut")] if spec.get("cut") else spec["text"]
             delay = spec.get("delay", 0.0)
-            stream = Stream(text_chunks(text, spec["size"]), split=None if delay else 65536, piece_delay=delay)
+            stream = Stream(text_chunks(text, spec["size"]), split=None if delay else 65536, piece_delay=delay,
+                            first_byte_delay=spec.get("ttfb", 0.0))
             stream.encoded()
             server.current = stream
             self.send_response(204)
