@@ -12,32 +12,7 @@ import typer
 from typer.core import TyperCommand, TyperGroup
 
 from . import __version__
-from .options import (
-    BaseUrlOpt,
-    CidOpt,
-    ContinueOpt,
-    FileOpt,
-    Format,
-    FunctionOpt,
-    MaxRoundsOpt,
-    MaxTokensOpt,
-    McpCommandOpt,
-    McpOpt,
-    ModelOpt,
-    NoLogOpt,
-    NoStreamOpt,
-    NoToolOpt,
-    OptionOpt,
-    ProfileOpt,
-    RetriesOpt,
-    RoleOpt,
-    SystemOpt,
-    TemperatureOpt,
-    TimeoutOpt,
-    ToolChoiceOpt,
-    ToolOpt,
-    YesOpt,
-)
+from .options import Format, with_request_options
 from .env import Env
 from .errors import ExitCode, OtchatError, Terminated
 
@@ -49,7 +24,8 @@ Chat with the OpenTools API from the shell.
 
 Give the prompt as arguments; text piped on stdin is appended to it (or replaces
 {input} in it). A first word that names a command runs that command: quote the
-prompt, or put -- before it, to send such a word as a prompt."""
+prompt, or put -- before it, to send such a word as a prompt. A near miss of a
+command name (otchat histroy list) is refused, not sent."""
 
 EXIT_CODES = """\
 Exit status: 0 ok, 1 unexpected error, 2 bad usage or input, 3 config or API key
@@ -59,7 +35,37 @@ Exit status: 0 ok, 1 unexpected error, 2 bad usage or input, 3 config or API key
 closed, 129/143 SIGHUP/SIGTERM."""
 
 
-class OtchatGroup(TyperGroup):
+# How close a first word must be to a command name before it is taken for a mistyped
+# command rather than the start of a prompt (difflib's ratio; "histroy" scores 0.86).
+TYPO_CUTOFF = 0.8
+
+
+def closest(word: str, names: list[str], cutoff: float = 0.6) -> str | None:
+    import difflib
+
+    matches = difflib.get_close_matches(word, names, n=1, cutoff=cutoff)
+    return matches[0] if matches else None
+
+
+class CommandGroup(TyperGroup):
+    """A group whose unknown subcommand is one error line: one suggestion and the group's own help."""
+
+    def visible(self) -> list[str]:
+        return [name for name, cmd in self.commands.items() if not cmd.hidden]
+
+    def resolve_command(self, ctx: typer.Context, args: list[str]) -> Any:
+        name = args[0]
+        # Click and typer would each add a "Did you mean"; say it once, here.
+        if name not in self.commands and not name.startswith("-") and not ctx.resilient_parsing:
+            from .errors import UsageError
+
+            match = closest(name, self.visible())
+            known = f"did you mean {match!r}?" if match else "commands: " + ", ".join(self.visible())
+            raise UsageError(f"unknown command {name!r}; {known}", hint=f"see {ctx.command_path} --help")
+        return super().resolve_command(ctx, args)
+
+
+class OtchatGroup(CommandGroup):
     """A group whose default command is the one-shot prompt.
 
     `otchat -m x "hi"` runs the hidden one-shot command; `otchat chat` runs `chat`.
@@ -69,8 +75,32 @@ class OtchatGroup(TyperGroup):
         # Completing the first word (no args yet) offers the commands, so leave it alone.
         completing_first = ctx.resilient_parsing and not args
         if not completing_first and (not args or (args[0] not in self.commands and args[0] not in GROUP_FLAGS)):
+            if args and not ctx.resilient_parsing:
+                self.refuse_typo(args)
             args = [ONESHOT, *args]
         return super().parse_args(ctx, args)
+
+    def refuse_typo(self, args: list[str]) -> None:
+        """A near miss of a command, alone or before one of its subcommands, is not a prompt.
+
+        `otchat histroy list` would otherwise be sent (and billed) as a question; anything
+        less certain (`otchat story about a dragon`) stays a prompt.
+        """
+        word = args[0]
+        if word.startswith("-") or any(c.isspace() for c in word):
+            return
+        match = closest(word, self.visible(), TYPO_CUTOFF)
+        if match is None:
+            return
+        command = self.commands[match]
+        subcommands = command.commands if isinstance(command, TyperGroup) else {}
+        if len(args) == 1 or args[1] in subcommands:
+            import shlex
+
+            from .errors import UsageError
+
+            raise UsageError(f"unknown command {word!r}; did you mean {match!r}?",
+                             hint=f"to send it as a prompt: otchat -- {shlex.join(args)}")
 
     def shell_complete(self, ctx: typer.Context, incomplete: str) -> list[Any]:
         """The first word completes to commands, and to the one-shot command's options."""
@@ -130,95 +160,52 @@ def root(
 
 
 @app.command(name=ONESHOT, cls=OneshotCommand, hidden=True, help=DESCRIPTION, epilog=EXIT_CODES)
+@with_request_options
 def oneshot(
     ctx: typer.Context,
     prompt: Annotated[Optional[list[str]], typer.Argument(metavar="[PROMPT]...", show_default=False)] = None,
-    model: ModelOpt = None,
-    system: SystemOpt = None,
-    tool: ToolOpt = None,
-    no_tool: NoToolOpt = None,
-    function: FunctionOpt = None,
-    tool_choice: ToolChoiceOpt = None,
-    file: FileOpt = None,
-    temperature: TemperatureOpt = None,
-    max_tokens: MaxTokensOpt = None,
-    option: OptionOpt = None,
-    no_stream: NoStreamOpt = False,
-    base_url: BaseUrlOpt = None,
-    timeout: TimeoutOpt = None,
-    retries: RetriesOpt = None,
-    profile: ProfileOpt = None,
-    role: RoleOpt = None,
-    continue_: ContinueOpt = False,
-    cid: CidOpt = None,
-    no_log: NoLogOpt = False,
-    mcp: McpOpt = None,
-    mcp_command: McpCommandOpt = None,
-    yes: YesOpt = False,
-    max_tool_rounds: MaxRoundsOpt = None,
-    format: Annotated[Format, typer.Option("--format", help="Output format.")] = Format.auto,
+    *,
+    format: Annotated[
+        Optional[Format], typer.Option("--format", help="Output format [default: auto].", show_default=False)
+    ] = None,
     json_: Annotated[bool, typer.Option("--json", help="Same as --format json.")] = False,
     raw: Annotated[bool, typer.Option("--raw", help="Same as --format plain.")] = False,
-    usage: Annotated[bool, typer.Option("-u", "--usage", help="Print token usage (stderr when piped).")] = False,
-    verbose: Annotated[bool, typer.Option("-v", "--verbose", help="Show the HTTP exchange on stderr.")] = False,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the request as JSON; send nothing.")] = False,
-    traceback: Annotated[bool, typer.Option("--traceback", help="Show a traceback on unexpected errors.")] = False,
     version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
     ] = False,
+    **request: Any,
 ) -> None:
     env = _env(ctx)
 
     def body() -> int:
         from . import oneshot as run
 
-        if json_ and raw:
-            raise _usage("--json and --raw contradict each other")
-        fmt = "json" if json_ else "plain" if raw else format.value
-        flags = _flags(ctx.params)
-        output = run.Output(format=fmt, usage=usage, verbose=verbose, dry_run=dry_run)
-        resume = _resume(ctx.params)
-        if not prompt and not file and env.stdin_isatty and not dry_run:
+        fmt = output_format(format, json_=json_, raw=raw)
+        flags = _flags(request)
+        output = run.Output(format=fmt, usage=request["usage"], verbose=request["verbose"], dry_run=dry_run)
+        resume = _resume(request)
+        files = list(request["file"] or [])
+        if not prompt and not files and env.stdin_isatty and not dry_run:
             from . import repl
 
             return repl.run(env, flags, output, None, resume=resume)
-        return run.run(env, flags, output, list(prompt or []), list(file or []), resume=resume)
+        return run.run(env, flags, output, list(prompt or []), files, resume=resume)
 
-    guarded(env, body, traceback=traceback)
+    guarded(env, body, traceback=request["traceback"])
 
 
 @app.command("chat")
+@with_request_options
 def chat(
     ctx: typer.Context,
     first: Annotated[Optional[list[str]], typer.Argument(metavar="[FIRST MESSAGE]...", show_default=False)] = None,
-    model: ModelOpt = None,
-    system: SystemOpt = None,
-    tool: ToolOpt = None,
-    no_tool: NoToolOpt = None,
-    function: FunctionOpt = None,
-    tool_choice: ToolChoiceOpt = None,
-    temperature: TemperatureOpt = None,
-    max_tokens: MaxTokensOpt = None,
-    option: OptionOpt = None,
-    no_stream: NoStreamOpt = False,
-    base_url: BaseUrlOpt = None,
-    timeout: TimeoutOpt = None,
-    retries: RetriesOpt = None,
-    profile: ProfileOpt = None,
-    role: RoleOpt = None,
-    continue_: ContinueOpt = False,
-    cid: CidOpt = None,
-    no_log: NoLogOpt = False,
-    mcp: McpOpt = None,
-    mcp_command: McpCommandOpt = None,
-    yes: YesOpt = False,
-    max_tool_rounds: MaxRoundsOpt = None,
+    *,
     multiline: Annotated[
         bool, typer.Option("--multiline", help="Enter inserts a new line; Alt-Enter sends.")
     ] = False,
     format: Annotated[Format, typer.Option("--format", help="Output format of replies.")] = Format.auto,
-    verbose: Annotated[bool, typer.Option("-v", "--verbose", help="Show the HTTP exchange on stderr.")] = False,
-    traceback: Annotated[bool, typer.Option("--traceback", help="Show a traceback on unexpected errors.")] = False,
+    **request: Any,
 ) -> None:
     """Chat interactively (one message per line when stdin is not a terminal)."""
     env = _env(ctx)
@@ -227,11 +214,25 @@ def chat(
         from . import repl
         from .oneshot import Output
 
-        output = Output(format=format.value, verbose=verbose)
-        return repl.run(env, _flags(ctx.params), output, " ".join(first) if first else None, multiline=multiline,
-                        resume=_resume(ctx.params))
+        output = Output(format=format.value, usage=request["usage"], verbose=request["verbose"])
+        return repl.run(env, _flags(request), output, " ".join(first) if first else None, multiline=multiline,
+                        resume=_resume(request), files=list(request["file"] or []))
 
-    guarded(env, body, traceback=traceback)
+    guarded(env, body, traceback=request["traceback"])
+
+
+def output_format(format: Format | None, *, json_: bool, raw: bool) -> str:
+    """The one format that --format, --json and --raw ask for; two different ones are a usage error."""
+    asked: dict[str, str] = {}
+    if json_:
+        asked["--json"] = "json"
+    if raw:
+        asked["--raw"] = "plain"
+    if format is not None:
+        asked[f"--format {format.value}"] = format.value
+    if len(set(asked.values())) > 1:
+        raise _usage(f"{' and '.join(asked)} contradict each other")
+    return next(iter(asked.values()), Format.auto.value)
 
 
 def _resume(params: dict[str, Any]) -> Any:
@@ -243,8 +244,7 @@ def _resume(params: dict[str, Any]) -> Any:
 
 
 def _flags(p: dict[str, Any]) -> Any:
-    """Flags from the request options that one-shot and chat share (click's parsed values by
-    name: paths arrive as strings there)."""
+    """Flags from the request options that one-shot and chat share (REQUEST_OPTIONS, by name)."""
     from . import oneshot
     from .config import Flags
 
@@ -327,13 +327,24 @@ def run(args: list[str], env: Env | None = None) -> int:
         result = command.main(args, prog_name="otchat", standalone_mode=False, obj=env)
     except typer.Abort:
         return ExitCode.INTERRUPTED
+    except OtchatError as exc:  # refused while parsing (a mistyped command)
+        env.error(exc.line())
+        return exc.exit_code
     except Exception as exc:
         # Click's usage errors (bad option, missing value) carry their own exit code.
         if not hasattr(exc, "format_message") or not hasattr(exc, "exit_code"):
             raise
-        env.error(f"{exc.format_message()} (see otchat --help)")
+        env.error(f"{exc.format_message()} (see {help_path(getattr(exc, 'ctx', None))} --help)")
         return exc.exit_code
     return result if isinstance(result, int) else 0
+
+
+def help_path(ctx: typer.Context | None) -> str:
+    """The command whose --help explains an error: the failing subcommand, or otchat itself
+    for the (hidden) one-shot command."""
+    while ctx is not None and ctx.command.hidden:
+        ctx = ctx.parent
+    return ctx.command_path if ctx is not None else "otchat"
 
 
 # The other commands register themselves on `app`.

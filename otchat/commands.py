@@ -10,21 +10,22 @@ from typing import Annotated, Optional
 import typer
 
 from . import complete
-from .cli import _env, app, guarded
+from .cli import CommandGroup, _env, app, guarded
 from .env import Env
 from .options import BaseUrlOpt, McpCommandOpt, ProfileOpt
 
-config_app = typer.Typer(help="Show and change config.toml.", no_args_is_help=True, add_completion=False,
-                         rich_markup_mode=None)
-auth_app = typer.Typer(help="Store, check or remove the API key.", no_args_is_help=True, add_completion=False,
-                       rich_markup_mode=None)
-history_app = typer.Typer(help="List, search, show, export or remove past conversations.", no_args_is_help=True,
-                          add_completion=False, rich_markup_mode=None)
+
+def _group(help: str) -> typer.Typer:
+    return typer.Typer(cls=CommandGroup, help=help, no_args_is_help=True, add_completion=False, rich_markup_mode=None)
+
+
+config_app = _group("Show and change config.toml.")
+auth_app = _group("Store, check or remove the API key.")
+history_app = _group("List, search, show, export or remove past conversations.")
+mcp_app = _group("Local MCP servers: list them, their tools, check them.")
 app.add_typer(config_app, name="config")
 app.add_typer(auth_app, name="auth")
 app.add_typer(history_app, name="history")
-mcp_app = typer.Typer(help="Local MCP servers: list them, their tools, check them.", no_args_is_help=True,
-                      add_completion=False, rich_markup_mode=None)
 app.add_typer(mcp_app, name="mcp")
 
 

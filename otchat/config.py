@@ -129,6 +129,7 @@ def choose_profile(flag: str | None, environ: Mapping[str, str], file: Mapping[s
 
 def resolve(flags: Flags, environ: Mapping[str, str], file: Mapping[str, Any]) -> Settings:
     """Merge the sources by precedence; pure, so every combination is testable."""
+    check_flags(flags)
     profile_name, explicit = choose_profile(flags.profile, environ, file)
     profile = file.get("profiles", {}).get(profile_name, {}) if profile_name else {}
     role = _role(flags.role, file)
@@ -178,6 +179,14 @@ def resolve(flags: Flags, environ: Mapping[str, str], file: Mapping[str, Any]) -
         max_tool_rounds=int(flags.max_tool_rounds or pick("max_tool_rounds")),
         ca_bundle=pick("ca_bundle"),
     )
+
+
+def check_flags(flags: Flags) -> None:
+    """Flag values held to the bounds of their config keys (a UsageError naming the flag)."""
+    for key in (*FLAG_KEYS, "max_tool_rounds"):
+        value = getattr(flags, key)
+        if value is not None:
+            schema.check_value(schema.TOP[key], value, "--" + key.replace("_", "-"), UsageError)
 
 
 def _mcp_servers(flags: Flags, file: Mapping[str, Any]) -> list[Any]:

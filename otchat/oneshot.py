@@ -29,7 +29,7 @@ def run(env: Env, flags: Flags, output: Output, prompt_words: list[str], files: 
     settings, file = prepare(env, flags, need_key=not output.dry_run)
     piped = read_stdin(env, settings.max_input_bytes)
     prompt = " ".join(prompt_words)
-    blocks = [read_text_file(path) for path in files]
+    blocks = [read_text_file(path, settings.max_input_bytes) for path in files]
     if not prompt and piped is None and not blocks:
         raise UsageError('no prompt given', hint='try: otchat "your question", or pipe text in')
     message = request.compose_user_message(prompt, blocks, piped)
@@ -200,11 +200,16 @@ def read_stdin(env: Env, limit: int) -> str | None:
     return text if text.strip() else None
 
 
-def read_text_file(path: Path) -> tuple[str, str]:
+def read_text_file(path: Path, limit: int) -> tuple[str, str]:
+    """A `-f` file as (name, text), refused above `limit` bytes before it is all read."""
     try:
-        data = path.read_bytes()
+        with path.open("rb") as handle:
+            data = handle.read(limit + 1)
     except OSError as exc:
         raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from None
+    if len(data) > limit:
+        raise UsageError(f"{path} is larger than max_input_bytes ({_size(limit)}, about {limit // 4:,} tokens)",
+                         hint="send less, or raise max_input_bytes in config.toml")
     try:
         return str(path), data.decode("utf-8")
     except UnicodeDecodeError:

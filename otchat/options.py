@@ -1,12 +1,16 @@
-"""Command-line option types shared by the commands (typer Annotated aliases)."""
+"""Command-line options: the shared request set of one-shot and `chat`, defined once, and their types."""
 
+from __future__ import annotations
+
+import inspect
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Any, Callable, Optional, TypeVar
 
 import typer
 
 from . import complete
+from .schema import TOP
 
 
 class Format(str, Enum):
@@ -17,7 +21,16 @@ class Format(str, Enum):
     jsonl = "jsonl"
 
 
-# Request options, shared by the one-shot command and (later) `chat`.
+# Bounds and defaults come from the config schema (checked in `config.resolve`), so a flag and
+# its config key can never disagree.
+def _default(key: str) -> str:
+    return f"[default: {TOP[key].default:g}]"
+
+
+def _span(key: str) -> str:
+    return f"{TOP[key].low:g} to {TOP[key].high:g}"
+
+
 ModelOpt = Annotated[
     Optional[str],
     typer.Option("-m", "--model", help="Model id or alias, e.g. anthropic/claude-3.7-sonnet.",
@@ -46,19 +59,22 @@ FileOpt = Annotated[
     typer.Option("-f", "--file", metavar="PATH", help="Add a text file to the message (repeatable)."),
 ]
 TemperatureOpt = Annotated[
-    Optional[float], typer.Option("--temperature", min=0.0, max=2.0, help="Sampling temperature, 0 to 2.")
+    Optional[float],
+    typer.Option("--temperature",
+                 help=f"Sampling temperature, {_span('temperature')}."),
 ]
-MaxTokensOpt = Annotated[Optional[int], typer.Option("--max-tokens", min=1, help="Longest reply, in tokens.")]
+MaxTokensOpt = Annotated[Optional[int], typer.Option("--max-tokens", help="Longest reply, in tokens.")]
 OptionOpt = Annotated[
     Optional[list[str]],
     typer.Option("-o", "--option", metavar="KEY=VALUE", help="Extra request body field; VALUE is JSON if it parses."),
 ]
 NoStreamOpt = Annotated[bool, typer.Option("--no-stream", help="Ask for the whole reply at once.")]
 BaseUrlOpt = Annotated[
-    Optional[str], typer.Option("--base-url", metavar="URL", help="API base URL [default: https://api.opentools.com/v1].")
+    Optional[str],
+    typer.Option("--base-url", metavar="URL", help=f"API base URL [default: {TOP['base_url'].default}]."),
 ]
 TimeoutOpt = Annotated[
-    Optional[float], typer.Option("--timeout", metavar="SECONDS", min=0.001, help="Read timeout [default: 300].")
+    Optional[float], typer.Option("--timeout", metavar="SECONDS", help=f"Read timeout {_default('timeout')}.")
 ]
 ProfileOpt = Annotated[
     Optional[str],
@@ -86,8 +102,70 @@ McpCommandOpt = Annotated[
 ]
 YesOpt = Annotated[bool, typer.Option("-y", "--yes", help="Run local MCP tools without asking.")]
 MaxRoundsOpt = Annotated[
-    Optional[int], typer.Option("--max-tool-rounds", metavar="N", min=1, help="Tool rounds per message [default: 8].")
+    Optional[int],
+    typer.Option("--max-tool-rounds", metavar="N",
+                 help=f"Tool rounds per message, {_span('max_tool_rounds')} {_default('max_tool_rounds')}."),
 ]
 RetriesOpt = Annotated[
-    Optional[int], typer.Option("--retries", metavar="N", min=0, help="Retries before a reply begins [default: 2].")
+    Optional[int],
+    typer.Option("--retries", metavar="N",
+                 help=f"Retries before a reply begins, {_span('retries')} {_default('retries')}."),
 ]
+UsageOpt = Annotated[bool, typer.Option("-u", "--usage", help="Print token usage (stderr when piped).")]
+VerboseOpt = Annotated[bool, typer.Option("-v", "--verbose", help="Show the HTTP exchange on stderr.")]
+TracebackOpt = Annotated[bool, typer.Option("--traceback", help="Show a traceback on unexpected errors.")]
+
+
+def _shared(name: str, annotation: Any, default: Any) -> inspect.Parameter:
+    return inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=annotation)
+
+
+# The request options of design.md §2, in the order --help lists them. One-shot and `chat`
+# both take exactly these (tests/test_cli.py fails if they ever differ in one).
+REQUEST_OPTIONS: tuple[inspect.Parameter, ...] = (
+    _shared("model", ModelOpt, None),
+    _shared("system", SystemOpt, None),
+    _shared("tool", ToolOpt, None),
+    _shared("no_tool", NoToolOpt, None),
+    _shared("function", FunctionOpt, None),
+    _shared("tool_choice", ToolChoiceOpt, None),
+    _shared("file", FileOpt, None),
+    _shared("temperature", TemperatureOpt, None),
+    _shared("max_tokens", MaxTokensOpt, None),
+    _shared("option", OptionOpt, None),
+    _shared("no_stream", NoStreamOpt, False),
+    _shared("base_url", BaseUrlOpt, None),
+    _shared("timeout", TimeoutOpt, None),
+    _shared("retries", RetriesOpt, None),
+    _shared("profile", ProfileOpt, None),
+    _shared("role", RoleOpt, None),
+    _shared("continue_", ContinueOpt, False),
+    _shared("cid", CidOpt, None),
+    _shared("no_log", NoLogOpt, False),
+    _shared("mcp", McpOpt, None),
+    _shared("mcp_command", McpCommandOpt, None),
+    _shared("yes", YesOpt, False),
+    _shared("max_tool_rounds", MaxRoundsOpt, None),
+    _shared("usage", UsageOpt, False),
+    _shared("verbose", VerboseOpt, False),
+    _shared("traceback", TracebackOpt, False),
+)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def with_request_options(command: F) -> F:
+    """Declare REQUEST_OPTIONS on a command function that takes them as `**request`.
+
+    Typer reads a command's options from its signature; this one lists the command's
+    arguments, then the shared options, then the command's own keyword-only options.
+    """
+    signature = inspect.signature(command, eval_str=True)
+    params = list(signature.parameters.values())
+    if not params or params[-1].kind is not inspect.Parameter.VAR_KEYWORD:
+        raise TypeError(f"{command.__name__} must take the request options as **kwargs")
+    own = params[:-1]
+    split = next((i for i, p in enumerate(own) if p.kind is inspect.Parameter.KEYWORD_ONLY), len(own))
+    command.__signature__ = signature.replace(  # type: ignore[attr-defined]
+        parameters=[*own[:split], *REQUEST_OPTIONS, *own[split:]])
+    return command

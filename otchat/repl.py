@@ -6,22 +6,40 @@ module only reads input, dispatches slash commands and keeps the session alive.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Iterator
 
 from . import slash
 from .config import Flags
 from .env import Env
 from .errors import ExitCode, OtchatError
-from .oneshot import Output, check_finish, finish_turn, make_sink, make_transport, prepare, start_tools
+from .oneshot import Output, check_finish, finish_turn, make_sink, make_transport, prepare, read_text_file, start_tools
 from .session import Session
 
 HISTORY_FILE = "input_history"
 PROMPT = "› "
 
 
+@dataclass
+class Attachments:
+    """Files given with -f: they go with the first message sent, then are spent."""
+
+    blocks: list[tuple[str, str]]
+
+    def onto(self, text: str) -> str:
+        if not self.blocks:
+            return text
+        from .request import compose_user_message
+
+        text, self.blocks = compose_user_message(text, self.blocks, None, placeholder=False), []
+        return text
+
+
 def run(env: Env, flags: Flags, output: Output, first: str | None, *, multiline: bool = False,
-        resume: Any = None) -> int:
+        resume: Any = None, files: list[Path] | None = None) -> int:
     settings, file = prepare(env, flags)
+    attach = Attachments([read_text_file(path, settings.max_input_bytes) for path in files or []])
     hub = start_tools(env, settings)
     transport = make_transport(env, settings, output)
     try:
@@ -31,9 +49,9 @@ def run(env: Env, flags: Flags, output: Output, first: str | None, *, multiline:
             if env.stdin_isatty:
                 _say(env.stdout, env, notice)
         if env.stdin_isatty:
-            _interactive(env, session, transport, output, first, multiline)
+            _interactive(env, session, transport, output, first, multiline, attach)
         else:
-            _scripted(env, session, transport, output, first)
+            _scripted(env, session, transport, output, first, attach)
     finally:
         transport.close()
         if hub is not None:
@@ -54,12 +72,13 @@ def turn(env: Env, session: Session, transport: Any, output: Output, text: str) 
     check_finish(env, result, session.settings)
 
 
-def _scripted(env: Env, session: Session, transport: Any, output: Output, first: str | None) -> None:
+def _scripted(env: Env, session: Session, transport: Any, output: Output, first: str | None,
+              attach: Attachments | None = None) -> None:
     """Piped stdin: one message (or slash command) per line; replies printed plainly."""
     for line in _lines(env, first):
         if not line.strip():
             continue
-        if not _command_or_turn(env, session, transport, output, line.strip(), info=env.stderr):
+        if not _command_or_turn(env, session, transport, output, line.strip(), info=env.stderr, attach=attach):
             return
 
 
@@ -72,13 +91,15 @@ def _lines(env: Env, first: str | None) -> Iterator[str]:
         yield raw.decode("utf-8", "replace").rstrip("\r\n")
 
 
-def _command_or_turn(env: Env, session: Session, transport: Any, output: Output, text: str, info: Any) -> bool:
+def _command_or_turn(env: Env, session: Session, transport: Any, output: Output, text: str, info: Any,
+                     attach: Attachments | None = None) -> bool:
     """Handle one input; False means leave."""
     pending: str | None = text
     while pending is not None:
         text, pending = pending, None
         if not slash.is_command(text):
-            turn(env, session, transport, output, text[1:] if text.startswith("//") else text)
+            message = text[1:] if text.startswith("//") else text
+            turn(env, session, transport, output, attach.onto(message) if attach else message)
             return True
         try:
             outcome = slash.run(session, text)
@@ -114,9 +135,11 @@ def _say(stream: Any, env: Env, text: str) -> None:
 
 
 def _interactive(env: Env, session: Session, transport: Any, output: Output, first: str | None,
-                 multiline: bool) -> None:
+                 multiline: bool, attach: Attachments | None = None) -> None:
     prompt = _prompt_session(env, session, multiline)
     _say(env.stdout, env, _banner(session, multiline))
+    if attach and attach.blocks and first is None:
+        _say(env.stdout, env, f"{', '.join(name for name, _ in attach.blocks)} will go with your first message")
     pending = first
     while True:
         if pending is not None:
@@ -130,7 +153,7 @@ def _interactive(env: Env, session: Session, transport: Any, output: Output, fir
                 return
         if not text.strip():
             continue
-        if not _command_or_turn(env, session, transport, output, text.strip(), info=env.stdout):
+        if not _command_or_turn(env, session, transport, output, text.strip(), info=env.stdout, attach=attach):
             return
 
 

@@ -61,22 +61,44 @@ def tool_choice(value: str) -> str | dict[str, Any]:
     return {"type": "function", "function": {"name": value}}
 
 
-def compose_user_message(prompt: str, files: list[tuple[str, str]], stdin: str | None) -> str:
+def compose_user_message(prompt: str, files: list[tuple[str, str]], stdin: str | None, *,
+                         placeholder: bool = True) -> str:
     """The prompt, then each file as a fenced block headed by its name, then piped input.
 
-    A `{input}` placeholder in the prompt receives the piped input instead.
+    With `placeholder`, a `{input}` in the prompt receives the piped input instead (see `place_input`).
     """
     parts = []
     placed = False
-    if stdin is not None and "{input}" in prompt:
-        prompt = prompt.replace("{input}", stdin)
-        placed = True
+    if placeholder:
+        prompt, placed = place_input(prompt, stdin)
     if prompt:
         parts.append(prompt)
     parts.extend(fenced(name, text) for name, text in files)
     if stdin is not None and not placed:
         parts.append(stdin)
     return "\n\n".join(parts)
+
+
+_PLACEHOLDER = re.compile(r"\{\{input\}\}|\{input\}")
+
+
+def place_input(prompt: str, stdin: str | None) -> tuple[str, bool]:
+    """`{input}` replaced by the piped text, `{{input}}` by a literal `{input}`; and whether
+    the piped text was placed. A `{input}` with nothing piped in is a UsageError: the model
+    would otherwise get the placeholder itself."""
+    placed = False
+
+    def fill(match: re.Match[str]) -> str:
+        nonlocal placed
+        if match.group(0) == "{{input}}":
+            return "{input}"
+        if stdin is None:
+            raise UsageError("the prompt has {input} but no input was piped in",
+                             hint="pipe text in, or write {{input}} for a literal {input}")
+        placed = True
+        return stdin
+
+    return _PLACEHOLDER.sub(fill, prompt), placed
 
 
 def fenced(name: str, text: str) -> str:

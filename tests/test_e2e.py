@@ -195,6 +195,13 @@ def one_line(r):
     (["--json", "--raw", "hi"], b"", "contradict"),
     (["--temperature", "9", "hi"], b"", "temperature"),
     (["--bogus-flag"], b"", "--bogus-flag"),
+    (["histroy", "list"], b"", "did you mean 'history'?"),
+    (["modles"], b"", "did you mean 'models'?"),
+    (["--base-url", "example.com/v1", "hi"], b"", "--base-url"),
+    (["--retries", "50", "hi"], b"", "--retries"),
+    (["--timeout", "0", "hi"], b"", "--timeout"),
+    (["--json", "--format", "plain", "hi"], b"", "contradict"),
+    (["translate {input}"], b"", "{input}"),
 ])
 def test_exit_2_bad_input(otchat, server, args, stdin, words):
     r = otchat(*args, input=stdin)
@@ -212,6 +219,14 @@ def test_exit_2_stdin_above_the_limit_before_reading_it_all(otchat, home):
     (home / "config" / "config.toml").write_text("max_input_bytes = 1000\n")
     r = otchat("hi", input=b"x" * 5000)
     assert r.code == 2 and "max_input_bytes" in one_line(r) and "tokens" in r.stderr
+
+
+def test_exit_2_file_above_the_limit(otchat, server, home):
+    (home / "config" / "config.toml").write_text("max_input_bytes = 1000\n")
+    big = home / "big.log"
+    big.write_bytes(b"x" * 5000)
+    r = otchat("-f", str(big), "hi")
+    assert r.code == 2 and str(big) in one_line(r) and server.requests == []
 
 
 def test_exit_3_no_key(otchat, server):

@@ -64,3 +64,9 @@ def test_term_dumb_gets_plain_text(server, home):
     server.enqueue(Stream(text_chunks("## Raw heading\n", 3)))
     code, lines, raw = run_in_pty(server, home, "hi", env={"TERM": "dumb"})
     assert code == 0 and "## Raw heading" in "\n".join(lines) and b"\x1b[" not in raw
+
+
+def test_input_placeholder_with_a_terminal_on_stdin_is_refused(server, home):
+    code, lines, _ = run_in_pty(server, home, "translate {input} to French")
+    text = "\n".join(lines)
+    assert code == 2 and "otchat: error: the prompt has {input}" in text and server.requests == []

@@ -209,3 +209,19 @@ def test_scripted_chat_reads_one_message_per_line(otchat, server):
     assert "model: other/m" in r.stderr
     assert [q.body["messages"][-1]["content"] for q in server.requests] == ["hi", "there", "again"]
     assert server.last_body["model"] == "other/m" and len(server.last_body["messages"]) == 5
+
+
+def test_chat_sends_a_file_with_the_first_message(spawn, server, home):
+    notes = home / "notes.txt"
+    notes.write_text("buy otter food\n")
+    child = spawn("chat", "-f", str(notes))
+    assert "notes.txt will go with your first message" in child.before
+    say(child, "what is on my list?")
+    child.expect("You said: ")
+    child.expect(PROMPT)
+    say(child, "thanks")
+    child.expect("You said: thanks")
+    first, second = [r.body["messages"] for r in wait_requests(server, 2)]
+    assert first == [{"role": "user", "content": f"what is on my list?\n\n{notes}\n```\nbuy otter food\n```"}]
+    assert second[-1] == {"role": "user", "content": "thanks"}
+    assert leave(child) == 0

@@ -82,6 +82,8 @@ def test_tool_choice_name_becomes_function_object():
         ("hi", [], None, "hi"),
         ("summarise", [], "DATA\n", "summarise\n\nDATA\n"),
         ("before {input} after", [], "DATA", "before DATA after"),
+        ("a {{input}} b", [], None, "a {input} b"),
+        ("{{input}} is {input}", [], "DATA", "{input} is DATA"),
         ("", [], "DATA", "DATA"),
         ("look", [("a.py", "x = 1\n")], None, "look\n\na.py\n```\nx = 1\n```"),
         ("look", [("a.md", "no newline")], "IN", "look\n\na.md\n```\nno newline\n```\n\nIN"),
@@ -89,6 +91,13 @@ def test_tool_choice_name_becomes_function_object():
 )
 def test_compose_user_message(prompt, files, stdin, expected):
     assert compose_user_message(prompt, files, stdin) == expected
+
+
+def test_input_placeholder_needs_piped_input():
+    with pytest.raises(UsageError, match=r"\{input\}"):
+        compose_user_message("translate {input}", [], None)
+    # Without placeholders (a REPL message), the text is sent as written.
+    assert compose_user_message("what is {input}?", [], None, placeholder=False) == "what is {input}?"
 
 
 def test_fence_outgrows_backticks_inside():
