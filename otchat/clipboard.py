@@ -5,7 +5,8 @@ from __future__ import annotations
 import base64
 import shutil
 import subprocess
-from typing import Callable, Literal, Mapping
+from collections.abc import Callable, Mapping
+from typing import Literal
 
 Method = Literal["wl-copy", "xclip", "pbcopy", "OSC 52"]
 Run = Callable[..., "subprocess.CompletedProcess[bytes]"]

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 import textwrap
+from collections.abc import Mapping
 from pathlib import PurePosixPath
-from typing import Mapping
 
 # A reasoning model may put its thinking in the content, before the answer (design.md §2).
 _THINK = re.compile(r"\A\s*<think>.*?</think>", re.DOTALL)

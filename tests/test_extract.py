@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from otchat.extract import clean_command, code_blocks, command_system_prompt, extract, os_name, shell_name
+from otchat.extract import (
+    clean_command,
+    code_blocks,
+    command_system_prompt,
+    extract,
+    os_name,
+    shell_name,
+)
 
 SEVERAL = """Here is the function:
 
