@@ -61,6 +61,7 @@ def clean_command(reply: str) -> str:
 
 def command_system_prompt(shell_name: str, os_name: str) -> str:
     """The built-in system prompt of `otchat cmd` (`-s` or a role's `system` replaces it)."""
+    fish = "\nfish has no here-documents: feed text with printf or echo instead." if shell_name == "fish" else ""
     return (
         f"You turn requests into shell commands. The user's shell is {shell_name}, on {os_name}.\n"
         f"Reply with exactly one {shell_name} command that does what the user asks, and nothing else: "
@@ -69,7 +70,7 @@ def command_system_prompt(shell_name: str, os_name: str) -> str:
         "here-document needs them.\n"
         "Prefer standard tools that are present on this system, and commands that are safe to re-run. "
         "If the request is ambiguous, choose the most likely meaning. Text after the request is "
-        "context (for example the output of another command): use it, do not repeat it."
+        "context (for example the output of another command): use it, do not repeat it." + fish
     )
 
 

@@ -144,6 +144,8 @@ def test_the_system_prompt_names_shell_and_os_and_asks_for_the_command_only():
     assert "zsh" in prompt and "macOS" in prompt
     for rule in ("no prose", "no code fences", "one line", "here-document"):
         assert rule in prompt
+    assert "fish has no here-documents" in command_system_prompt("fish", "Linux")
+    assert "fish" not in prompt
 
 
 @pytest.mark.parametrize(
