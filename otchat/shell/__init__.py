@@ -1,0 +1,1 @@
+"""Code that meets the user's shell: the key-binding snippets of `otchat shell-integration`."""
