@@ -38,8 +38,13 @@ def say(child, text):
 
 
 def leave(child):
-    child.send("\x04")
-    child.expect(pexpect.EOF)
+    """Ctrl-D at the prompt. A Ctrl-D typed while a reply is still being finished reaches a
+    terminal in cooked mode, where it is an end-of-file for nobody: press it again, as a
+    person would, until the REPL has drawn its prompt and takes it."""
+    for _ in range(10):
+        child.send("\x04")
+        if child.expect([pexpect.EOF, pexpect.TIMEOUT], timeout=2) == 0:
+            break
     child.close()
     return child.exitstatus
 
