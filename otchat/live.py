@@ -219,12 +219,14 @@ class MarkdownStream:
         if self._watcher is not None:
             self._watcher.join()
             self._watcher = None
-        if self._live is not None:
-            self._live.stop()
-            self._live = None
-        if self._echo_on is not None:
-            self._echo_on()
-            self._echo_on = None
+        try:
+            if self._live is not None:
+                self._live.stop()
+                self._live = None
+        finally:  # even when a second Ctrl-C lands here
+            if self._echo_on is not None:
+                self._echo_on()
+                self._echo_on = None
         self._stop = threading.Event()
         self._wake = threading.Event()
 
