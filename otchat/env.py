@@ -82,6 +82,14 @@ class Env:
         self.stderr.write(f"otchat: warning: {self.redact(message)}\n")
         self.stderr.flush()
 
+    def echo_off(self) -> Callable[[], None]:
+        """Stop the terminal that stdout draws on from echoing keys; returns what turns the
+        echo back on. Keys typed meanwhile are kept for whoever reads next (the shell, the
+        REPL's prompt); Ctrl-C still interrupts."""
+        if not self.stdout_isatty:
+            return _nothing
+        return _echo_off(self.stdout)
+
 
 def mask(secret: str) -> str:
     """`sk-…abcd`: enough to recognise a key, never enough to use it."""
@@ -89,6 +97,39 @@ def mask(secret: str) -> str:
         return "***"
     prefix = secret[:3] if secret[2:3] in ("-", "_") else ""
     return f"{prefix}…{secret[-4:]}"
+
+
+def _nothing() -> None:
+    pass
+
+
+def _echo_off(stream: Any) -> Callable[[], None]:
+    try:
+        import termios
+    except ImportError:  # not a POSIX system
+        return _nothing
+    try:
+        fd = stream.fileno()
+        # A background job that changes its terminal is stopped (SIGTTOU): leave it be.
+        if os.tcgetpgrp(fd) != os.getpgrp():
+            return _nothing
+        attrs = termios.tcgetattr(fd)
+        if not attrs[3] & termios.ECHO:
+            return _nothing
+        attrs[3] &= ~termios.ECHO
+        termios.tcsetattr(fd, termios.TCSANOW, attrs)
+    except (AttributeError, ValueError, OSError, termios.error):
+        return _nothing
+
+    def echo_on() -> None:
+        try:
+            now = termios.tcgetattr(fd)
+            now[3] |= termios.ECHO
+            termios.tcsetattr(fd, termios.TCSANOW, now)
+        except (OSError, termios.error):
+            pass
+
+    return echo_on
 
 
 def _isatty(stream: Any) -> bool:

@@ -28,7 +28,7 @@ from rich.segment import Segment
 from rich.syntax import Syntax
 from rich.text import Text
 
-from .models import Event, ReasoningDelta, TextDelta, ToolCall, ToolResult, TurnResult
+from .models import Error, Event, ReasoningDelta, TextDelta, ToolCall, ToolResult, TurnResult
 from .render import summary, usage_line
 
 _FENCES = ("```", "~~~")
@@ -42,12 +42,16 @@ class MarkdownSink:
         clock: Callable[[], float] = time.monotonic,
         interval: float = 0.2,
         show_usage: bool = True,
+        echo_off: Callable[[], Callable[[], None]] | None = None,
     ) -> None:
         self.console = console
-        self.stream = MarkdownStream(console, clock=clock, interval=interval)
+        self.echo_off = echo_off
+        self.stream = MarkdownStream(console, clock=clock, interval=interval, echo_off=echo_off)
         self.frame = self.stream.paint_interval  # nothing new shows between repaints
         self.show_usage = show_usage
         self._reasoning = False
+        self._began = False  # some of a reply is on the screen
+        self._failed = False  # an error ended the turn (its line is printed by the caller)
 
     def handle(self, event: Event) -> None:
         kind = type(event)
@@ -55,17 +59,22 @@ class MarkdownSink:
             if self._reasoning:
                 self.console.print()
                 self._reasoning = False
+            self._began = True
             self.stream.feed(event.text)
         elif kind is ReasoningDelta:
-            self._reasoning = True
+            self._reasoning = self._began = True
             self.console.print(Text(event.text, style="dim italic"), end="")
         elif kind is ToolCall:
+            self._began = True
             self.stream.close()
             self.console.print(tool_call_panel(event))
         elif kind is ToolResult:
             mark = "✗" if event.is_error else "↳"
             self.console.print(Text(f"{mark} {event.name}: {summary(event.content)}", style="dim"))
-            self.stream = MarkdownStream(self.console, clock=self.stream.clock, interval=self.stream.interval)
+            self.stream = MarkdownStream(self.console, clock=self.stream.clock, interval=self.stream.interval,
+                                         echo_off=self.echo_off)
+        elif kind is Error:
+            self._failed = True
 
     def flush(self) -> None:
         self.stream.tick()
@@ -74,9 +83,12 @@ class MarkdownSink:
         self.stream.close()
         if self._reasoning:
             self.console.print()
-        if result.interrupted:
+        # A request that failed before any reply began was not interrupted and has no usage:
+        # its error line says it all. Ctrl-C and SIGTERM interrupt even a reply not yet begun.
+        exists = self._began or not result.interrupted
+        if result.interrupted and (exists or not self._failed):
             self.console.print(Text("[interrupted]", style="dim"))
-        if self.show_usage:
+        if self.show_usage and exists:
             self.console.print(Text(usage_line(result), style="dim"))
 
 
@@ -102,8 +114,15 @@ class MarkdownStream:
     """
 
     def __init__(self, console: Console, *, clock: Callable[[], float], interval: float,
-                 paint_interval: float = 0.1, markdown: Callable[..., Markdown] | None = None) -> None:
+                 paint_interval: float = 0.1, markdown: Callable[..., Markdown] | None = None,
+                 echo_off: Callable[[], Callable[[], None]] | None = None) -> None:
         self.console = console
+        # The live tail is redrawn by moving the cursor up over it: a key the terminal
+        # echoes meanwhile (Ctrl-C's "^C" at a full line wraps to a new row) shifts the
+        # cursor under rich, and the tail's top lines are left behind, shown twice. So
+        # the terminal echoes nothing while the tail is live (`echo_off` returns the undo).
+        self.echo_off = echo_off
+        self._echo_on: Callable[[], None] | None = None
         self.markdown = markdown or CommitMarkdown  # injectable, so tests can count renders
         self._tail_markdown = TailMarkdown if markdown is None else self.markdown
         self.clock = clock
@@ -148,6 +167,8 @@ class MarkdownStream:
         if self._live is None:
             if not pending.strip():
                 return
+            if self.echo_off is not None:
+                self._echo_on = self.echo_off()
             self._live = Live(_LiveTail(self), console=self.console, auto_refresh=False, transient=True,
                               vertical_overflow="crop")
             self._live.start(refresh=False)
@@ -198,9 +219,14 @@ class MarkdownStream:
         if self._watcher is not None:
             self._watcher.join()
             self._watcher = None
-        if self._live is not None:
-            self._live.stop()
-            self._live = None
+        try:
+            if self._live is not None:
+                self._live.stop()
+                self._live = None
+        finally:  # even when a second Ctrl-C lands here
+            if self._echo_on is not None:
+                self._echo_on()
+                self._echo_on = None
         self._stop = threading.Event()
         self._wake = threading.Event()
 

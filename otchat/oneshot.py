@@ -180,7 +180,7 @@ def make_sink(env: Env, output: Output) -> Any:
         no_color=bool(env.environ.get("NO_COLOR")),
         highlight=False,
     )
-    return MarkdownSink(console, clock=env.clock, show_usage=True)
+    return MarkdownSink(console, clock=env.clock, show_usage=True, echo_off=env.echo_off)
 
 
 def read_stdin(env: Env, limit: int) -> str | None:

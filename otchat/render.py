@@ -35,14 +35,18 @@ class PlainSink:
         self.verbose = verbose
         self._pending: list[str] = []
         self._last = ""
+        self._began = False  # some of a reply arrived
 
     def handle(self, event: Event) -> None:
         if type(event) is TextDelta:
+            self._began = True
             self._pending.append(event.text)
         elif type(event) is ReasoningDelta:
+            self._began = True
             if self.verbose:
                 self.err.write(event.text)
         elif type(event) is ToolCall:
+            self._began = True
             self.flush()
             self.err.write(f"tool call: {event.name} {compact_arguments(event)}\n")
             self.err.flush()
@@ -65,7 +69,7 @@ class PlainSink:
         if self._last and not self._last.endswith("\n"):
             self.out.write("\n")
         self.out.flush()
-        if self.show_usage:
+        if self.show_usage and (self._began or not result.interrupted):  # no reply, no usage
             self.err.write(f"usage: {usage_line(result)}\n")
             self.err.flush()
 

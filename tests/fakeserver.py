@@ -106,6 +106,13 @@ def text_chunks(text: str, size: int = 4, *, usage: str | None = "empty-choices"
     return events
 
 
+def paused_text(shown: str, rest: str, pause: float, *, size: int = 8, piece_delay: float = 0.0) -> Stream:
+    """A reply that streams `shown`, falls silent for `pause` seconds (a slow model: time to
+    press Ctrl-C while `shown` is on the screen), then streams `rest` and finishes."""
+    first = text_chunks(shown, size, finish=None, usage=None)
+    return Stream(first + text_chunks(rest, size)[1:], gap=(len(first), pause), piece_delay=piece_delay)
+
+
 def tool_call_chunks(calls: list[tuple[str, str]], *, style: str = "once", pieces: int = 3,
                      finish: str = "tool_calls", text: str = "") -> list[dict[str, Any]]:
     """Chunks streaming tool calls. style "once": id and name in the first delta only;

@@ -1,10 +1,15 @@
 """What a person sees: otchat in a real pseudo-terminal, its screen read back with pyte."""
 
+import re
+import socket
+import time
+
 import pexpect
 import pyte
+import pytest
 
 from tests.conftest import KEY, OTCHAT, clean_environ
-from tests.fakeserver import Stream, text_chunks, tool_call_chunks
+from tests.fakeserver import Stream, error, paused_text, text_chunks, tool_call_chunks
 
 ANSWER = """## Why the sky is blue
 
@@ -70,3 +75,69 @@ def test_input_placeholder_with_a_terminal_on_stdin_is_refused(server, home):
     code, lines, _ = run_in_pty(server, home, "translate {input} to French")
     text = "\n".join(lines)
     assert code == 2 and "otchat: error: the prompt has {input}" in text and server.requests == []
+
+
+def closed_port():
+    """A local port nothing listens on: connecting to it is refused."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.mark.parametrize("kind, code, message", [
+    ("refused", 6, "cannot connect to 127.0.0.1:"),
+    ("401", 3, "401 Unauthorized: bad key"),
+    ("404", 4, "404 Not Found: no such model"),
+    ("500", 5, "500 Internal Server Error: overloaded"),
+])
+def test_a_request_that_fails_before_a_reply_is_one_error_line(server, home, kind, code, message):
+    args = ["--retries", "0"]
+    if kind == "refused":
+        args += ["--base-url", f"http://127.0.0.1:{closed_port()}/v1"]
+    else:
+        server.enqueue(error(int(kind), {"error": {"message": message.split(": ")[1]}}))
+    exit_code, lines, raw = run_in_pty(server, home, *args, "hello")
+    text = "\n".join(lines)
+    assert exit_code == code
+    # Nothing was interrupted and no reply exists: no "[interrupted]", no usage line.
+    assert "[interrupted]" not in text and "tokens not reported" not in text
+    shown = [line for line in lines if line]
+    assert shown[0].startswith(f"otchat: error: {message}")
+    assert raw.count(b"\n") == 1  # the one line is all there is
+
+
+PARAGRAPHS = [f"Paragraph {n}: the model explains one more thing about the sky here." for n in range(1, 6)]
+BEFORE_PAUSE = "".join(f"{p}\n\n" for p in PARAGRAPHS) + "The sixth paragraph has begun and"
+
+
+def paused_reply():
+    return paused_text(BEFORE_PAUSE, " it ends after the pause.\n", 30.0, piece_delay=0.02)
+
+
+def test_ctrl_c_mid_markdown_leaves_every_shown_line_once(server, home):
+    server.enqueue(paused_reply())
+    extra = {"OTCHAT_BASE_URL": server.url, "OPENTOOLS_API_KEY": KEY, "TERM": "xterm-256color"}
+    child = pexpect.spawn(str(OTCHAT), ["tell me about the sky"], env=clean_environ(home, **extra),
+                          dimensions=(ROWS, COLS), timeout=30)
+    child.expect("The sixth paragraph has begun and")  # the live tail is on the screen
+    time.sleep(0.3)  # let its repaint settle, as a person would read before pressing Ctrl-C
+    child.sendintr()  # the terminal echoes "^C" unless told not to
+    raw = child.before + child.after + child.read()
+    child.close()
+    screen = pyte.Screen(COLS, ROWS)
+    pyte.ByteStream(screen).feed(raw)
+    shown = [line.rstrip() for line in screen.display if line.strip()]
+    assert child.exitstatus == 130
+    assert shown[:-1] == [*PARAGRAPHS, "The sixth paragraph has begun and", "[interrupted]"]
+    assert shown[-1].startswith("tokens not reported · ")
+
+
+def test_the_terminal_echoes_again_after_a_reply(server, home):
+    server.enqueue(Stream(text_chunks("Some *markdown* reply.\n\nIn two paragraphs.\n", 3), piece_delay=0.01))
+    extra = {"OTCHAT_BASE_URL": server.url, "OPENTOOLS_API_KEY": KEY, "TERM": "xterm-256color"}
+    child = pexpect.spawn("sh", ["-c", f"'{OTCHAT}' hello; stty -a"], env=clean_environ(home, **extra),
+                          dimensions=(ROWS, COLS), timeout=30)
+    raw = child.read()
+    child.close()
+    assert b"In two paragraphs." in raw
+    assert re.search(rb"(^|\s)echo(\s|$)", raw.rsplit(b"In two paragraphs.", 1)[1])  # not "-echo"

@@ -291,3 +291,57 @@ def test_a_long_streamed_answer_shows_every_block_once():
     assert len(text) > 2 * live.SPLIT_FROM
     screen = screen_of(render_streamed(text, 30_011), height=7000)
     assert nonblank(screen) == [f"Paragraph {i} with a few words of text." for i in range(3000)]
+
+
+def test_the_terminal_echoes_no_keys_while_the_live_tail_is_drawn():
+    # A key echoed under the live tail (Ctrl-C's "^C" at a full-width line wraps to a new
+    # row) moves the cursor rich moves back up from: the tail's top lines would stay twice.
+    from otchat.live import MarkdownStream
+
+    log = []
+
+    def echo_off():
+        log.append("off")
+        return lambda: log.append("on")
+
+    console = Console(file=io.StringIO(), width=60, height=40, force_terminal=True, color_system=None)
+    stream = MarkdownStream(console, clock=Tick(), interval=0.1, echo_off=echo_off)
+    stream.feed("First paragraph.\n\nSecond")
+    stream.tick()
+    assert log == ["off"] and stream._live is not None
+    stream.close()
+    assert log == ["off", "on"]
+
+
+def markdown_sink():
+    buf = io.StringIO()
+    return buf, MarkdownSink(Console(file=buf, width=60, force_terminal=True, color_system=None), clock=Tick())
+
+
+def shown(buf):
+    return nonblank(screen_of(buf.getvalue()))
+
+
+def test_a_request_that_failed_before_a_reply_shows_nothing_but_its_error():
+    buf, sink = markdown_sink()  # the error line itself is printed by the caller, on stderr
+    feed(sink, [Error("401 Unauthorized", 3)], TurnResult(elapsed=0.01, interrupted=True))
+    assert shown(buf) == []
+    out, err = io.StringIO(), io.StringIO()
+    feed(PlainSink(out, err, show_usage=True), [Error("401 Unauthorized", 3)], TurnResult(interrupted=True))
+    assert out.getvalue() == "" and err.getvalue() == ""
+
+
+def test_ctrl_c_before_a_reply_is_interrupted_without_a_usage_line():
+    buf, sink = markdown_sink()
+    feed(sink, [], TurnResult(elapsed=0.5, interrupted=True))
+    assert shown(buf) == ["[interrupted]"]
+
+
+def test_a_reply_cut_by_an_error_is_interrupted_with_its_usage_line():
+    buf, sink = markdown_sink()
+    feed(sink, [TextDelta("Half an answer"), Error("the stream broke off", 7)],
+         TurnResult(content="Half an answer", elapsed=1.0, interrupted=True))
+    assert shown(buf) == ["Half an answer", "[interrupted]", "tokens not reported · 1.0 s"]
+    out, err = io.StringIO(), io.StringIO()
+    feed(PlainSink(out, err, show_usage=True), [TextDelta("Half")], TurnResult(elapsed=1.0, interrupted=True))
+    assert out.getvalue() == "Half\n" and err.getvalue() == "usage: tokens not reported · 1.0 s\n"

@@ -1,13 +1,16 @@
 """The REPL in a real pseudo-terminal against the fake server, as a person uses it."""
 
+import io
 import re
 import time
 
 import pexpect
+import pyte
 import pytest
 
 from tests.conftest import KEY, OTCHAT, clean_environ
 from tests.fakeserver import Stream, error, text_chunks
+from tests.test_pty import BEFORE_PAUSE, PARAGRAPHS, closed_port, paused_reply
 
 PROMPT = "›"  # the space after it is drawn by a cursor move
 
@@ -23,6 +26,7 @@ def spawn(server, home):
         child = pexpect.spawn(str(OTCHAT), list(args) or ["chat"], env=clean_environ(home, **extra),
                               dimensions=(40, 120), timeout=20, encoding="utf-8")
         children.append(child)
+        child.logfile_read = io.StringIO()  # everything shown, for `screen`
         child.expect("Ctrl-D leaves")
         child.expect(PROMPT)
         return child
@@ -47,6 +51,20 @@ def leave(child):
             break
     child.close()
     return child.exitstatus
+
+
+def screen(child):
+    """The terminal as a person sees it now: its non-blank lines."""
+    display = pyte.Screen(120, 40)
+    pyte.Stream(display).feed(child.logfile_read.getvalue())
+    return [line.rstrip() for line in display.display if line.strip()]
+
+
+def after(lines, typed):
+    """The lines shown between the prompt line with `typed` and the next prompt."""
+    start = lines.index(f"{PROMPT} {typed}") + 1
+    end = next(i for i in range(start, len(lines)) if lines[i].startswith(PROMPT))
+    return lines[start:end]
 
 
 def wait_requests(server, n, timeout=10):
@@ -81,6 +99,7 @@ def test_model_and_system_changes_reach_the_next_request(spawn, server):
     say(child, "bonjour")
     child.expect("You said: bonjour")
     body = server.last_body
+    child.expect(PROMPT)
     assert body["model"] == "other/model"
     assert body["messages"][0] == {"role": "system", "content": "answer in French"}
     assert leave(child) == 0
@@ -91,6 +110,7 @@ def test_pasted_block_is_one_message(spawn, server):
     child.send("\x1b[200~line one\nline two\nline three\x1b[201~")
     child.send("\r")
     child.expect("line three")
+    child.expect("You said: line one")
     child.expect(PROMPT)
     wait_requests(server, 1)
     assert len(server.requests) == 1
@@ -111,6 +131,7 @@ def test_ctrl_c_stops_a_reply_and_keeps_it(spawn, server):
     assert time.monotonic() - start < 5
     say(child, "go on")
     child.expect("You said: go on")
+    child.expect(PROMPT)
     messages = server.last_body["messages"]
     assert messages[1] == {"role": "assistant", "content": "Partial answer before the"}
     assert messages[2] == {"role": "user", "content": "go on"}
@@ -124,6 +145,7 @@ def test_ctrl_c_at_the_prompt_clears_the_line(spawn, server):
     child.expect(PROMPT)
     say(child, "fresh")
     child.expect("You said: fresh")
+    child.expect(PROMPT)
     assert server.last_body["messages"][-1]["content"] == "fresh"
     assert leave(child) == 0
 
@@ -136,6 +158,7 @@ def test_error_mid_session_keeps_the_session(spawn, server):
     child.expect(PROMPT)
     say(child, "this works")
     child.expect("You said: this works")
+    child.expect(PROMPT)
     assert server.last_body["messages"] == [{"role": "user", "content": "this works"}]
     assert leave(child) == 0
 
@@ -151,6 +174,7 @@ def test_input_history_survives_a_restart(spawn, server):
     child.expect("remember this line")
     child.send("\r")
     child.expect("You said: remember this line")
+    child.expect(PROMPT)
     assert server.last_body["messages"] == [{"role": "user", "content": "remember this line"}]
     assert leave(child) == 0
 
@@ -159,6 +183,7 @@ def test_bare_otchat_on_a_terminal_starts_the_repl(spawn, server):
     child = spawn("-m", "bare/model")
     say(child, "hello")
     child.expect("You said: hello")
+    child.expect(PROMPT)
     assert server.last_body["model"] == "bare/model"
     assert leave(child) == 0
 
@@ -168,6 +193,7 @@ def test_slash_completion(spawn):
     child.send("/mod\t")
     child.expect("/model")
     child.send("\x03")
+    child.expect(PROMPT)
     assert leave(child) == 0
 
 
@@ -178,6 +204,7 @@ def test_edit_writes_the_message_in_the_editor(spawn, server, home):
     child = spawn(env={"EDITOR": str(editor)})
     say(child, "/edit")
     child.expect("You said: written in the editor")
+    child.expect(PROMPT)
     assert server.last_body["messages"][-1]["content"] == "written in the editor\nsecond line"
     assert leave(child) == 0
 
@@ -229,4 +256,39 @@ def test_chat_sends_a_file_with_the_first_message(spawn, server, home):
     first, second = [r.body["messages"] for r in wait_requests(server, 2)]
     assert first == [{"role": "user", "content": f"what is on my list?\n\n{notes}\n```\nbuy otter food\n```"}]
     assert second[-1] == {"role": "user", "content": "thanks"}
+
+
+@pytest.mark.parametrize("kind, message", [
+    ("refused", "cannot connect to 127.0.0.1:"),
+    ("401", "401 Unauthorized: bad key"),
+    ("500", "500 Internal Server Error: overloaded"),
+])
+def test_a_failed_request_is_one_error_line(spawn, server, kind, message):
+    args = ["chat", "--retries", "0"]
+    if kind == "refused":
+        args += ["--base-url", f"http://127.0.0.1:{closed_port()}/v1"]
+    else:
+        server.enqueue(error(int(kind), {"error": {"message": message.split(": ")[1]}}))
+    child = spawn(*args)
+    say(child, "hello")
+    child.expect("otchat: error: ")
+    child.expect(PROMPT)
+    shown = after(screen(child), "hello")
+    assert shown[0].startswith(f"otchat: error: {message}") and len(shown) <= 2  # long lines wrap
+    assert "[interrupted]" not in "\n".join(shown) and "tokens not reported" not in "\n".join(shown)
+    assert leave(child) == 0
+
+
+def test_ctrl_c_mid_markdown_leaves_every_line_once(spawn, server):
+    server.enqueue(paused_reply())
+    child = spawn()
+    say(child, "tell me about the sky")
+    child.expect(BEFORE_PAUSE[-20:])  # the live tail is on the screen
+    time.sleep(0.3)  # let its repaint settle, as a person would read before pressing Ctrl-C
+    child.sendintr()
+    child.expect("interrupted")
+    child.expect(PROMPT)
+    shown = after(screen(child), "tell me about the sky")
+    assert shown[:-1] == [*PARAGRAPHS, "The sixth paragraph has begun and", "[interrupted]"]
+    assert shown[-1].startswith("tokens not reported · ")
     assert leave(child) == 0
