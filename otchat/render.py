@@ -35,13 +35,17 @@ class PlainSink:
         self.verbose = verbose
         self._pending: list[str] = []
         self._last = ""
+        self._reasoning = ""  # the end of the reasoning written to stderr, until it is closed
 
     def handle(self, event: Event) -> None:
+        if self._reasoning and type(event) is not ReasoningDelta:
+            self._end_reasoning()
         if type(event) is TextDelta:
             self._pending.append(event.text)
         elif type(event) is ReasoningDelta:
-            if self.verbose:
+            if self.verbose and event.text:
                 self.err.write(event.text)
+                self._reasoning = event.text[-1]
         elif type(event) is ToolCall:
             self.flush()
             self.err.write(f"tool call: {event.name} {compact_arguments(event)}\n")
@@ -60,7 +64,15 @@ class PlainSink:
                 self._last = text
         self.out.flush()
 
+    def _end_reasoning(self) -> None:
+        if self._reasoning != "\n":  # the next line on stderr starts a line of its own
+            self.err.write("\n")
+        self.err.flush()
+        self._reasoning = ""
+
     def end(self, result: TurnResult) -> None:
+        if self._reasoning:
+            self._end_reasoning()
         self.flush()
         if self._last and not self._last.endswith("\n"):
             self.out.write("\n")
