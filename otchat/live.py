@@ -65,6 +65,8 @@ class MarkdownSink:
                 self.console.print(Text(event.text, style="dim italic"), end="")
         elif kind is ToolCall:
             self.stream.close()
+            if self._reasoning:
+                self._end_reasoning()
             self.console.print(tool_call_panel(event))
         elif kind is ToolResult:
             mark = "✗" if event.is_error else "↳"

@@ -4,6 +4,7 @@ import io
 import json
 
 import httpx
+import pyte
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -135,3 +136,26 @@ def test_the_log_keeps_the_reasoning_and_later_requests_never_send_it(otchat, se
     cid = json.loads(otchat("history", "list", "--json").stdout)[0]["id"]
     shown = otchat("history", "show", cid).stdout
     assert "> *reasoning*\n>\n> The user wants a number.\n\nThe answer is **42**." in shown
+
+
+def test_reasoning_on_a_terminal_is_set_apart_from_what_follows():
+    from rich.console import Console
+
+    from otchat.live import MarkdownSink
+    from otchat.models import ToolCall, TurnResult
+
+    def screen(events):
+        buf = io.StringIO()
+        sink = MarkdownSink(Console(file=buf, width=60, force_terminal=True, color_system=None), show_usage=False)
+        for event in events:
+            sink.handle(event)
+            sink.flush()
+        sink.end(TurnResult())
+        display = pyte.Screen(60, 20)
+        pyte.Stream(display).feed(buf.getvalue().replace("\n", "\r\n"))
+        return [line.rstrip() for line in display.display]
+
+    assert screen([ReasoningDelta("hmm"), TextDelta("Answer.\n")])[:3] == ["hmm", "", "Answer."]
+    assert screen([ReasoningDelta("hmm\n"), TextDelta("Answer.\n")])[:3] == ["hmm", "", "Answer."]
+    lines = screen([ReasoningDelta("hmm"), ToolCall(0, "c", "search", "{}")])
+    assert lines[0] == "hmm" and lines[1].startswith("╭")
