@@ -73,6 +73,7 @@ class Settings:
     auto_approve: bool | list[str] = False
     max_tool_rounds: int = 8
     ca_bundle: str | None = None
+    links: str = "inline"  # where a markdown link's target shows (see mdtokens)
 
     def declared_functions(self) -> set[str]:
         """Names of the function tools this client declared (and could answer)."""
@@ -178,6 +179,7 @@ def resolve(flags: Flags, environ: Mapping[str, str], file: Mapping[str, Any]) -
         auto_approve=True if flags.yes else pick("auto_approve"),
         max_tool_rounds=int(flags.max_tool_rounds or pick("max_tool_rounds")),
         ca_bundle=pick("ca_bundle"),
+        links=pick("links"),
     )
 
 

@@ -20,6 +20,7 @@ from .models import (
     Usage,
 )
 from .protocol import ChunkDecoder, ToolCallAccumulator, completion_events
+from .thinking import ThinkSplitter
 
 
 class Sink(Protocol):
@@ -117,6 +118,7 @@ class _Turn:
         self.text: list[str] = []
         self.reasoning: list[str] = []
         self.calls = ToolCallAccumulator()
+        self.think: ThinkSplitter | None = ThinkSplitter()  # None once the reply's start is known
 
     def read_stream(self, batches) -> None:
         decoder = ChunkDecoder()
@@ -141,6 +143,9 @@ class _Turn:
     def dispatch(self, event: Event) -> None:
         kind = type(event)
         if kind is TextDelta:
+            if self.think is not None:
+                self._split(self.think.feed(event.text))  # type: ignore[union-attr]
+                return
             self.text.append(event.text)  # type: ignore[union-attr]
             self.sink.handle(event)
         elif kind is ReasoningDelta:
@@ -156,7 +161,20 @@ class _Turn:
             self.result.id = event.id  # type: ignore[union-attr]
             self.result.model = event.model  # type: ignore[union-attr]
 
+    def _split(self, events: list[TextDelta | ReasoningDelta]) -> None:
+        """Text that began a reply, with a leading <think> block sent on as reasoning."""
+        if self.think is not None and self.think.done:
+            self.think = None
+        for event in events:
+            if type(event) is TextDelta:
+                self.text.append(event.text)
+            else:
+                self.reasoning.append(event.text)
+            self.sink.handle(event)
+
     def settle(self, *, interrupted: bool = False) -> None:
+        if self.think is not None:  # the reply ended while its start was still undecided
+            self._split(self.think.end())
         self.result.content = "".join(self.text)
         self.result.reasoning = "".join(self.reasoning)
         self.result.tool_calls = self.calls.calls()

@@ -59,7 +59,10 @@ def markdown_of(title: str, messages: list[Message]) -> str:
     lines = [f"# {title}", ""]
     for m in messages:
         head = f"## {m.role}" + (f" ({m.model})" if m.role == "assistant" and m.model else "")
-        lines += [head, "", m.content]
+        lines += [head, ""]
+        if m.reasoning:  # marked as what it is, apart from the answer
+            lines += ["> *reasoning*", ">", *(f"> {line}".rstrip() for line in m.reasoning.strip().split("\n")), ""]
+        lines.append(m.content)
         for call in m.tool_calls:
             function = call.get("function", {})
             lines += ["", f"tool call `{function.get('name')}`: `{function.get('arguments')}`"]
@@ -99,10 +102,16 @@ def show_cmd(env: Env, ref: str, fmt: str) -> int:
     text = _export_text(conversation, fmt)
     if fmt == "markdown" and env.stdout_isatty:
         from rich.console import Console
-        from rich.markdown import Markdown
 
-        Console(file=env.stdout, force_terminal=True, no_color=bool(env.environ.get("NO_COLOR"))).print(
-            Markdown(text))
+        from . import config
+        from .live import CommitMarkdown, print_markdown, with_links
+
+        # The same markdown as a streamed answer: HTML as text, link targets as configured.
+        file = config.load_file(config.config_path(env.config_dir), warn=env.warn)
+        links = config.resolve(config.Flags(), env.environ, file).links
+        console = Console(file=env.stdout, force_terminal=True, no_color=bool(env.environ.get("NO_COLOR")),
+                          highlight=False)
+        print_markdown(console, with_links(CommitMarkdown, links), text, None, blank_before=False)
     else:
         env.stdout.write(text)
     return ExitCode.OK

@@ -28,6 +28,7 @@ from rich.segment import Segment
 from rich.syntax import Syntax
 from rich.text import Text
 
+from .mdtokens import HtmlBlock, rewrite
 from .models import Error, Event, ReasoningDelta, TextDelta, ToolCall, ToolResult, TurnResult
 from .render import summary, usage_line
 
@@ -43,13 +44,15 @@ class MarkdownSink:
         interval: float = 0.2,
         show_usage: bool = True,
         echo_off: Callable[[], Callable[[], None]] | None = None,
+        links: str = "inline",
     ) -> None:
         self.console = console
         self.echo_off = echo_off
-        self.stream = MarkdownStream(console, clock=clock, interval=interval, echo_off=echo_off)
+        self.links = links
+        self.stream = MarkdownStream(console, clock=clock, interval=interval, echo_off=echo_off, links=links)
         self.frame = self.stream.paint_interval  # nothing new shows between repaints
         self.show_usage = show_usage
-        self._reasoning = False
+        self._reasoning = ""  # the end of the reasoning shown since the answer last had text
         self._began = False  # some of a reply is on the screen
         self._failed = False  # an error ended the turn (its line is printed by the caller)
 
@@ -57,22 +60,26 @@ class MarkdownSink:
         kind = type(event)
         if kind is TextDelta:
             if self._reasoning:
-                self.console.print()
-                self._reasoning = False
+                self._end_reasoning()
+                self.console.print()  # a blank line sets the answer apart from it
             self._began = True
             self.stream.feed(event.text)
         elif kind is ReasoningDelta:
-            self._reasoning = self._began = True
-            self.console.print(Text(event.text, style="dim italic"), end="")
+            if event.text:
+                self._began = True
+                self._reasoning = event.text[-1]
+                self.console.print(Text(event.text, style="dim italic"), end="")
         elif kind is ToolCall:
             self._began = True
             self.stream.close()
+            if self._reasoning:
+                self._end_reasoning()
             self.console.print(tool_call_panel(event))
         elif kind is ToolResult:
             mark = "✗" if event.is_error else "↳"
             self.console.print(Text(f"{mark} {event.name}: {summary(event.content)}", style="dim"))
             self.stream = MarkdownStream(self.console, clock=self.stream.clock, interval=self.stream.interval,
-                                         echo_off=self.echo_off)
+                                         echo_off=self.echo_off, links=self.links)
         elif kind is Error:
             self._failed = True
 
@@ -82,7 +89,7 @@ class MarkdownSink:
     def end(self, result: TurnResult) -> None:
         self.stream.close()
         if self._reasoning:
-            self.console.print()
+            self._end_reasoning()
         # A request that failed before any reply began was not interrupted and has no usage:
         # its error line says it all. Ctrl-C and SIGTERM interrupt even a reply not yet begun.
         exists = self._began or not result.interrupted
@@ -90,6 +97,12 @@ class MarkdownSink:
             self.console.print(Text("[interrupted]", style="dim"))
         if self.show_usage and exists:
             self.console.print(Text(usage_line(result), style="dim"))
+
+
+    def _end_reasoning(self) -> None:
+        if self._reasoning != "\n":
+            self.console.print()
+        self._reasoning = ""
 
 
 def tool_call_panel(call: ToolCall) -> Panel:
@@ -115,7 +128,7 @@ class MarkdownStream:
 
     def __init__(self, console: Console, *, clock: Callable[[], float], interval: float,
                  paint_interval: float = 0.1, markdown: Callable[..., Markdown] | None = None,
-                 echo_off: Callable[[], Callable[[], None]] | None = None) -> None:
+                 echo_off: Callable[[], Callable[[], None]] | None = None, links: str = "inline") -> None:
         self.console = console
         # The live tail is redrawn by moving the cursor up over it: a key the terminal
         # echoes meanwhile (Ctrl-C's "^C" at a full line wraps to a new row) shifts the
@@ -123,8 +136,8 @@ class MarkdownStream:
         # the terminal echoes nothing while the tail is live (`echo_off` returns the undo).
         self.echo_off = echo_off
         self._echo_on: Callable[[], None] | None = None
-        self.markdown = markdown or CommitMarkdown  # injectable, so tests can count renders
-        self._tail_markdown = TailMarkdown if markdown is None else self.markdown
+        self.markdown = markdown or with_links(CommitMarkdown, links)  # injectable, so tests can count renders
+        self._tail_markdown = with_links(TailMarkdown, links) if markdown is None else self.markdown
         self.clock = clock
         self.interval = interval
         self.paint_interval = paint_interval
@@ -267,7 +280,8 @@ class MarkdownStream:
 
 def _parser() -> MarkdownIt:
     # rich's Markdown builds a new MarkdownIt for every instance: ~40% of its cost.
-    return MarkdownIt("commonmark").enable("strikethrough").enable("table")
+    # Reference definitions stay text (see mdtokens): a block streamed before them is final.
+    return MarkdownIt("commonmark").enable("strikethrough").enable("table").disable("reference")
 
 
 _PARSER = _parser()
@@ -275,8 +289,11 @@ _PARSER = _parser()
 
 class StreamMarkdown(Markdown):
     """rich's Markdown, parsed with one shared parser (or given its tokens), with lexers
-    and themes looked up once."""
+    and themes looked up once, showing everything the model wrote: raw HTML as text, link
+    targets as `links` says (see mdtokens.rewrite)."""
 
+    elements = {**Markdown.elements, "html_block": HtmlBlock}
+    links = "inline"
     _defaults: dict | None = None
 
     def __init__(self, markup: str, parsed: list[Token] | None = None) -> None:
@@ -286,7 +303,7 @@ class StreamMarkdown(Markdown):
             cls._defaults = dict(self.__dict__)
         self.__dict__.update(cls._defaults)
         self.markup = markup
-        self.parsed = _PARSER.parse(markup) if parsed is None else parsed
+        self.parsed = rewrite(_PARSER.parse(markup) if parsed is None else parsed, self.links)
 
 
 class _CodeBlock(CodeBlock):
@@ -323,11 +340,17 @@ def _theme(name: str) -> Any:
 
 
 class CommitMarkdown(StreamMarkdown):
-    elements = {**Markdown.elements, "fence": _CodeBlock, "code_block": _CodeBlock}
+    elements = {**StreamMarkdown.elements, "fence": _CodeBlock, "code_block": _CodeBlock}
 
 
 class TailMarkdown(StreamMarkdown):
-    elements = {**Markdown.elements, "fence": _PlainCodeBlock, "code_block": _PlainCodeBlock}
+    elements = {**StreamMarkdown.elements, "fence": _PlainCodeBlock, "code_block": _PlainCodeBlock}
+
+
+@functools.cache
+def with_links(base: type[StreamMarkdown], links: str) -> type[StreamMarkdown]:
+    """`base`, showing link targets as `links` says ("inline", "footnotes", "hidden")."""
+    return base if links == base.links else type(base.__name__, (base,), {"links": links})
 
 
 # A text this long takes rich ~0.15 s or more to render; on a machine with a spare core it

@@ -43,7 +43,7 @@ def run(env: Env, flags: Flags, output: Output, prompt_words: list[str], files: 
             env.stdout.write(json.dumps(shown, indent=2, ensure_ascii=False) + "\n")
             env.stdout.flush()
             return ExitCode.OK
-        sink = make_sink(env, output)
+        sink = make_sink(env, output, session.settings.links)
         transport = make_transport(env, session.settings, output)
         try:
             result = finish_turn(env, sink, lambda: session.send(message, sink, transport))
@@ -159,7 +159,7 @@ def check_finish(env: Env, result: TurnResult, settings: Settings) -> int:
 TYPING_FRAME = 0.04
 
 
-def make_sink(env: Env, output: Output) -> Any:
+def make_sink(env: Env, output: Output, links: str = "inline") -> Any:
     from .render import JsonlSink, JsonSink, PlainSink, choose_format
 
     fmt = choose_format(output.format, env.stdout_isatty, env.environ.get("TERM"))
@@ -180,7 +180,7 @@ def make_sink(env: Env, output: Output) -> Any:
         no_color=bool(env.environ.get("NO_COLOR")),
         highlight=False,
     )
-    return MarkdownSink(console, clock=env.clock, show_usage=True, echo_off=env.echo_off)
+    return MarkdownSink(console, clock=env.clock, show_usage=True, echo_off=env.echo_off, links=links)
 
 
 def read_stdin(env: Env, limit: int) -> str | None:

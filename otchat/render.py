@@ -36,15 +36,19 @@ class PlainSink:
         self._pending: list[str] = []
         self._last = ""
         self._began = False  # some of a reply arrived
+        self._reasoning = ""  # the end of the reasoning written to stderr, until it is closed
 
     def handle(self, event: Event) -> None:
+        if self._reasoning and type(event) is not ReasoningDelta:
+            self._end_reasoning()
         if type(event) is TextDelta:
             self._began = True
             self._pending.append(event.text)
         elif type(event) is ReasoningDelta:
             self._began = True
-            if self.verbose:
+            if self.verbose and event.text:
                 self.err.write(event.text)
+                self._reasoning = event.text[-1]
         elif type(event) is ToolCall:
             self._began = True
             self.flush()
@@ -64,7 +68,15 @@ class PlainSink:
                 self._last = text
         self.out.flush()
 
+    def _end_reasoning(self) -> None:
+        if self._reasoning != "\n":  # the next line on stderr starts a line of its own
+            self.err.write("\n")
+        self.err.flush()
+        self._reasoning = ""
+
     def end(self, result: TurnResult) -> None:
+        if self._reasoning:
+            self._end_reasoning()
         self.flush()
         if self._last and not self._last.endswith("\n"):
             self.out.write("\n")

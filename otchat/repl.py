@@ -61,7 +61,7 @@ def run(env: Env, flags: Flags, output: Output, first: str | None, *, multiline:
 
 def turn(env: Env, session: Session, transport: Any, output: Output, text: str) -> None:
     """One exchange; errors and Ctrl-C end the turn, never the session."""
-    sink = make_sink(env, output)
+    sink = make_sink(env, output, session.settings.links)
     try:
         result = finish_turn(env, sink, lambda: session.send(text, sink, transport))
     except OtchatError as exc:

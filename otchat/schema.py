@@ -21,6 +21,7 @@ class Key:
     default: Any = None
     low: float | None = None
     high: float | None = None
+    choices: tuple[str, ...] = ()  # for a str: the values it may take
 
 
 _KEYS = [
@@ -41,6 +42,8 @@ _KEYS = [
     Key("auto_approve", "approve", "run local MCP tools without asking: true, or a list of server__tool", False),
     Key("max_tool_rounds", "int", "tool rounds per message before stopping", 8, 1, 100),
     Key("ca_bundle", "str", "certificate authorities to trust (a PEM file), e.g. a corporate proxy's"),
+    Key("links", "str", "where a markdown link's target shows: inline, footnotes or hidden", "inline",
+        choices=("inline", "footnotes", "hidden")),
 ]
 TOP: dict[str, Key] = {key.name: key for key in _KEYS}
 PROFILE: dict[str, Key] = {name: key for name, key in TOP.items() if name != "default_profile"}
@@ -174,6 +177,8 @@ def check_value(key: Key, value: Any, where: str, error: type[Exception]) -> Non
     }[kind]
     if not ok:
         raise error(f"{where} must be {_kind_name(kind)}, not {_describe(value)}")
+    if key.choices and value not in key.choices:
+        raise error(f"{where} must be one of {', '.join(key.choices)}, got {value!r}")
     if kind == "url" and not re.match(r"https?://[^/\s]+", value):
         raise error(f"{where} must be an http:// or https:// URL, got {value!r}")
     if key.low is not None and value < key.low:

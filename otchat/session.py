@@ -31,6 +31,7 @@ class Entry:
     result: TurnResult | None = None  # for a reply: usage, finish reason, latency
     tool_call_id: str | None = None  # for a tool result
     answered: bool = False  # a reply whose tool calls have tool results after it
+    reasoning: str = ""  # a reply's reasoning: kept in the log, never sent back
 
     def to_api(self) -> dict[str, Any]:
         if self.role == "tool":
@@ -54,6 +55,7 @@ class Entry:
             latency=r.elapsed if r else None,
             interrupted=self.interrupted,
             tool_call_id=self.tool_call_id,
+            reasoning=self.reasoning or None,
         )
 
     @classmethod
@@ -63,7 +65,7 @@ class Entry:
             for i, c in enumerate(m.tool_calls)
         ]
         return cls(m.role, m.content, calls, m.interrupted, m.model, tool_call_id=m.tool_call_id,
-                   answered=bool(calls))
+                   answered=bool(calls), reasoning=m.reasoning or "")
 
 
 @dataclass
@@ -219,7 +221,7 @@ class Session:
 
     def _keep(self, result: TurnResult) -> Entry:
         entry = Entry("assistant", result.content, list(result.tool_calls), result.interrupted,
-                      result.model or self.settings.model, result)
+                      result.model or self.settings.model, result, reasoning=result.reasoning)
         self.entries.append(entry)
         self.totals.add(result)
         return entry

@@ -1,0 +1,129 @@
+"""Markdown tokens rewritten before rich renders them, so nothing the model wrote is lost."""
+
+from __future__ import annotations
+
+import re
+
+from markdown_it.token import Token
+from rich.console import Console, ConsoleOptions, RenderResult
+from rich.markdown import TextElement
+
+LINKS = ("inline", "footnotes", "hidden")
+
+# Reference definitions are shown as the model wrote them (the parser leaves them as
+# text, see live._parser): a streamed block is printed before a definition below it can
+# arrive, so resolving them would make the streamed and the whole render differ.
+_DEFINITION = re.compile(r"\[[^\]\n]+\]:[ \t]*\S")
+_ENCODED = re.compile(r"(?:%[89A-Fa-f][0-9A-Fa-f])+")
+_SCHEME = re.compile(r"^(?:https?://|mailto:)", re.IGNORECASE)
+
+
+def rewrite(tokens: list[Token], links: str) -> list[Token]:
+    """`tokens` with raw HTML as text, images as links and, unless `links` is "hidden",
+    each link's target shown where its text does not already show it: after it
+    ("inline") or numbered under its top-level block ("footnotes")."""
+    out: list[Token] = []
+    notes: list[str] = []
+    for token in tokens:
+        if token.type == "inline" and token.children:
+            content = token.content
+            # Only HTML, autolinks, links and images need a rewrite; all start so.
+            if "<" in content or "[" in content:
+                token = token.copy(children=_inline(token.children, links, notes))
+        out.append(token)
+        if notes and token.level == 0 and token.nesting == -1:
+            out += _footnotes(notes)
+            notes = []
+    if notes:
+        out += _footnotes(notes)
+    return out
+
+
+def _inline(children: list[Token], links: str, notes: list[str]) -> list[Token]:
+    out: list[Token] = []
+    opened: list[tuple[str, int]] = []  # each open link's target, and where its text starts
+    definitions = False
+    for child in children:
+        kind = child.type
+        if kind == "html_inline":
+            out.append(_text(child.content))
+        elif kind == "image":
+            # rich draws an image apart from its paragraph; as a link it stays in place.
+            src = str(child.attrs.get("src", ""))
+            out += [_link_open(src), _text("🌆 " + child.content), Token("link_close", "a", -1)]
+            out += _target(src, child.content, links, notes)
+        elif kind == "link_open":
+            opened.append((str(child.attrs.get("href", "")), len(out)))
+            out.append(child)
+        elif kind == "link_close" and opened:
+            href, start = opened.pop()
+            out.append(child)
+            if child.markup != "autolink":
+                text = "".join(t.content for t in out[start:] if t.type in ("text", "code_inline"))
+                out += _target(href, text, links, notes)
+        elif kind == "text" and _DEFINITION.match(child.content):
+            definitions = True
+            out.append(child)
+        else:
+            out.append(child)
+    if definitions:  # one definition a line, as written, not run together
+        out = [Token("hardbreak", "br", 0) if t.type == "softbreak" else t for t in out]
+    return out
+
+
+def _target(href: str, text: str, links: str, notes: list[str]) -> list[Token]:
+    """What follows a link so its target is visible: ` (url)`, `[n]`, or nothing."""
+    shown = shown_url(href)
+    if links == "hidden" or not href or _same(text, shown):
+        return []
+    if links == "footnotes":
+        if shown not in notes:
+            notes.append(shown)
+        return [_text(f"[{notes.index(shown) + 1}]")]
+    return [_text(" ("), _link_open(href), _text(shown), Token("link_close", "a", -1), _text(")")]
+
+
+def _footnotes(urls: list[str]) -> list[Token]:
+    children: list[Token] = []
+    for number, url in enumerate(urls, 1):
+        if children:
+            children.append(Token("hardbreak", "br", 0))
+        children += [_text(f"[{number}] "), _link_open(url), _text(url), Token("link_close", "a", -1)]
+    return [Token("paragraph_open", "p", 1), Token("inline", "", 0, children=children, level=1),
+            Token("paragraph_close", "p", -1)]
+
+
+def shown_url(href: str) -> str:
+    """A link target as the model most likely wrote it: the parser percent-encodes
+    non-ASCII characters, which are decoded back for reading."""
+    if "%" not in href:
+        return href
+
+    def decode(match: re.Match[str]) -> str:
+        try:
+            return bytes.fromhex(match.group().replace("%", "")).decode("utf-8")
+        except UnicodeDecodeError:
+            return match.group()
+
+    return _ENCODED.sub(decode, href)
+
+
+def _same(text: str, url: str) -> bool:
+    """Whether a link's text already shows its target (`example.com` for `https://example.com/`)."""
+    return _SCHEME.sub("", text.strip()).rstrip("/") == _SCHEME.sub("", url).rstrip("/")
+
+
+def _text(content: str) -> Token:
+    return Token("text", "", 0, content=content)
+
+
+def _link_open(href: str) -> Token:
+    return Token("link_open", "a", 1, attrs={"href": href})
+
+
+class HtmlBlock(TextElement):
+    """A block of raw HTML, shown as the characters the model wrote (rich shows nothing)."""
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        self.text.rstrip()
+        yield self.text
