@@ -9,6 +9,7 @@ import json
 from typing import Any, TextIO
 
 from .models import (
+    ROUND_BREAK,
     Error,
     Event,
     Finish,
@@ -35,9 +36,14 @@ class PlainSink:
         self.verbose = verbose
         self._pending: list[str] = []
         self._last = ""
+        self._round_over = False  # a local tool round ended: the next text starts a new block
 
     def handle(self, event: Event) -> None:
         if type(event) is TextDelta:
+            if self._round_over:
+                self._round_over = False
+                if self._last and event.text:
+                    self._pending.append(ROUND_BREAK)  # stdout holds what JSON's `content` holds
             self._pending.append(event.text)
         elif type(event) is ReasoningDelta:
             if self.verbose:
@@ -50,6 +56,7 @@ class PlainSink:
             shown = event.content if self.verbose else summary(event.content)
             self.err.write(f"tool result: {event.name}{' (error)' if event.is_error else ''}: {shown}\n")
             self.err.flush()
+            self._round_over = True
 
     def flush(self) -> None:
         if self._pending:
@@ -157,6 +164,8 @@ def usage_line(result: TurnResult) -> str:
             parts.append(f"{usage.total_tokens:,} tokens")
     else:
         parts.append("tokens not reported")
+    if result.requests > 1:
+        parts.append(f"{result.requests} requests")
     parts.append(f"{result.elapsed:.1f} s")
     if result.model:
         parts.append(result.model)
