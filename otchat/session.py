@@ -224,7 +224,8 @@ class Session:
 
     def _unanswered(self, user: Entry) -> None:
         """A question that got no reply leaves the conversation; its log row stays, hidden."""
-        self.entries.remove(user)
+        if self.entries and self.entries[-1] is user:  # by identity: an equal earlier question stays
+            self.entries.pop()
         if user.row is None:
             user.hidden = True  # not logged yet: logged hidden
         else:
