@@ -22,17 +22,35 @@ class Recorder:
         self.enabled = enabled
         self.cid: str | None = None
 
-    def record(self, model: str, profile: str | None, system: str | None, messages: list[Message]) -> None:
+    def record(self, model: str, profile: str | None, system: str | None,
+               messages: list[Message]) -> list[int | None]:
+        """Log `messages`; their row ids (None where nothing was written)."""
         if not self.enabled or not messages:
-            return
+            return [None] * len(messages)
         try:
             with Store.open(self.env.data_dir) as store:
+                head: list[Message] = []
                 if self.cid is None:
                     first = next((m.content for m in messages if m.role == "user"), messages[0].content)
                     self.cid = store.new_conversation(first, model, profile)
                     if system:
-                        messages = [Message("system", system), *messages]
-                store.add_messages(self.cid, messages, model=model)
+                        head = [Message("system", system)]
+                ids = store.add_messages(self.cid, head + messages, model=model)
+                return list(ids[len(head):])
+        except OtchatError as exc:
+            self._fail(exc.line())
+        except (sqlite3.Error, OSError) as exc:
+            self._fail(f"{self.env.data_dir / DB_NAME}: {exc}")
+        return [None] * len(messages)
+
+    def hide(self, ids: list[int | None]) -> None:
+        """Take logged messages off the conversation's path (/undo, /retry); the rows stay."""
+        rows = [i for i in ids if i is not None]
+        if not self.enabled or not rows:
+            return
+        try:
+            with Store.open(self.env.data_dir) as store:
+                store.hide(rows)
         except OtchatError as exc:
             self._fail(exc.line())
         except (sqlite3.Error, OSError) as exc:
@@ -59,6 +77,8 @@ def markdown_of(title: str, messages: list[Message]) -> str:
     lines = [f"# {title}", ""]
     for m in messages:
         head = f"## {m.role}" + (f" ({m.model})" if m.role == "assistant" and m.model else "")
+        if m.hidden:  # undone, replaced by /retry, or never answered: kept, never sent again
+            head += " · not sent again"
         lines += [head, ""]
         if m.reasoning:  # marked as what it is, apart from the answer
             lines += ["> *reasoning*", ">", *(f"> {line}".rstrip() for line in m.reasoning.strip().split("\n")), ""]

@@ -62,6 +62,30 @@ class Usage:
             "total_tokens": self.total_tokens,
         }
 
+    @classmethod
+    def total(cls, usages: list[Usage]) -> Usage:
+        """The usage of several requests: every number summed (nested details too)."""
+        summed: dict[str, Any] = {}
+        for usage in usages:
+            _add_into(summed, usage.to_dict())
+        return cls.from_dict(summed)
+
+
+def _add_into(total: dict[str, Any], part: dict[str, Any]) -> None:
+    for key, value in part.items():
+        have = total.get(key)
+        if isinstance(value, bool) or value is None:
+            total.setdefault(key, value)
+        elif isinstance(value, (int, float)) and isinstance(have, (int, float)) and not isinstance(have, bool):
+            total[key] = have + value
+        elif isinstance(value, dict) and isinstance(have, dict):
+            _add_into(have, value)
+        elif isinstance(value, dict):
+            total[key] = {}
+            _add_into(total[key], value)
+        else:
+            total[key] = value  # a first number, or a string (the last one stands)
+
 
 # Typed events: what `protocol` produces and every sink consumes.
 
@@ -120,7 +144,7 @@ Event = Union[TextDelta, ReasoningDelta, ToolCallDelta, ToolCall, ToolResult, Us
 
 @dataclass(slots=True)
 class TurnResult:
-    """What one request produced, complete or not."""
+    """What one request produced, complete or not; or, from `whole`, a turn of several."""
 
     id: str | None = None
     model: str | None = None
@@ -131,6 +155,29 @@ class TurnResult:
     usage: Usage | None = None
     elapsed: float = 0.0
     interrupted: bool = False
+    requests: int = 1  # how many requests (local tool rounds) this result covers
+
+    @classmethod
+    def whole(cls, rounds: list[TurnResult], *, interrupted: bool = False) -> TurnResult:
+        """One turn of several requests (local tool rounds) as a whole: all the text
+        (rounds apart by a blank line), every tool call, summed usage and time; the
+        identity and finish reason of the last request. `interrupted`: the turn was cut."""
+        last = rounds[-1]
+        if len(rounds) == 1 and (last.interrupted or not interrupted):
+            return last
+        usages = [r.usage for r in rounds if r.usage is not None]
+        return cls(
+            id=last.id,
+            model=last.model,
+            content=join_rounds([r.content for r in rounds]),
+            reasoning=join_rounds([r.reasoning for r in rounds]),
+            tool_calls=[call for r in rounds for call in r.tool_calls],
+            finish_reason=last.finish_reason,
+            usage=Usage.total(usages) if usages else None,
+            elapsed=sum(r.elapsed for r in rounds),
+            interrupted=last.interrupted or interrupted,
+            requests=sum(r.requests for r in rounds),
+        )
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -144,3 +191,11 @@ class TurnResult:
         if self.reasoning:
             out["reasoning"] = self.reasoning
         return out
+
+
+ROUND_BREAK = "\n\n"
+
+
+def join_rounds(texts: list[str]) -> str:
+    """The text of several requests of one turn, as the plain output shows it."""
+    return ROUND_BREAK.join(text for text in texts if text)

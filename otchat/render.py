@@ -9,6 +9,7 @@ import json
 from typing import Any, TextIO
 
 from .models import (
+    ROUND_BREAK,
     Error,
     Event,
     Finish,
@@ -37,12 +38,17 @@ class PlainSink:
         self._last = ""
         self._began = False  # some of a reply arrived
         self._reasoning = ""  # the end of the reasoning written to stderr, until it is closed
+        self._round_over = False  # a local tool round ended: the next text starts a new block
 
     def handle(self, event: Event) -> None:
         if self._reasoning and type(event) is not ReasoningDelta:
             self._end_reasoning()
         if type(event) is TextDelta:
             self._began = True
+            if self._round_over:
+                self._round_over = False
+                if self._last and event.text:
+                    self._pending.append(ROUND_BREAK)  # stdout holds what JSON's `content` holds
             self._pending.append(event.text)
         elif type(event) is ReasoningDelta:
             self._began = True
@@ -58,6 +64,7 @@ class PlainSink:
             shown = event.content if self.verbose else summary(event.content)
             self.err.write(f"tool result: {event.name}{' (error)' if event.is_error else ''}: {shown}\n")
             self.err.flush()
+            self._round_over = True
 
     def flush(self) -> None:
         if self._pending:
@@ -173,6 +180,8 @@ def usage_line(result: TurnResult) -> str:
             parts.append(f"{usage.total_tokens:,} tokens")
     else:
         parts.append("tokens not reported")
+    if result.requests > 1:
+        parts.append(f"{result.requests} requests")
     parts.append(f"{result.elapsed:.1f} s")
     if result.model:
         parts.append(result.model)

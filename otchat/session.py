@@ -32,6 +32,8 @@ class Entry:
     tool_call_id: str | None = None  # for a tool result
     answered: bool = False  # a reply whose tool calls have tool results after it
     reasoning: str = ""  # a reply's reasoning: kept in the log, never sent back
+    row: int | None = None  # its id in history.db, once logged
+    hidden: bool = False  # logged as off the conversation's path (a question nobody answered)
 
     def to_api(self) -> dict[str, Any]:
         if self.role == "tool":
@@ -56,6 +58,7 @@ class Entry:
             interrupted=self.interrupted,
             tool_call_id=self.tool_call_id,
             reasoning=self.reasoning or None,
+            hidden=self.hidden,
         )
 
     @classmethod
@@ -65,18 +68,22 @@ class Entry:
             for i, c in enumerate(m.tool_calls)
         ]
         return cls(m.role, m.content, calls, m.interrupted, m.model, tool_call_id=m.tool_call_id,
-                   answered=bool(calls), reasoning=m.reasoning or "")
+                   answered=bool(calls), reasoning=m.reasoning or "", row=m.id)
 
 
 @dataclass
 class Totals:
+    """What this session used: turns (one per message sent) and requests (one per tool round)."""
+
     turns: int = 0
+    requests: int = 0
     prompt_tokens: int = 0
     completion_tokens: int = 0
     seconds: float = 0.0
 
     def add(self, result: TurnResult) -> None:
-        self.turns += 1
+        """Count one request's reply."""
+        self.requests += 1
         self.seconds += result.elapsed
         if result.usage:
             self.prompt_tokens += result.usage.prompt_tokens or 0
@@ -101,6 +108,7 @@ class Session:
         self.entries: list[Entry] = []
         self.totals = Totals()
         self.last_user_text: str | None = None
+        self.retried: Entry | None = None  # the question /retry asks again, already logged
         self.stored_system: str | None = None
         self.title: str | None = None
         self.settings = self._resolve()
@@ -120,7 +128,11 @@ class Session:
         from .history import load
 
         conversation = load(self.env, ref)
-        self.entries = [Entry.from_message(m) for m in conversation.messages if m.role != "system"]
+        # Messages taken off the path (undone, replaced, unanswered) stay in the log, unsent.
+        self.entries = [Entry.from_message(m) for m in conversation.messages
+                        if m.role != "system" and not m.hidden]
+        self.last_user_text = next((e.content for e in reversed(self.entries) if e.role == "user"), None)
+        self.retried = None
         self.stored_system = next((m.content for m in conversation.messages if m.role == "system"), None)
         self.title = conversation.title
         self.recorder.cid = conversation.id
@@ -152,18 +164,24 @@ class Session:
         """One exchange, logged whatever happens: the user's message, then replies and
         local tool rounds until a reply needs no local tool (or the round limit).
 
-        A reply cut short (Ctrl-C, a broken stream) is kept, marked interrupted; a request
-        that got no reply at all leaves the conversation as it was (the log still has
-        what the user typed)."""
+        Returns the turn as a whole (`TurnResult.whole` of its requests); on failure the
+        exception's `partial` is the whole of what arrived. A reply cut short (Ctrl-C, a
+        broken stream) is kept, marked interrupted; a question that got no reply at all
+        leaves the conversation as it was (the log keeps it, hidden)."""
         from .engine import run_tool_calls
         from .errors import ToolBudgetError
 
         self.last_user_text = text
-        user = Entry("user", text)
-        chat_request = self.request_for(text)
-        self.entries.append(user)
-        added = [user]
-        rounds = 0
+        user, self.retried = self.retried, None
+        added: list[Entry] = []
+        if user is not None and self.entries and self.entries[-1] is user and user.content == text:
+            chat_request = request.build(self.settings, self.messages())  # /retry: asked again, logged once
+        else:
+            user = Entry("user", text)
+            chat_request = self.request_for(text)
+            self.entries.append(user)
+            added.append(user)
+        rounds: list[TurnResult] = []
         try:
             while True:
                 try:
@@ -172,19 +190,29 @@ class Session:
                     partial = getattr(exc, "partial", None)
                     if partial is not None and (partial.content or partial.tool_calls):
                         added.append(self._keep(partial))
-                    elif len(added) == 1:
-                        self.entries.pop()
+                        rounds.append(partial)
+                    if rounds:
+                        self._report(exc, rounds)
+                    else:
+                        self._unanswered(user)
                     raise
+                rounds.append(result)
                 reply = self._keep(result)
                 added.append(reply)
                 if not self._wants_local_tools(result):
-                    return result
-                if rounds >= self.settings.max_tool_rounds:
-                    raise ToolBudgetError(
-                        f"stopped after {rounds} tool round{'s' if rounds != 1 else ''} (--max-tool-rounds);"
+                    return TurnResult.whole(rounds)
+                if len(rounds) > self.settings.max_tool_rounds:
+                    done = len(rounds) - 1
+                    error = ToolBudgetError(
+                        f"stopped after {done} tool round{'s' if done != 1 else ''} (--max-tool-rounds);"
                         " the model still asks for tools")
-                rounds += 1
-                outcomes = run_tool_calls(result.tool_calls, self.tools, self._approve, sink)
+                    error.partial = TurnResult.whole(rounds)
+                    raise error
+                try:
+                    outcomes = run_tool_calls(result.tool_calls, self.tools, self._approve, sink)
+                except BaseException as exc:
+                    self._report(exc, rounds)
+                    raise
                 reply.answered = True
                 for outcome in outcomes:
                     entry = Entry("tool", outcome.content, tool_call_id=outcome.id)
@@ -192,7 +220,26 @@ class Session:
                     added.append(entry)
                 chat_request = request.build(self.settings, self.messages())
         finally:
+            if rounds:
+                self.totals.turns += 1
             self._log(added)
+
+    def _unanswered(self, user: Entry) -> None:
+        """A question that got no reply leaves the conversation; its log row stays, hidden."""
+        if self.entries and self.entries[-1] is user:  # by identity: an equal earlier question stays
+            self.entries.pop()
+        if user.row is None:
+            user.hidden = True  # not logged yet: logged hidden
+        else:
+            self.recorder.hide([user.row])
+
+    @staticmethod
+    def _report(exc: BaseException, rounds: list[TurnResult]) -> None:
+        """A failure after a reply began reports the whole turn so far, cut short."""
+        try:
+            exc.partial = TurnResult.whole(rounds, interrupted=True)  # type: ignore[attr-defined]
+        except AttributeError:
+            pass
 
     def _wants_local_tools(self, result: TurnResult) -> bool:
         return (self.tools is not None and result.finish_reason == "tool_calls"
@@ -228,7 +275,9 @@ class Session:
 
     def _log(self, entries: list[Entry]) -> None:
         s = self.settings
-        self.recorder.record(s.model, s.profile, s.system, [e.to_message() for e in entries])
+        rows = self.recorder.record(s.model, s.profile, s.system, [e.to_message() for e in entries])
+        for entry, row in zip(entries, rows):
+            entry.row = row
 
     # Slash commands ----------------------------------------------------------------
 
@@ -279,25 +328,34 @@ class Session:
         return ", ".join(names) or "none"
 
     def undo(self) -> str:
-        """Drop the last exchange (the last user message and everything after it)."""
+        """Drop the last exchange (the last user message and everything after it); the
+        log keeps it, hidden, so -c, --cid and /resume do not send it again."""
         for i in range(len(self.entries) - 1, -1, -1):
             if self.entries[i].role == "user":
+                self.recorder.hide([e.row for e in self.entries[i:]])
                 del self.entries[i:]
+                self.retried = None
                 return "dropped the last exchange"
         return "nothing to undo"
 
     def retry_text(self) -> str:
-        """The last user message, with its exchange dropped so it can be sent again."""
+        """The last user message, to be sent again: when it is the last exchange, its
+        replies are dropped (hidden in the log) and the question stays, so the new answer
+        takes the old one's place and the question is asked, and logged, once."""
         if self.last_user_text is None:
             raise UsageError("nothing to retry yet")
+        self.retried = None
         if self.entries and any(e.role == "user" for e in self.entries):
             last_user = max(i for i, e in enumerate(self.entries) if e.role == "user")
             if self.entries[last_user].content == self.last_user_text:
-                del self.entries[last_user:]
+                self.recorder.hide([e.row for e in self.entries[last_user + 1:]])
+                del self.entries[last_user + 1:]
+                self.retried = self.entries[last_user]
         return self.last_user_text
 
     def clear(self) -> str:
         self.entries.clear()
+        self.retried = None
         self.recorder.cid = None  # the next turn starts a new logged conversation
         self.stored_system = None
         self.settings = self._resolve()
@@ -305,7 +363,8 @@ class Session:
 
     def usage_text(self) -> str:
         t = self.totals
-        return (f"this session: {t.turns} turn{'s' if t.turns != 1 else ''}, {t.prompt_tokens:,} in · "
+        requests = f" ({t.requests} request{'s' if t.requests != 1 else ''})" if t.requests != t.turns else ""
+        return (f"this session: {t.turns} turn{'s' if t.turns != 1 else ''}{requests}, {t.prompt_tokens:,} in · "
                 f"{t.completion_tokens:,} out · {t.seconds:.1f} s")
 
     def to_markdown(self) -> str:

@@ -85,9 +85,10 @@ class Message:
     created: float = 0.0
     reasoning: str | None = None
     hidden: bool = False
+    id: int | None = None  # the row, once stored; not exported
 
     def to_json(self) -> dict[str, Any]:
-        data = {k: v for k, v in self.__dict__.items() if v not in (None, [], False)}
+        data = {k: v for k, v in self.__dict__.items() if v not in (None, [], False) and k != "id"}
         data["role"], data["content"] = self.role, self.content
         return data
 
@@ -180,11 +181,13 @@ class Store:
             )
         return cid
 
-    def add_messages(self, cid: str, messages: list[Message], model: str | None = None) -> None:
+    def add_messages(self, cid: str, messages: list[Message], model: str | None = None) -> list[int]:
+        """Append `messages`; their row ids, in order."""
         now = time.time()
+        ids: list[int] = []
         with self._write():
             for m in messages:
-                self.db.execute(
+                cursor = self.db.execute(
                     "INSERT INTO messages (conversation_id, role, content, tool_calls, tool_call_id, model,"
                     " finish_reason, usage, latency, interrupted, created, reasoning, hidden)"
                     " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -192,9 +195,16 @@ class Store:
                      m.model, m.finish_reason, json.dumps(m.usage) if m.usage else None, m.latency,
                      int(m.interrupted), m.created or now, m.reasoning or None, int(m.hidden)),
                 )
+                ids.append(int(cursor.lastrowid or 0))
             self.db.execute(
                 "UPDATE conversations SET updated = ?, model = COALESCE(?, model) WHERE id = ?", (now, model, cid)
             )
+        return ids
+
+    def hide(self, ids: list[int]) -> None:
+        """Take messages off their conversation's path (undone, replaced); the rows stay."""
+        with self._write():
+            self.db.executemany("UPDATE messages SET hidden = 1 WHERE id = ?", [(i,) for i in ids])
 
     def delete(self, cids: list[str]) -> int:
         with self._write():
@@ -231,7 +241,7 @@ class Store:
     def conversations(self, limit: int) -> list[Conversation]:
         rows = self.db.execute(
             "SELECT c.id, c.title, c.model, c.profile, c.created, c.updated,"
-            " (SELECT COUNT(*) FROM messages m WHERE m.conversation_id = c.id)"
+            " (SELECT COUNT(*) FROM messages m WHERE m.conversation_id = c.id AND m.hidden = 0)"
             " FROM conversations c ORDER BY c.updated DESC, c.rowid DESC LIMIT ?",
             (limit,),
         ).fetchall()
@@ -245,19 +255,20 @@ class Store:
             raise UsageError(f"no conversation {cid}")
         conversation = Conversation(*row)
         conversation.messages = list(self._messages(cid))
-        conversation.count = len(conversation.messages)
+        conversation.count = sum(not m.hidden for m in conversation.messages)
         return conversation
 
     def _messages(self, cid: str) -> Iterator[Message]:
         for row in self.db.execute(
             "SELECT role, content, tool_calls, tool_call_id, model, finish_reason, usage, latency, interrupted,"
-            " created, reasoning, hidden FROM messages WHERE conversation_id = ? ORDER BY id",
+            " created, reasoning, hidden, id FROM messages WHERE conversation_id = ? ORDER BY id",
             (cid,),
         ):
-            role, content, calls, call_id, model, finish, usage, latency, interrupted, created, reasoning, hidden = row
+            role, content, calls, call_id, model, finish, usage, latency, interrupted, created, reasoning, hidden, \
+                row_id = row
             yield Message(role, content, json.loads(calls) if calls else [], call_id, model, finish,
                           json.loads(usage) if usage else None, latency, bool(interrupted), created,
-                          reasoning, bool(hidden))
+                          reasoning, bool(hidden), row_id)
 
     def search(self, query: str, limit: int = 50) -> list[tuple[str, str, str, float, str]]:
         """(conversation id, title, role, time, snippet) of matching messages, newest first."""

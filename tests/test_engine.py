@@ -256,3 +256,23 @@ def test_verbose_log_never_contains_the_key():
     run_turn(request, transport, Recorder())
     log = "\n".join(lines)
     assert "sk-very-secret-key" not in log and "Bearer ***" in log and "< 200 OK" in log
+
+
+def test_a_turn_of_several_requests_is_reported_whole():
+    from otchat.models import ToolCall, TurnResult, Usage
+
+    first = TurnResult(id="a", content="Let me check.", tool_calls=[ToolCall(0, "c0", "peek", "{}")],
+                       finish_reason="tool_calls", elapsed=1.0,
+                       usage=Usage.from_dict({"prompt_tokens": 10, "completion_tokens": 2, "cost": 0.5,
+                                              "prompt_tokens_details": {"cached_tokens": 4}}))
+    second = TurnResult(id="b", model="m", content="Done.", finish_reason="stop", elapsed=0.5,
+                        usage=Usage.from_dict({"prompt_tokens": 20, "completion_tokens": 3, "cost": 0.25,
+                                               "prompt_tokens_details": {"cached_tokens": 6}}))
+    whole = TurnResult.whole([first, second])
+    assert (whole.id, whole.model, whole.content, whole.finish_reason) == ("b", "m", "Let me check.\n\nDone.", "stop")
+    assert [c.id for c in whole.tool_calls] == ["c0"] and whole.requests == 2 and whole.elapsed == 1.5
+    assert whole.usage is not None and whole.usage.to_dict() == {
+        "prompt_tokens": 30, "completion_tokens": 5, "cost": 0.75, "prompt_tokens_details": {"cached_tokens": 10}}
+    assert not whole.interrupted and TurnResult.whole([first, second], interrupted=True).interrupted
+    assert TurnResult.whole([first]) is first and TurnResult.whole([first], interrupted=True).interrupted
+    assert not first.interrupted

@@ -254,3 +254,98 @@ def test_rm_asks_on_a_terminal(otchat, home, server):
     child.expect(pexpect.EOF)
     child.close()
     assert child.exitstatus == 0 and rows(home, "SELECT COUNT(*) FROM conversations") == [(0,)]
+
+
+def test_migrates_a_version_2_database_with_nothing_lost(tmp_path):
+    path = tmp_path / "history.db"
+    db = sqlite3.connect(path)
+    for migration in MIGRATIONS[:2]:
+        for statement in _statements(migration):
+            db.execute(statement)
+    db.execute("PRAGMA user_version = 2")
+    db.execute("INSERT INTO conversations VALUES ('0123456789abcdef', 'kept talk', 'm', 'work', 1, 2)")
+    db.execute("INSERT INTO messages (conversation_id, role, content, tool_calls, tool_call_id, model,"
+               " finish_reason, usage, latency, interrupted, created) VALUES"
+               " ('0123456789abcdef', 'user', 'about the wombat', NULL, NULL, NULL, NULL, NULL, NULL, 0, 1),"
+               " ('0123456789abcdef', 'assistant', 'the wombat digs', '[{\"id\": \"c1\"}]', NULL, 'm', 'stop',"
+               "  '{\"total_tokens\": 5}', 0.5, 1, 2)")
+    db.commit()
+    before = db.execute("SELECT * FROM messages ORDER BY id").fetchall()
+    db.close()
+    with Store(path) as store:
+        assert store.db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
+        after = store.db.execute("SELECT * FROM messages ORDER BY id").fetchall()
+        assert [row[:len(before[0])] for row in after] == before
+        assert [row[len(before[0]):] for row in after] == [(None, 0), (None, 0)]  # reasoning, hidden
+        conversation = store.conversation("0123456789abcdef")
+        assert (conversation.title, conversation.profile, conversation.count) == ("kept talk", "work", 2)
+        reply = conversation.messages[1]
+        assert (reply.content, reply.tool_calls, reply.usage, reply.interrupted, reply.hidden) == (
+            "the wombat digs", [{"id": "c1"}], {"total_tokens": 5}, True, False)
+        assert [hit[0] for hit in store.search("wombat")] == ["0123456789abcdef"] * 2
+
+
+def contents(body):
+    return [m["content"] for m in body["messages"]]
+
+
+def test_an_undone_exchange_is_not_continued_but_kept(otchat, home, server):
+    r = otchat("chat", input="first\nsecond\n/undo\n")
+    assert r.code == 0 and "dropped the last exchange" in r.stderr
+    assert otchat("-c", "third").code == 0
+    assert contents(server.last_body) == ["first", "You said: first", "third"]
+    cid = rows(home, "SELECT id FROM conversations")[0][0]
+    otchat("--cid", cid[:8], "fourth")
+    assert contents(server.last_body) == ["first", "You said: first", "third", "You said: third", "fourth"]
+    otchat("chat", input=f"/resume {cid[:8]}\nfifth\n")
+    assert "second" not in contents(server.last_body)
+    # Nothing the user saw is deleted: the undone exchange is a hidden row.
+    assert rows(home, "SELECT content, hidden FROM messages WHERE content LIKE '%second'") == [
+        ("second", 1), ("You said: second", 1)]
+    assert rows(home, "SELECT COUNT(*) FROM messages WHERE hidden = 0") == [(8,)]
+
+
+def test_a_retried_question_appears_once_with_the_new_answer(otchat, home, server):
+    server.enqueue(Stream(text_chunks("the old answer")), Stream(text_chunks("the new answer")))
+    r = otchat("chat", input="what is a quokka\n/retry\n")
+    assert r.code == 0 and contents(server.last_body) == ["what is a quokka"]
+    assert otchat("-c", "and a numbat").code == 0
+    assert contents(server.last_body) == ["what is a quokka", "the new answer", "and a numbat"]
+    assert rows(home, "SELECT role, content, hidden FROM messages ORDER BY id")[:3] == [
+        ("user", "what is a quokka", 0), ("assistant", "the old answer", 1), ("assistant", "the new answer", 0)]
+
+
+def test_retry_in_a_resumed_conversation_replaces_the_stored_answer(otchat, home, server):
+    server.enqueue(Stream(text_chunks("a poor answer")))
+    otchat("name a marsupial")
+    server.enqueue(Stream(text_chunks("a koala")))
+    assert otchat("chat", "-c", input="/retry\n").code == 0
+    assert contents(server.last_body) == ["name a marsupial"]
+    otchat("-c", "another")
+    assert contents(server.last_body) == ["name a marsupial", "a koala", "another"]
+
+
+def test_a_question_that_got_no_reply_is_not_continued(otchat, home, server):
+    server.enqueue(error(400, {"error": {"message": "nope"}}))
+    otchat("chat", input="unanswered\nanswered\n")
+    otchat("-c", "next")
+    assert contents(server.last_body) == ["answered", "You said: answered", "next"]
+    assert rows(home, "SELECT content, hidden FROM messages ORDER BY id")[0] == ("unanswered", 1)
+
+
+def test_clear_starts_a_new_logged_conversation(otchat, home, server):
+    otchat("chat", input="old topic\n/clear\nnew topic\n")
+    assert rows(home, "SELECT title FROM conversations ORDER BY created") == [("old topic",), ("new topic",)]
+    otchat("-c", "more")
+    assert contents(server.last_body) == ["new topic", "You said: new topic", "more"]
+
+
+def test_history_show_and_export_keep_what_was_taken_back(otchat, home, server):
+    otchat("chat", input="kept\ndropped\n/undo\n")
+    cid = rows(home, "SELECT id FROM conversations")[0][0]
+    shown = otchat("history", "show", cid[:8]).stdout
+    assert "## user · not sent again\n\ndropped" in shown and "## user\n\nkept" in shown
+    exported = json.loads(otchat("history", "export", cid[:8], "--format", "json").stdout)
+    assert exported["message_count"] == 2
+    assert [(m["content"], m.get("hidden", False)) for m in exported["messages"]] == [
+        ("kept", False), ("You said: kept", False), ("dropped", True), ("You said: dropped", True)]

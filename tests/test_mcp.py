@@ -285,3 +285,48 @@ def test_without_the_sdk_the_message_says_how_to_install_it(run, tmp_path):
     (shim / "mcp.py").write_text("raise ImportError('No module named mcp')\n")  # as if not installed
     r = run("--mcp-command", "mcp-server-time", "hi", env={"PYTHONPATH": str(shim)})
     assert r.code == 2 and "pip install 'otchat[mcp]'" in r.stderr and len(r.stderr.splitlines()) == 1
+
+
+SUMMED = {"prompt_tokens": 22, "completion_tokens": 44, "total_tokens": 66}
+
+
+def two_rounds(server):
+    server.enqueue(calls(("t__peek", {}), text="Let me check."), Stream(text_chunks("It is running.")))
+
+
+def test_json_reports_every_round_of_a_turn(run, server):
+    two_rounds(server)
+    r = run("--mcp-command", TESTSERVER_CMD, "--json", "is it running?")
+    assert r.code == 0, r.stderr
+    data = json.loads(r.stdout)
+    assert data["content"] == "Let me check.\n\nIt is running."
+    assert [call["function"]["name"] for call in data["tool_calls"]] == ["t__peek"]
+    assert data["usage"] == SUMMED and data["finish_reason"] == "stop"
+
+
+def test_plain_output_and_usage_count_every_round(run, server):
+    two_rounds(server)
+    r = run("--mcp-command", TESTSERVER_CMD, "-u", "is it running?")
+    assert r.stdout == "Let me check.\n\nIt is running.\n"
+    assert "usage: 22 in · 44 out · 2 requests ·" in r.stderr
+    two_rounds(server)
+    r = run("--mcp-command", TESTSERVER_CMD, "--format", "markdown", "is it running?")
+    assert "22 in · 44 out · 2 requests ·" in r.stdout
+
+
+def test_repl_usage_counts_turns_and_requests(run, server):
+    two_rounds(server)
+    r = run("chat", "--mcp-command", TESTSERVER_CMD, input="is it running?\nthanks\n/usage\n")
+    assert "this session: 2 turns (3 requests), 33 in · 66 out" in r.stderr
+
+
+def test_a_turn_cut_after_a_tool_round_reports_what_arrived(run, server):
+    from tests.fakeserver import error
+
+    server.enqueue(calls(("t__peek", {}), text="Let me check."), error(400, {"error": {"message": "too long"}}))
+    r = run("--mcp-command", TESTSERVER_CMD, "--json", "is it running?")
+    data = json.loads(r.stdout)
+    assert r.code == 4 and data["content"] == "Let me check." and data["interrupted"] is True
+    assert [call["function"]["name"] for call in data["tool_calls"]] == ["t__peek"]
+    assert data["usage"] == {"prompt_tokens": 11, "completion_tokens": 22, "total_tokens": 33}
+    assert "too long" in data["error"]["message"]

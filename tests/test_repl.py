@@ -171,3 +171,9 @@ def test_help_lists_every_command(tmp_path):
     text = slash.run(session_for(tmp_path), "/help").text
     for command in slash.COMMANDS:
         assert command.usage in text
+
+
+def test_a_failed_repeat_leaves_the_earlier_equal_question(tmp_path):
+    server = Server("first answer", httpx.Response(400, json={"error": {"message": "busy"}}))
+    run_repl(tmp_path, "hi\rhi\rnext\r", server, flags=Flags(no_log=True))
+    assert [m["content"] for m in server.bodies[2]["messages"]] == ["hi", "first answer", "next"]
