@@ -153,10 +153,10 @@ KeyArg = Annotated[
 
 
 @config_app.command("list")
-def config_list(ctx: typer.Context) -> None:
-    """Print every setting in config.toml as KEY = VALUE (secrets masked)."""
+def config_list(ctx: typer.Context, profile: ProfileOpt = None) -> None:
+    """Print every setting as KEY = VALUE  # where it comes from (secrets masked)."""
     env = _env(ctx)
-    guarded(env, lambda: _manage().config_list(env))
+    guarded(env, lambda: _manage().config_list(env, profile))
 
 
 @config_app.command("get")

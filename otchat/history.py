@@ -134,7 +134,7 @@ def search_cmd(env: Env, query: str, limit: int) -> int:
         hits = store.search(query, limit)
     if not hits:
         env.stderr.write(f"nothing matches {query!r}\n")
-        return ExitCode.UNEXPECTED
+        return ExitCode.NO_MATCH
     for cid, title, role, created, snippet in hits:
         snippet = " ".join(snippet.split())
         _out(env, f"{cid[:8]}  {when(created)}  {role:<9}  {snippet}   ({title})")
