@@ -28,11 +28,12 @@ prompt, or put -- before it, to send such a word as a prompt. A near miss of a
 command name (otchat histroy list) is refused, not sent."""
 
 EXIT_CODES = """\
-Exit status: 0 ok, 1 unexpected error, 2 bad usage or input, 3 config or API key
-(401/403), 4 request rejected (other 4xx), 5 server failure (5xx, in-stream error),
-6 network failure or timeout, 7 broken stream, 8 rate limit (429) or out of credit
-(402), 9 stopped at a tool budget with tool calls unrun, 130 interrupted, 141 stdout
-closed, 129/143 SIGHUP/SIGTERM."""
+Exit status: 0 ok, 1 no match (history search, config get of an unset key) or an
+unexpected error, 2 bad usage or input, 3 config or API key (401/403), 4 request
+rejected (other 4xx), 5 server failure (5xx, in-stream error), 6 network failure or
+timeout, 7 broken stream, 8 rate limit (429) or out of credit (402), 9 stopped at a
+tool budget with tool calls unrun, 130 interrupted, 141 stdout closed, 129/143
+SIGHUP/SIGTERM."""
 
 
 # How close a first word must be to a command name before it is taken for a mistyped

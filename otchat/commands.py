@@ -112,10 +112,11 @@ def history_export(
     cid: IdArg,
     format: Annotated[ExportFormat, typer.Option("--format", help="markdown or json.")] = ExportFormat.markdown,
     output: Annotated[Optional[Path], typer.Option("-o", "--output", metavar="FILE", help="Write to FILE.")] = None,
+    yes: Annotated[bool, typer.Option("-y", "--yes", help="Overwrite FILE without asking.")] = False,
 ) -> None:
-    """Write one conversation as markdown or JSON."""
+    """Write one conversation as markdown or JSON (asks before replacing FILE on a terminal)."""
     env = _env(ctx)
-    guarded(env, lambda: _history().export_cmd(env, cid, format.value, output))
+    guarded(env, lambda: _history().export_cmd(env, cid, format.value, output, yes, lambda q: _ask(env, q)))
 
 
 @history_app.command("rm")
@@ -154,10 +155,10 @@ KeyArg = Annotated[
 
 
 @config_app.command("list")
-def config_list(ctx: typer.Context) -> None:
-    """Print every setting in config.toml as KEY = VALUE (secrets masked)."""
+def config_list(ctx: typer.Context, profile: ProfileOpt = None) -> None:
+    """Print every setting as KEY = VALUE  # where it comes from (secrets masked)."""
     env = _env(ctx)
-    guarded(env, lambda: _manage().config_list(env))
+    guarded(env, lambda: _manage().config_list(env, profile))
 
 
 @config_app.command("get")

@@ -99,60 +99,108 @@ def load_file(path: Path, warn: Any = None) -> dict[str, Any]:
     except OSError as exc:
         raise ConfigError(f"cannot read {path}: {exc.strerror}") from exc
     try:
-        data = tomllib.loads(raw.decode("utf-8"))
+        text = raw.decode("utf-8")
+        data = tomllib.loads(text)
     except UnicodeDecodeError as exc:
         raise ConfigError(f"{path}: not UTF-8 text") from exc
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: invalid TOML: {exc}", hint="fix it with otchat config edit") from exc
-    unknown = schema.validate(data, ConfigError, where=f"{path}: ")
+    unknown = schema.validate(data, ConfigError, where=f"{path}: ", line_of=lambda parts: _find_line(text, parts))
     if unknown and warn is not None:
         warn(f"{path}: unknown key{'s' if len(unknown) > 1 else ''} ignored: {', '.join(unknown)}")
     return data
 
 
-def choose_profile(flag: str | None, environ: Mapping[str, str], file: Mapping[str, Any]) -> tuple[str | None, bool]:
-    """The active profile and whether it was chosen explicitly (with --profile)."""
+def _find_line(text: str, parts: list[str]) -> int | None:
+    from .configfile import find_line  # only when a value is wrong: it is not needed to start
+
+    return find_line(text, parts)
+
+
+def choose_profile(flag: str | None, environ: Mapping[str, str], file: Mapping[str, Any]) -> tuple[str | None, str]:
+    """The active profile and what chose it: "--profile", "OTCHAT_PROFILE" or "default_profile"."""
     profiles = file.get("profiles", {})
     if flag:
-        name, explicit, source = flag, True, "--profile"
+        name, source = flag, "--profile"
     elif environ.get("OTCHAT_PROFILE"):
-        name, explicit, source = environ["OTCHAT_PROFILE"], False, "OTCHAT_PROFILE"
+        name, source = environ["OTCHAT_PROFILE"], "OTCHAT_PROFILE"
     elif file.get("default_profile"):
-        name, explicit, source = file["default_profile"], False, "default_profile"
+        name, source = file["default_profile"], "default_profile"
     else:
-        return None, False
+        return None, ""
     if name not in profiles:
         known = ", ".join(sorted(profiles)) or "none defined"
-        error = UsageError if explicit else ConfigError
+        error = UsageError if source == "--profile" else ConfigError
         raise error(f"unknown profile {name!r} (from {source}); known profiles: {known}")
-    return name, explicit
+    return name, source
+
+
+@dataclass
+class Sources:
+    """Where settings come from, first match wins; `resolve` and `config list` both read it."""
+
+    layers: list[tuple[str, Mapping[str, Any]]]  # (what `config list` calls it, its values)
+    profile_name: str | None
+    profile: Mapping[str, Any]
+    role: Mapping[str, Any]
+
+    def pick(self, key: str) -> tuple[Any, str]:
+        """The value of a top-level key and the name of the layer it came from."""
+        for source, layer in self.layers:
+            value = layer.get(key)
+            if value is not None:
+                return value, source
+        if key in schema.TOP and schema.TOP[key].default is not None:
+            return schema.TOP[key].default, "default"
+        return None, ""
+
+    def merged(self, key: str) -> tuple[Any, dict[str, str]]:
+        """A key whose values add up over the layers (a list: tools; a table: headers),
+        and for each item or name the layer that set it (for a table, the one that wins)."""
+        total: dict[str, Any] = {}
+        origins: dict[str, str] = {}
+        for source, layer in reversed(self.layers):
+            value = layer.get(key)
+            if isinstance(value, dict):
+                total.update(value)
+                origins.update(dict.fromkeys(value, source))
+            elif isinstance(value, list):
+                for item in value:
+                    total.setdefault(item, item)
+                    origins.setdefault(item, source)
+        return (list(total) if schema.TOP[key].kind == "list" else total), origins
+
+
+def sources(flags: Flags, environ: Mapping[str, str], file: Mapping[str, Any]) -> Sources:
+    """The precedence of design.md §3, in one place."""
+    profile_name, chosen_by = choose_profile(flags.profile, environ, file)
+    profile = file.get("profiles", {}).get(profile_name, {}) if profile_name else {}
+    explicit = chosen_by == "--profile"
+    profile_layer = (f"profile {profile_name} ({chosen_by})", profile)
+    # A role holds only role keys; others were reported as ignored when the file was read.
+    role = {key: value for key, value in _role(flags.role, file).items() if key in schema.ROLE}
+    layers: list[tuple[str, Mapping[str, Any]]] = [
+        ("flag", {key: getattr(flags, key) for key in FLAG_KEYS}),
+        (f"role {flags.role}", role),
+        profile_layer if explicit else ("", {}),
+        # One layer per variable: each names itself, and they never set the same key.
+        *((f"${var}", {key: environ[var]}) for key, var in ENV_KEYS.items() if environ.get(var)),
+        ("", {}) if explicit else profile_layer,
+        ("config.toml", file),
+    ]
+    return Sources(layers, profile_name, profile, role)
 
 
 def resolve(flags: Flags, environ: Mapping[str, str], file: Mapping[str, Any]) -> Settings:
     """Merge the sources by precedence; pure, so every combination is testable."""
     check_flags(flags)
-    profile_name, explicit = choose_profile(flags.profile, environ, file)
-    profile = file.get("profiles", {}).get(profile_name, {}) if profile_name else {}
-    role = _role(flags.role, file)
-    flag_layer = {key: getattr(flags, key) for key in FLAG_KEYS}
-    env_layer = {key: environ[var] for key, var in ENV_KEYS.items() if environ.get(var)}
-    layers: list[Mapping[str, Any]] = [
-        flag_layer,
-        role,
-        profile if explicit else {},
-        env_layer,
-        {} if explicit else profile,
-        file,
-    ]
+    found = sources(flags, environ, file)
+    profile = found.profile
 
     def pick(key: str) -> Any:
-        for layer in layers:
-            value = layer.get(key)
-            if value is not None:
-                return value
-        return schema.TOP[key].default if key in schema.TOP else None
+        return found.pick(key)[0]
 
-    refs = [*file.get("tools", []), *profile.get("tools", []), *role.get("tools", []), *flags.tools]
+    refs = [*found.merged("tools")[0], *flags.tools]
     tools = [mcp_tool(ref) for ref in dict.fromkeys(refs) if ref not in flags.no_tools] + list(flags.functions)
     model = pick("model")
     aliases = file.get("aliases", {})
@@ -169,8 +217,8 @@ def resolve(flags: Flags, environ: Mapping[str, str], file: Mapping[str, Any]) -
         timeout=float(pick("timeout")),
         retries=int(pick("retries")),
         max_input_bytes=int(pick("max_input_bytes")),
-        headers={**file.get("headers", {}), **profile.get("headers", {})},
-        profile=profile_name,
+        headers=found.merged("headers")[0],
+        profile=found.profile_name,
         role=flags.role,
         api_key_env=profile.get("api_key_env", file.get("api_key_env")),
         api_key_cmd=profile.get("api_key_cmd", file.get("api_key_cmd")),

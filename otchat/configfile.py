@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +30,36 @@ def read_document(path: Path) -> Any:
 
 def check_document(path: Path, doc: Any) -> None:
     """Refuse to touch a file whose existing values are already wrong."""
-    schema.validate(doc.unwrap(), ConfigError, where=f"{path}: ")
+    text = doc.as_string()
+    schema.validate(doc.unwrap(), ConfigError, where=f"{path}: ", line_of=lambda parts: find_line(text, parts))
+
+
+_HEADER = re.compile(r"\s*\[\[?([^\]]*)\]\]?\s*(?:#.*)?$")
+_KEY = re.compile(r"""\s*((?:[\w-]+|"[^"]*"|'[^']*')(?:\s*\.\s*(?:[\w-]+|"[^"]*"|'[^']*'))*)\s*=""")
+_PART = re.compile(r"""([\w-]+)|"([^"]*)"|'([^']*)'""")
+
+
+def find_line(text: str, parts: list[str]) -> int | None:
+    """The line (1-based) where the key `parts` is set: its `key =` line, an enclosing
+    inline table's, or its `[table]` header. Good enough for messages; None if not found."""
+
+    def split(dotted: str) -> list[str]:
+        return [next(g for g in m.groups() if g is not None) for m in _PART.finditer(dotted)]
+
+    table: list[str] = []
+    for number, line in enumerate(text.splitlines(), 1):
+        header = _HEADER.match(line)
+        if header:
+            table = split(header.group(1))
+            if table == parts:
+                return number
+            continue
+        key = _KEY.match(line)
+        if key:
+            path = table + split(key.group(1))
+            if path == parts[: len(path)]:
+                return number
+    return None
 
 
 def set_value(doc: Any, parts: list[str], value: Any) -> None:

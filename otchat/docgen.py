@@ -107,7 +107,8 @@ FILES_SECTION = [
 
 EXIT_STATUS = [
     ("0", "Success."),
-    ("1", "An unexpected error, or history that cannot be read."),
+    ("1", "No match, as grep: history search found nothing, or config get named an unset key without a"
+          " default. Also an unexpected error, or history that cannot be read (the message says which)."),
     ("2", "Bad usage or input: flags, undecodable or oversized stdin, unreadable files."),
     ("3", "A config error, or a missing or rejected API key (401, 403)."),
     ("4", "The API rejected the request (other 4xx)."),

@@ -84,7 +84,7 @@ def run_turn(
     On any failure (including Ctrl-C) the exception carries the partial TurnResult as
     `partial`, marked interrupted, so callers can keep what the user already saw.
     """
-    turn = _Turn(sink)
+    turn = _Turn(sink, request.body.get("model"))
     start = clock()
     try:
         reply = transport.open(request)
@@ -112,9 +112,10 @@ def run_turn(
 class _Turn:
     """The state of one reply while it arrives."""
 
-    def __init__(self, sink: Sink) -> None:
+    def __init__(self, sink: Sink, model: str | None = None) -> None:
         self.sink = sink
-        self.result = TurnResult()
+        # The model asked for, until the server names the one that answered (some never do).
+        self.result = TurnResult(model=model)
         self.text: list[str] = []
         self.reasoning: list[str] = []
         self.calls = ToolCallAccumulator()
@@ -159,7 +160,7 @@ class _Turn:
             self.result.finish_reason = event.reason  # type: ignore[union-attr]
         elif kind is Meta:
             self.result.id = event.id  # type: ignore[union-attr]
-            self.result.model = event.model  # type: ignore[union-attr]
+            self.result.model = event.model or self.result.model  # type: ignore[union-attr]
 
     def _split(self, events: list[TextDelta | ReasoningDelta]) -> None:
         """Text that began a reply, with a leading <think> block sent on as reasoning."""

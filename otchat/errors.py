@@ -9,6 +9,9 @@ from typing import Any
 class ExitCode(IntEnum):
     OK = 0
     UNEXPECTED = 1
+    # grep's convention: `history search` found nothing, `config get` names an unset key.
+    # It shares 1 with UNEXPECTED, which the tables document together (an alias here).
+    NO_MATCH = 1
     USAGE = 2
     CONFIG = 3
     API_REJECTED = 4

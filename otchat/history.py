@@ -137,11 +137,18 @@ def show_cmd(env: Env, ref: str, fmt: str) -> int:
     return ExitCode.OK
 
 
-def export_cmd(env: Env, ref: str, fmt: str, output: Path | None) -> int:
+def export_cmd(env: Env, ref: str, fmt: str, output: Path | None, yes: bool = False, ask: Any = None) -> int:
     text = _export_text(load(env, ref), fmt)
     if output is None:
         env.stdout.write(text)
         return ExitCode.OK
+    if output.exists() and not yes:
+        # As `history rm`: replacing a file the user has is asked about, or confirmed with --yes.
+        if not env.stdin_isatty or ask is None:
+            raise UsageError(f"{output} exists; add --yes to overwrite it")
+        if not ask(f"Overwrite {output}? [y/N] ").strip().lower().startswith("y"):
+            env.stderr.write("nothing written\n")
+            return ExitCode.OK
     from .files import write_atomic
 
     try:
@@ -163,7 +170,7 @@ def search_cmd(env: Env, query: str, limit: int) -> int:
         hits = store.search(query, limit)
     if not hits:
         env.stderr.write(f"nothing matches {query!r}\n")
-        return ExitCode.UNEXPECTED
+        return ExitCode.NO_MATCH
     for cid, title, role, created, snippet in hits:
         snippet = " ".join(snippet.split())
         _out(env, f"{cid[:8]}  {when(created)}  {role:<9}  {snippet}   ({title})")

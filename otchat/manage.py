@@ -20,15 +20,41 @@ def _out(env: Env, text: str) -> None:
     env.stdout.flush()
 
 
-def config_list(env: Env) -> int:
+def config_list(env: Env, profile: str | None = None) -> int:
+    """Every key with the value a run would use and where it comes from; then the tables."""
+    from .config import sources
+
     path = _path(env)
-    rows = configfile.flatten(load_file(path, warn=env.warn))
-    if not rows and env.stdout_isatty:
-        _out(env, f"# nothing set in {path}")
-    for dotted, value in rows:
-        shown = '"***"' if schema.is_secret(dotted) else configfile.toml_value(value)
-        _out(env, f"{dotted} = {shown}")
+    file = load_file(path, warn=env.warn)
+    found = sources(Flags(profile=profile), env.environ, file)
+    rows: list[tuple[str, str]] = []
+    for name, spec in schema.TOP.items():
+        if spec.kind in ("list", "table"):  # tools add up over the layers; headers merge
+            value, origins = found.merged(name)
+            if spec.kind == "list":
+                rows.append((f"{name} = {configfile.toml_value(value)}",
+                             " + ".join(dict.fromkeys(origins.values())) or "default"))
+            else:
+                rows += [(f"{name}.{configfile.quote(key)} = {_shown(f'{name}.{key}', item)}", origins[key])
+                         for key, item in value.items()]
+                rows += [] if value else [(name, "none set")]
+            continue
+        value, origin = found.pick(name)
+        if value is None:
+            rows.append((name, "not set"))
+            continue
+        alias = file.get("aliases", {}).get(value) if name == "model" else None
+        rows.append((f"{name} = {configfile.toml_value(value)}", origin + (f"; alias of {alias}" if alias else "")))
+    for dotted, value in configfile.flatten({k: v for k, v in file.items() if k in schema.TABLES}):
+        rows.append((f"{dotted} = {_shown(dotted, value)}", "config.toml"))
+    width = min(max(len(text) for text, _ in rows), 48)
+    for text, origin in rows:
+        _out(env, f"{text:<{width}}  # {origin}")
     return ExitCode.OK
+
+
+def _shown(dotted: str, value: object) -> str:
+    return '"***"' if schema.is_secret(dotted) else configfile.toml_value(value)
 
 
 def config_get(env: Env, key: str) -> int:
@@ -39,8 +65,8 @@ def config_get(env: Env, key: str) -> int:
         value = configfile.get_value(data, parts)
     except KeyError:
         if spec.default is None or len(parts) != 1:
-            env.error(f"{key} is not set")
-            return ExitCode.UNEXPECTED
+            env.stderr.write(f"{key} is not set\n")  # not an error: exit 1 as grep's "no match"
+            return ExitCode.NO_MATCH
         value = spec.default
     if isinstance(value, dict):
         prefix = ".".join(configfile.quote(p) for p in parts) + "."
@@ -105,8 +131,9 @@ def config_edit(env: Env, ask=None) -> int:
                 problem = exc.message.replace(str(tmp), str(path))
                 if ask is None or not env.stdin_isatty:
                     raise ConfigError(f"{problem}; your edit was discarded, {path} is unchanged") from None
-                answer = ask(f"{problem}\n(e)dit again or (d)iscard the edit? ")
-                if answer.strip().lower().startswith("e"):
+                answer = ask(f"{problem}\n(E)dit again or (d)iscard the edit? [E/d] ")
+                # Enter edits again: only a deliberate "d" (or end of input) throws the work away.
+                if answer and not answer.strip().lower().startswith(("d", "q")):
                     continue
                 env.warn(f"edit discarded; {path} is unchanged")
                 return ExitCode.CONFIG

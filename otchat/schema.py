@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable
 
 from .errors import UsageError
 
@@ -31,7 +31,7 @@ _KEYS = [
     Key("temperature", "float", "sampling temperature", None, 0, 2),
     Key("max_tokens", "int", "longest reply in tokens", None, 1),
     Key("tools", "list", "hosted MCP tool refs, added to every request", []),
-    Key("timeout", "float", "read timeout in seconds", 300.0, 0.001),
+    Key("timeout", "float", "read timeout in seconds", 300, 0.001),
     Key("retries", "int", "retries before a reply begins", 2, 0, 10),
     Key("max_input_bytes", "int", "largest stdin accepted", 10 * 1024 * 1024, 1),
     Key("api_key_env", "str", 'environment variable holding the key ("" sends none)'),
@@ -58,7 +58,7 @@ MCP_SERVER: dict[str, Key] = {key.name: key for key in [
     Key("cwd", "str", "its working directory"),
     Key("url", "url", "a streamable-HTTP server's URL"),
     Key("headers", "table", "HTTP headers; values may use ${VAR}"),
-    Key("timeout", "float", "seconds a tool call may take", 60.0, 0.001),
+    Key("timeout", "float", "seconds a tool call may take", 60, 0.001),
     Key("enabled", "bool", "use it in every run (else only with --mcp NAME)", True),
 ]}
 SECRET_WORDS = ("authorization", "key", "token", "secret", "password", "cookie")
@@ -131,7 +131,8 @@ def parse_value(key: Key, text: str, where: str) -> Any:
         elif kind == "int":
             value = int(text)
         elif kind == "float":
-            value = float(text)
+            # `60` stays the integer the user typed: TOML and `config get` show it as 60, not 60.0.
+            value = int(text) if re.fullmatch(r"\s*[+-]?\d+\s*", text) else float(text)
         elif kind == "bool":
             lowered = text.strip().lower()
             if lowered not in ("true", "false", "yes", "no", "1", "0", "on", "off"):
@@ -163,6 +164,12 @@ def _parse_list(text: str) -> list[str]:
 
 def check_value(key: Key, value: Any, where: str, error: type[Exception]) -> None:
     """Type and range of a value (from TOML or the command line); raises `error(message)`."""
+    problem = _problem(key, value, where)
+    if problem:
+        raise error(problem)
+
+
+def _problem(key: Key, value: Any, where: str) -> str | None:
     kind = key.kind
     ok = {
         "str": isinstance(value, str),
@@ -176,19 +183,25 @@ def check_value(key: Key, value: Any, where: str, error: type[Exception]) -> Non
         or (isinstance(value, list) and all(isinstance(item, str) and item for item in value)),
     }[kind]
     if not ok:
-        raise error(f"{where} must be {_kind_name(kind)}, not {_describe(value)}")
+        return f"{where} must be {_kind_name(kind)}, not {_describe(value)}"
     if key.choices and value not in key.choices:
-        raise error(f"{where} must be one of {', '.join(key.choices)}, got {value!r}")
+        return f"{where} must be one of {', '.join(key.choices)}, got {value!r}"
     if kind == "url" and not re.match(r"https?://[^/\s]+", value):
-        raise error(f"{where} must be an http:// or https:// URL, got {value!r}")
+        return f"{where} must be an http:// or https:// URL, got {value!r}"
     if key.low is not None and value < key.low:
-        raise error(f"{where} must be at least {key.low:g}, got {value!r}")
+        return f"{where} must be at least {key.low:g}, got {value!r}"
     if key.high is not None and value > key.high:
-        raise error(f"{where} must be at most {key.high:g}, got {value!r}")
+        return f"{where} must be at most {key.high:g}, got {value!r}"
+    return None
 
 
-def validate(data: dict[str, Any], error: type[Exception], where: str = "") -> list[str]:
-    """Check a whole config document; returns the unknown keys (for a warning), raises on bad values."""
+def validate(data: dict[str, Any], error: type[Exception], where: str = "",
+             line_of: Callable[[list[str]], int | None] | None = None) -> list[str]:
+    """Check a whole config document; returns the unknown keys (for a warning), raises on bad values.
+
+    `line_of` finds a key's line in the file's text, so a wrong value is reported like a
+    syntax error: with where it stands.
+    """
     unknown: list[str] = []
 
     def walk(node: dict[str, Any], prefix: list[str]) -> None:
@@ -202,11 +215,14 @@ def validate(data: dict[str, Any], error: type[Exception], where: str = "") -> l
                 continue
             label = f"{where}{dotted}"
             if key.kind == "table":
-                if not isinstance(value, dict):
-                    raise error(f"{label} must be a table, not {_describe(value)}")
-                walk(value, path)
+                problem = None if isinstance(value, dict) else f"{label} must be a table, not {_describe(value)}"
             else:
-                check_value(key, value, label, error)
+                problem = _problem(key, value, label)
+            if problem:
+                line = line_of(path) if line_of is not None else None
+                raise error(problem if line is None else f"{problem} (at line {line})")
+            if key.kind == "table":
+                walk(value, path)
 
     walk(data, [])
     return unknown

@@ -3,7 +3,8 @@
 Each request takes the next scripted reply from `server.queue`; with an empty queue it
 echoes the last user message (streamed or not, as asked). Every request is recorded.
 
-Run it by hand to try otchat without an account:
+Run it by hand to try otchat without an account (tests/fakedemo.py adds scripted replies
+there: slow streams, tool calls, errors; `--help` lists them):
 
     python -m tests.fakeserver --port 8765
     OTCHAT_BASE_URL=http://127.0.0.1:8765/v1 OPENTOOLS_API_KEY=anything otchat "hello"
@@ -18,7 +19,7 @@ import time
 from collections import deque
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 
 @dataclass
@@ -155,6 +156,8 @@ class FakeServer:
         self.models: Any = {"object": "list", "data": [
             {"id": "fake/echo", "owned_by": "otchat-tests", "context_length": 8192},
         ]}
+        # Replies chosen by the request when the queue is empty (None: echo); see tests/fakedemo.py.
+        self.script: Callable[[Any], Stream | Body | None] | None = None
         self._lock = threading.Lock()
         self._httpd = ThreadingHTTPServer(("127.0.0.1", port), _handler_for(self))
         self._httpd.daemon_threads = True
@@ -184,7 +187,7 @@ class FakeServer:
         with self._lock:
             if self.queue:
                 return self.queue.popleft()
-        return echo_reply(body)
+        return (self.script and self.script(body)) or echo_reply(body)
 
     def record(self, entry: Recorded) -> None:
         with self._lock:
@@ -347,11 +350,15 @@ def _headers(handler: BaseHTTPRequestHandler) -> dict[str, str]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description="A fake OpenTools server that echoes.")
+    from tests.fakedemo import HELP, demo_reply
+
+    parser = argparse.ArgumentParser(description="A fake OpenTools server that echoes.", epilog=HELP,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--port", type=int, default=8765)
     args = parser.parse_args()
     server = FakeServer(args.port)
-    print(f"fake OpenTools server on {server.url} (Ctrl-C stops it)", flush=True)
+    server.script = demo_reply
+    print(f"fake OpenTools server on {server.url} (Ctrl-C stops it)\n{HELP}", flush=True)
     try:
         server._httpd.serve_forever()
     except KeyboardInterrupt:
@@ -359,4 +366,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    # Run as the importable module, so its classes are the ones tests/fakedemo.py builds replies from.
+    from tests import fakeserver
+
+    fakeserver.main()

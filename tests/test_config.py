@@ -2,7 +2,7 @@
 
 import pytest
 
-from otchat.config import DEFAULT_BASE_URL, DEFAULT_MODEL, Flags, load_file, resolve
+from otchat.config import DEFAULT_BASE_URL, DEFAULT_MODEL, Flags, load_file, resolve, sources
 from otchat.errors import ConfigError, ExitCode, UsageError
 
 FILE = {
@@ -47,6 +47,19 @@ PRECEDENCE = [
 def test_precedence(why, flags, environ, file, model, base_url):
     s = resolve(flags, environ, file)
     assert (s.model, s.base_url) == (model, base_url)
+
+
+# The same layers name themselves, for `config list`.
+SOURCES = ["default", "config.toml", "profile work (default_profile)", "profile work (OTCHAT_PROFILE)",
+           "$OTCHAT_MODEL", "$OTCHAT_MODEL", "$OTCHAT_MODEL", "profile work (--profile)", "profile local (--profile)",
+           "role poet", "flag", "flag", "$OTCHAT_MODEL"]
+
+
+@pytest.mark.parametrize("row, source", list(zip(PRECEDENCE, SOURCES, strict=True)), ids=[r[0] for r in PRECEDENCE])
+def test_sources_say_where_the_winning_value_comes_from(row, source):
+    why, flags, environ, file, model, base_url = row
+    value, origin = sources(flags, environ, file).pick("model")
+    assert origin == source and file.get("aliases", {}).get(value, value) == model
 
 
 def test_tool_lists_add_up_config_profile_role_flags():
@@ -108,6 +121,25 @@ def test_wrong_values_are_config_errors(tmp_path, text):
     path.write_text(text + "\n")
     with pytest.raises(ConfigError, match="config.toml"):
         load_file(path)
+
+
+@pytest.mark.parametrize("text, line, key", [
+    ('model = "m"\n\ntimeout = "slow"\n', 3, "timeout"),
+    ('[profiles.local]\nbase_url = "http://x"\n\n[profiles.work]  # here\nretries = 50\n', 5,
+     "profiles.work.retries"),
+    ('[mcp.servers.notes]\ncommand = "x"\nenv = { A = 1 }\n', 3, "mcp.servers.notes.env.A"),
+    ('model = "m"\nprofiles.local.timeout = "x"\n', 2, "profiles.local.timeout"),
+    ('[profiles]\nlocal = 1\n', 2, "profiles.local"),
+    ('model = "m"\ntools = [\n  "exa",\n  1,\n]\n', 2, "tools"),
+    ('[aliases]\nok = "x"\n"gpt.4" = 3\n', 3, "aliases.gpt.4"),
+    ('[roles.poet]\nsystem = "rhyme"\n[roles . "critic"]\ntemperature = "warm"\n', 4, "roles.critic.temperature"),
+])
+def test_a_wrong_value_is_reported_with_its_line(tmp_path, text, line, key):
+    path = tmp_path / "config.toml"
+    path.write_text(text)
+    with pytest.raises(ConfigError) as info:
+        load_file(path)
+    assert info.value.message.startswith(f"{path}: {key} must be") and info.value.message.endswith(f"(at line {line})")
 
 
 def test_unknown_keys_are_a_warning(tmp_path):

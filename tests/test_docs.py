@@ -43,6 +43,17 @@ def test_man_page_documents_everything():
         assert variable in page
 
 
+def test_every_exit_code_table_says_what_1_means():
+    """`history search` with no hit and `config get` of an unset key exit 1, grep's "no match"."""
+    from otchat.cli import EXIT_CODES
+
+    readme_row = next(line for line in (ROOT / "README.md").read_text().splitlines() if line.startswith("| 1 |"))
+    man_entry = (ROOT / "man" / "otchat.1").read_text().split("\n.TP\n\\fB1\\fR\n")[1].split("\n.TP")[0]
+    for text in (readme_row, man_entry, " ".join(EXIT_CODES.split())):
+        lowered = text.lower()
+        assert "no match" in lowered and "history search" in text and "config get" in text and "unexpected" in lowered
+
+
 def test_man_page_passes_groff_lint():
     if shutil.which("groff") is None:
         pytest.skip("groff is not installed here (.ci/run installs it)")

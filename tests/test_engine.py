@@ -133,6 +133,27 @@ def test_json_body_in_reply_to_a_stream_request():
     assert result.usage.total_tokens == 33
 
 
+def test_a_reply_that_omits_model_reports_the_model_asked_for():
+    """OpenTools does not promise a `model` field; the server's wins when it sends one."""
+    result, _ = run(Script(httpx.Response(200, json=completion("whole answer"))))
+    assert "model" not in completion("x") and result.model == "m"
+    unnamed = [{k: v for k, v in event.items() if k != "model"} for event in text_chunks("hi")]
+    result, _ = run(Script(streamed([sse_bytes(unnamed)])))
+    assert (result.model, result.id) == ("m", "genr_fake")
+    result, _ = run(Script(streamed([sse_bytes(text_chunks("hi", model="served/model"))])))
+    assert result.model == "served/model"
+
+
+def test_no_stream_json_names_the_requested_model(tmp_path):
+    from otchat.cli import run as cli_run
+    from tests.conftest import make_env
+
+    env = make_env(home=tmp_path, transport=httpx.MockTransport(lambda request: httpx.Response(
+        200, json=completion("whole answer"))))
+    assert cli_run(["--no-stream", "--json", "-m", "vendor/asked", "hi"], env) == 0
+    assert json.loads(env.stdout.getvalue())["model"] == "vendor/asked"
+
+
 def test_retries_5xx_then_succeeds_with_backoff():
     sleeps = []
     script = Script(httpx.Response(503, json={"error": {"message": "busy"}}),

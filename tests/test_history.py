@@ -8,8 +8,9 @@ import time
 
 import pytest
 
+from otchat.errors import ExitCode
 from otchat.store import MIGRATIONS, SCHEMA_VERSION, Message, Store, _statements
-from tests.conftest import KEY, OTCHAT, clean_environ
+from tests.conftest import KEY, OTCHAT, clean_environ, make_env
 from tests.fakeserver import Stream, chunk, error, text_chunks
 
 
@@ -142,6 +143,50 @@ def test_rm_by_id_and_by_age(otchat, home):
     assert otchat("history", "rm", "--older-than", "30d", "--yes").code == 0
     assert rows(home, "SELECT COUNT(*) FROM conversations") == [(0,)]
     assert otchat("history", "rm", "--older-than", "soon", "--yes").code == 2
+
+
+def stored_conversation(home, text="about otters"):
+    with Store.open(home / "data") as store:
+        cid = store.new_conversation(text, "m", None)
+        store.add_messages(cid, [Message("user", text), Message("assistant", "they hold hands")])
+    return cid
+
+
+def test_export_over_an_existing_file_asks_or_needs_yes(home):
+    """In-process: like `history rm`, replacing a file is confirmed on a terminal, or with --yes."""
+    from otchat.cli import run
+
+    cid = stored_conversation(home)
+    target = home / "chat.md"
+    target.write_text("my notes\n")
+    env = make_env(home=home, stdin=b"")
+    assert run(["history", "export", cid[:8], "-o", str(target)], env) == ExitCode.USAGE
+    assert env.stderr.getvalue() == f"otchat: error: {target} exists; add --yes to overwrite it\n"
+    assert target.read_text() == "my notes\n"
+    for answer, kept in ((b"n\n", True), (b"\n", True), (b"y\n", False)):  # a terminal: asked, "no" by default
+        env = make_env(home=home, stdin=answer)
+        env.stdin_isatty = True
+        assert run(["history", "export", cid[:8], "--output", str(target)], env) == 0
+        assert f"Overwrite {target}? [y/N] " in env.stderr.getvalue()
+        assert (target.read_text() == "my notes\n") is kept
+    target.write_text("my notes\n")
+    env = make_env(home=home, stdin=b"")
+    assert run(["history", "export", cid[:8], "-o", str(target), "--yes"], env) == 0
+    assert target.read_text().startswith("# about otters\n") and "Overwrite" not in env.stderr.getvalue()
+    fresh = home / "new.md"  # a new file is never asked about
+    assert run(["history", "export", cid[:8], "-o", str(fresh)], make_env(home=home, stdin=b"")) == 0
+    assert fresh.read_text() == target.read_text()
+
+
+def test_search_without_a_match_is_no_match_not_an_error(home):
+    from otchat.cli import run
+
+    stored_conversation(home)
+    env = make_env(home=home)
+    assert run(["history", "search", "platypus"], env) == ExitCode.NO_MATCH == 1
+    assert (env.stdout.getvalue(), env.stderr.getvalue()) == ("", "nothing matches 'platypus'\n")
+    env = make_env(home=home)
+    assert run(["history", "search", "otters"], env) == 0 and "otters" in env.stdout.getvalue()
 
 
 def test_no_log_flag_and_config(otchat, home):

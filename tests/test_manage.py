@@ -7,6 +7,9 @@ import stat
 import pexpect
 import pytest
 
+from otchat import schema
+from otchat.cli import run
+from otchat.errors import ExitCode
 from tests.conftest import KEY, OTCHAT, clean_environ, make_env
 
 COMMENTED = """# my otchat settings
@@ -69,14 +72,16 @@ def test_get_unset_list_path(otchat, config_file):
     otchat("config", "set", "tools", "exa,firecrawl")
     otchat("config", "set", "profiles.local.headers.Authorization", "Bearer local-secret-token")
     assert otchat("config", "get", "tools").stdout == '["exa", "firecrawl"]\n'
-    assert otchat("config", "get", "timeout").stdout == "300.0\n"  # the default when unset
+    assert otchat("config", "get", "timeout").stdout == "300\n"  # the default when unset, as the README writes it
     r = otchat("config", "get", "system")
-    assert r.code == 1 and "not set" in r.stderr
+    # grep's "no match": exit 1 with a note, not an error line (the exit-code tables say so).
+    assert r.code == ExitCode.NO_MATCH == 1 and r.stderr == "system is not set\n" and r.stdout == ""
     listed = otchat("config", "list").stdout
     assert 'tools = ["exa", "firecrawl"]' in listed
     assert 'profiles.local.headers.Authorization = "***"' in listed and "local-secret-token" not in listed
     assert otchat("config", "unset", "tools").code == 0
-    assert "tools" not in otchat("config", "list").stdout
+    assert [line.split() for line in otchat("config", "list").stdout.splitlines() if line.startswith("tools ")] == [
+        ["tools", "=", "[]", "#", "default"]]
     assert otchat("config", "path").stdout == f"{config_file}\n"
 
 
@@ -113,8 +118,87 @@ def test_edit_offers_to_edit_again_on_a_terminal(home):
     env.stdin_isatty = True
     questions = []
     assert config_edit(env, ask=lambda q: questions.append(q) or "e") == 0
-    assert "(e)dit again" in questions[0] and "line 7" in questions[0] and len(questions) == 1
+    assert "(E)dit again" in questions[0] and "line 7" in questions[0] and len(questions) == 1
     assert config_file.read_text().endswith("retries = 5\n")
+
+
+def test_edit_again_is_what_enter_does_and_a_wrong_value_names_its_line(home):
+    """A wrong-typed value is caught like a syntax error, with its line; Enter keeps the work."""
+    from otchat.manage import config_edit
+
+    config_file = home / "config" / "config.toml"
+    config_file.write_text(COMMENTED)
+    editor = editor_script(home, 'if grep -q slow "$1"; then sed -i "s/\\"slow\\"/60/" "$1";'
+                                 ' else echo \'timeout = "slow"\' >> "$1"; fi\n')
+    env = make_env(home=home, environ={"EDITOR": editor})
+    env.stdin_isatty = True
+    questions = []
+    assert config_edit(env, ask=lambda q: questions.append(q) or "\n") == 0
+    assert questions[0].startswith(f"{config_file}: profiles.local.timeout must be a number, not str 'slow' (at line 7)\n")
+    assert config_file.read_text() == COMMENTED + "timeout = 60\n" and len(questions) == 1
+    # Only a deliberate "d" (or the end of input) throws the edit away.
+    for answer in ("d\n", ""):
+        env = make_env(home=home, environ={"EDITOR": editor_script(home, 'echo \'retries = "x"\' >> "$1"\n')})
+        env.stdin_isatty = True
+        assert config_edit(env, ask=lambda q, a=answer: a) == ExitCode.CONFIG
+        assert config_file.read_text() == COMMENTED + "timeout = 60\n"
+        assert "edit discarded" in env.stderr.getvalue()
+
+
+def test_list_shows_every_key_its_value_and_where_it_comes_from(home):
+    """In-process: an empty config lists every key; then each layer names itself."""
+    env = make_env(home=home, environ={"OPENTOOLS_API_KEY": ""})
+    assert run(["config", "list"], env) == 0
+    listed = {line.split()[0]: line for line in env.stdout.getvalue().splitlines()}
+    assert list(listed) == list(schema.TOP)
+    assert listed["model"].split() == ["model", "=", '"anthropic/claude-3.7-sonnet"', "#", "default"]
+    assert listed["timeout"].split() == ["timeout", "=", "300", "#", "default"]
+    assert listed["system"].split() == ["system", "#", "not", "set"]
+    (home / "config" / "config.toml").write_text(
+        'model = "sonnet"\ntools = ["exa"]\ntimeout = 60\ndefault_profile = "local"\n'
+        '[aliases]\nsonnet = "anthropic/claude-3.7-sonnet"\n[headers]\nX-Org = "acme"\n'
+        '[profiles.local]\nbase_url = "http://127.0.0.1:8080/v1"\ntools = ["firecrawl"]\n'
+        '[profiles.local.headers]\nAuthorization = "Bearer local-secret-token"\n'
+        '[profiles.work]\nretries = 5\n')
+    env = make_env(home=home, environ={"OPENTOOLS_API_KEY": "", "OTCHAT_BASE_URL": "http://env:1/v1"})
+    assert run(["config", "list"], env) == 0
+    out = env.stdout.getvalue()
+    rows = {line.split(" = ")[0]: line.split("  # ")[-1] for line in out.splitlines() if " = " in line}
+    assert rows["model"] == "config.toml; alias of anthropic/claude-3.7-sonnet"
+    assert rows["base_url"] == "$OTCHAT_BASE_URL"
+    assert rows["tools"] == "config.toml + profile local (default_profile)"
+    assert 'tools = ["exa", "firecrawl"]' in out and "timeout = 60 " in out
+    assert rows["headers.X-Org"] == "config.toml" and rows["headers.Authorization"] == "profile local (default_profile)"
+    assert "local-secret-token" not in out and 'headers.Authorization = "***"' in out
+    assert rows["retries"] == "default" and rows["profiles.work.retries"] == "config.toml"
+    env = make_env(home=home, environ={"OPENTOOLS_API_KEY": "", "OTCHAT_BASE_URL": "http://env:1/v1"})
+    assert run(["config", "list", "--profile", "work"], env) == 0
+    rows = {line.split(" = ")[0]: line.split("  # ")[-1] for line in env.stdout.getvalue().splitlines() if " = " in line}
+    assert rows["retries"] == "profile work (--profile)" and rows["tools"] == "config.toml"
+
+
+def test_whole_numbers_stay_whole(home):
+    config_file = home / "config" / "config.toml"
+    for key, text, stored in [("timeout", "60", "60"), ("temperature", "1", "1"), ("timeout", "2.5", "2.5"),
+                              ("profiles.p.timeout", "90", "90"), ("mcp.servers.s.timeout", "30", "30")]:
+        env = make_env(home=home)
+        assert run(["config", "set", key, text], env) == 0, env.stderr.getvalue()
+        env = make_env(home=home)
+        assert run(["config", "get", key], env) == 0 and env.stdout.getvalue() == stored + "\n"
+    assert "timeout = 60\n" not in config_file.read_text() and "timeout = 2.5\n" in config_file.read_text()
+    assert "temperature = 1\n" in config_file.read_text() and "timeout = 90\n" in config_file.read_text()
+
+
+def test_a_wrong_typed_value_is_reported_with_its_line(home):
+    config_file = home / "config" / "config.toml"
+    text = COMMENTED + 'timeout = "slow"\n'
+    config_file.write_text(text)
+    for args in (["config", "set", "model", "x"], ["config", "list"], ["--dry-run", "hi"]):
+        env = make_env(home=home)
+        assert run(args, env) == ExitCode.CONFIG
+        assert env.stderr.getvalue() == (f"otchat: error: {config_file}: profiles.local.timeout must be a number,"
+                                         " not str 'slow' (at line 7)\n")
+        assert config_file.read_text() == text
 
 
 def test_auth_login_status_logout(otchat, home, server):

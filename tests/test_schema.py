@@ -49,6 +49,19 @@ def test_parse_value(dotted, text, value):
     assert parse_value(lookup(split_key(dotted)), text, dotted) == value
 
 
+@pytest.mark.parametrize("dotted, text, value", [
+    ("timeout", "60", 60), ("timeout", " 60 ", 60), ("temperature", "1", 1), ("timeout", "60.0", 60.0),
+    ("timeout", "2.5", 2.5), ("mcp.servers.s.timeout", "30", 30), ("timeout", "1e3", 1000.0),
+])
+def test_whole_numbers_stay_whole(dotted, text, value):
+    parsed = parse_value(lookup(split_key(dotted)), text, dotted)
+    assert parsed == value and type(parsed) is type(value)
+
+
+def test_defaults_are_written_as_the_readme_writes_them():
+    assert (lookup(["timeout"]).default, lookup(["mcp", "servers", "s", "timeout"]).default) == (300, 60)
+
+
 @pytest.mark.parametrize("dotted, text", [
     ("temperature", "hot"), ("temperature", "2.5"), ("retries", "-1"), ("retries", "1.5"),
     ("base_url", "example.com"), ("profiles.x", "y"), ("tools", '[1, 2]'), ("tools", '["unclosed'),
