@@ -2,18 +2,13 @@
 
 Cost stays linear in the answer: finished top-level blocks are rendered and printed
 once; only the unfinished tail is re-rendered, about every `interval` seconds, and only
-as much of it as fits on the screen. A long text is rendered by two processes at once
-where a core is spare (`print_markdown`).
+as much of it as fits on the screen.
 """
 
 from __future__ import annotations
 
 import functools
-import io
 import json
-import os
-import signal
-import sys
 import threading
 import time
 from typing import Any, Callable
@@ -171,8 +166,6 @@ class MarkdownStream:
                 done, pending = pending[:cut], pending[cut:]
                 self._parts = [pending] if pending else []
                 self._tail = pending  # before printing, so the display never shows it twice
-                if cut >= SPLIT_FROM:
-                    self._end_live()  # a long text may be rendered by two processes: see print_markdown
                 self._commit(done, parsed)
         if pending != self._tail:
             self._tail = pending
@@ -353,86 +346,10 @@ def with_links(base: type[StreamMarkdown], links: str) -> type[StreamMarkdown]:
     return base if links == base.links else type(base.__name__, (base,), {"links": links})
 
 
-# A text this long takes rich ~0.15 s or more to render; on a machine with a spare core it
-# is rendered in two halves at once (a whole reply at the end of a fast stream, one that
-# was not streamed, a long conversation from history).
-SPLIT_FROM = 40_000
-
-
 def print_markdown(console: Console, make: Callable[..., Markdown], text: str, parsed: list[Token] | None,
-                   *, blank_before: bool, split: bool | None = None) -> None:
-    """Print `text` as markdown, without blank lines at its ends (one before, if asked).
-
-    `split` renders it in two processes at once (None: when it is long and a core is spare).
-    """
-    if split is None:
-        split = len(text) >= SPLIT_FROM and _spare_core()
-    halves = _halves(text, parsed) if split else None
-    if halves is None:
-        console.print(Trimmed(make(text, parsed), blank_before=blank_before))
-        return
-    first, second = halves
-    child = _render_forked(console, lambda: Trimmed(make(*second), blank_before=True))
-    if child is None:
-        console.print(Trimmed(make(*first), blank_before=blank_before))
-        console.print(Trimmed(make(*second), blank_before=True))
-        return
-    pid, fd = child
-    rendered = None
-    try:
-        console.print(Trimmed(make(*first), blank_before=blank_before))
-        data = _read_all(fd)
-        _, status = os.waitpid(pid, 0)
-        pid = 0
-        if status == 0:
-            rendered = data.decode("utf-8", "surrogatepass")
-    finally:
-        os.close(fd)
-        if pid:  # interrupted: the child is not needed any more
-            os.kill(pid, signal.SIGKILL)
-            os.waitpid(pid, 0)
-    if rendered is None:  # the child failed: render the half here
-        console.print(Trimmed(make(*second), blank_before=True))
-    else:
-        console.file.write(rendered)
-        console.file.flush()
-
-
-def _spare_core() -> bool:
-    # Only on Linux (fork without exec is sound there) and only single-threaded: a fork
-    # taken while another thread holds a lock (the console's, say) could hang the child.
-    if not sys.platform.startswith("linux") or threading.active_count() != 1:
-        return False
-    return len(os.sched_getaffinity(0)) > 1
-
-
-Half = tuple[str, "list[Token] | None"]
-
-
-def _halves(text: str, parsed: list[Token] | None) -> tuple[Half, Half] | None:
-    """`text` cut in two at a top-level block: each part with its tokens, if known.
-
-    Without tokens, only the first 60% is parsed, and its finished blocks (all but the
-    last, as for a streamed commit) are the first part: the child parses the second
-    itself while this process renders the first, so the work is even.
-    """
-    if parsed is None:
-        tokens = _PARSER.parse(text[: _line_offset(text, text.count("\n") * 3 // 5)])
-        middle = None
-    else:
-        tokens = parsed
-        middle = text.count("\n") // 2
-    starts = [(index, token.map[0]) for index, token in enumerate(tokens)
-              if token.level == 0 and token.map is not None and token.nesting >= 0 and token.map[0] > 0]
-    if not starts:
-        return None
-    if middle is None:
-        index, line = starts[-1]
-        second: Half = (text[_line_offset(text, line):], None)
-    else:
-        index, line = min(starts, key=lambda start: abs(start[1] - middle))
-        second = (text[_line_offset(text, line):], tokens[index:])
-    return (text[: _line_offset(text, line)], tokens[:index]), second
+                   *, blank_before: bool) -> None:
+    """Print `text` as markdown, without blank lines at its ends (one before, if asked)."""
+    console.print(Trimmed(make(text, parsed), blank_before=blank_before))
 
 
 def _line_offset(text: str, line: int) -> int:
@@ -441,50 +358,6 @@ def _line_offset(text: str, line: int) -> int:
     for _ in range(line):
         offset = text.index("\n", offset) + 1
     return offset
-
-
-def _render_forked(console: Console, renderable: Callable[[], Any]) -> tuple[int, int] | None:
-    """Fork a child that renders `renderable()` as `console` would and sends it back."""
-    read_fd, write_fd = os.pipe()
-    try:
-        pid = os.fork()
-    except OSError:
-        os.close(read_fd)
-        os.close(write_fd)
-        return None
-    if pid:
-        os.close(write_fd)
-        return pid, read_fd
-    code = 1
-    try:  # the child: never returns, never touches the terminal
-        os.close(read_fd)
-        buffer = _Capture(console.is_terminal)
-        console.file = buffer
-        console.print(renderable())
-        view = memoryview(buffer.getvalue().encode("utf-8", "surrogatepass"))
-        while view:
-            view = view[os.write(write_fd, view):]
-        code = 0
-    finally:
-        os._exit(code)
-
-
-class _Capture(io.StringIO):
-    """Where the child renders: a terminal if the console's file was one."""
-
-    def __init__(self, terminal: bool) -> None:
-        super().__init__()
-        self.terminal = terminal
-
-    def isatty(self) -> bool:
-        return self.terminal
-
-
-def _read_all(fd: int) -> bytes:
-    chunks = []
-    while chunk := os.read(fd, 1 << 20):
-        chunks.append(chunk)
-    return b"".join(chunks)
 
 
 class _LiveTail:

@@ -19,7 +19,65 @@ from .models import (
 )
 
 _loads = json.loads
-_CONTENT_ONLY = frozenset({"content", "role"})
+
+
+class EventData:
+    """An incremental reader of a server-sent event stream: text in, in pieces cut
+    anywhere; the `data` of each complete event out.
+
+    Lines end at CR, LF or CRLF (a CRLF may be cut between two pieces), never at other
+    line breaks such as U+2028, which JSON leaves unescaped inside strings. Only `data`
+    fields matter to otchat: `event`, `id`, `retry` and comments (keep-alives) are skipped.
+    """
+
+    def __init__(self) -> None:
+        self._partial: list[str] = []  # the start of a line not yet ended
+        self._data: list[str] = []  # the data lines of the event not yet ended
+        self._cr = False  # the last piece ended with CR: a LF first in the next one ends nothing
+
+    def feed(self, text: str) -> list[str]:
+        """The data of the events that `text` completes."""
+        if self._cr and text[:1] == "\n":
+            text = text[1:]
+        self._cr = text[-1:] == "\r"
+        if not text:
+            return []
+        if "\r" in text:
+            text = text.replace("\r\n", "\n").replace("\r", "\n")
+        lines = text.split("\n")
+        if len(lines) == 1:
+            self._partial.append(text)
+            return []
+        if self._partial:
+            self._partial.append(lines[0])
+            lines[0] = "".join(self._partial)
+            self._partial = []
+        rest = lines.pop()
+        if rest:
+            self._partial.append(rest)
+        return self._events(lines)
+
+    def close(self) -> list[str]:
+        """At the end of the stream: the data of an event left without its blank line."""
+        lines = ["".join(self._partial), ""] if self._partial else [""]
+        self._partial = []
+        return self._events(lines)
+
+    def _events(self, lines: list[str]) -> list[str]:
+        # This loop runs once per line of the answer: the fields are read inline.
+        out = []
+        data = self._data
+        for line in lines:
+            if not line:  # a blank line ends an event
+                if data:
+                    out.append(data[0] if len(data) == 1 else "\n".join(data))
+                    data.clear()
+            elif line[0] != ":":  # ":" starts a comment
+                field, _, value = line.partition(":")
+                if field == "data":
+                    data.append(value[1:] if value[:1] == " " else value)
+        return out
+
 
 # The common chunk, by far, as OpenAI-style servers write it: a few metadata fields, one
 # choice whose delta is only text, nothing finished. Matched whole (anything else, even
@@ -37,7 +95,8 @@ _TEXT_CHUNK = re.compile(
 class ChunkDecoder:
     """Turns the `data:` payload of each SSE event into typed events.
 
-    `fast=False` parses every chunk in full (the tests hold the fast path to it).
+    One parse, plus one fast path for the common text chunk (`_TEXT_CHUNK`);
+    `fast=False` parses every chunk in full (a property test holds the fast path to it).
     """
 
     def __init__(self, *, fast: bool = True) -> None:
@@ -56,17 +115,8 @@ class ChunkDecoder:
             obj = _loads(data)
         except ValueError:
             raise StreamError(f"undecodable event from the server: {_clip(data)}") from None
-        if type(obj) is not dict:
+        if not isinstance(obj, dict):
             raise StreamError(f"unexpected event from the server: {_clip(data)}")
-        # The common case, by far: one content delta and nothing else.
-        if self._meta_seen and "usage" not in obj and "error" not in obj:
-            choices = obj.get("choices")
-            if type(choices) is list and choices and type(choices[0]) is dict:
-                choice = choices[0]
-                delta = choice.get("delta")
-                if type(delta) is dict and not choice.get("finish_reason") and delta.keys() <= _CONTENT_ONLY:
-                    content = delta.get("content")
-                    return [TextDelta(content)] if content and type(content) is str else []
         if obj.get("error"):
             raise APIError(f"the server reported an error mid-stream: {error_text(obj)}")
         events: list[Event] = []
@@ -74,7 +124,7 @@ class ChunkDecoder:
             self._meta_seen = True
             events.append(Meta(obj.get("id"), obj.get("model")))
         choices = obj.get("choices")
-        if type(choices) is list and choices:
+        if isinstance(choices, list) and choices:
             choice = choices[0]
             if isinstance(choice, dict):
                 delta = choice.get("delta") or choice.get("message") or {}

@@ -15,17 +15,19 @@ if "httpx" not in sys.modules:
     sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
 
 import httpx  # noqa: E402
-from httpx_sse._decoders import SSELineDecoder  # noqa: E402
 
 from .errors import APIError, NetworkError, StreamError  # noqa: E402
 from .models import ChatRequest  # noqa: E402
-from .protocol import error_message  # noqa: E402
+from .protocol import EventData, error_message  # noqa: E402
 from .schema import shown_header  # noqa: E402
 
 RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 MAX_BACKOFF = 8.0
 MAX_RETRY_AFTER = 60.0  # a longer wait is reported, not slept through
 LOGGED_HEADERS = ("content-type", "x-request-id", "retry-after")
+# A read that returns sooner than this found its piece waiting (in httpx's buffer or the
+# socket's); a longer one waited for the network, so the stream is no longer ahead of us.
+WAITED = 0.0005
 
 Log = Callable[[str], None]
 
@@ -33,9 +35,12 @@ Log = Callable[[str], None]
 class Reply:
     """A 2xx response: either an event stream (`batches`) or a JSON body (`json`)."""
 
-    def __init__(self, response: httpx.Response, timeout: float) -> None:
+    def __init__(self, response: httpx.Response, timeout: float, *,
+                 clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep) -> None:
         self._response = response
         self._timeout = timeout
+        self._clock = clock
+        self._sleep = sleep
         content_type = response.headers.get("content-type", "")
         self.is_stream = "text/event-stream" in content_type
 
@@ -52,48 +57,36 @@ class Reply:
     def batches(self, idle: Callable[[], None], frame: float = 0.0) -> Iterator[list[str]]:
         """The `data` payloads of the SSE events, grouped by piece of the body.
 
-        `idle` is called whenever everything that arrived has been handed over: after
-        each batch, or, on a connection paced `frame` seconds apart (see PacedStream),
-        just before each network read, so a burst of pieces read at once is shown once.
-        httpx-sse splits the lines (CR, LF, CRLF, across reads); the fields are read
-        here, inline, because this loop runs once per line of the answer: otchat needs
-        only `data`, and httpx-sse's general decoder doubled the cost of a long stream.
+        `idle` is called after each batch: everything that arrived has been handed over.
+        With a `frame` (seconds), a piece the read had to wait for (the stream is not
+        ahead of us) is followed by a sleep until a frame after it came, so the next
+        reads take at once all that arrived meanwhile: a reply streamed a token at a
+        time, ~100 a second, wakes this process about once a frame, not once a token,
+        and a stream that is ahead of us (its pieces waiting) is never slowed.
         """
-        lines = SSELineDecoder()
-        data: list[str] = []
-        stream = self._response.extensions.get("network_stream")
-        paced = frame > 0 and isinstance(stream, PacedStream)
-        if paced:
-            stream.pace(frame, idle)
+        events = EventData()
+        pieces = self._response.iter_text()
+        clock, sleep = self._clock, self._sleep
         try:
-            for text in self._response.iter_text():
-                batch = []
-                for line in lines.decode(text):
-                    if not line:  # a blank line ends an event
-                        if data:
-                            batch.append(data[0] if len(data) == 1 else "\n".join(data))
-                            data = []
-                    elif line[0] != ":":  # ":" starts a comment (keep-alives)
-                        field, _, value = line.partition(":")
-                        if field == "data":
-                            data.append(value[1:] if value[:1] == " " else value)
-                        # event:, id: and retry: carry nothing otchat uses
+            while True:
+                asked = clock()
+                text = next(pieces, None)
+                if text is None:
+                    break
+                came = clock()
+                batch = events.feed(text)
                 if batch:
                     yield batch
-                    if not paced:
-                        idle()
+                    idle()
+                if frame and came - asked > WAITED:
+                    rest = came + frame - clock()
+                    if rest > 0:
+                        sleep(rest)
         except httpx.TransportError as exc:
             raise _reading_error(exc, self._timeout) from exc
-        finally:
-            if paced:
-                stream.pace(0.0, None)
-        # A last event without its blank line: take it rather than lose it.
-        for line in lines.flush():
-            if line.startswith("data:"):
-                value = line[5:]
-                data.append(value[1:] if value[:1] == " " else value)
-        if data:
-            yield ["\n".join(data)]
+        last = events.close()  # a last event without its blank line: take it rather than lose it
+        if last:
+            yield last
 
     def close(self) -> None:
         self._response.close()
@@ -110,6 +103,7 @@ class Transport:
         retries: int,
         httpx_transport: httpx.BaseTransport | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
         log: Log | None = None,
         notify: Log | None = None,
         rand: Callable[[], float] = random.random,
@@ -119,6 +113,7 @@ class Transport:
         self.timeout = timeout
         self.retries = retries
         self._sleep = sleep
+        self._clock = clock
         self._log = log
         self._notify = notify
         self._rand = rand
@@ -127,8 +122,6 @@ class Transport:
             timeout=httpx.Timeout(timeout, connect=connect_timeout),
             verify=_verify(plain_http, ca_bundle),
         )
-        if httpx_transport is None:
-            paceable(self._client)
 
     def open(self, request: ChatRequest) -> Reply:
         """POST a chat request; retry only before a 2xx response begins (hosted tools re-run)."""
@@ -143,7 +136,7 @@ class Transport:
             return None
 
         response = self._exchange("POST", request.url, request.headers, request.body, drop_stream_options)
-        return Reply(response, self.timeout)
+        return Reply(response, self.timeout, clock=self._clock, sleep=self._sleep)
 
     def get_json(self, url: str, headers: dict[str, str]) -> Any:
         """GET a JSON document (e.g. the model list), with the same retries and errors."""
@@ -233,87 +226,6 @@ class Transport:
         if self._notify:
             self._notify(f"{why}; retrying in {delay:.1f} s ({attempt + 1}/{self.retries})")
         self._sleep(delay)
-
-
-SMALL_READ = 8192  # bytes; a read this large means more was waiting: read again at once
-
-
-class PacedStream:
-    """A connection whose small reads can be spaced at least a frame apart.
-
-    A reply streamed to a person arrives as one small write per token (~100 a second),
-    and each wake-up costs far more than the bytes it brings. While a reply is read
-    paced, a read after a small one waits until a frame has passed, so it takes what
-    arrived meanwhile; a large read means the stream is ahead of us, so the next read
-    is at once and pacing never slows a stream below the rate the server sends it.
-    Before each read, `idle` is told that everything read so far has been handed on.
-    """
-
-    def __init__(self, stream: Any, clock: Callable[[], float] = time.monotonic,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
-        self._stream = stream
-        self._clock = clock
-        self._sleep = sleep
-        self._frame = 0.0
-        self._idle: Callable[[], None] | None = None
-        self._due = 0.0  # when the next read may be made
-
-    def pace(self, frame: float, idle: Callable[[], None] | None) -> None:
-        self._frame, self._idle, self._due = frame, idle, 0.0
-
-    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
-        if self._idle is not None:
-            self._idle()
-        wait = self._due - self._clock()
-        if wait > 0:
-            self._sleep(wait)
-        data = self._stream.read(max_bytes, timeout)
-        if self._frame:
-            self._due = self._clock() + self._frame if len(data) < SMALL_READ else 0.0
-        return data
-
-    def write(self, buffer: bytes, timeout: float | None = None) -> None:
-        self._stream.write(buffer, timeout)
-
-    def close(self) -> None:
-        self._stream.close()
-
-    def start_tls(self, *args: Any, **kwargs: Any) -> PacedStream:
-        return PacedStream(self._stream.start_tls(*args, **kwargs), self._clock, self._sleep)
-
-    def get_extra_info(self, info: str) -> Any:
-        return self._stream.get_extra_info(info)
-
-
-class PacedBackend:
-    """httpcore's network backend, handing out connections that can be paced."""
-
-    def __init__(self, backend: Any) -> None:
-        self._backend = backend
-
-    def connect_tcp(self, *args: Any, **kwargs: Any) -> PacedStream:
-        return PacedStream(self._backend.connect_tcp(*args, **kwargs))
-
-    def connect_unix_socket(self, *args: Any, **kwargs: Any) -> PacedStream:
-        return PacedStream(self._backend.connect_unix_socket(*args, **kwargs))
-
-    def sleep(self, seconds: float) -> None:
-        self._backend.sleep(seconds)
-
-
-def paceable(client: httpx.Client) -> bool:
-    """Make `client`'s direct connections PacedStreams; False where httpx does not allow it.
-
-    httpcore takes a network backend, but httpx builds its pool itself (and builds proxy
-    routes from the environment only when it also builds the transport); if a later
-    httpx hides the pool, replies are simply read unpaced (a test notices).
-    """
-    pool = getattr(getattr(client, "_transport", None), "_pool", None)
-    backend = getattr(pool, "_network_backend", None)
-    if backend is None:
-        return False
-    pool._network_backend = PacedBackend(backend)  # type: ignore[union-attr]
-    return True
 
 
 def _verify(plain_http: bool, ca_bundle: str | None) -> Any:

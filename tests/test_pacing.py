@@ -1,162 +1,169 @@
-"""Paced reads on a terminal: small reads spaced a frame apart, large ones at once."""
+"""Paced reads on a terminal: after a read that waited, sleep out the frame, then take what came."""
 
+import json
 import time
 
-import httpcore
 import httpx
 
 from otchat.engine import run_turn
-from otchat.models import ChatRequest
-from otchat.transport import SMALL_READ, PacedStream, Transport, paceable
-from tests.fakeserver import Stream, text_chunks
+from otchat.models import ChatRequest, TextDelta
+from otchat.transport import Transport
+from tests.fakeserver import Stream, chunk, text_chunks
+
+REQUEST = ChatRequest("http://t/v1/chat/completions", {}, {"model": "m", "messages": [], "stream": True})
 
 
-class FakeStream:
-    def __init__(self, sizes):
-        self.sizes = list(sizes)
-        self.reads_at = []
-        self.clock = None
-
-    def read(self, max_bytes, timeout=None):
-        self.reads_at.append(self.clock())
-        return b"x" * self.sizes.pop(0)
-
-    def write(self, buffer, timeout=None):
-        pass
-
-    def start_tls(self, *args, **kwargs):
-        return FakeStream(self.sizes)
-
-    def get_extra_info(self, info):
-        return info
+def sse(event):
+    return f"data: {event}\n\n".encode()
 
 
-class Clock:
-    def __init__(self):
+class Wire:
+    """A simulated network on a simulated clock: each piece of the body arrives at its
+    time; a read before then waits for it (a wake-up), a read after finds it buffered.
+
+    Whenever a read has to wait, the sink must already show all that was read before.
+    """
+
+    def __init__(self, arrivals, sink):
+        self.arrivals = arrivals  # [(seconds, bytes)]
+        self.sink = sink
         self.now = 100.0
+        self.start = self.now
         self.slept = []
+        self.waits = 0
+        self.read = []  # the text of every piece handed to httpx so far
 
-    def __call__(self):
+    def clock(self):
         return self.now
 
     def sleep(self, seconds):
         self.slept.append(round(seconds, 6))
         self.now += seconds
 
+    def body(self):
+        for at, piece in self.arrivals:
+            due = self.start + at
+            if due > self.now:
+                assert self.sink.shown == "".join(self.read), "waited for the network with text not shown"
+                self.waits += 1
+                self.now = due
+            self.read.append(piece.decode().partition('"content": "')[2].partition('"')[0])
+            yield piece
 
-def paced(sizes, frame=0.04, idle=None):
-    clock = Clock()
-    inner = FakeStream(sizes)
-    inner.clock = clock
-    stream = PacedStream(inner, clock=clock, sleep=clock.sleep)
-    stream.pace(frame, idle)
-    return stream, inner, clock
+    def run(self, frame):
+        def handler(request):
+            return httpx.Response(200, headers={"content-type": "text/event-stream"}, content=self.body())
 
-
-def test_a_small_read_makes_the_next_wait_out_the_frame():
-    stream, inner, clock = paced([100, 100, 100])
-    stream.read(65536)
-    clock.now += 0.01  # the caller worked 10 ms
-    stream.read(65536)
-    stream.read(65536)
-    assert clock.slept == [0.03, 0.04]
-    assert [round(t - 100, 6) for t in inner.reads_at] == [0, 0.04, 0.08]
-
-
-def test_a_large_read_is_followed_at_once():
-    stream, _, clock = paced([SMALL_READ, 65536, 10, 5])
-    for _ in range(4):
-        stream.read(65536)
-    assert clock.slept == [0.04]  # only after the first small read
+        transport = Transport(timeout=5, connect_timeout=1, retries=0, httpx_transport=httpx.MockTransport(handler),
+                              clock=self.clock, sleep=self.sleep)
+        self.sink.frame = frame
+        try:
+            return run_turn(REQUEST, transport, self.sink, clock=self.clock)
+        finally:
+            transport.close()
 
 
-def test_unpaced_reads_never_wait_and_pacing_starts_afresh():
-    stream, _, clock = paced([10, 10, 10, 10], frame=0.0)
-    stream.read(65536)
-    stream.read(65536)
-    assert clock.slept == []
-    stream.pace(0.04, None)
-    stream.read(65536)  # the first paced read is at once
-    stream.read(65536)
-    assert clock.slept == [0.04]
+class Sink:
+    """Counts what it was handed and what it showed; handling a piece takes `cost` seconds."""
+
+    def __init__(self, cost=0.0):
+        self.cost = cost
+        self.wire = None
+        self.pending = []
+        self.shown = ""
+        self.flushes = 0
+
+    def handle(self, event):
+        if isinstance(event, TextDelta):
+            self.pending.append(event.text)
+            if self.wire:
+                self.wire.now += self.cost
+
+    def flush(self):
+        self.flushes += 1
+        self.shown += "".join(self.pending)
+        self.pending = []
 
 
-def test_idle_is_told_before_every_read():
-    told = []
-    stream, inner, clock = paced([10, 10], idle=lambda: told.append(len(inner.reads_at)))
-    stream.read(65536)
-    stream.read(65536)
-    assert told == [0, 1]
+def trickle(count, gap, head=0.0):
+    """`count` one-letter tokens `gap` seconds apart, then the finish and [DONE]."""
+    pieces = [(head + i * gap, sse(json.dumps(chunk({"content": "abcdefghij"[i % 10]})))) for i in range(count)]
+    end = head + count * gap
+    return pieces + [(end, sse(json.dumps(chunk({}, "stop")))), (end, sse("[DONE]"))]
 
 
-def test_tls_and_extra_info_pass_through():
-    stream = paced([10, 10, 10])[0]
-    tls = stream.start_tls(None)
-    assert isinstance(tls, PacedStream)
-    assert tls.get_extra_info("socket") == "socket"
+def wire_for(arrivals, cost=0.0):
+    sink = Sink(cost)
+    wire = Wire(arrivals, sink)
+    sink.wire = wire
+    return wire
 
 
-def test_httpx_lets_otchat_pace_its_connections():
-    # If a later httpx hides its connection pool, pacing silently stops: this notices.
-    client = httpx.Client()
-    try:
-        assert paceable(client)
-    finally:
-        client.close()
+def test_a_trickle_wakes_the_reader_about_once_a_frame():
+    # 100 tokens 10 ms apart (1 s): unpaced, a wake-up per token; paced at 100 ms, about
+    # one per frame, each taking at once what came during the frame before it.
+    unpaced, paced = wire_for(trickle(100, 0.01)), wire_for(trickle(100, 0.01))
+    text = "abcdefghij" * 10
+    assert unpaced.run(0.0).content == text == paced.run(0.1).content
+    assert unpaced.waits == 100 and unpaced.slept == []
+    assert 9 <= paced.waits <= 12
+    assert paced.sink.shown == text
 
 
-def read_whole_reply(server, frame):
-    """Read one streamed reply over a real socket; return (reads, bytes, seconds)."""
-    backend = httpcore.SyncBackend()
-    stream = backend.connect_tcp("127.0.0.1", server.port)
-    if frame:
-        stream = PacedStream(stream)
-        stream.pace(frame, None)
-    body = b'{"model":"m","messages":[],"stream":true}'
-    stream.write(b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-                 b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
-    reads, data, start = 0, b"", time.monotonic()
-    while not data.endswith(b"0\r\n\r\n"):
-        piece = stream.read(65536, timeout=10)
-        if not piece:
-            break
-        reads += 1
-        data += piece
-    stream.close()
-    return reads, data, time.monotonic() - start
+def test_the_frame_counts_from_when_the_piece_came():
+    # Handling a piece took 30 ms of the 100 ms frame: the sleep is the other 70 ms.
+    wire = wire_for(trickle(3, 0.5, head=0.5), cost=0.03)
+    wire.run(0.1)
+    assert wire.slept[:3] == [0.07, 0.07, 0.07]
 
 
-def test_a_paced_socket_takes_a_trickle_in_few_reads(server):
-    # 60 events 5 ms apart (~0.3 s): unpaced, about one read each; paced at 40 ms, one
-    # read per frame (plus the headers' read), whatever the machine's speed.
-    events = text_chunks("abcd" * 60, 4)
-    server.enqueue(Stream(events, piece_delay=0.005))
-    plain_reads, plain_data, _ = read_whole_reply(server, 0)
-    server.enqueue(Stream(events, piece_delay=0.005))
-    paced_reads, paced_data, seconds = read_whole_reply(server, 0.04)
-    assert paced_data.split(b"\r\n\r\n", 1)[1] == plain_data.split(b"\r\n\r\n", 1)[1]
-    assert paced_reads <= seconds / 0.04 + 3
-    assert paced_reads < plain_reads
+def test_a_stream_that_is_ahead_is_never_slowed():
+    # Every piece is already waiting when it is read: no read waits, so nothing sleeps.
+    wire = wire_for(trickle(200, 0.0))
+    assert wire.run(0.1).content == "abcdefghij" * 20
+    assert wire.slept == [] and wire.waits == 0
 
 
-def test_a_paced_reply_is_the_same_reply_shown_once_per_read(server):
-    # 120 pieces 2 ms apart: unpaced, the sink is flushed once per piece; paced at 40 ms,
-    # once per read, and the text is the same.
+def test_text_is_shown_before_every_read_that_waits():
+    # A long silence (a hosted tool at work) after a burst: Wire.body asserts that the
+    # burst is on screen before the read that waits through the silence.
+    arrivals = trickle(5, 0.0)[:5] + [(30.0 + at, piece) for at, piece in trickle(5, 0.01)]
+    wire = wire_for(arrivals)
+    assert wire.run(0.1).content == "abcde" + "abcde"
+    assert wire.waits == 1  # the silence; what came during the frame after it was waiting
+
+
+def test_a_pipe_reads_every_piece_at_once():
+    wire = wire_for(trickle(20, 0.01))
+    wire.run(0.0)
+    assert wire.slept == [] and wire.sink.flushes >= 20
+
+
+def test_a_paced_reply_over_a_socket_is_the_same_reply(server):
+    # 120 pieces 2 ms apart over a real socket: the same text paced or not; paced at
+    # 40 ms, the reader sleeps at most once a frame (and at least once), unpaced never.
     text = "Grüße, 世界! " * 30
     request = ChatRequest(f"{server.url}/chat/completions", {}, {"model": "m", "messages": [], "stream": True})
-    transport = Transport(timeout=10, connect_timeout=5, retries=0, plain_http=True)
-    replies, flushes = [], []
-    try:
-        for frame in (0.0, 0.04):
+    replies, sleeps, seconds = [], [], []
+    for frame in (0.0, 0.04):
+        slept = []
+
+        def sleep(s, slept=slept):
+            slept.append(s)
+            time.sleep(s)
+
+        transport = Transport(timeout=10, connect_timeout=5, retries=0, plain_http=True, sleep=sleep)
+        try:
             server.enqueue(Stream(text_chunks(text, 3), piece_delay=0.002))
-            sink = CountingSink(frame)
-            replies.append(run_turn(request, transport, sink).content)
-            flushes.append(sink.flushes)
-    finally:
-        transport.close()
+            start = time.monotonic()
+            replies.append(run_turn(request, transport, CountingSink(frame)).content)
+            seconds.append(time.monotonic() - start)
+            sleeps.append(len(slept))
+        finally:
+            transport.close()
     assert replies == [text, text]
-    assert flushes[0] >= len(text) // 3
-    assert flushes[1] < flushes[0] / 3
+    assert sleeps[0] == 0
+    assert 1 <= sleeps[1] <= seconds[1] / 0.04 + 2
 
 
 class CountingSink:

@@ -171,3 +171,21 @@ def test_the_text_fast_path_takes_the_common_chunks():
     assert _TEXT_CHUNK.fullmatch(openai).group(1) == 'a\\"b\\u00e9'
     assert _TEXT_CHUNK.fullmatch(ours).group(1) == "hi"
     assert not _TEXT_CHUNK.fullmatch(json.dumps(chunk({"content": "hi"}, "stop")))
+
+
+@SETTINGS
+@given(text=st.text(), meta=st.sampled_from([{}, {"id": "c-1", "object": "chat.completion.chunk", "created": 7}]),
+       role=st.sampled_from([{}, {"role": "assistant"}]), tail=st.sampled_from([{}, {"usage": None}]),
+       ascii_only=st.booleans(), separators=st.sampled_from([(", ", ": "), (",", ":")]))
+def test_the_fast_path_takes_any_text_chunk_and_reads_it_as_json_does(text, meta, role, tail, ascii_only, separators):
+    """The one fast path is not idle: any text, escaped or not, in the common chunk shape
+    goes through it, and what it reads is what the full parse reads."""
+    from otchat.protocol import _TEXT_CHUNK, ChunkDecoder
+
+    obj = {**meta, "choices": [{"index": 0, "delta": {**role, "content": text}, "finish_reason": None}], **tail}
+    data = json.dumps(obj, ensure_ascii=ascii_only, separators=separators)
+    assert _TEXT_CHUNK.fullmatch(data)
+    fast, full = ChunkDecoder(), ChunkDecoder(fast=False)
+    for decoder in (fast, full):
+        decoder.decode('{"id": "first", "choices": []}')
+    assert fast.decode(data) == full.decode(data) == ([TextDelta(text)] if text else [])

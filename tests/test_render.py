@@ -4,10 +4,8 @@ import io
 import json
 import os
 import re
-import threading
 
 import pyte
-import pytest
 from rich.console import Console
 
 from otchat.live import MarkdownSink, _tail_source
@@ -226,69 +224,29 @@ def test_tool_call_panel_and_usage_line():
     assert "3 in · 4 out · 1.2 s · m" in text
 
 
-def strip_link_ids(raw):
-    return re.sub(r"id=\d+;", "id=;", raw)
-
-
-def test_a_long_text_rendered_in_two_processes_is_the_same_text():
+def test_a_long_text_is_rendered_whole_in_this_process():
+    # It once went half to a forked child (fork without exec); now one render, here.
     from otchat.live import CommitMarkdown, print_markdown
 
-    text = MARKDOWN * 40
-    outputs = []
-    for split in (False, True):
-        buf = io.StringIO()
-        console = Console(file=buf, width=60, force_terminal=True, color_system="truecolor", legacy_windows=False)
-        print_markdown(console, CommitMarkdown, text, None, blank_before=True, split=split)
-        outputs.append(strip_link_ids(buf.getvalue()))
-    assert outputs[0] == outputs[1]
-    assert outputs[1].count("Final paragraph.") == 40
-
-
-def test_a_failed_render_child_is_replaced_by_rendering_here():
-    from otchat.live import CommitMarkdown, print_markdown
-
-    parent = os.getpid()
+    calls = []
 
     def make(markup, parsed=None):
-        if os.getpid() != parent:
-            raise RuntimeError("the child fails")
+        calls.append((os.getpid(), markup))
         return CommitMarkdown(markup, parsed)
 
-    text = paragraphs(400)
+    text = paragraphs(2000)  # ~80,000 characters
     buf = io.StringIO()
     console = Console(file=buf, width=60, force_terminal=True, color_system=None)
-    print_markdown(console, make, text, None, blank_before=False, split=True)
+    print_markdown(console, make, text, None, blank_before=False)
+    assert calls == [(os.getpid(), text)]
     lines = [line.rstrip() for line in buf.getvalue().splitlines() if line.strip()]
-    assert lines == [f"Paragraph {i} with a few words of text." for i in range(400)]
-
-
-def test_an_interrupted_parallel_render_leaves_no_child_behind():
-    from otchat.live import CommitMarkdown, print_markdown
-
-    parent = os.getpid()
-
-    def make(markup, parsed=None):
-        if os.getpid() == parent:
-            raise KeyboardInterrupt  # Ctrl-C while this process renders its half
-        return CommitMarkdown(markup, parsed)
-
-    def children():  # this thread's children, zombies included (Linux)
-        with open(f"/proc/self/task/{threading.get_native_id()}/children") as listing:
-            return set(listing.read().split())
-
-    before = children()
-    console = Console(file=io.StringIO(), width=60, force_terminal=True, color_system=None)
-    with pytest.raises(KeyboardInterrupt):
-        print_markdown(console, make, paragraphs(400), None, blank_before=False, split=True)
-    assert children() == before  # the child was killed and reaped
+    assert lines == [f"Paragraph {i} with a few words of text." for i in range(2000)]
 
 
 def test_a_long_streamed_answer_shows_every_block_once():
-    # Long commits go through two processes while the live tail is taken down and put back.
-    from otchat import live
-
+    # Long commits (tens of thousands of characters at once) beside the live tail.
     text = paragraphs(3000)  # ~120,000 characters
-    assert len(text) > 2 * live.SPLIT_FROM
+    assert len(text) > 100_000
     screen = screen_of(render_streamed(text, 30_011), height=7000)
     assert nonblank(screen) == [f"Paragraph {i} with a few words of text." for i in range(3000)]
 
