@@ -183,8 +183,7 @@ class Tick:
 def test_streamed_and_whole_renders_are_the_same(name, links):
     text = "\n".join(CORPUS.values()) if name == "all" else CORPUS[name]
     whole = io.StringIO()
-    print_markdown(console(whole, COLS), with_links(CommitMarkdown, links), text, None, blank_before=False,
-                   split=False)
+    print_markdown(console(whole, COLS), with_links(CommitMarkdown, links), text, None, blank_before=False)
     expected = screen_of(whole.getvalue(), COLS)
     for step in (1, 4, 29, len(text)):
         buf = io.StringIO()
