@@ -276,8 +276,8 @@ class Store:
             self.db.execute("UPDATE conversations SET current_id = ?, updated = ? WHERE id = ?",
                             (message_id, time.time(), cid))
 
-    def fork(self, cid: str, upto: int | None = None) -> str:
-        """A new conversation holding a copy of the path to `upto` (default: the current position),
+    def fork(self, cid: str, upto: int | None = CURRENT) -> str:
+        """A new conversation holding a copy of the path to `upto` (by default the current position),
         with the same title, model and profile; the original is left as it was. The new id."""
         now = time.time()
         new = os.urandom(8).hex()

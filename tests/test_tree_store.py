@@ -296,6 +296,7 @@ def test_fork_copies_the_path_and_leaves_the_original(store, tmp_path):
     # A path through rows taken back is copied as the new conversation's own path.
     assert contents(store.path(store.fork(cid, a2))) == ["be brief", "q1", "a1", "q2", "a2"]
     assert not any(m.hidden for m in store.path(store.fork(cid, a2)))
+    assert contents(store.path(store.fork(cid))) == ["be brief", "q1", "a1", "q2"]  # by default: the current path
     store.set_current(cid, None)
     with pytest.raises(UsageError, match="nothing to fork"):
         store.fork(cid)
