@@ -121,7 +121,8 @@ def test_what_was_taken_back_becomes_branches(tmp_path):
         assert branches(UNANSWERED) == [
             ("a question nobody answered", None, ["a question nobody answered"]),
             ("a later question nobody answered", "an answer given", ["a later question nobody answered"])]
-        assert branches(TAKEN_BACK) == [("a lone undone answer", None, ["a lone undone question", "a lone undone answer"])]
+        assert branches(TAKEN_BACK) == [
+            ("a lone undone answer", None, ["a lone undone question", "a lone undone answer"])]
         assert store.path(TAKEN_BACK) == []
         counts = {c.id: (c.branches, c.current is not None) for c in store.conversations(20)}
         assert counts == {PLATYPUS: (1, True), WEATHER: (2, True), UNDONE: (2, True), MARSUPIAL: (3, True),
