@@ -193,7 +193,8 @@ def readme_world(home):
     from otchat.store import Message, Store
 
     with Store.open(home / "data") as store:
-        store.db.execute("INSERT INTO conversations VALUES ('3f2a000000000000', 'earlier', 'm', NULL, 1, 1)")
+        store.db.execute("INSERT INTO conversations (id, title, model, profile, created, updated)"
+                         " VALUES ('3f2a000000000000', 'earlier', 'm', NULL, 1, 1)")
         store.add_messages("3f2a000000000000", [Message("user", "earlier question")])
     work = home / "work"
     work.mkdir()

@@ -35,7 +35,7 @@ def test_migrates_a_version_1_database(tmp_path):
     db.commit()
     db.close()
     with Store(path) as store:
-        assert store.db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
+        assert store.db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 4
         assert store.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         assert [hit[0] for hit in store.search("platypus")] == ["abcdef0123456789"]
         assert store.resolve("abc") == "abcdef0123456789"
@@ -318,10 +318,10 @@ def test_migrates_a_version_2_database_with_nothing_lost(tmp_path):
     before = db.execute("SELECT * FROM messages ORDER BY id").fetchall()
     db.close()
     with Store(path) as store:
-        assert store.db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
+        assert store.db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 4
         after = store.db.execute("SELECT * FROM messages ORDER BY id").fetchall()
         assert [row[:len(before[0])] for row in after] == before
-        assert [row[len(before[0]):] for row in after] == [(None, 0), (None, 0)]  # reasoning, hidden
+        assert [row[len(before[0]):] for row in after] == [(None, 0, None), (None, 0, 1)]  # reasoning, hidden, parent
         conversation = store.conversation("0123456789abcdef")
         assert (conversation.title, conversation.profile, conversation.count) == ("kept talk", "work", 2)
         reply = conversation.messages[1]
