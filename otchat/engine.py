@@ -19,8 +19,8 @@ from .models import (
     TurnResult,
     Usage,
 )
-from .protocol import ChunkDecoder, ToolCallAccumulator, completion_events
-from .thinking import ThinkSplitter
+from .wire.protocol import ChunkDecoder, ToolCallAccumulator, completion_events
+from .wire.thinking import ThinkSplitter
 
 
 class Sink(Protocol):

@@ -8,7 +8,7 @@ import pytest
 from otchat.engine import run_turn
 from otchat.errors import APIError, ExitCode, NetworkError, StreamError
 from otchat.models import ChatRequest, TextDelta, ToolCall
-from otchat.transport import Transport
+from otchat.wire.transport import Transport
 from tests.fakeserver import chunk, completion, text_chunks, tool_call_chunks
 
 
@@ -145,7 +145,7 @@ def test_a_reply_that_omits_model_reports_the_model_asked_for():
 
 
 def test_no_stream_json_names_the_requested_model(tmp_path):
-    from otchat.cli import run as cli_run
+    from otchat.app import run as cli_run
     from tests.conftest import make_env
 
     env = make_env(home=tmp_path, transport=httpx.MockTransport(lambda request: httpx.Response(

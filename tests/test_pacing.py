@@ -7,7 +7,7 @@ import httpx
 
 from otchat.engine import run_turn
 from otchat.models import ChatRequest, TextDelta
-from otchat.transport import Transport
+from otchat.wire.transport import Transport
 from tests.fakeserver import Stream, chunk, text_chunks
 
 REQUEST = ChatRequest("http://t/v1/chat/completions", {}, {"model": "m", "messages": [], "stream": True})
@@ -179,7 +179,7 @@ class CountingSink:
 
 
 def test_a_terminal_asks_for_paced_reads_and_a_pipe_does_not():
-    from otchat.oneshot import Output, make_sink
+    from otchat.runner import Output, make_sink
     from tests.conftest import make_env
 
     def frame(isatty, fmt="auto", term="xterm"):

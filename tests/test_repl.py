@@ -8,11 +8,11 @@ from prompt_toolkit.application import create_app_session
 from prompt_toolkit.input import create_pipe_input
 from prompt_toolkit.output import DummyOutput
 
-from otchat import repl, slash
-from otchat.config import Flags
+from otchat.term import repl, slash
+from otchat.config.resolve import Flags
 from otchat.errors import UsageError
-from otchat.oneshot import Output
-from otchat.session import Session
+from otchat.runner import Output
+from otchat.conversation import Session
 from tests.conftest import make_env
 from tests.fakeserver import text_chunks
 

@@ -11,7 +11,7 @@ PROBE = """
 import sys
 sys.argv = ["otchat", *{args!r}]
 try:
-    from otchat.main import main
+    from otchat.entry import main
     main()
 except SystemExit:
     pass
@@ -29,7 +29,7 @@ def test_nothing_heavy_is_imported(args):
 
 
 def test_version_does_not_even_import_typer():
-    probe = PROBE.format(args=["--version"], heavy=("typer", "otchat.cli"))
+    probe = PROBE.format(args=["--version"], heavy=("typer", "otchat.app"))
     proc = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=30)
     assert "LOADED=\n" in proc.stderr, proc.stderr
 

@@ -10,13 +10,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from . import config, request, schema
-from .config import Flags, Settings
+from .config import resolve as config, schema
+from .wire import request
+from .config.resolve import Flags, Settings
 from .engine import Sink, run_turn
 from .env import Env
 from .errors import UsageError
 from .models import ToolCall, TurnResult
-from .store import Message
+from .store.db import Message
 
 
 @dataclass
@@ -97,7 +98,7 @@ class Totals:
 class Session:
     def __init__(self, env: Env, flags: Flags, file: dict[str, Any], api_key: str | None,
                  tools: Any = None) -> None:
-        from .history import Recorder
+        from .commands.history import Recorder
 
         self.tools = tools  # an mcphub.Hub of local MCP servers, or None
         self.approved: set[str] = set()
@@ -125,7 +126,7 @@ class Session:
 
     def resume(self, ref: str | None) -> str:
         """Continue a stored conversation (`ref` an id prefix, None the latest)."""
-        from .history import load
+        from .commands.history import load
 
         conversation = load(self.env, ref)
         # Messages taken off the path (undone, replaced, unanswered) stay in the log, unsent.
@@ -368,7 +369,7 @@ class Session:
                 f"{t.completion_tokens:,} out · {t.seconds:.1f} s")
 
     def to_markdown(self) -> str:
-        from .history import markdown_of
+        from .commands.history import markdown_of
 
         messages = [e.to_message() for e in self.entries]
         if self.settings.system:

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from . import schema
-from .errors import ConfigError, UsageError
+from ..errors import ConfigError, UsageError
 from .schema import DEFAULT_BASE_URL, DEFAULT_MODEL  # noqa: F401  (re-exported)
 
 DEFAULT_CONNECT_TIMEOUT = 10.0
@@ -112,7 +112,7 @@ def load_file(path: Path, warn: Any = None) -> dict[str, Any]:
 
 
 def _find_line(text: str, parts: list[str]) -> int | None:
-    from .configfile import find_line  # only when a value is wrong: it is not needed to start
+    from .file import find_line  # only when a value is wrong: it is not needed to start
 
     return find_line(text, parts)
 
@@ -244,7 +244,7 @@ def _mcp_servers(flags: Flags, file: Mapping[str, Any]) -> list[Any]:
     configured = file.get("mcp", {}).get("servers", {})
     if not configured and not flags.mcp and not flags.mcp_commands:
         return []
-    from .mcphub import parse_command, specs_from_config
+    from ..mcp.hub import parse_command, specs_from_config
 
     for name in flags.mcp:
         if name not in configured:

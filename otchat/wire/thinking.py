@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .models import ReasoningDelta, TextDelta
+from ..models import ReasoningDelta, TextDelta
 
 # Open models served by OpenAI-compatible servers often send their reasoning inline, as a
 # block at the very start of the content, rather than as `reasoning_content` deltas.

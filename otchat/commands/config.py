@@ -5,10 +5,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from . import configfile, schema
-from .config import KEY_ENV, Flags, config_path, load_file
-from .env import Env, mask
-from .errors import ConfigError, ExitCode, UsageError
+from ..config import file as configfile, schema
+from ..config.resolve import KEY_ENV, Flags, config_path, load_file
+from ..env import Env, mask
+from ..errors import ConfigError, ExitCode, UsageError
 
 
 def _path(env: Env) -> Path:
@@ -22,7 +22,7 @@ def _out(env: Env, text: str) -> None:
 
 def config_list(env: Env, profile: str | None = None) -> int:
     """Every key with the value a run would use and where it comes from; then the tables."""
-    from .config import sources
+    from ..config.resolve import sources
 
     path = _path(env)
     file = load_file(path, warn=env.warn)
@@ -111,7 +111,7 @@ def config_edit(env: Env, ask=None) -> int:
     """Edit a copy in $VISUAL/$EDITOR; only a valid result replaces config.toml."""
     import tempfile
 
-    from .files import run_editor
+    from ..files import run_editor
 
     path = _path(env)
     original = path.read_text(encoding="utf-8") if path.exists() else ""
@@ -140,7 +140,7 @@ def config_edit(env: Env, ask=None) -> int:
             break
         edited = tmp.read_text(encoding="utf-8")
         if edited != original:
-            from .files import write_atomic
+            from ..files import write_atomic
 
             write_atomic(path, edited)
         return ExitCode.OK
@@ -152,7 +152,7 @@ def config_edit(env: Env, ask=None) -> int:
 
 
 def auth_login(env: Env, read_hidden=None) -> int:
-    from .auth import credentials_path, write_credentials
+    from ..config.keys import credentials_path, write_credentials
 
     if env.stdin_isatty and read_hidden is not None:
         key = read_hidden("OpenTools API key (input hidden): ")
@@ -175,8 +175,8 @@ def auth_login(env: Env, read_hidden=None) -> int:
 
 
 def auth_status(env: Env, profile: str | None) -> int:
-    from .auth import credentials_path, find_key, loose_permissions
-    from .config import resolve
+    from ..config.keys import credentials_path, find_key, loose_permissions
+    from ..config.resolve import resolve
 
     settings = resolve(Flags(profile=profile), env.environ, load_file(_path(env), warn=env.warn))
     found = find_key(settings, env.environ, env.config_dir)
@@ -196,7 +196,7 @@ def auth_status(env: Env, profile: str | None) -> int:
 
 
 def auth_logout(env: Env) -> int:
-    from .auth import credentials_path
+    from ..config.keys import credentials_path
 
     path = credentials_path(env.config_dir)
     try:

@@ -6,10 +6,10 @@ import json
 import re
 from typing import Any
 
-from .config import Settings
-from .errors import UsageError
-from .models import ChatRequest
-from .schema import shown_header
+from ..config.resolve import Settings
+from ..errors import UsageError
+from ..models import ChatRequest
+from ..config.schema import shown_header
 
 TOOL_CHOICES = ("auto", "none", "required")
 

@@ -8,9 +8,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping
 
-from .config import KEY_ENV, Settings
-from .errors import ConfigError
-from .files import write_atomic
+from .resolve import KEY_ENV, Settings
+from ..errors import ConfigError
+from ..files import write_atomic
 
 CREDENTIALS = "credentials"
 CMD_TIMEOUT = 30

@@ -7,12 +7,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from . import config, request
-from .config import Flags, Settings
+from .config import resolve as config
+from .wire import request
+from .config.resolve import Flags, Settings
 from .env import Env
 from .errors import ConfigError, ExitCode, OtchatError, UsageError
 from .models import Error, TurnResult
-from .schema import is_secret_header
+from .config.schema import is_secret_header
 
 @dataclass
 class Output:
@@ -24,7 +25,7 @@ class Output:
 
 def run(env: Env, flags: Flags, output: Output, prompt_words: list[str], files: list[Path],
         resume: Resume | None = None) -> int:
-    from .session import Session
+    from .conversation import Session
 
     settings, file = prepare(env, flags, need_key=not output.dry_run)
     piped = read_stdin(env, settings.max_input_bytes)
@@ -59,7 +60,7 @@ def start_tools(env: Env, settings: Settings) -> Any:
     """Start the local MCP servers this run uses (None when there are none)."""
     if not settings.mcp_servers:
         return None
-    from .mcphub import Hub
+    from .mcp.hub import Hub
 
     hub = Hub(settings.mcp_servers, dict(env.environ))
     try:
@@ -88,7 +89,7 @@ def prepare(env: Env, flags: Flags, *, need_key: bool = True) -> tuple[Settings,
 
     A dry run still shows which key would be sent (redacted) but never runs api_key_cmd.
     """
-    from .auth import find_key
+    from .config.keys import find_key
 
     file = config.load_file(config.config_path(env.config_dir), warn=env.warn)
     settings = config.resolve(flags, env.environ, file)
@@ -119,7 +120,7 @@ def finish_turn(env: Env, sink: Any, turn: Any) -> TurnResult:
 
 def make_transport(env: Env, settings: Settings, output: Output, *, timeout: float | None = None) -> Any:
     """The HTTP transport for `settings` (`timeout` overrides the read timeout)."""
-    from .transport import Transport
+    from .wire.transport import Transport
 
     log = (lambda line: _err_line(env, line)) if output.verbose else None
     notify = (lambda line: env.warn(line)) if (output.verbose or env.stderr_isatty) else None
@@ -160,7 +161,7 @@ TYPING_FRAME = 0.04
 
 
 def make_sink(env: Env, output: Output, links: str = "inline") -> Any:
-    from .render import JsonlSink, JsonSink, PlainSink, choose_format
+    from .term.sinks import JsonlSink, JsonSink, PlainSink, choose_format
 
     fmt = choose_format(output.format, env.stdout_isatty, env.environ.get("TERM"))
     if fmt == "json":
@@ -172,7 +173,7 @@ def make_sink(env: Env, output: Output, links: str = "inline") -> Any:
                          frame=TYPING_FRAME if env.stdout_isatty else 0.0)
     from rich.console import Console
 
-    from .live import MarkdownSink
+    from .term.live import MarkdownSink
 
     console = Console(
         file=env.stdout,

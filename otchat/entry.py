@@ -12,7 +12,7 @@ def main(argv: list[str] | None = None) -> NoReturn:
     args = sys.argv[1:] if argv is None else list(argv)
     shell = os.environ.get("_OTCHAT_COMPLETE")
     if shell in ("bash", "zsh", "fish"):
-        from .complete import run as complete
+        from .shell.complete import run as complete
         from .env import Env
 
         raise SystemExit(complete(Env.from_process(), shell, args))
@@ -23,7 +23,7 @@ def main(argv: list[str] | None = None) -> NoReturn:
         sys.stdout.write(f"otchat {__version__}\n")
         raise SystemExit(0)
     _install_signal_handlers()
-    from .cli import run
+    from .app import run
 
     raise SystemExit(run(args))
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import json
 import time
-from .config import config_path, load_file
-from .env import Env
-from .errors import ExitCode, UsageError
-from .mcphub import Hub, ServerSpec, specs_from_config
+from ..config.resolve import config_path, load_file
+from ..env import Env
+from ..errors import ExitCode, UsageError
+from ..mcp.hub import Hub, ServerSpec, specs_from_config
 
 
 def _configured(env: Env) -> list[ServerSpec]:
@@ -31,7 +31,7 @@ def list_cmd(env: Env) -> int:
 
 
 def _chosen(env: Env, name: str | None, commands: list[str]) -> list[ServerSpec]:
-    from .mcphub import parse_command
+    from ..mcp.hub import parse_command
 
     specs = _configured(env) + [parse_command(text) for text in commands]
     if name is None:
@@ -73,7 +73,7 @@ def doctor_cmd(env: Env, commands: list[str]) -> int:
     try:
         import mcp  # noqa: F401
     except ImportError:
-        from .mcphub import INSTALL_HINT
+        from ..mcp.hub import INSTALL_HINT
 
         raise UsageError(f"the mcp package is not installed; {INSTALL_HINT}") from None
     bad = 0

@@ -7,9 +7,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from .config import Flags
-from .env import Env
-from .errors import APIError, ExitCode, StreamError
+from ..config.resolve import Flags
+from ..env import Env
+from ..errors import APIError, ExitCode, StreamError
 
 CACHE_NAME = "models.json"
 MAX_AGE = 24 * 3600
@@ -20,7 +20,7 @@ def cache_path(data_dir: Path) -> Path:
 
 
 def list_models(env: Env, flags: Flags, *, as_json: bool, refresh: bool, verbose: bool = False) -> int:
-    from .oneshot import load_settings
+    from ..runner import load_settings
 
     settings = load_settings(env, flags)
     path = cache_path(env.data_dir)
@@ -39,8 +39,8 @@ def list_models(env: Env, flags: Flags, *, as_json: bool, refresh: bool, verbose
 
 
 def fetch(env: Env, settings: Any, verbose: bool) -> list[Any]:
-    from .oneshot import Output, make_transport
-    from .request import auth_headers
+    from ..runner import Output, make_transport
+    from ..wire.request import auth_headers
 
     # A model list is no place for a hosted tool's long silence: a shorter read timeout.
     transport = make_transport(env, settings, Output(verbose=verbose), timeout=min(settings.timeout, 60.0))
@@ -87,7 +87,7 @@ def cached_ids(data_dir: Path) -> list[str]:
 
 
 def store(env: Env, path: Path, base_url: str, models: list[Any]) -> None:
-    from .files import write_atomic
+    from ..files import write_atomic
 
     try:
         data = json.loads(path.read_text(encoding="utf-8"))

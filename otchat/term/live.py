@@ -23,9 +23,9 @@ from rich.segment import Segment
 from rich.syntax import Syntax
 from rich.text import Text
 
-from .mdtokens import HtmlBlock, rewrite
-from .models import Error, Event, ReasoningDelta, TextDelta, ToolCall, ToolResult, TurnResult
-from .render import summary, usage_line
+from .markdown import HtmlBlock, rewrite
+from ..models import Error, Event, ReasoningDelta, TextDelta, ToolCall, ToolResult, TurnResult
+from .sinks import summary, usage_line
 
 _FENCES = ("```", "~~~")
 

@@ -20,7 +20,7 @@ def run(env: Any, shell: str, words: list[str]) -> int:
     import click.shell_completion
     import typer.main
 
-    from .cli import app
+    from ..app import app
 
     args, incomplete = words[:-1], words[-1] if words else ""
     command = typer.main.get_command(app)
@@ -62,14 +62,14 @@ def _path_options(command: Any) -> set[str]:
 
 
 def _env(ctx: Any) -> Any:
-    from .env import Env
+    from ..env import Env
 
     obj = ctx.find_root().obj
     return obj if isinstance(obj, Env) else Env.from_process()
 
 
 def _config(ctx: Any) -> dict[str, Any]:
-    from .config import config_path, load_file
+    from ..config.resolve import config_path, load_file
 
     try:
         return load_file(config_path(_env(ctx).config_dir))
@@ -78,7 +78,7 @@ def _config(ctx: Any) -> dict[str, Any]:
 
 
 def models(ctx: Any, incomplete: str) -> list[str]:
-    from .catalog import cached_ids
+    from ..commands.models import cached_ids
 
     names = [*_config(ctx).get("aliases", {}), *cached_ids(_env(ctx).data_dir)]
     return [name for name in dict.fromkeys(names) if name.startswith(incomplete)]
@@ -98,7 +98,7 @@ def tools(ctx: Any, incomplete: str) -> list[str]:
 
 def config_keys(ctx: Any, incomplete: str) -> list[str]:
     """Known top-level keys, plus every dotted key the file already has."""
-    from . import configfile, schema
+    from ..config import file as configfile, schema
 
     data = _config(ctx)
     keys = [*schema.TOP, *(dotted for dotted, _ in configfile.flatten(data))]
@@ -109,7 +109,7 @@ def config_keys(ctx: Any, incomplete: str) -> list[str]:
 
 
 def history_ids(ctx: Any, incomplete: str) -> list[tuple[str, str]]:
-    from .store import DB_NAME, Store
+    from ..store.db import DB_NAME, Store
 
     env = _env(ctx)
     if not (env.data_dir / DB_NAME).exists():

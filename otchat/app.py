@@ -12,7 +12,7 @@ import typer
 from typer.core import TyperCommand, TyperGroup
 
 from . import __version__
-from .options import Format, with_request_options
+from .commands.options import Format, with_request_options
 from .env import Env
 from .errors import ExitCode, OtchatError, Terminated
 
@@ -180,7 +180,7 @@ def oneshot(
     env = _env(ctx)
 
     def body() -> int:
-        from . import oneshot as run
+        from . import runner as run
 
         fmt = output_format(format, json_=json_, raw=raw)
         flags = _flags(request)
@@ -188,7 +188,7 @@ def oneshot(
         resume = _resume(request)
         files = list(request["file"] or [])
         if not prompt and not files and env.stdin_isatty and not dry_run:
-            from . import repl
+            from .term import repl
 
             return repl.run(env, flags, output, None, resume=resume)
         return run.run(env, flags, output, list(prompt or []), files, resume=resume)
@@ -212,8 +212,8 @@ def chat(
     env = _env(ctx)
 
     def body() -> int:
-        from . import repl
-        from .oneshot import Output
+        from .term import repl
+        from .runner import Output
 
         output = Output(format=format.value, usage=request["usage"], verbose=request["verbose"])
         return repl.run(env, _flags(request), output, " ".join(first) if first else None, multiline=multiline,
@@ -239,15 +239,15 @@ def output_format(format: Format | None, *, json_: bool, raw: bool) -> str:
 def _resume(params: dict[str, Any]) -> Any:
     if not (params["continue_"] or params["cid"]):
         return None
-    from .oneshot import Resume
+    from .runner import Resume
 
     return Resume(params["cid"])
 
 
 def _flags(p: dict[str, Any]) -> Any:
     """Flags from the request options that one-shot and chat share (REQUEST_OPTIONS, by name)."""
-    from . import oneshot
-    from .config import Flags
+    from . import runner as oneshot
+    from .config.resolve import Flags
 
     return Flags(
         model=p["model"],
@@ -349,4 +349,4 @@ def help_path(ctx: typer.Context | None) -> str:
 
 
 # The other commands register themselves on `app`.
-from . import commands  # noqa: E402, F401
+from .commands import tree as commands  # noqa: E402, F401

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from typing import Any, TextIO
 
-from .models import (
+from ..models import (
     ROUND_BREAK,
     Error,
     Event,

@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from .errors import UsageError
+from ..errors import UsageError
 
 DEFAULT_BASE_URL = "https://api.opentools.com/v1"
 DEFAULT_MODEL = "anthropic/claude-3.7-sonnet"

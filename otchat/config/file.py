@@ -7,8 +7,8 @@ from pathlib import Path
 from typing import Any
 
 from . import schema
-from .errors import ConfigError
-from .files import write_atomic
+from ..errors import ConfigError
+from ..files import write_atomic
 
 
 def read_document(path: Path) -> Any:

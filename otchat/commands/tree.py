@@ -9,9 +9,9 @@ from typing import Annotated, Optional
 
 import typer
 
-from . import complete
-from .cli import CommandGroup, _env, app, guarded
-from .env import Env
+from ..shell import complete
+from ..app import CommandGroup, _env, app, guarded
+from ..env import Env
 from .options import BaseUrlOpt, McpCommandOpt, ProfileOpt
 
 
@@ -56,7 +56,7 @@ def mcp_doctor(ctx: typer.Context, mcp_command: McpCommandOpt = None) -> None:
 
 
 def _mcpcmd():
-    from . import mcpcmd
+    from . import mcp as mcpcmd
 
     return mcpcmd
 
@@ -233,12 +233,12 @@ def models(
     verbose: Annotated[bool, typer.Option("-v", "--verbose", help="Show the HTTP exchange on stderr.")] = False,
 ) -> None:
     """List the models the endpoint offers (GET {base_url}/models)."""
-    from .config import Flags
+    from ..config.resolve import Flags
 
     env = _env(ctx)
 
     def body() -> int:
-        from .catalog import list_models
+        from .models import list_models
 
         flags = Flags(profile=profile, base_url=base_url)
         return list_models(env, flags, as_json=json_, refresh=refresh, verbose=verbose)
@@ -255,14 +255,14 @@ class Shell(str, Enum):
 @app.command("completion")
 def completion(ctx: typer.Context, shell: Annotated[Shell, typer.Argument(help="bash, zsh or fish.")]) -> None:
     """Print the shell completion script (see the README for where it goes)."""
-    from .docgen import completion_script
+    from ..shell.docgen import completion_script
 
     env = _env(ctx)
     env.stdout.write(completion_script(shell.value))
 
 
 def _manage():
-    from . import manage
+    from . import config as manage
 
     return manage
 

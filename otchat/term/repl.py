@@ -11,11 +11,11 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from . import slash
-from .config import Flags
-from .env import Env
-from .errors import ExitCode, OtchatError
-from .oneshot import Output, check_finish, finish_turn, make_sink, make_transport, prepare, read_text_file, start_tools
-from .session import Session
+from ..config.resolve import Flags
+from ..env import Env
+from ..errors import ExitCode, OtchatError
+from ..runner import Output, check_finish, finish_turn, make_sink, make_transport, prepare, read_text_file, start_tools
+from ..conversation import Session
 
 HISTORY_FILE = "input_history"
 PROMPT = "› "
@@ -30,7 +30,7 @@ class Attachments:
     def onto(self, text: str) -> str:
         if not self.blocks:
             return text
-        from .request import compose_user_message
+        from ..wire.request import compose_user_message
 
         text, self.blocks = compose_user_message(text, self.blocks, None, placeholder=False), []
         return text
@@ -120,7 +120,7 @@ def _command_or_turn(env: Env, session: Session, transport: Any, output: Output,
 
 
 def _edit(env: Env) -> str | None:
-    from .files import edit_text
+    from ..files import edit_text
 
     text = edit_text("", env.environ)
     if text is None or not text.strip():
@@ -158,7 +158,7 @@ def _interactive(env: Env, session: Session, transport: Any, output: Output, fir
 
 
 def _banner(session: Session, multiline: bool) -> str:
-    from . import __version__
+    from .. import __version__
 
     send = "Alt-Enter sends" if multiline else "Enter sends"
     return (f"otchat {__version__} · {session.settings.model} · tools: {session.tool_refs_text()} · "
@@ -236,7 +236,7 @@ def _completer(env: Env, session: Session) -> Any:
 
 def _candidates(env: Env, session: Session, kind: str | None, arg: str) -> list[str]:
     if kind == "models":
-        from .catalog import cached_ids
+        from ..commands.models import cached_ids
 
         return sorted(session.file.get("aliases", {})) + cached_ids(env.data_dir)
     if kind == "roles":

@@ -18,7 +18,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from .errors import UsageError
+from ..errors import UsageError
 
 START_TIMEOUT = 20.0
 CALL_TIMEOUT = 60.0

@@ -9,9 +9,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from .env import Env
-from .errors import ExitCode, OtchatError, UsageError
-from .store import DB_NAME, Conversation, Message, Store
+from ..env import Env
+from ..errors import ExitCode, OtchatError, UsageError
+from ..store.db import DB_NAME, Conversation, Message, Store
 
 
 class Recorder:
@@ -123,8 +123,8 @@ def show_cmd(env: Env, ref: str, fmt: str) -> int:
     if fmt == "markdown" and env.stdout_isatty:
         from rich.console import Console
 
-        from . import config
-        from .live import CommitMarkdown, print_markdown, with_links
+        from ..config import resolve as config
+        from ..term.live import CommitMarkdown, print_markdown, with_links
 
         # The same markdown as a streamed answer: HTML as text, link targets as configured.
         file = config.load_file(config.config_path(env.config_dir), warn=env.warn)
@@ -149,7 +149,7 @@ def export_cmd(env: Env, ref: str, fmt: str, output: Path | None, yes: bool = Fa
         if not ask(f"Overwrite {output}? [y/N] ").strip().lower().startswith("y"):
             env.stderr.write("nothing written\n")
             return ExitCode.OK
-    from .files import write_atomic
+    from ..files import write_atomic
 
     try:
         write_atomic(output, text)

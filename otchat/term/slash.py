@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
-from .errors import UsageError
-from .session import Session
+from ..errors import UsageError
+from ..conversation import Session
 
 
 @dataclass(frozen=True)
@@ -107,8 +107,8 @@ def _temperature(s: Session, arg: str) -> Outcome:
 
 
 def _recent(s: Session) -> str:
-    from .history import when
-    from .store import Store
+    from ..commands.history import when
+    from ..store.db import Store
 
     with Store.open(s.env.data_dir) as store:
         rows = store.conversations(10)

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
 
-from .errors import OtchatError, UsageError
+from ..errors import OtchatError, UsageError
 
 DB_NAME = "history.db"
 BUSY_TIMEOUT_MS = 30_000

@@ -9,8 +9,8 @@ from typing import Annotated, Any, Callable, Optional, TypeVar
 
 import typer
 
-from . import complete
-from .schema import TOP
+from ..shell import complete
+from ..config.schema import TOP
 
 
 class Format(str, Enum):

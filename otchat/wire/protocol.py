@@ -6,17 +6,8 @@ import json
 import re
 from typing import Any
 
-from .errors import APIError, StreamError
-from .models import (
-    Event,
-    Finish,
-    Meta,
-    ReasoningDelta,
-    TextDelta,
-    ToolCall,
-    ToolCallDelta,
-    Usage,
-)
+from ..errors import APIError, StreamError
+from ..models import Event, Finish, Meta, ReasoningDelta, TextDelta, ToolCall, ToolCallDelta, Usage
 
 _loads = json.loads
 

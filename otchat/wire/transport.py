@@ -16,10 +16,10 @@ if "httpx" not in sys.modules:
 
 import httpx  # noqa: E402
 
-from .errors import APIError, NetworkError, StreamError  # noqa: E402
-from .models import ChatRequest  # noqa: E402
+from ..errors import APIError, NetworkError, StreamError  # noqa: E402
+from ..models import ChatRequest  # noqa: E402
 from .protocol import EventData, error_message  # noqa: E402
-from .schema import shown_header  # noqa: E402
+from ..config.schema import shown_header  # noqa: E402
 
 RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 MAX_BACKOFF = 8.0
@@ -238,7 +238,7 @@ def _verify(plain_http: bool, ca_bundle: str | None) -> Any:
         try:
             return ssl.create_default_context(cafile=path)
         except (OSError, ssl.SSLError) as exc:
-            from .errors import ConfigError
+            from ..errors import ConfigError
 
             raise ConfigError(f"ca_bundle {path}: {getattr(exc, 'strerror', None) or exc}") from None
     # Loading the default CA bundle costs ~20 ms; a plain-http endpoint (a local server)
