@@ -1,76 +1,38 @@
-"""The command tree (typer) and the one error boundary mapping exceptions to exit codes.
+"""The root app: default-command routing, typo refusal, the registration of commands/*, and
+THE error boundary that maps what a command raises to one line and an exit code.
 
 Imports here stay light: `--help` and shell completion load this module on every call.
 """
 
+from __future__ import annotations
 
 import os
-from pathlib import Path
-from typing import Annotated, Any, Callable, Optional
+from typing import Any
 
 import typer
 from typer.core import TyperCommand, TyperGroup
 
-from . import __version__
-from .commands.options import Format, with_request_options
+from .commands import ask, auth, chat, completion, config, history, mcp, models
+from .commands.group import CommandGroup, closest, env_of
+from .commands.options import TRACEBACK, VersionOpt
 from .env import Env
-from .errors import ExitCode, OtchatError, Terminated
+from .errors import ExitCode, OtchatError, Terminated, exit_status_summary
 
 ONESHOT = "__oneshot__"  # the hidden default command; nobody types this name
 GROUP_FLAGS = ("--help", "-h", "--version")
-
-DESCRIPTION = """\
-Chat with the OpenTools API from the shell.
-
-Give the prompt as arguments; text piped on stdin is appended to it (or replaces
-{input} in it). A first word that names a command runs that command: quote the
-prompt, or put -- before it, to send such a word as a prompt. A near miss of a
-command name (otchat histroy list) is refused, not sent."""
-
-EXIT_CODES = """\
-Exit status: 0 ok, 1 no match (history search, config get of an unset key) or an
-unexpected error, 2 bad usage or input, 3 config or API key (401/403), 4 request
-rejected (other 4xx), 5 server failure (5xx, in-stream error), 6 network failure or
-timeout, 7 broken stream, 8 rate limit (429) or out of credit (402), 9 stopped at a
-tool budget with tool calls unrun, 130 interrupted, 141 stdout closed, 129/143
-SIGHUP/SIGTERM."""
-
 
 # How close a first word must be to a command name before it is taken for a mistyped
 # command rather than the start of a prompt (difflib's ratio; "histroy" scores 0.86).
 TYPO_CUTOFF = 0.8
 
 
-def closest(word: str, names: list[str], cutoff: float = 0.6) -> str | None:
-    import difflib
-
-    matches = difflib.get_close_matches(word, names, n=1, cutoff=cutoff)
-    return matches[0] if matches else None
-
-
-class CommandGroup(TyperGroup):
-    """A group whose unknown subcommand is one error line: one suggestion and the group's own help."""
-
-    def visible(self) -> list[str]:
-        return [name for name, cmd in self.commands.items() if not cmd.hidden]
-
-    def resolve_command(self, ctx: typer.Context, args: list[str]) -> Any:
-        name = args[0]
-        # Click and typer would each add a "Did you mean"; say it once, here.
-        if name not in self.commands and not name.startswith("-") and not ctx.resilient_parsing:
-            from .errors import UsageError
-
-            match = closest(name, self.visible())
-            known = f"did you mean {match!r}?" if match else "commands: " + ", ".join(self.visible())
-            raise UsageError(f"unknown command {name!r}; {known}", hint=f"see {ctx.command_path} --help")
-        return super().resolve_command(ctx, args)
-
-
 class OtchatGroup(CommandGroup):
-    """A group whose default command is the one-shot prompt.
+    """The root group: its default command is the one-shot prompt, and its `invoke` is the
+    error boundary of every command (`otchat -m x "hi"` runs the hidden one-shot command;
+    `otchat chat` runs `chat`)."""
 
-    `otchat -m x "hi"` runs the hidden one-shot command; `otchat chat` runs `chat`.
-    """
+    def invoke(self, ctx: typer.Context) -> Any:
+        return _boundary(ctx, lambda: super(OtchatGroup, self).invoke(ctx))
 
     def parse_args(self, ctx: typer.Context, args: list[str]) -> list[str]:
         # Completing the first word (no args yet) offers the commands, so leave it alone.
@@ -145,149 +107,35 @@ app = typer.Typer(
 )
 
 
-def _version(value: bool) -> None:
-    if value:
-        typer.echo(f"otchat {__version__}")
-        raise typer.Exit()
-
-
 @app.callback()
-def root(
-    version: Annotated[
-        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
-    ] = False,
-) -> None:
+def root(version: VersionOpt = False) -> None:
     """Chat with the OpenTools API from the shell."""
 
 
-@app.command(name=ONESHOT, cls=OneshotCommand, hidden=True, help=DESCRIPTION, epilog=EXIT_CODES)
-@with_request_options
-def oneshot(
-    ctx: typer.Context,
-    prompt: Annotated[Optional[list[str]], typer.Argument(metavar="[PROMPT]...", show_default=False)] = None,
-    *,
-    format: Annotated[
-        Optional[Format], typer.Option("--format", help="Output format [default: auto].", show_default=False)
-    ] = None,
-    json_: Annotated[bool, typer.Option("--json", help="Same as --format json.")] = False,
-    raw: Annotated[bool, typer.Option("--raw", help="Same as --format plain.")] = False,
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the request as JSON; send nothing.")] = False,
-    version: Annotated[
-        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
-    ] = False,
-    **request: Any,
-) -> None:
-    env = _env(ctx)
-
-    def body() -> int:
-        from . import runner as run
-
-        fmt = output_format(format, json_=json_, raw=raw)
-        flags = _flags(request)
-        output = run.Output(format=fmt, usage=request["usage"], verbose=request["verbose"], dry_run=dry_run)
-        resume = _resume(request)
-        files = list(request["file"] or [])
-        if not prompt and not files and env.stdin_isatty and not dry_run:
-            from .term import repl
-
-            return repl.run(env, flags, output, None, resume=resume)
-        return run.run(env, flags, output, list(prompt or []), files, resume=resume)
-
-    guarded(env, body, traceback=request["traceback"])
+# Commands first, then groups: the order --help, the man page and completion list them in.
+app.command(name=ONESHOT, cls=OneshotCommand, hidden=True, help=ask.HELP, epilog=exit_status_summary())(ask.ask)
+app.command("chat")(chat.chat)
+app.command("models")(models.models)
+app.command("completion")(completion.completion)
+app.add_typer(config.app, name="config")
+app.add_typer(auth.app, name="auth")
+app.add_typer(history.app, name="history")
+app.add_typer(mcp.app, name="mcp")
 
 
-@app.command("chat")
-@with_request_options
-def chat(
-    ctx: typer.Context,
-    first: Annotated[Optional[list[str]], typer.Argument(metavar="[FIRST MESSAGE]...", show_default=False)] = None,
-    *,
-    multiline: Annotated[
-        bool, typer.Option("--multiline", help="Enter inserts a new line; Alt-Enter sends.")
-    ] = False,
-    format: Annotated[Format, typer.Option("--format", help="Output format of replies.")] = Format.auto,
-    **request: Any,
-) -> None:
-    """Chat interactively (one message per line when stdin is not a terminal)."""
-    env = _env(ctx)
+def _boundary(ctx: typer.Context, call: Any) -> int:
+    """The one error boundary: run a command, map what it raises to one line and an exit code.
 
-    def body() -> int:
-        from .term import repl
-        from .runner import Output
+    typer's own exits (--help, --version, usage errors while parsing) pass through to `run`.
+    A nonzero code leaves as typer.Exit, so a CliRunner sees it as `run` does.
+    """
+    import click
 
-        output = Output(format=format.value, usage=request["usage"], verbose=request["verbose"])
-        return repl.run(env, _flags(request), output, " ".join(first) if first else None, multiline=multiline,
-                        resume=_resume(request), files=list(request["file"] or []))
-
-    guarded(env, body, traceback=request["traceback"])
-
-
-def output_format(format: Format | None, *, json_: bool, raw: bool) -> str:
-    """The one format that --format, --json and --raw ask for; two different ones are a usage error."""
-    asked: dict[str, str] = {}
-    if json_:
-        asked["--json"] = "json"
-    if raw:
-        asked["--raw"] = "plain"
-    if format is not None:
-        asked[f"--format {format.value}"] = format.value
-    if len(set(asked.values())) > 1:
-        raise _usage(f"{' and '.join(asked)} contradict each other")
-    return next(iter(asked.values()), Format.auto.value)
-
-
-def _resume(params: dict[str, Any]) -> Any:
-    if not (params["continue_"] or params["cid"]):
-        return None
-    from .runner import Resume
-
-    return Resume(params["cid"])
-
-
-def _flags(p: dict[str, Any]) -> Any:
-    """Flags from the request options that one-shot and chat share (REQUEST_OPTIONS, by name)."""
-    from . import runner as oneshot
-    from .config.resolve import Flags
-
-    return Flags(
-        model=p["model"],
-        system=p["system"],
-        tools=list(p["tool"] or []),
-        no_tools=list(p["no_tool"] or []),
-        functions=oneshot.load_functions([Path(name) for name in p["function"] or []]),
-        tool_choice=p["tool_choice"],
-        temperature=p["temperature"],
-        max_tokens=p["max_tokens"],
-        options=oneshot.parse_options(p["option"] or []),
-        stream=not p["no_stream"],
-        base_url=p["base_url"],
-        timeout=p["timeout"],
-        retries=p["retries"],
-        profile=p["profile"],
-        role=p["role"],
-        no_log=p["no_log"],
-        mcp=list(p["mcp"] or []),
-        mcp_commands=list(p["mcp_command"] or []),
-        yes=p["yes"],
-        max_tool_rounds=p["max_tool_rounds"],
-    )
-
-
-def _env(ctx: typer.Context) -> Env:
-    return ctx.obj if isinstance(ctx.obj, Env) else Env.from_process()
-
-
-def _usage(message: str) -> OtchatError:
-    from .errors import UsageError
-
-    return UsageError(message)
-
-
-def guarded(env: Env, body: Callable[[], int], *, traceback: bool = False) -> None:
-    """The error boundary: run `body`, map what it raises to one line and an exit code."""
-    traceback = traceback or env.environ.get("OTCHAT_TRACEBACK") == "1"
+    env = env_of(ctx)
     try:
-        code = body()
+        code = call()
+    except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+        raise
     except OtchatError as exc:
         env.error(exc.line())
         code = exc.exit_code
@@ -299,12 +147,13 @@ def guarded(env: Env, body: Callable[[], int], *, traceback: bool = False) -> No
         _silence_stdout(env)
         code = 141
     except Exception as exc:
-        if traceback:
+        if ctx.meta.get(TRACEBACK) or env.environ.get("OTCHAT_TRACEBACK") == "1":
             raise
         env.error(f"unexpected {type(exc).__name__}: {exc} (run with --traceback for details)")
         code = ExitCode.UNEXPECTED
     if code:
         raise typer.Exit(int(code))
+    return 0
 
 
 def _silence_stdout(env: Env) -> None:
@@ -319,7 +168,8 @@ def _silence_stdout(env: Env) -> None:
 
 
 def run(args: list[str], env: Env | None = None) -> int:
-    """Parse `args` and run the command; usage errors become one line and exit 2."""
+    """Parse `args` and run the command: usage errors while parsing become one line and
+    exit 2; what the command raises is mapped by `_boundary`."""
     import typer.main
 
     env = env or Env.from_process()
@@ -346,7 +196,3 @@ def help_path(ctx: typer.Context | None) -> str:
     while ctx is not None and ctx.command.hidden:
         ctx = ctx.parent
     return ctx.command_path if ctx is not None else "otchat"
-
-
-# The other commands register themselves on `app`.
-from .commands import tree as commands  # noqa: E402, F401

@@ -1,19 +1,30 @@
-"""The one-shot command: gather the input, resolve settings, run one turn, pick the exit code."""
+"""Wiring a run: flags resolved into settings once (with the key), local tools started, the
+transport built, and the session that sends messages through the engine and logs them.
+
+A REPL slash command that changes a flag re-resolves through `Session.change`, the same
+`settings_for` the start used; nothing downstream resolves settings again.
+"""
 
 from __future__ import annotations
 
-import json
+import copy
+import dataclasses
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Callable
 
 from .config import resolve as config
-from .wire import request
+from .config.redact import is_secret_header
 from .config.resolve import Flags, Settings
+from .conversation import Conversation
 from .env import Env
-from .errors import ConfigError, ExitCode, OtchatError, UsageError
+from .errors import ConfigError, ExitCode, OtchatError, TurnCut
 from .models import Error, TurnResult
-from .config.schema import is_secret_header
+
+if TYPE_CHECKING:
+    from .engine import Approve, Opener, Sink, Tools
+    from .mcp.hub import Hub
+    from .wire.transport import Transport
+
 
 @dataclass
 class Output:
@@ -23,40 +34,141 @@ class Output:
     dry_run: bool = False
 
 
-def run(env: Env, flags: Flags, output: Output, prompt_words: list[str], files: list[Path],
-        resume: Resume | None = None) -> int:
-    from .conversation import Session
+@dataclass
+class Resume:
+    """Continue a stored conversation: `ref` an id prefix, or None for the latest."""
 
-    settings, file = prepare(env, flags, need_key=not output.dry_run)
-    piped = read_stdin(env, settings.max_input_bytes)
-    prompt = " ".join(prompt_words)
-    blocks = [read_text_file(path, settings.max_input_bytes) for path in files]
-    if not prompt and piped is None and not blocks:
-        raise UsageError('no prompt given', hint='try: otchat "your question", or pipe text in')
-    message = request.compose_user_message(prompt, blocks, piped)
-    hub = start_tools(env, settings)
-    try:
-        session = Session(env, flags, file, settings.api_key, tools=hub)
-        if resume is not None:
-            session.resume(resume.ref)
-        if output.dry_run:
-            shown = request.redacted(session.request_for(message))
-            env.stdout.write(json.dumps(shown, indent=2, ensure_ascii=False) + "\n")
-            env.stdout.flush()
-            return ExitCode.OK
-        sink = make_sink(env, output, session.settings.links)
-        transport = make_transport(env, session.settings, output)
+    ref: str | None = None
+
+
+@dataclass
+class Setup:
+    """What a run starts from: its flags and config file, and the settings they resolve to."""
+
+    flags: Flags
+    file: dict[str, Any]
+    settings: Settings
+
+
+def settings_for(env: Env, flags: Flags, file: dict[str, Any], key: str | None) -> Settings:
+    """Flags + environment + config file → Settings, with the key: the one place a run resolves."""
+    settings = config.resolve(flags, env.environ, file)
+    settings.api_key = key
+    return settings
+
+
+def prepare(env: Env, flags: Flags, *, need_key: bool = True) -> Setup:
+    """Config file + environment + flags, and the key (required unless `need_key` is False).
+
+    A dry run still shows which key would be sent (redacted) but never runs api_key_cmd.
+    """
+    from .config.keys import find_key
+
+    file = config.load_file(config.config_path(env.config_dir), warn=env.warn)
+    settings = settings_for(env, flags, file, None)
+    found = find_key(settings, env.environ, env.config_dir, run_command=need_key)
+    settings.api_key = found.value
+    if found.value:
+        env.secrets.add(found.value)
+    env.secrets.update(value for name, value in settings.headers.items() if is_secret_header(name))
+    if need_key and not found.value and settings.api_key_env != "":
+        raise ConfigError(f"no API key: set {config.KEY_ENV} or run otchat auth login")
+    return Setup(flags, file, settings)
+
+
+def load_settings(env: Env, flags: Flags, *, need_key: bool = True) -> Settings:
+    return prepare(env, flags, need_key=need_key).settings
+
+
+def refuse(tool: Any, arguments: Any) -> bool:
+    """The approval of a run that can ask nobody: read-only tools only."""
+    return bool(tool.read_only)
+
+
+class Session:
+    """A conversation with its settings, local tools and log: what one-shot and the REPL send through."""
+
+    def __init__(self, env: Env, setup: Setup, *, tools: Tools | None = None, approve: Approve = refuse) -> None:
+        from .store.recorder import Recorder
+
+        self.env = env
+        self.flags = setup.flags
+        self.file = setup.file
+        self.tools = tools  # a mcp.hub.Hub of local MCP servers, or None
+        self.approve = approve
+        self.conversation = Conversation()
+        self._base = setup.settings  # as resolved from the flags
+        self.settings = self._complete()
+        self.recorder = Recorder(env, self.settings.log)
+
+    def _complete(self) -> Settings:
+        """The resolved settings plus what the run adds: local tools, a resumed system prompt."""
+        base = self._base
+        tools = base.tools + (self.tools.function_tools() if self.tools is not None else [])
+        system = base.system if base.system is not None else self.conversation.system
+        return dataclasses.replace(base, tools=tools, system=system)
+
+    def change(self, apply: Callable[[Flags], None]) -> None:
+        """Change the flags and resolve again; the old ones stay if the new ones do not resolve."""
+        flags = copy.deepcopy(self.flags)
+        apply(flags)
+        self._base = settings_for(self.env, flags, self.file, self._base.api_key)
+        self.flags = flags
+        self.settings = self._complete()
+
+    @property
+    def totals(self) -> Any:
+        return self.conversation.totals
+
+    def request_for(self, text: str) -> Any:
+        """The request the next turn would send (what --dry-run prints)."""
+        from .wire.request import build
+
+        return build(self.settings, [*self.conversation.messages(), {"role": "user", "content": text}])
+
+    def send(self, text: str, sink: Sink, transport: Opener) -> TurnResult:
+        """One exchange through the engine, logged whatever happens."""
+        from .engine import exchange
+
         try:
-            result = finish_turn(env, sink, lambda: session.send(message, sink, transport))
+            return exchange(self.conversation, text, self.settings, transport, sink, tools=self.tools,
+                            approve=self.approve, clock=self.env.clock)
         finally:
-            transport.close()
-        return check_finish(env, result, session.settings)
-    finally:
-        if hub is not None:
-            hub.close()
+            self.save()
+
+    def save(self) -> None:
+        """Tell the log what the conversation added or took off its path."""
+        s = self.settings
+        self.recorder.save(self.conversation, s.model, s.profile, s.system)
+
+    def resume(self, ref: str | None) -> str:
+        """Continue a stored conversation (`ref` an id prefix, None the latest)."""
+        from .store.recorder import from_message, load
+
+        stored = load(self.env, ref)
+        # Messages taken off the path (undone, replaced, unanswered) stay in the log, unsent.
+        entries = [from_message(m) for m in stored.messages if m.role != "system" and not m.hidden]
+        system = next((m.content for m in stored.messages if m.role == "system"), None)
+        self.conversation.resume(entries, title=stored.title, system=system)
+        self.recorder.cid = stored.id
+        self.settings = self._complete()
+        return f"resumed {stored.id[:8]}: {stored.title} ({len(entries)} messages)"
+
+    def clear(self) -> None:
+        """A new conversation; the next turn starts a new logged one."""
+        self.conversation.clear()
+        self.recorder.cid = None
+        self.settings = self._complete()
+
+    def tool_refs(self) -> list[str]:
+        return [tool["ref"] for tool in self.settings.tools if tool.get("type") == "mcp"]
+
+    def tool_refs_text(self) -> str:
+        names = self.tool_refs() + sorted(self.settings.declared_functions())
+        return ", ".join(names) or "none"
 
 
-def start_tools(env: Env, settings: Settings) -> Any:
+def start_tools(env: Env, settings: Settings) -> Hub | None:
     """Start the local MCP servers this run uses (None when there are none)."""
     if not settings.mcp_servers:
         return None
@@ -73,52 +185,30 @@ def start_tools(env: Env, settings: Settings) -> Any:
     return hub
 
 
-@dataclass
-class Resume:
-    """Continue a stored conversation: `ref` an id prefix, or None for the latest."""
-
-    ref: str | None = None
-
-
-def load_settings(env: Env, flags: Flags, *, need_key: bool = True) -> Settings:
-    return prepare(env, flags, need_key=need_key)[0]
-
-
-def prepare(env: Env, flags: Flags, *, need_key: bool = True) -> tuple[Settings, dict[str, Any]]:
-    """Config file + environment + flags, and the key (required unless `need_key` is False).
-
-    A dry run still shows which key would be sent (redacted) but never runs api_key_cmd.
-    """
-    from .config.keys import find_key
-
-    file = config.load_file(config.config_path(env.config_dir), warn=env.warn)
-    settings = config.resolve(flags, env.environ, file)
-    found = find_key(settings, env.environ, env.config_dir, run_command=need_key)
-    settings.api_key = found.value
-    if found.value:
-        env.secrets.add(found.value)
-    env.secrets.update(value for name, value in settings.headers.items() if is_secret_header(name))
-    if need_key and not found.value and settings.api_key_env != "":
-        raise ConfigError(f"no API key: set {config.KEY_ENV} or run otchat auth login")
-    return settings, file
-
-
-def finish_turn(env: Env, sink: Any, turn: Any) -> TurnResult:
-    """Call `turn()`; whatever happens, the sink gets its `end` with what arrived."""
+def finish_turn(env: Env, sink: Any, turn: Callable[[], TurnResult]) -> TurnResult:
+    """Call `turn()`; whatever happens, the sink gets its `end` with what arrived. A cut
+    turn's cause (Ctrl-C, an OtchatError...) is raised on, its partial reply kept."""
     try:
         result = turn()
+    except TurnCut as cut:
+        cause, partial = cut.cause, cut.partial
     except OtchatError as exc:
         sink.handle(Error(env.redact(exc.line()), int(exc.exit_code)))
-        sink.end(exc.partial or TurnResult(interrupted=True))
+        sink.end(TurnResult(interrupted=True))
         raise
-    except BaseException as exc:
-        sink.end(getattr(exc, "partial", None) or TurnResult(interrupted=True))
+    except BaseException:
+        sink.end(TurnResult(interrupted=True))
         raise
-    sink.end(result)
-    return result
+    else:
+        sink.end(result)
+        return result
+    if isinstance(cause, OtchatError):
+        sink.handle(Error(env.redact(cause.line()), int(cause.exit_code)))
+    sink.end(partial)
+    raise cause  # outside the except block: the cause goes on as it was raised
 
 
-def make_transport(env: Env, settings: Settings, output: Output, *, timeout: float | None = None) -> Any:
+def make_transport(env: Env, settings: Settings, output: Output, *, timeout: float | None = None) -> Transport:
     """The HTTP transport for `settings` (`timeout` overrides the read timeout)."""
     from .wire.transport import Transport
 
@@ -154,90 +244,6 @@ def check_finish(env: Env, result: TurnResult, settings: Settings) -> int:
     return ExitCode.OK
 
 
-# Text typed straight onto a terminal is read in frames of 40 ms (25 a second): a person
-# sees no difference, and a reply streamed at 100 tokens a second wakes otchat a quarter
-# as often. (Into a pipe every piece is written as it arrives.)
-TYPING_FRAME = 0.04
-
-
-def make_sink(env: Env, output: Output, links: str = "inline") -> Any:
-    from .term.sinks import JsonlSink, JsonSink, PlainSink, choose_format
-
-    fmt = choose_format(output.format, env.stdout_isatty, env.environ.get("TERM"))
-    if fmt == "json":
-        return JsonSink(env.stdout)
-    if fmt == "jsonl":
-        return JsonlSink(env.stdout)
-    if fmt == "plain":
-        return PlainSink(env.stdout, env.stderr, show_usage=output.usage, verbose=output.verbose,
-                         frame=TYPING_FRAME if env.stdout_isatty else 0.0)
-    from rich.console import Console
-
-    from .term.live import MarkdownSink
-
-    console = Console(
-        file=env.stdout,
-        force_terminal=True if env.stdout_isatty else None,
-        no_color=bool(env.environ.get("NO_COLOR")),
-        highlight=False,
-    )
-    return MarkdownSink(console, clock=env.clock, show_usage=True, echo_off=env.echo_off, links=links)
-
-
-def read_stdin(env: Env, limit: int) -> str | None:
-    """Piped input as text, or None; never waits on a terminal, refuses input above `limit`."""
-    if env.stdin is None or env.stdin_isatty:
-        return None
-    data = env.stdin.read(limit + 1)
-    if len(data) > limit:
-        raise UsageError(
-            f"stdin is larger than max_input_bytes ({_size(limit)}, about {limit // 4:,} tokens)",
-            hint="send less, or raise max_input_bytes in config.toml",
-        )
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise UsageError(f"stdin is not UTF-8 text (invalid byte at offset {exc.start})") from None
-    return text if text.strip() else None
-
-
-def read_text_file(path: Path, limit: int) -> tuple[str, str]:
-    """A `-f` file as (name, text), refused above `limit` bytes before it is all read."""
-    try:
-        with path.open("rb") as handle:
-            data = handle.read(limit + 1)
-    except OSError as exc:
-        raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from None
-    if len(data) > limit:
-        raise UsageError(f"{path} is larger than max_input_bytes ({_size(limit)}, about {limit // 4:,} tokens)",
-                         hint="send less, or raise max_input_bytes in config.toml")
-    try:
-        return str(path), data.decode("utf-8")
-    except UnicodeDecodeError:
-        raise UsageError(f"{path} is not UTF-8 text") from None
-
-
-def load_functions(paths: list[Path]) -> list[dict[str, Any]]:
-    tools = []
-    for path in paths:
-        try:
-            definition = json.loads(path.read_bytes())
-        except OSError as exc:
-            raise UsageError(f"--function {path}: {exc.strerror or exc}") from None
-        except ValueError as exc:
-            raise UsageError(f"--function {path}: invalid JSON: {exc}") from None
-        tools.append(request.function_tool(definition, f"--function {path}"))
-    return tools
-
-
-def parse_options(items: list[str]) -> dict[str, Any]:
-    return dict(request.parse_option(item) for item in items)
-
-
 def _err_line(env: Env, line: str) -> None:
     env.stderr.write(env.redact(line) + "\n")
     env.stderr.flush()
-
-
-def _size(n: int) -> str:
-    return f"{n / (1024 * 1024):g} MiB" if n >= 1024 * 1024 else f"{n:,} bytes"

@@ -45,13 +45,23 @@ def test_man_page_documents_everything():
 
 def test_every_exit_code_table_says_what_1_means():
     """`history search` with no hit and `config get` of an unset key exit 1, grep's "no match"."""
-    from otchat.app import EXIT_CODES
+    from otchat.errors import exit_status_summary
 
     readme_row = next(line for line in (ROOT / "README.md").read_text().splitlines() if line.startswith("| 1 |"))
     man_entry = (ROOT / "man" / "otchat.1").read_text().split("\n.TP\n\\fB1\\fR\n")[1].split("\n.TP")[0]
-    for text in (readme_row, man_entry, " ".join(EXIT_CODES.split())):
+    for text in (readme_row, man_entry, exit_status_summary()):
         lowered = text.lower()
         assert "no match" in lowered and "history search" in text and "config get" in text and "unexpected" in lowered
+
+
+def test_the_readme_exit_table_is_the_one_in_errors():
+    """README, man page and --help take the exit statuses from errors.EXIT_STATUS, the one copy."""
+    from otchat.errors import EXIT_STATUS
+
+    readme = (ROOT / "README.md").read_text()
+    assert docgen.readme_exit_table() in readme, "run: python -m otchat.shell.docgen"
+    assert [row.split(" | ")[0].strip("| ") for row in docgen.readme_exit_table().splitlines()[2:]] == [
+        code for code, _, _ in EXIT_STATUS]
 
 
 def test_man_page_passes_groff_lint():

@@ -9,8 +9,7 @@ from rich.console import Console
 from otchat.commands import history
 from otchat.config import schema
 from otchat.errors import ConfigError, UsageError
-from otchat.term.live import CommitMarkdown, with_links
-from otchat.term.markdown import shown_url
+from otchat.term.markdown import CommitMarkdown, shown_url, with_links
 from otchat.store.db import Message, Store
 from tests.conftest import make_env
 

@@ -7,7 +7,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from otchat.engine import run_turn
-from otchat.errors import OtchatError
+from otchat.errors import OtchatError, TurnCut
 from otchat.models import ChatRequest, TextDelta
 from otchat.wire.transport import Transport
 from tests.fakeserver import chunk, tool_call_chunks
@@ -112,8 +112,8 @@ def test_garbage_raises_only_otchat_errors(lines, truncate, cuts):
     data = "\n".join(lines).encode()[:truncate]
     try:
         run(cut(data, cuts))
-    except OtchatError:
-        pass
+    except TurnCut as stopped:  # the engine's one way out: what stopped the turn, and the partial reply
+        assert isinstance(stopped.cause, OtchatError), repr(stopped.cause)
 
 
 scalars = st.one_of(st.text(max_size=8), st.integers(), st.none(), st.booleans(), st.floats(allow_nan=False))

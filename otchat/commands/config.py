@@ -1,14 +1,72 @@
-"""`otchat config …` and `otchat auth …`: the stored settings and the stored key."""
+"""`otchat config list|get|set|unset|path|edit`: the settings in config.toml."""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Annotated
 
-from ..config import file as configfile, schema
-from ..config.resolve import KEY_ENV, Flags, config_path, load_file
-from ..env import Env, mask
-from ..errors import ConfigError, ExitCode, UsageError
+import typer
+
+from ..config import file as configfile
+from ..config import schema
+from ..config.redact import is_secret
+from ..config.resolve import Flags, config_path, load_file
+from ..env import Env
+from ..errors import ConfigError, ExitCode
+from ..shell import values
+from ..term.prompts import Ask
+from .group import env_of, new_group
+from .options import ProfileOpt
+
+app = new_group("Show and change config.toml.")
+
+KeyArg = Annotated[
+    str, typer.Argument(help="A dotted key, e.g. model or profiles.local.base_url.", autocompletion=values.config_keys)
+]
+
+
+@app.command("list")
+def list_(ctx: typer.Context, profile: ProfileOpt = None) -> int:
+    """Print every setting as KEY = VALUE  # where it comes from (secrets masked)."""
+    return config_list(env_of(ctx), profile)
+
+
+@app.command("get")
+def get(ctx: typer.Context, key: KeyArg) -> int:
+    """Print one setting (its default when unset)."""
+    return config_get(env_of(ctx), key)
+
+
+@app.command("set", context_settings={"ignore_unknown_options": True})
+def set_(
+    ctx: typer.Context,
+    key: KeyArg,
+    value: Annotated[str, typer.Argument(help="The value; lists as a,b or a JSON array.")],
+) -> int:
+    """Set one setting, checking its type; comments and layout are kept."""
+    return config_set(env_of(ctx), key, value)
+
+
+@app.command("unset")
+def unset(ctx: typer.Context, key: KeyArg) -> int:
+    """Remove one setting."""
+    return config_unset(env_of(ctx), key)
+
+
+@app.command("path")
+def path(ctx: typer.Context) -> int:
+    """Print where config.toml lives."""
+    return config_path_cmd(env_of(ctx))
+
+
+@app.command("edit")
+def edit(ctx: typer.Context) -> int:
+    """Open config.toml in $VISUAL or $EDITOR; a broken edit is never saved."""
+    from ..term.prompts import ask
+
+    env = env_of(ctx)
+    return config_edit(env, ask=lambda question: ask(env, question))
 
 
 def _path(env: Env) -> Path:
@@ -54,7 +112,7 @@ def config_list(env: Env, profile: str | None = None) -> int:
 
 
 def _shown(dotted: str, value: object) -> str:
-    return '"***"' if schema.is_secret(dotted) else configfile.toml_value(value)
+    return '"***"' if is_secret(dotted) else configfile.toml_value(value)
 
 
 def config_get(env: Env, key: str) -> int:
@@ -107,7 +165,7 @@ def config_path_cmd(env: Env) -> int:
     return ExitCode.OK
 
 
-def config_edit(env: Env, ask=None) -> int:
+def config_edit(env: Env, ask: Ask | None = None) -> int:
     """Edit a copy in $VISUAL/$EDITOR; only a valid result replaces config.toml."""
     import tempfile
 
@@ -146,65 +204,3 @@ def config_edit(env: Env, ask=None) -> int:
         return ExitCode.OK
     finally:
         tmp.unlink(missing_ok=True)
-
-
-# auth ---------------------------------------------------------------------------------
-
-
-def auth_login(env: Env, read_hidden=None) -> int:
-    from ..config.keys import credentials_path, write_credentials
-
-    if env.stdin_isatty and read_hidden is not None:
-        key = read_hidden("OpenTools API key (input hidden): ")
-    elif env.stdin is not None and not env.stdin_isatty:
-        key = env.stdin.readline(64 * 1024).decode("utf-8", "replace")
-    else:
-        raise UsageError("no key given", hint="pipe it in: … | otchat auth login")
-    key = key.strip()
-    if not key:
-        raise UsageError("no key given; nothing stored")
-    if any(ch.isspace() for ch in key):
-        raise UsageError("that does not look like an API key (it contains spaces); nothing stored")
-    env.secrets.add(key)
-    path = credentials_path(env.config_dir)
-    write_credentials(path, key)
-    env.stderr.write(f"Stored the key ({mask(key)}) in {path}\n")
-    if env.environ.get(KEY_ENV):
-        env.warn(f"${KEY_ENV} is set and takes precedence over the stored key")
-    return ExitCode.OK
-
-
-def auth_status(env: Env, profile: str | None) -> int:
-    from ..config.keys import credentials_path, find_key, loose_permissions
-    from ..config.resolve import resolve
-
-    settings = resolve(Flags(profile=profile), env.environ, load_file(_path(env), warn=env.warn))
-    found = find_key(settings, env.environ, env.config_dir)
-    if found.value:
-        env.secrets.add(found.value)
-    path = credentials_path(env.config_dir)
-    if loose_permissions(path):
-        env.warn(f"{path} is readable by others; run: chmod 600 {path}")
-    where = f" (profile {settings.profile})" if settings.profile else ""
-    _out(env, f"endpoint: {settings.base_url}{where}")
-    _out(env, f"key: {mask(found.value) if found.value else 'none'}")
-    _out(env, f"source: {found.source}")
-    if not found.value and settings.api_key_env != "":
-        env.error(f"no API key: set {KEY_ENV} or run otchat auth login")
-        return ExitCode.CONFIG
-    return ExitCode.OK
-
-
-def auth_logout(env: Env) -> int:
-    from ..config.keys import credentials_path
-
-    path = credentials_path(env.config_dir)
-    try:
-        path.unlink()
-    except FileNotFoundError:
-        env.stderr.write(f"No stored key ({path} does not exist)\n")
-        return ExitCode.OK
-    env.stderr.write(f"Removed {path}\n")
-    if env.environ.get(KEY_ENV):
-        env.warn(f"${KEY_ENV} is still set in this environment")
-    return ExitCode.OK

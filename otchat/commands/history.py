@@ -1,109 +1,111 @@
-"""Logging turns to history.db, and the `otchat history …` commands that read it back."""
+"""`otchat history list|show|search|export|rm|path`: reading the log back.
+
+The store (sqlite3) is imported inside each command: --help and TAB completion load this module.
+"""
 
 from __future__ import annotations
 
 import json
 import re
-import sqlite3
 import time
+from enum import Enum
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Optional
+
+import typer
 
 from ..env import Env
-from ..errors import ExitCode, OtchatError, UsageError
-from ..store.db import DB_NAME, Conversation, Message, Store
+from ..errors import ExitCode, UsageError
+from ..shell import values
+from ..term.prompts import Ask, ask, confirm
+from .group import env_of, new_group
+
+app = new_group("List, search, show, export or remove past conversations.")
 
 
-class Recorder:
-    """Writes each turn to the log; a failure is one warning, never a failed chat."""
-
-    def __init__(self, env: Env, enabled: bool) -> None:
-        self.env = env
-        self.enabled = enabled
-        self.cid: str | None = None
-
-    def record(self, model: str, profile: str | None, system: str | None,
-               messages: list[Message]) -> list[int | None]:
-        """Log `messages`; their row ids (None where nothing was written)."""
-        if not self.enabled or not messages:
-            return [None] * len(messages)
-        try:
-            with Store.open(self.env.data_dir) as store:
-                head: list[Message] = []
-                if self.cid is None:
-                    first = next((m.content for m in messages if m.role == "user"), messages[0].content)
-                    self.cid = store.new_conversation(first, model, profile)
-                    if system:
-                        head = [Message("system", system)]
-                ids = store.add_messages(self.cid, head + messages, model=model)
-                return list(ids[len(head):])
-        except OtchatError as exc:
-            self._fail(exc.line())
-        except (sqlite3.Error, OSError) as exc:
-            self._fail(f"{self.env.data_dir / DB_NAME}: {exc}")
-        return [None] * len(messages)
-
-    def hide(self, ids: list[int | None]) -> None:
-        """Take logged messages off the conversation's path (/undo, /retry); the rows stay."""
-        rows = [i for i in ids if i is not None]
-        if not self.enabled or not rows:
-            return
-        try:
-            with Store.open(self.env.data_dir) as store:
-                store.hide(rows)
-        except OtchatError as exc:
-            self._fail(exc.line())
-        except (sqlite3.Error, OSError) as exc:
-            self._fail(f"{self.env.data_dir / DB_NAME}: {exc}")
-
-    def _fail(self, why: str) -> None:
-        self.env.warn(f"history not saved: {why}")
-        self.enabled = False
+class ExportFormat(str, Enum):
+    markdown = "markdown"
+    json = "json"
 
 
-def load(env: Env, ref: str | None) -> Conversation:
-    """A stored conversation by id prefix, or the most recent one when `ref` is None."""
-    with Store.open(env.data_dir) as store:
-        cid = store.resolve(ref) if ref else store.latest()
-        if cid is None:
-            raise UsageError("no earlier conversation to continue")
-        return store.conversation(cid)
+IdArg = Annotated[
+    str,
+    typer.Argument(metavar="ID", help="A conversation id (a unique prefix is enough).",
+                   autocompletion=values.history_ids),
+]
+FormatOpt = Annotated[ExportFormat, typer.Option("--format", help="markdown or json.")]
 
 
-# Rendering ------------------------------------------------------------------------------
+@app.command("list")
+def list_(
+    ctx: typer.Context,
+    number: Annotated[int, typer.Option("-n", "--number", min=1, help="How many, newest first.")] = 20,
+    json_: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> int:
+    """Recent conversations: id, time, model, message count, title."""
+    return list_cmd(env_of(ctx), number, json_)
 
 
-def markdown_of(title: str, messages: list[Message]) -> str:
-    lines = [f"# {title}", ""]
-    for m in messages:
-        head = f"## {m.role}" + (f" ({m.model})" if m.role == "assistant" and m.model else "")
-        if m.hidden:  # undone, replaced by /retry, or never answered: kept, never sent again
-            head += " · not sent again"
-        lines += [head, ""]
-        if m.reasoning:  # marked as what it is, apart from the answer
-            lines += ["> *reasoning*", ">", *(f"> {line}".rstrip() for line in m.reasoning.strip().split("\n")), ""]
-        lines.append(m.content)
-        for call in m.tool_calls:
-            function = call.get("function", {})
-            lines += ["", f"tool call `{function.get('name')}`: `{function.get('arguments')}`"]
-        if m.interrupted:
-            lines += ["", "*[interrupted]*"]
-        lines.append("")
-    return "\n".join(lines)
+@app.command("show")
+def show(ctx: typer.Context, cid: IdArg, format: FormatOpt = ExportFormat.markdown) -> int:
+    """Print one conversation."""
+    return show_cmd(env_of(ctx), cid, format.value)
 
 
-def when(ts: float) -> str:
-    return time.strftime("%Y-%m-%d %H:%M", time.localtime(ts))
+@app.command("search")
+def search(
+    ctx: typer.Context,
+    query: Annotated[list[str], typer.Argument(help="Words that must all appear.")],
+    number: Annotated[int, typer.Option("-n", "--number", min=1, help="Most results.")] = 50,
+) -> int:
+    """Full-text search of every message, newest first."""
+    return search_cmd(env_of(ctx), " ".join(query), number)
+
+
+@app.command("export")
+def export(
+    ctx: typer.Context,
+    cid: IdArg,
+    format: FormatOpt = ExportFormat.markdown,
+    output: Annotated[Optional[Path], typer.Option("-o", "--output", metavar="FILE", help="Write to FILE.")] = None,
+    yes: Annotated[bool, typer.Option("-y", "--yes", help="Overwrite FILE without asking.")] = False,
+) -> int:
+    """Write one conversation as markdown or JSON (asks before replacing FILE on a terminal)."""
+    env = env_of(ctx)
+    return export_cmd(env, cid, format.value, output, yes, lambda question: ask(env, question))
+
+
+@app.command("rm")
+def rm(
+    ctx: typer.Context,
+    cids: Annotated[
+        Optional[list[str]],
+        typer.Argument(metavar="[ID]...", help="Conversations to remove.", autocompletion=values.history_ids),
+    ] = None,
+    older_than: Annotated[
+        Optional[str], typer.Option("--older-than", metavar="AGE", help="Remove those idle longer than AGE (30d, 12h).")
+    ] = None,
+    yes: Annotated[bool, typer.Option("-y", "--yes", help="Do not ask.")] = False,
+) -> int:
+    """Remove conversations (asks first on a terminal)."""
+    env = env_of(ctx)
+    return rm_cmd(env, list(cids or []), older_than, yes, lambda question: ask(env, question))
+
+
+@app.command("path")
+def path(ctx: typer.Context) -> int:
+    """Print where history.db lives."""
+    return path_cmd(env_of(ctx))
 
 
 def _out(env: Env, text: str) -> None:
     env.stdout.write(text + "\n")
 
 
-# Commands ---------------------------------------------------------------------------------
-
-
 def list_cmd(env: Env, limit: int, as_json: bool) -> int:
+    from ..store.db import Store
+    from ..store.views import listing
+
     with Store.open(env.data_dir) as store:
         conversations = store.conversations(limit)
     if as_json:
@@ -112,33 +114,36 @@ def list_cmd(env: Env, limit: int, as_json: bool) -> int:
         return ExitCode.OK
     if not conversations and env.stdout_isatty:
         _out(env, "no conversations yet")
-    for c in conversations:
-        _out(env, f"{c.id[:8]}  {when(c.updated)}  {(c.model or '-'):<28}  {c.count:>3}  {c.title}")
+    for line in listing(conversations):
+        _out(env, line)
     return ExitCode.OK
 
 
 def show_cmd(env: Env, ref: str, fmt: str) -> int:
-    conversation = load(env, ref)
-    text = _export_text(conversation, fmt)
-    if fmt == "markdown" and env.stdout_isatty:
-        from rich.console import Console
+    from ..store.recorder import load
+    from ..store.views import export_text
 
+    conversation = load(env, ref)
+    text = export_text(conversation, fmt)
+    if fmt == "markdown" and env.stdout_isatty:
         from ..config import resolve as config
-        from ..term.live import CommitMarkdown, print_markdown, with_links
+        from ..term.console import console_for
+        from ..term.markdown import CommitMarkdown, print_markdown, with_links
 
         # The same markdown as a streamed answer: HTML as text, link targets as configured.
         file = config.load_file(config.config_path(env.config_dir), warn=env.warn)
         links = config.resolve(config.Flags(), env.environ, file).links
-        console = Console(file=env.stdout, force_terminal=True, no_color=bool(env.environ.get("NO_COLOR")),
-                          highlight=False)
-        print_markdown(console, with_links(CommitMarkdown, links), text, None, blank_before=False)
+        print_markdown(console_for(env), with_links(CommitMarkdown, links), text, None, blank_before=False)
     else:
         env.stdout.write(text)
     return ExitCode.OK
 
 
-def export_cmd(env: Env, ref: str, fmt: str, output: Path | None, yes: bool = False, ask: Any = None) -> int:
-    text = _export_text(load(env, ref), fmt)
+def export_cmd(env: Env, ref: str, fmt: str, output: Path | None, yes: bool = False, ask: Ask | None = None) -> int:
+    from ..store.recorder import load
+    from ..store.views import export_text
+
+    text = export_text(load(env, ref), fmt)
     if output is None:
         env.stdout.write(text)
         return ExitCode.OK
@@ -146,7 +151,7 @@ def export_cmd(env: Env, ref: str, fmt: str, output: Path | None, yes: bool = Fa
         # As `history rm`: replacing a file the user has is asked about, or confirmed with --yes.
         if not env.stdin_isatty or ask is None:
             raise UsageError(f"{output} exists; add --yes to overwrite it")
-        if not ask(f"Overwrite {output}? [y/N] ").strip().lower().startswith("y"):
+        if not confirm(env, f"Overwrite {output}? [y/N] ", ask):
             env.stderr.write("nothing written\n")
             return ExitCode.OK
     from ..files import write_atomic
@@ -159,13 +164,10 @@ def export_cmd(env: Env, ref: str, fmt: str, output: Path | None, yes: bool = Fa
     return ExitCode.OK
 
 
-def _export_text(conversation: Conversation, fmt: str) -> str:
-    if fmt == "json":
-        return json.dumps(conversation.to_json(), indent=2, ensure_ascii=False) + "\n"
-    return markdown_of(conversation.title, conversation.messages)
-
-
 def search_cmd(env: Env, query: str, limit: int) -> int:
+    from ..store.db import Store
+    from ..store.views import when
+
     with Store.open(env.data_dir) as store:
         hits = store.search(query, limit)
     if not hits:
@@ -177,7 +179,9 @@ def search_cmd(env: Env, query: str, limit: int) -> int:
     return ExitCode.OK
 
 
-def rm_cmd(env: Env, refs: list[str], older_than: str | None, yes: bool, ask: Any) -> int:
+def rm_cmd(env: Env, refs: list[str], older_than: str | None, yes: bool, ask: Ask | None = None) -> int:
+    from ..store.db import Store
+
     if not refs and not older_than:
         raise UsageError("history rm needs conversation ids or --older-than")
     with Store.open(env.data_dir) as store:
@@ -191,8 +195,7 @@ def rm_cmd(env: Env, refs: list[str], older_than: str | None, yes: bool, ask: An
         if not yes:
             if not env.stdin_isatty:
                 raise UsageError(f"this removes {len(cids)} conversation(s); add --yes to confirm")
-            answer = ask(f"Remove {len(cids)} conversation(s)? [y/N] ")
-            if not answer.strip().lower().startswith("y"):
+            if not confirm(env, f"Remove {len(cids)} conversation(s)? [y/N] ", ask):
                 env.stderr.write("nothing removed\n")
                 return ExitCode.OK
         store.delete(cids)
@@ -201,6 +204,8 @@ def rm_cmd(env: Env, refs: list[str], older_than: str | None, yes: bool, ask: An
 
 
 def path_cmd(env: Env) -> int:
+    from ..store.db import DB_NAME
+
     _out(env, str(env.data_dir / DB_NAME))
     return ExitCode.OK
 

@@ -4,10 +4,41 @@ from __future__ import annotations
 
 import json
 import time
+from typing import Annotated, Optional
+
+import typer
+
 from ..config.resolve import config_path, load_file
 from ..env import Env
 from ..errors import ExitCode, UsageError
-from ..mcp.hub import Hub, ServerSpec, specs_from_config
+from ..mcp.specs import ServerSpec, parse_command, specs_from_config
+from .group import env_of, new_group
+from .options import McpCommandOpt
+
+app = new_group("Local MCP servers: list them, their tools, check them.")
+
+
+@app.command("list")
+def mcp_list(ctx: typer.Context) -> int:
+    """The configured servers and whether they are enabled."""
+    return list_cmd(env_of(ctx))
+
+
+@app.command("tools")
+def mcp_tools(
+    ctx: typer.Context,
+    name: Annotated[Optional[str], typer.Argument(help="Only this server.")] = None,
+    mcp_command: McpCommandOpt = None,
+    json_: Annotated[bool, typer.Option("--json", help="Print them as the function tools otchat sends.")] = False,
+) -> int:
+    """Start the servers and list each tool with its description and parameters."""
+    return tools_cmd(env_of(ctx), name, list(mcp_command or []), json_)
+
+
+@app.command("doctor")
+def mcp_doctor(ctx: typer.Context, mcp_command: McpCommandOpt = None) -> int:
+    """Start each server, list its tools with timing, and say what went wrong."""
+    return doctor_cmd(env_of(ctx), list(mcp_command or []))
 
 
 def _configured(env: Env) -> list[ServerSpec]:
@@ -31,8 +62,6 @@ def list_cmd(env: Env) -> int:
 
 
 def _chosen(env: Env, name: str | None, commands: list[str]) -> list[ServerSpec]:
-    from ..mcp.hub import parse_command
-
     specs = _configured(env) + [parse_command(text) for text in commands]
     if name is None:
         return specs
@@ -47,6 +76,8 @@ def tools_cmd(env: Env, name: str | None, commands: list[str], as_json: bool) ->
     specs = _chosen(env, name, commands)
     if not specs:
         raise UsageError("no MCP servers configured", hint="add [mcp.servers.NAME] or pass --mcp-command")
+    from ..mcp.hub import Hub
+
     hub = Hub(specs, dict(env.environ))
     try:
         hub.start()
@@ -76,6 +107,8 @@ def doctor_cmd(env: Env, commands: list[str]) -> int:
         from ..mcp.hub import INSTALL_HINT
 
         raise UsageError(f"the mcp package is not installed; {INSTALL_HINT}") from None
+    from ..mcp.hub import Hub
+
     bad = 0
     for spec in specs:
         start = time.monotonic()

@@ -3,20 +3,29 @@
 from __future__ import annotations
 
 import json
-import time
-from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
+
+import typer
 
 from ..config.resolve import Flags
 from ..env import Env
 from ..errors import APIError, ExitCode, StreamError
+from ..store.catalog import cache_path, cached, model_id, store
+from .group import env_of
+from .options import BaseUrlOpt, ProfileOpt
 
-CACHE_NAME = "models.json"
-MAX_AGE = 24 * 3600
 
-
-def cache_path(data_dir: Path) -> Path:
-    return data_dir / CACHE_NAME
+def models(
+    ctx: typer.Context,
+    json_: Annotated[bool, typer.Option("--json", help="Print the server's list as JSON.")] = False,
+    refresh: Annotated[bool, typer.Option("--refresh", help="Ignore the day-old cache.")] = False,
+    profile: ProfileOpt = None,
+    base_url: BaseUrlOpt = None,
+    verbose: Annotated[bool, typer.Option("-v", "--verbose", help="Show the HTTP exchange on stderr.")] = False,
+) -> int:
+    """List the models the endpoint offers (GET {base_url}/models)."""
+    flags = Flags(profile=profile, base_url=base_url)
+    return list_models(env_of(ctx), flags, as_json=json_, refresh=refresh, verbose=verbose)
 
 
 def list_models(env: Env, flags: Flags, *, as_json: bool, refresh: bool, verbose: bool = False) -> int:
@@ -24,16 +33,16 @@ def list_models(env: Env, flags: Flags, *, as_json: bool, refresh: bool, verbose
 
     settings = load_settings(env, flags)
     path = cache_path(env.data_dir)
-    models = None if refresh else cached(path, settings.base_url)
-    if models is None:
-        models = fetch(env, settings, verbose)
-        store(env, path, settings.base_url, models)
+    found = None if refresh else cached(path, settings.base_url)
+    if found is None:
+        found = fetch(env, settings, verbose)
+        store(path, settings.base_url, found, env.warn)
     if as_json:
-        env.stdout.write(json.dumps(models, indent=2, ensure_ascii=False) + "\n")
+        env.stdout.write(json.dumps(found, indent=2, ensure_ascii=False) + "\n")
     elif env.stdout_isatty:
-        print_table(env, models)
+        print_table(env, found)
     else:
-        env.stdout.write("".join(f"{model_id(m)}\n" for m in models))
+        env.stdout.write("".join(f"{model_id(m)}\n" for m in found))
     env.stdout.flush()
     return ExitCode.OK
 
@@ -55,64 +64,18 @@ def fetch(env: Env, settings: Any, verbose: bool) -> list[Any]:
         raise StreamError(f"{url} did not answer with JSON") from None
     finally:
         transport.close()
-    models = data.get("data") if isinstance(data, dict) else data
-    if not isinstance(models, list):
+    found = data.get("data") if isinstance(data, dict) else data
+    if not isinstance(found, list):
         raise StreamError(f"{url} answered without a list of models")
-    return models
+    return found
 
 
-def cached(path: Path, base_url: str) -> list[Any] | None:
-    """The cached list for `base_url` if it is less than a day old."""
-    try:
-        entry = json.loads(path.read_text(encoding="utf-8")).get(base_url)
-    except (OSError, ValueError, AttributeError):
-        return None
-    if not isinstance(entry, dict) or time.time() - entry.get("fetched", 0) > MAX_AGE:
-        return None
-    models = entry.get("models")
-    return models if isinstance(models, list) else None
-
-
-def cached_ids(data_dir: Path) -> list[str]:
-    """Every cached model id, whatever the endpoint (for shell completion of --model)."""
-    try:
-        data = json.loads(cache_path(data_dir).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return []
-    ids: list[str] = []
-    for entry in data.values() if isinstance(data, dict) else []:
-        for model in entry.get("models", []) if isinstance(entry, dict) else []:
-            ids.append(model_id(model))
-    return sorted(set(filter(None, ids)))
-
-
-def store(env: Env, path: Path, base_url: str, models: list[Any]) -> None:
-    from ..files import write_atomic
-
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        if not isinstance(data, dict):
-            data = {}
-    except (OSError, ValueError):
-        data = {}
-    data[base_url] = {"fetched": time.time(), "models": models}
-    try:
-        write_atomic(path, json.dumps(data))
-    except OSError as exc:
-        env.warn(f"could not cache the model list in {path}: {exc.strerror or exc}")
-
-
-def model_id(model: Any) -> str:
-    if isinstance(model, dict):
-        return str(model.get("id") or model.get("name") or "")
-    return str(model)
-
-
-def print_table(env: Env, models: list[Any]) -> None:
-    from rich.console import Console
+def print_table(env: Env, found: list[Any]) -> None:
     from rich.table import Table
 
-    rows = [m if isinstance(m, dict) else {"id": str(m)} for m in models]
+    from ..term.console import console_for
+
+    rows = [m if isinstance(m, dict) else {"id": str(m)} for m in found]
     context = [_context_length(m) for m in rows]
     table = Table(box=None, pad_edge=False, header_style="bold")
     table.add_column("id")
@@ -124,9 +87,7 @@ def print_table(env: Env, models: list[Any]) -> None:
         if any(context):
             cells.append(f"{length:,}" if length else "")
         table.add_row(*cells)
-    console = Console(file=env.stdout, force_terminal=True, no_color=bool(env.environ.get("NO_COLOR")),
-                      highlight=False)
-    console.print(table)
+    console_for(env).print(table)
 
 
 def _context_length(model: dict[str, Any]) -> int | None:

@@ -1,16 +1,25 @@
-"""Command-line options: the shared request set of one-shot and `chat`, defined once, and their types."""
+"""Command-line options: the request set that `ask` and `chat` share, defined once, and how it becomes Flags.
+
+Adding a request flag: its option here (in REQUEST_OPTIONS), its field in `config.resolve.Flags`
+and `flags_from` below, its use in `wire.request.build`; then regenerate the docs
+(`python -m otchat.shell.docgen`).
+"""
 
 from __future__ import annotations
 
 import inspect
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Any, Callable, Optional, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, Callable, Optional, TypeVar
 
 import typer
 
-from ..shell import complete
 from ..config.schema import TOP
+from ..shell import values
+
+if TYPE_CHECKING:
+    from ..config.resolve import Flags
+    from ..runner import Resume
 
 
 class Format(str, Enum):
@@ -34,18 +43,18 @@ def _span(key: str) -> str:
 ModelOpt = Annotated[
     Optional[str],
     typer.Option("-m", "--model", help="Model id or alias, e.g. anthropic/claude-3.7-sonnet.",
-                 autocompletion=complete.models),
+                 autocompletion=values.models),
 ]
 SystemOpt = Annotated[Optional[str], typer.Option("-s", "--system", help="System prompt.")]
 ToolOpt = Annotated[
     Optional[list[str]],
     typer.Option("-t", "--tool", metavar="REF", help="Hosted MCP tool from the OpenTools registry (repeatable).",
-                 autocompletion=complete.tools),
+                 autocompletion=values.tools),
 ]
 NoToolOpt = Annotated[
     Optional[list[str]],
     typer.Option("--no-tool", metavar="REF", help="Leave out a tool that config, profile or role adds (repeatable).",
-                 autocompletion=complete.tools),
+                 autocompletion=values.tools),
 ]
 FunctionOpt = Annotated[
     Optional[list[Path]],
@@ -79,17 +88,17 @@ TimeoutOpt = Annotated[
 ProfileOpt = Annotated[
     Optional[str],
     typer.Option("--profile", metavar="NAME", help="Use [profiles.NAME] from config.toml.",
-                 autocompletion=complete.profiles),
+                 autocompletion=values.profiles),
 ]
 RoleOpt = Annotated[
     Optional[str],
-    typer.Option("--role", metavar="NAME", help="Use [roles.NAME] from config.toml.", autocompletion=complete.roles),
+    typer.Option("--role", metavar="NAME", help="Use [roles.NAME] from config.toml.", autocompletion=values.roles),
 ]
 ContinueOpt = Annotated[bool, typer.Option("-c", "--continue", help="Continue the most recent conversation.")]
 CidOpt = Annotated[
     Optional[str],
     typer.Option("--cid", metavar="ID", help="Continue conversation ID (a unique prefix is enough).",
-                 autocompletion=complete.history_ids),
+                 autocompletion=values.history_ids),
 ]
 NoLogOpt = Annotated[bool, typer.Option("--no-log", help="Do not keep this conversation in history.db.")]
 McpOpt = Annotated[
@@ -113,7 +122,31 @@ RetriesOpt = Annotated[
 ]
 UsageOpt = Annotated[bool, typer.Option("-u", "--usage", help="Print token usage (stderr when piped).")]
 VerboseOpt = Annotated[bool, typer.Option("-v", "--verbose", help="Show the HTTP exchange on stderr.")]
-TracebackOpt = Annotated[bool, typer.Option("--traceback", help="Show a traceback on unexpected errors.")]
+TRACEBACK = "otchat.traceback"  # the key in ctx.meta that the error boundary reads
+
+
+def _traceback(ctx: typer.Context, value: bool) -> bool:
+    if value:
+        ctx.meta[TRACEBACK] = True
+    return value
+
+
+TracebackOpt = Annotated[
+    bool, typer.Option("--traceback", callback=_traceback, help="Show a traceback on unexpected errors.")
+]
+
+
+def _version(value: bool) -> None:
+    if value:
+        from .. import __version__
+
+        typer.echo(f"otchat {__version__}")
+        raise typer.Exit()
+
+
+VersionOpt = Annotated[
+    bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+]
 
 
 def _shared(name: str, annotation: Any, default: Any) -> inspect.Parameter:
@@ -121,7 +154,7 @@ def _shared(name: str, annotation: Any, default: Any) -> inspect.Parameter:
 
 
 # The request options of design.md §2, in the order --help lists them. One-shot and `chat`
-# both take exactly these (tests/test_cli.py fails if they ever differ in one).
+# both take exactly these, by construction (`with_request_options`); tests/test_cli.py checks it.
 REQUEST_OPTIONS: tuple[inspect.Parameter, ...] = (
     _shared("model", ModelOpt, None),
     _shared("system", SystemOpt, None),
@@ -169,3 +202,41 @@ def with_request_options(command: F) -> F:
     command.__signature__ = signature.replace(  # type: ignore[attr-defined]
         parameters=[*own[:split], *REQUEST_OPTIONS, *own[split:]])
     return command
+
+
+def flags_from(p: dict[str, Any]) -> Flags:
+    """The Flags that the shared request options ask for (REQUEST_OPTIONS, by name)."""
+    from ..config.resolve import Flags
+    from .inputs import load_functions, parse_options
+
+    return Flags(
+        model=p["model"],
+        system=p["system"],
+        tools=list(p["tool"] or []),
+        no_tools=list(p["no_tool"] or []),
+        functions=load_functions([Path(name) for name in p["function"] or []]),
+        tool_choice=p["tool_choice"],
+        temperature=p["temperature"],
+        max_tokens=p["max_tokens"],
+        options=parse_options(p["option"] or []),
+        stream=not p["no_stream"],
+        base_url=p["base_url"],
+        timeout=p["timeout"],
+        retries=p["retries"],
+        profile=p["profile"],
+        role=p["role"],
+        no_log=p["no_log"],
+        mcp=list(p["mcp"] or []),
+        mcp_commands=list(p["mcp_command"] or []),
+        yes=p["yes"],
+        max_tool_rounds=p["max_tool_rounds"],
+    )
+
+
+def resume_from(p: dict[str, Any]) -> Resume | None:
+    """What -c / --cid ask to continue (None: a new conversation)."""
+    if not (p["continue_"] or p["cid"]):
+        return None
+    from ..runner import Resume
+
+    return Resume(p["cid"])

@@ -69,11 +69,11 @@ class Settings:
     api_key_env: str | None = None
     api_key_cmd: str | None = None
     log: bool = True
-    mcp_servers: list[Any] = field(default_factory=list)  # mcphub.ServerSpec, started on demand
+    mcp_servers: list[Any] = field(default_factory=list)  # mcp.specs.ServerSpec, started on demand
     auto_approve: bool | list[str] = False
     max_tool_rounds: int = 8
     ca_bundle: str | None = None
-    links: str = "inline"  # where a markdown link's target shows (see mdtokens)
+    links: str = "inline"  # where a markdown link's target shows (see term.markdown)
 
     def declared_functions(self) -> set[str]:
         """Names of the function tools this client declared (and could answer)."""
@@ -244,7 +244,7 @@ def _mcp_servers(flags: Flags, file: Mapping[str, Any]) -> list[Any]:
     configured = file.get("mcp", {}).get("servers", {})
     if not configured and not flags.mcp and not flags.mcp_commands:
         return []
-    from ..mcp.hub import parse_command, specs_from_config
+    from ..mcp.specs import parse_command, specs_from_config
 
     for name in flags.mcp:
         if name not in configured:

@@ -61,7 +61,6 @@ MCP_SERVER: dict[str, Key] = {key.name: key for key in [
     Key("timeout", "float", "seconds a tool call may take", 60, 0.001),
     Key("enabled", "bool", "use it in every run (else only with --mcp NAME)", True),
 ]}
-SECRET_WORDS = ("authorization", "key", "token", "secret", "password", "cookie")
 
 
 def split_key(dotted: str) -> list[str]:
@@ -226,24 +225,6 @@ def validate(data: dict[str, Any], error: type[Exception], where: str = "",
 
     walk(data, [])
     return unknown
-
-
-def is_secret(dotted: str) -> bool:
-    """Keys whose values `config list` masks (header values that carry credentials)."""
-    return ".headers." in f".{dotted.lower()}" and is_secret_header(dotted.rsplit(".", 1)[-1])
-
-
-def is_secret_header(name: str) -> bool:
-    lowered = name.lower()
-    return any(word in lowered for word in SECRET_WORDS)
-
-
-def shown_header(name: str, value: str) -> str:
-    """A header value as otchat may print it: credentials become `Bearer ***` or `***`."""
-    if not is_secret_header(name):
-        return value
-    scheme, _, rest = value.partition(" ")
-    return f"{scheme} ***" if rest and scheme.lower() in ("bearer", "basic", "token") else "***"
 
 
 def _kind_name(kind: str) -> str:

@@ -1,17 +1,24 @@
-"""Markdown tokens rewritten before rich renders them, so nothing the model wrote is lost."""
+"""How markdown looks on a terminal: one shared parser, tokens rewritten so nothing the model
+wrote is lost (HTML as text, link targets shown), rich Markdown classes for committed blocks
+and the live tail, and printing without blank ends."""
 
 from __future__ import annotations
 
+import functools
 import re
+from typing import Any, Callable
 
+from markdown_it import MarkdownIt
 from markdown_it.token import Token
 from rich.console import Console, ConsoleOptions, RenderResult
-from rich.markdown import TextElement
+from rich.markdown import CodeBlock, Markdown, TextElement
+from rich.segment import Segment
+from rich.syntax import Syntax
 
 LINKS = ("inline", "footnotes", "hidden")
 
 # Reference definitions are shown as the model wrote them (the parser leaves them as
-# text, see live._parser): a streamed block is printed before a definition below it can
+# text, see _parser): a streamed block is printed before a definition below it can
 # arrive, so resolving them would make the streamed and the whole render differ.
 _DEFINITION = re.compile(r"\[[^\]\n]+\]:[ \t]*\S")
 _ENCODED = re.compile(r"(?:%[89A-Fa-f][0-9A-Fa-f])+")
@@ -127,3 +134,114 @@ class HtmlBlock(TextElement):
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         self.text.rstrip()
         yield self.text
+
+
+def _parser() -> MarkdownIt:
+    # rich's Markdown builds a new MarkdownIt for every instance: ~40% of its cost.
+    # Reference definitions stay text (see _DEFINITION): a block streamed before them is final.
+    return MarkdownIt("commonmark").enable("strikethrough").enable("table").disable("reference")
+
+
+PARSER = _parser()
+
+
+class StreamMarkdown(Markdown):
+    """rich's Markdown, parsed with one shared parser (or given its tokens), with lexers
+    and themes looked up once, showing everything the model wrote: raw HTML as text, link
+    targets as `links` says (see rewrite)."""
+
+    elements = {**Markdown.elements, "html_block": HtmlBlock}
+    links = "inline"
+    _defaults: dict | None = None
+
+    def __init__(self, markup: str, parsed: list[Token] | None = None) -> None:
+        cls = type(self)
+        if cls._defaults is None:
+            Markdown.__init__(self, "")  # rich's own defaults, whatever its version keeps
+            cls._defaults = dict(self.__dict__)
+        self.__dict__.update(cls._defaults)
+        self.markup = markup
+        self.parsed = rewrite(PARSER.parse(markup) if parsed is None else parsed, self.links)
+
+
+class _CodeBlock(CodeBlock):
+    """rich's code block, with the lexer and theme looked up once per name, not per render."""
+
+    highlight = True
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        lexer = _lexer(self.lexer_name) if self.highlight else None
+        yield Syntax(str(self.text).rstrip(), lexer or "text", theme=_theme(self.theme), word_wrap=True, padding=1)
+
+
+class _PlainCodeBlock(_CodeBlock):
+    """A code block laid out as usual but not highlighted: the live tail is redrawn up to
+    ten times a second and highlighting was most of that; committed blocks keep it."""
+
+    highlight = False
+
+
+@functools.cache
+def _lexer(name: str) -> Any:
+    from pygments.lexers import get_lexer_by_name
+    from pygments.util import ClassNotFound
+
+    try:
+        return get_lexer_by_name(name, stripnl=False, ensurenl=True, tabsize=4)
+    except ClassNotFound:
+        return None
+
+
+@functools.cache
+def _theme(name: str) -> Any:
+    return Syntax.get_theme(name)
+
+
+class CommitMarkdown(StreamMarkdown):
+    elements = {**StreamMarkdown.elements, "fence": _CodeBlock, "code_block": _CodeBlock}
+
+
+class TailMarkdown(StreamMarkdown):
+    elements = {**StreamMarkdown.elements, "fence": _PlainCodeBlock, "code_block": _PlainCodeBlock}
+
+
+@functools.cache
+def with_links(base: type[StreamMarkdown], links: str) -> type[StreamMarkdown]:
+    """`base`, showing link targets as `links` says ("inline", "footnotes", "hidden")."""
+    return base if links == base.links else type(base.__name__, (base,), {"links": links})
+
+
+def print_markdown(console: Console, make: Callable[..., Markdown], text: str, parsed: list[Token] | None,
+                   *, blank_before: bool) -> None:
+    """Print `text` as markdown, without blank lines at its ends (one before, if asked)."""
+    console.print(Trimmed(make(text, parsed), blank_before=blank_before))
+
+
+class Trimmed:
+    """A renderable without blank lines at its ends, optionally only its last lines."""
+
+    def __init__(self, renderable: Markdown, keep_last: int | None = None, blank_before: bool = False) -> None:
+        self.renderable = renderable
+        self.keep_last = keep_last
+        self.blank_before = blank_before
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        lines = console.render_lines(self.renderable, options, pad=False)
+        while lines and _blank(lines[-1]):
+            lines.pop()
+        start = 0
+        while start < len(lines) and _blank(lines[start]):
+            start += 1
+        lines = lines[start:]
+        if self.keep_last is not None:
+            lines = lines[-self.keep_last :]
+        newline = Segment.line()
+        if self.blank_before:
+            yield newline
+        for line in lines:
+            yield from line
+            yield newline
+
+
+def _blank(line: list[Segment]) -> bool:
+    return all(not seg.text.strip() and not (seg.style and seg.style.bgcolor) for seg in line)

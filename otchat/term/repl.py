@@ -1,21 +1,20 @@
 """`otchat chat`: the interactive REPL on a terminal, one message per line otherwise.
 
-Turns go through `Session.send` → `engine.run_turn` and the one-shot renderers; this
+Turns go through `runner.Session.send` → the engine and the same sinks as one-shot; this
 module only reads input, dispatches slash commands and keeps the session alive.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Iterator
 
 from . import slash
-from ..config.resolve import Flags
 from ..env import Env
 from ..errors import ExitCode, OtchatError
-from ..runner import Output, check_finish, finish_turn, make_sink, make_transport, prepare, read_text_file, start_tools
-from ..conversation import Session
+from ..runner import Output, Resume, Session, Setup, check_finish, finish_turn, make_transport, start_tools
+from .prompts import Approver
+from .output import make_sink
 
 HISTORY_FILE = "input_history"
 PROMPT = "› "
@@ -36,14 +35,15 @@ class Attachments:
         return text
 
 
-def run(env: Env, flags: Flags, output: Output, first: str | None, *, multiline: bool = False,
-        resume: Any = None, files: list[Path] | None = None) -> int:
-    settings, file = prepare(env, flags)
-    attach = Attachments([read_text_file(path, settings.max_input_bytes) for path in files or []])
+def run(env: Env, setup: Setup, output: Output, first: str | None, *, multiline: bool = False,
+        resume: Resume | None = None, files: list[tuple[str, str]] | None = None) -> int:
+    """The REPL of a prepared run; `files` (name, text) go with the first message."""
+    settings = setup.settings
+    attach = Attachments(list(files or []))
     hub = start_tools(env, settings)
     transport = make_transport(env, settings, output)
     try:
-        session = Session(env, flags, file, settings.api_key, tools=hub)
+        session = Session(env, setup, tools=hub, approve=Approver(env, settings.auto_approve))
         if resume is not None:
             notice = session.resume(resume.ref)
             if env.stdin_isatty:
@@ -61,7 +61,7 @@ def run(env: Env, flags: Flags, output: Output, first: str | None, *, multiline:
 
 def turn(env: Env, session: Session, transport: Any, output: Output, text: str) -> None:
     """One exchange; errors and Ctrl-C end the turn, never the session."""
-    sink = make_sink(env, output, session.settings.links)
+    sink = make_sink(env, output.format, usage=output.usage, verbose=output.verbose, links=session.settings.links)
     try:
         result = finish_turn(env, sink, lambda: session.send(text, sink, transport))
     except OtchatError as exc:
@@ -236,7 +236,7 @@ def _completer(env: Env, session: Session) -> Any:
 
 def _candidates(env: Env, session: Session, kind: str | None, arg: str) -> list[str]:
     if kind == "models":
-        from ..commands.models import cached_ids
+        from ..store.catalog import cached_ids
 
         return sorted(session.file.get("aliases", {})) + cached_ids(env.data_dir)
     if kind == "roles":

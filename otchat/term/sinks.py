@@ -1,4 +1,5 @@
-"""Sinks that print events: plain text for pipes, JSON and JSONL; markdown lives in `live`.
+"""Sinks that print events: plain text for pipes, JSON and JSONL; markdown lives in `live`,
+the choice between them in `output`.
 
 A sink only receives events and the final TurnResult; it never calls back.
 """
@@ -20,7 +21,9 @@ from ..models import (
     TurnResult,
     Usage,
 )
+from ..text import clip
 
+SUMMARY = 120  # characters of a tool's result shown on one line
 FORMATS = ("auto", "markdown", "plain", "json", "jsonl")
 
 
@@ -61,7 +64,7 @@ class PlainSink:
             self.err.write(f"tool call: {event.name} {compact_arguments(event)}\n")
             self.err.flush()
         elif type(event) is ToolResult:
-            shown = event.content if self.verbose else summary(event.content)
+            shown = event.content if self.verbose else clip(event.content, SUMMARY)
             self.err.write(f"tool result: {event.name}{' (error)' if event.is_error else ''}: {shown}\n")
             self.err.flush()
             self._round_over = True
@@ -155,12 +158,6 @@ def event_json(event: Event) -> dict[str, Any] | None:
     return None
 
 
-def summary(text: str, limit: int = 120) -> str:
-    """One line of a tool's result."""
-    flat = " ".join(text.split())
-    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
-
-
 def compact_arguments(call: ToolCall) -> str:
     parsed = call.parsed_arguments()
     if parsed is None:
@@ -186,10 +183,3 @@ def usage_line(result: TurnResult) -> str:
     if result.model:
         parts.append(result.model)
     return " · ".join(parts)
-
-
-def choose_format(requested: str, stdout_isatty: bool, term: str | None) -> str:
-    """`auto` is markdown on a capable terminal, plain everywhere else."""
-    if requested != "auto":
-        return requested
-    return "markdown" if stdout_isatty and term != "dumb" else "plain"

@@ -1,4 +1,4 @@
-"""Protocol translation: OpenAI-style chunks, completions and error bodies into typed events."""
+"""Protocol translation: OpenAI-style chunks and completions into typed events."""
 
 from __future__ import annotations
 
@@ -8,66 +8,10 @@ from typing import Any
 
 from ..errors import APIError, StreamError
 from ..models import Event, Finish, Meta, ReasoningDelta, TextDelta, ToolCall, ToolCallDelta, Usage
+from ..text import clip
+from .error_body import error_text
 
 _loads = json.loads
-
-
-class EventData:
-    """An incremental reader of a server-sent event stream: text in, in pieces cut
-    anywhere; the `data` of each complete event out.
-
-    Lines end at CR, LF or CRLF (a CRLF may be cut between two pieces), never at other
-    line breaks such as U+2028, which JSON leaves unescaped inside strings. Only `data`
-    fields matter to otchat: `event`, `id`, `retry` and comments (keep-alives) are skipped.
-    """
-
-    def __init__(self) -> None:
-        self._partial: list[str] = []  # the start of a line not yet ended
-        self._data: list[str] = []  # the data lines of the event not yet ended
-        self._cr = False  # the last piece ended with CR: a LF first in the next one ends nothing
-
-    def feed(self, text: str) -> list[str]:
-        """The data of the events that `text` completes."""
-        if self._cr and text[:1] == "\n":
-            text = text[1:]
-        self._cr = text[-1:] == "\r"
-        if not text:
-            return []
-        if "\r" in text:
-            text = text.replace("\r\n", "\n").replace("\r", "\n")
-        lines = text.split("\n")
-        if len(lines) == 1:
-            self._partial.append(text)
-            return []
-        if self._partial:
-            self._partial.append(lines[0])
-            lines[0] = "".join(self._partial)
-            self._partial = []
-        rest = lines.pop()
-        if rest:
-            self._partial.append(rest)
-        return self._events(lines)
-
-    def close(self) -> list[str]:
-        """At the end of the stream: the data of an event left without its blank line."""
-        lines = ["".join(self._partial), ""] if self._partial else [""]
-        self._partial = []
-        return self._events(lines)
-
-    def _events(self, lines: list[str]) -> list[str]:
-        # This loop runs once per line of the answer: the fields are read inline.
-        out = []
-        data = self._data
-        for line in lines:
-            if not line:  # a blank line ends an event
-                if data:
-                    out.append(data[0] if len(data) == 1 else "\n".join(data))
-                    data.clear()
-            elif line[0] != ":":  # ":" starts a comment
-                field, _, value = line.partition(":")
-                if field == "data":
-                    data.append(value[1:] if value[:1] == " " else value)
-        return out
 
 
 # The common chunk, by far, as OpenAI-style servers write it: a few metadata fields, one
@@ -105,9 +49,9 @@ class ChunkDecoder:
         try:
             obj = _loads(data)
         except ValueError:
-            raise StreamError(f"undecodable event from the server: {_clip(data)}") from None
+            raise StreamError(f"undecodable event from the server: {clip(data)}") from None
         if not isinstance(obj, dict):
-            raise StreamError(f"unexpected event from the server: {_clip(data)}")
+            raise StreamError(f"unexpected event from the server: {clip(data)}")
         if obj.get("error"):
             raise APIError(f"the server reported an error mid-stream: {error_text(obj)}")
         events: list[Event] = []
@@ -209,43 +153,3 @@ class ToolCallAccumulator:
 
     def calls(self) -> list[ToolCall]:
         return [self._calls[i] for i in sorted(self._calls)]
-
-
-def error_message(status: int, reason: str, body: bytes) -> str:
-    """One line naming the status and the server's own message, whatever the body's shape."""
-    text = body.decode("utf-8", "replace").strip()
-    try:
-        detail = error_text(json.loads(text))
-    except ValueError:
-        detail = _plain(text)
-    head = f"{status} {reason}".strip()
-    return f"{head}: {detail}" if detail else head
-
-
-def error_text(obj: Any) -> str:
-    """The human message inside any of the error shapes servers send."""
-    if isinstance(obj, str):
-        return _clip(obj, 300)
-    if isinstance(obj, list):
-        return "; ".join(filter(None, (error_text(item) for item in obj[:3])))
-    if not isinstance(obj, dict):
-        return _clip(json.dumps(obj), 300)
-    for key in ("error", "message", "detail", "msg"):
-        if key in obj and obj[key]:
-            inner = error_text(obj[key])
-            if key == "error" and isinstance(obj[key], dict):
-                code = obj[key].get("code") or obj[key].get("type")
-                if code and str(code) not in inner:
-                    inner = f"{inner} [{code}]" if inner else str(code)
-            return inner
-    return _clip(json.dumps(obj), 300)
-
-
-def _plain(text: str) -> str:
-    text = re.sub(r"<[^>]+>", " ", text)
-    return _clip(" ".join(text.split()), 300)
-
-
-def _clip(text: str, limit: int = 80) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -9,7 +9,7 @@ from typing import Any
 from ..config.resolve import Settings
 from ..errors import UsageError
 from ..models import ChatRequest
-from ..config.schema import shown_header
+from ..config.redact import shown_header
 
 TOOL_CHOICES = ("auto", "none", "required")
 

@@ -18,8 +18,9 @@ import httpx  # noqa: E402
 
 from ..errors import APIError, NetworkError, StreamError  # noqa: E402
 from ..models import ChatRequest  # noqa: E402
-from .protocol import EventData, error_message  # noqa: E402
-from ..config.schema import shown_header  # noqa: E402
+from .error_body import error_message  # noqa: E402
+from .sse import EventData  # noqa: E402
+from ..config.redact import shown_header  # noqa: E402
 
 RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 MAX_BACKOFF = 8.0
