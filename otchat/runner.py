@@ -15,10 +15,10 @@ from typing import TYPE_CHECKING, Any, Callable
 from .config import resolve as config
 from .config.redact import is_secret_header
 from .config.resolve import Flags, Settings
-from .conversation import Conversation
+from .conversation import Conversation, Totals
 from .env import Env
 from .errors import ConfigError, ExitCode, OtchatError, TurnCut
-from .models import Error, TurnResult
+from .models import ChatRequest, Error, TurnResult
 
 if TYPE_CHECKING:
     from .engine import Approve, Opener, Sink, Tools
@@ -117,10 +117,10 @@ class Session:
         self.settings = self._complete()
 
     @property
-    def totals(self) -> Any:
+    def totals(self) -> Totals:
         return self.conversation.totals
 
-    def request_for(self, text: str) -> Any:
+    def request_for(self, text: str) -> ChatRequest:
         """The request the next turn would send (what --dry-run prints)."""
         from .wire.request import build
 
