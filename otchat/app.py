@@ -7,8 +7,9 @@ Imports here stay light: `--help` and shell completion load this module on every
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import Any, Callable
 
+import click
 import typer
 from typer.core import TyperCommand, TyperGroup
 
@@ -31,10 +32,10 @@ class OtchatGroup(CommandGroup):
     error boundary of every command (`otchat -m x "hi"` runs the hidden one-shot command;
     `otchat chat` runs `chat`)."""
 
-    def invoke(self, ctx: typer.Context) -> Any:
+    def invoke(self, ctx: click.Context) -> Any:
         return _boundary(ctx, lambda: super(OtchatGroup, self).invoke(ctx))
 
-    def parse_args(self, ctx: typer.Context, args: list[str]) -> list[str]:
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         # Completing the first word (no args yet) offers the commands, so leave it alone.
         completing_first = ctx.resilient_parsing and not args
         if not completing_first and (not args or (args[0] not in self.commands and args[0] not in GROUP_FLAGS)):
@@ -65,7 +66,7 @@ class OtchatGroup(CommandGroup):
             raise UsageError(f"unknown command {word!r}; did you mean {match!r}?",
                              hint=f"to send it as a prompt: otchat -- {shlex.join(args)}")
 
-    def shell_complete(self, ctx: typer.Context, incomplete: str) -> list[Any]:
+    def shell_complete(self, ctx: click.Context, incomplete: str) -> list[Any]:
         """The first word completes to commands, and to the one-shot command's options."""
         items = super().shell_complete(ctx, incomplete)
         if incomplete.startswith("-"):
@@ -74,12 +75,12 @@ class OtchatGroup(CommandGroup):
             items += [item for item in oneshot.shell_complete(ctx, incomplete) if item.value not in known]
         return items
 
-    def format_help(self, ctx: typer.Context, formatter: Any) -> None:
+    def format_help(self, ctx: click.Context, formatter: Any) -> None:
         oneshot = self.commands[ONESHOT]
         oneshot.format_help(ctx, formatter)
         self.format_commands(ctx, formatter)
 
-    def format_commands(self, ctx: typer.Context, formatter: Any) -> None:
+    def format_commands(self, ctx: click.Context, formatter: Any) -> None:
         rows = [
             (name, cmd.get_short_help_str(limit=60))
             for name, cmd in self.commands.items()
@@ -93,7 +94,7 @@ class OtchatGroup(CommandGroup):
 class OneshotCommand(TyperCommand):
     """Shows its usage as the program's own: `otchat [OPTIONS] [PROMPT]...`."""
 
-    def format_usage(self, ctx: typer.Context, formatter: Any) -> None:
+    def format_usage(self, ctx: click.Context, formatter: Any) -> None:
         formatter.write_usage("otchat", "[OPTIONS] [PROMPT]...")
         formatter.write_usage("otchat", "COMMAND [ARGS]...", prefix="       ")
 
@@ -123,14 +124,12 @@ app.add_typer(history.app, name="history")
 app.add_typer(mcp.app, name="mcp")
 
 
-def _boundary(ctx: typer.Context, call: Any) -> int:
+def _boundary(ctx: click.Context, call: Callable[[], Any]) -> int:
     """The one error boundary: run a command, map what it raises to one line and an exit code.
 
     typer's own exits (--help, --version, usage errors while parsing) pass through to `run`.
     A nonzero code leaves as typer.Exit, so a CliRunner sees it as `run` does.
     """
-    import click
-
     env = env_of(ctx)
     try:
         code = call()
@@ -190,7 +189,7 @@ def run(args: list[str], env: Env | None = None) -> int:
     return result if isinstance(result, int) else 0
 
 
-def help_path(ctx: typer.Context | None) -> str:
+def help_path(ctx: click.Context | None) -> str:
     """The command whose --help explains an error: the failing subcommand, or otchat itself
     for the (hidden) one-shot command."""
     while ctx is not None and ctx.command.hidden:

@@ -57,7 +57,7 @@ def run_tool_calls(calls: list[ToolCall], tools: Tools | None, approve: Approve,
     for call in calls:
         tool = tools.tool(call.name) if tools is not None else None
         arguments = call.parsed_arguments()
-        if tool is None:
+        if tools is None or tool is None:
             content, is_error = "otchat did not declare this tool, so it was not run", True
         elif not isinstance(arguments, dict):
             content, is_error = "the arguments are not a JSON object, so the tool was not run", True

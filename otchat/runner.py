@@ -21,7 +21,7 @@ from .errors import ConfigError, ExitCode, OtchatError, TurnCut
 from .models import ChatRequest, Error, TurnResult
 
 if TYPE_CHECKING:
-    from .engine import Approve, Opener, Sink, Tools
+    from .engine import Approve, Opener, Sink
     from .mcp.hub import Hub
     from .wire.transport import Transport
 
@@ -88,7 +88,7 @@ def refuse(tool: Any, arguments: Any) -> bool:
 class Session:
     """A conversation with its settings, local tools and log: what one-shot and the REPL send through."""
 
-    def __init__(self, env: Env, setup: Setup, *, tools: Tools | None = None, approve: Approve = refuse) -> None:
+    def __init__(self, env: Env, setup: Setup, *, tools: Hub | None = None, approve: Approve = refuse) -> None:
         from .store.recorder import Recorder
 
         self.env = env

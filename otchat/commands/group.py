@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import click
 import typer
 from typer.core import TyperGroup
 
@@ -23,7 +24,7 @@ class CommandGroup(TyperGroup):
     def visible(self) -> list[str]:
         return [name for name, cmd in self.commands.items() if not cmd.hidden]
 
-    def resolve_command(self, ctx: typer.Context, args: list[str]) -> Any:
+    def resolve_command(self, ctx: click.Context, args: list[str]) -> Any:
         name = args[0]
         # Click and typer would each add a "Did you mean"; say it once, here.
         if name not in self.commands and not name.startswith("-") and not ctx.resilient_parsing:
