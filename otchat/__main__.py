@@ -1,5 +1,5 @@
 """`python -m otchat`."""
 
-from .main import entry
+from .entry import entry
 
 entry()

@@ -1,11 +1,14 @@
-"""run_turn: one request, its events to a sink, and the TurnResult; shared by one-shot and REPL."""
+"""The engine: `run_turn` (one request → events → a sink → a TurnResult) and `exchange` (a
+message and the local tool rounds it leads to); shared by one-shot and the REPL."""
 
 from __future__ import annotations
 
 import time
 from typing import Any, Callable, Protocol
 
-from .errors import StreamError
+from .config.resolve import Settings
+from .conversation import Conversation, Entry
+from .errors import StreamError, ToolBudgetError, TurnCut
 from .models import (
     ChatRequest,
     Event,
@@ -19,8 +22,9 @@ from .models import (
     TurnResult,
     Usage,
 )
-from .protocol import ChunkDecoder, ToolCallAccumulator, completion_events
-from .thinking import ThinkSplitter
+from .wire import request as requests
+from .wire.protocol import ChunkDecoder, ToolCallAccumulator, completion_events
+from .wire.thinking import ThinkSplitter
 
 
 class Sink(Protocol):
@@ -36,23 +40,24 @@ class Sink(Protocol):
 
 
 class Tools(Protocol):
-    """Local tools (an mcphub.Hub): look one up by its function name, call it."""
+    """Local tools (a mcp.hub.Hub): look one up by its function name, call it."""
 
     def tool(self, function: str) -> Any: ...
 
     def call(self, function: str, arguments: Any) -> Any: ...
 
 
-def run_tool_calls(
-    calls: list[ToolCall], tools: Tools | None, approve: Callable[[Any, Any], bool], sink: Sink
-) -> list[ToolResult]:
+Approve = Callable[[Any, Any], bool]  # (the local tool, its arguments) -> may it run?
+
+
+def run_tool_calls(calls: list[ToolCall], tools: Tools | None, approve: Approve, sink: Sink) -> list[ToolResult]:
     """Answer every tool call of a reply: run the local ones the user approves; the rest
     get a result saying why they did not run (servers reject unanswered calls)."""
     results = []
     for call in calls:
         tool = tools.tool(call.name) if tools is not None else None
         arguments = call.parsed_arguments()
-        if tool is None:
+        if tools is None or tool is None:
             content, is_error = "otchat did not declare this tool, so it was not run", True
         elif not isinstance(arguments, dict):
             content, is_error = "the arguments are not a JSON object, so the tool was not run", True
@@ -69,7 +74,68 @@ def run_tool_calls(
 
 
 class Opener(Protocol):
-    def open(self, request: ChatRequest): ...  # -> transport.Reply
+    def open(self, request: ChatRequest) -> Any: ...  # -> wire.transport.Reply
+
+
+def exchange(
+    conversation: Conversation,
+    text: str,
+    settings: Settings,
+    transport: Opener,
+    sink: Sink,
+    *,
+    tools: Tools | None = None,
+    approve: Approve,
+    clock: Callable[[], float] = time.monotonic,
+) -> TurnResult:
+    """One exchange: the user's message, then replies and local tool rounds until a reply
+    needs no local tool (or the round limit). `approve` is the front door's say on each call.
+
+    Returns the turn as a whole (`TurnResult.whole` of its requests); a failure is a TurnCut
+    whose partial is the whole of what arrived. A reply cut short (Ctrl-C, a broken stream)
+    is kept, marked interrupted; a question that got no reply at all leaves the conversation
+    as it was (the log keeps it, hidden)."""
+    user = conversation.question(text)
+    chat_request = requests.build(settings, conversation.messages())
+    rounds: list[TurnResult] = []
+    try:
+        while True:
+            try:
+                result = run_turn(chat_request, transport, sink, clock=clock)
+            except TurnCut as cut:
+                if cut.partial.content or cut.partial.tool_calls:
+                    conversation.keep(cut.partial, settings.model)
+                    rounds.append(cut.partial)
+                if not rounds:
+                    conversation.unanswered(user)
+                    raise
+                raise TurnCut(TurnResult.whole(rounds, interrupted=True), cut.cause) from cut.cause
+            rounds.append(result)
+            reply = conversation.keep(result, settings.model)
+            if not _wants_local_tools(result, tools):
+                return TurnResult.whole(rounds)
+            if len(rounds) > settings.max_tool_rounds:
+                done = len(rounds) - 1
+                error = ToolBudgetError(
+                    f"stopped after {done} tool round{'s' if done != 1 else ''} (--max-tool-rounds);"
+                    " the model still asks for tools")
+                raise TurnCut(TurnResult.whole(rounds), error)
+            try:
+                outcomes = run_tool_calls(result.tool_calls, tools, approve, sink)
+            except BaseException as exc:
+                raise TurnCut(TurnResult.whole(rounds, interrupted=True), exc) from exc
+            reply.answered = True
+            for outcome in outcomes:
+                conversation.add(Entry("tool", outcome.content, tool_call_id=outcome.id))
+            chat_request = requests.build(settings, conversation.messages())
+    finally:
+        if rounds:
+            conversation.totals.turns += 1
+
+
+def _wants_local_tools(result: TurnResult, tools: Tools | None) -> bool:
+    return (tools is not None and result.finish_reason == "tool_calls"
+            and any(tools.tool(call.name) for call in result.tool_calls))
 
 
 def run_turn(
@@ -81,8 +147,8 @@ def run_turn(
 ) -> TurnResult:
     """Send `request`, pass every event to `sink`, and return what arrived.
 
-    On any failure (including Ctrl-C) the exception carries the partial TurnResult as
-    `partial`, marked interrupted, so callers can keep what the user already saw.
+    Any failure (Ctrl-C included) is raised as a TurnCut carrying it and the partial
+    TurnResult, marked interrupted, so callers can keep what the user already saw.
     """
     turn = _Turn(sink, request.body.get("model"))
     start = clock()
@@ -100,11 +166,7 @@ def run_turn(
     except BaseException as exc:
         turn.result.elapsed = clock() - start
         turn.settle(interrupted=True)
-        try:
-            exc.partial = turn.result  # type: ignore[attr-defined]
-        except AttributeError:
-            pass
-        raise
+        raise TurnCut(turn.result, exc) from exc
     turn.result.elapsed = clock() - start
     return turn.result
 

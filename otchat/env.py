@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO, Callable, Mapping, TextIO
 
+from .config.redact import mask
+
 APP_NAME = "otchat"
 
 
@@ -89,14 +91,6 @@ class Env:
         if not self.stdout_isatty:
             return _nothing
         return _echo_off(self.stdout)
-
-
-def mask(secret: str) -> str:
-    """`sk-…abcd`: enough to recognise a key, never enough to use it."""
-    if len(secret) < 12:
-        return "***"
-    prefix = secret[:3] if secret[2:3] in ("-", "_") else ""
-    return f"{prefix}…{secret[-4:]}"
 
 
 def _nothing() -> None:

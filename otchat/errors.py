@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from enum import IntEnum
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .models import TurnResult
 
 
 class ExitCode(IntEnum):
@@ -25,6 +28,33 @@ class ExitCode(IntEnum):
     SIGTERM = 143
 
 
+# The exit statuses, the one copy: `--help` shows the short words, the README's table and
+# the man page the long ones (shell/docgen.py writes both; tests/test_docs.py checks them).
+EXIT_STATUS: tuple[tuple[str, str, str], ...] = (
+    ("0", "ok", "ok"),
+    ("1", "no match (history search, config get of an unset key) or an unexpected error",
+     "no match, as with grep: `history search` found nothing, `config get` named an unset key; also an"
+     " unexpected error (`--traceback` shows it) or an unreadable history (these print an `otchat: error:` line)"),
+    ("2", "bad usage or input", "bad usage or input (flags, undecodable or oversized stdin, unreadable files)"),
+    ("3", "config or API key (401/403)", "config error, or missing/rejected API key (401/403)"),
+    ("4", "request rejected (other 4xx)", "the API rejected the request (other 4xx)"),
+    ("5", "server failure (5xx, in-stream error)", "server failure (5xx after retries, or an error event mid-stream)"),
+    ("6", "network failure or timeout", "network failure or timeout (including 408 after retries)"),
+    ("7", "broken stream", "broken stream (ended with neither `[DONE]` nor a finish reason, or undecodable)"),
+    ("8", "rate limit (429) or out of credit (402)", "rate limited after retries (429) or out of credit (402)"),
+    ("9", "stopped at a tool budget with tool calls unrun",
+     "the reply stopped at a tool budget with tool calls nobody ran"),
+    ("130", "interrupted", "Ctrl-C (the partial reply stays printed and logged)"),
+    ("141", "stdout closed", "stdout was closed (`otchat … | head -1`); nothing is printed"),
+    ("129 / 143", "SIGHUP/SIGTERM", "SIGHUP / SIGTERM (the partial reply is logged)"),
+)
+
+
+def exit_status_summary() -> str:
+    """The exit statuses in one paragraph, for --help."""
+    return "Exit status: " + ", ".join(f"{code.replace(' ', '')} {short}" for code, short, _ in EXIT_STATUS) + "."
+
+
 class OtchatError(Exception):
     """An error the user should see as one line; `exit_code` says how the process ends."""
 
@@ -34,8 +64,6 @@ class OtchatError(Exception):
         super().__init__(message)
         self.message = message
         self.hint = hint
-        # The reply received before the failure, if any (a TurnResult); kept for the caller.
-        self.partial: Any = None
 
     def line(self) -> str:
         return f"{self.message} ({self.hint})" if self.hint else self.message
@@ -78,6 +106,17 @@ class ToolBudgetError(OtchatError):
     """The reply stopped with tool calls nobody will run."""
 
     exit_code = ExitCode.TOOL_BUDGET
+
+
+class TurnCut(BaseException):
+    """A turn that ended early: `cause` (an OtchatError, Ctrl-C, SIGTERM...) and the `partial`
+    reply (a TurnResult) of what arrived before it. The engine raises it; the front door
+    keeps the partial reply, then raises `cause` on to the error boundary."""
+
+    def __init__(self, partial: TurnResult, cause: BaseException) -> None:
+        super().__init__(partial, cause)
+        self.partial = partial
+        self.cause = cause
 
 
 class Terminated(BaseException):

@@ -5,8 +5,8 @@ import stat
 
 import pytest
 
-from otchat.auth import credentials_path, find_key, loose_permissions, read_credentials, write_credentials
-from otchat.config import Settings
+from otchat.config.keys import credentials_path, find_key, loose_permissions, read_credentials, write_credentials
+from otchat.config.resolve import Settings
 from otchat.errors import ConfigError
 
 

@@ -6,7 +6,7 @@ import httpx
 import pytest
 from typer.testing import CliRunner
 
-from otchat.cli import app, run
+from otchat.app import app, run
 from tests.conftest import KEY, make_env
 from tests.fakeserver import text_chunks
 
@@ -226,7 +226,7 @@ CHAT_ONLY = {"multiline", "format"}
 def command_options(name):
     import typer.main
 
-    from otchat.cli import ONESHOT
+    from otchat.app import ONESHOT
 
     group = typer.main.get_command(app)
     command = group.commands[ONESHOT if name == "oneshot" else name]

@@ -6,7 +6,7 @@ import subprocess
 
 import pytest
 
-from otchat.clipboard import copy, osc52
+from otchat.term.clipboard import copy, osc52
 
 
 class Fakes:

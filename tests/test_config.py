@@ -2,7 +2,7 @@
 
 import pytest
 
-from otchat.config import DEFAULT_BASE_URL, DEFAULT_MODEL, Flags, load_file, resolve, sources
+from otchat.config.resolve import DEFAULT_BASE_URL, DEFAULT_MODEL, Flags, load_file, resolve, sources
 from otchat.errors import ConfigError, ExitCode, UsageError
 
 FILE = {

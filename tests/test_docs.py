@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from otchat import docgen
+from otchat.shell import docgen
 from tests.conftest import KEY, OTCHAT, clean_environ
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -20,13 +20,13 @@ ROOT = Path(__file__).resolve().parent.parent
 @pytest.mark.parametrize("shell, name", sorted(docgen.FILES.items()))
 def test_completion_scripts_match_the_generator(shell, name):
     committed = (ROOT / "completions" / name).read_text()
-    assert committed == docgen.completion_script(shell), "run: python -m otchat.docgen"
+    assert committed == docgen.completion_script(shell), "run: python -m otchat.shell.docgen"
     printed = subprocess.run([str(OTCHAT), "completion", shell], capture_output=True, text=True, timeout=30)
     assert printed.stdout == committed
 
 
 def test_man_page_matches_the_generator():
-    assert (ROOT / "man" / "otchat.1").read_text() == docgen.man_page(), "run: python -m otchat.docgen"
+    assert (ROOT / "man" / "otchat.1").read_text() == docgen.man_page(), "run: python -m otchat.shell.docgen"
 
 
 def test_man_page_documents_everything():
@@ -45,13 +45,23 @@ def test_man_page_documents_everything():
 
 def test_every_exit_code_table_says_what_1_means():
     """`history search` with no hit and `config get` of an unset key exit 1, grep's "no match"."""
-    from otchat.cli import EXIT_CODES
+    from otchat.errors import exit_status_summary
 
     readme_row = next(line for line in (ROOT / "README.md").read_text().splitlines() if line.startswith("| 1 |"))
     man_entry = (ROOT / "man" / "otchat.1").read_text().split("\n.TP\n\\fB1\\fR\n")[1].split("\n.TP")[0]
-    for text in (readme_row, man_entry, " ".join(EXIT_CODES.split())):
+    for text in (readme_row, man_entry, exit_status_summary()):
         lowered = text.lower()
         assert "no match" in lowered and "history search" in text and "config get" in text and "unexpected" in lowered
+
+
+def test_the_readme_exit_table_is_the_one_in_errors():
+    """README, man page and --help take the exit statuses from errors.EXIT_STATUS, the one copy."""
+    from otchat.errors import EXIT_STATUS
+
+    readme = (ROOT / "README.md").read_text()
+    assert docgen.readme_exit_table() in readme, "run: python -m otchat.shell.docgen"
+    assert [row.split(" | ")[0].strip("| ") for row in docgen.readme_exit_table().splitlines()[2:]] == [
+        code for code, _, _ in EXIT_STATUS]
 
 
 def test_man_page_passes_groff_lint():
@@ -86,7 +96,7 @@ def bash_complete(home, line):
 
 
 def seed_history(home):
-    from otchat.store import Store
+    from otchat.store.db import Store
 
     with Store.open(home / "data") as store:
         return store.new_conversation("about otters", "m", None)
@@ -141,7 +151,7 @@ import os, sys
 os.environ["_OTCHAT_COMPLETE"] = "bash"
 sys.argv = ["otchat", *{args!r}]
 try:
-    from otchat.main import main
+    from otchat.entry import main
     main()
 except SystemExit:
     pass
@@ -190,7 +200,7 @@ def readme_world(home):
         '[aliases]\nsonnet = "anthropic/claude-3.7-sonnet"\n'
         '[profiles.local]\nbase_url = "http://127.0.0.1:1/v1"\napi_key_env = ""\n'
         '[roles.reviewer]\nsystem = "review"\n')
-    from otchat.store import Message, Store
+    from otchat.store.db import Message, Store
 
     with Store.open(home / "data") as store:
         store.db.execute("INSERT INTO conversations (id, title, model, profile, created, updated)"

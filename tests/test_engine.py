@@ -6,9 +6,9 @@ import httpx
 import pytest
 
 from otchat.engine import run_turn
-from otchat.errors import APIError, ExitCode, NetworkError, StreamError
+from otchat.errors import APIError, ExitCode, NetworkError, StreamError, TurnCut
 from otchat.models import ChatRequest, TextDelta, ToolCall
-from otchat.transport import Transport
+from otchat.wire.transport import Transport
 from tests.fakeserver import chunk, completion, text_chunks, tool_call_chunks
 
 
@@ -61,13 +61,18 @@ REQUEST = ChatRequest("http://test/v1/chat/completions", {"Authorization": "Bear
                       {"model": "m", "messages": [], "stream": True, "stream_options": {"include_usage": True}})
 
 
-def run(script, sleeps=None, retries=2, timeout=5.0):
+def run(script, sleeps=None, retries=2, timeout=5.0, *, cut=False):
+    """One turn; a failure raises its cause (or, with `cut`, the TurnCut carrying the partial reply)."""
     transport = Transport(timeout=timeout, connect_timeout=1, retries=retries,
                           httpx_transport=httpx.MockTransport(script),
                           sleep=(sleeps.append if sleeps is not None else lambda s: None), rand=lambda: 0.5)
     sink = Recorder()
     try:
         return run_turn(REQUEST, transport, sink), sink
+    except TurnCut as stopped:
+        if cut:
+            raise
+        raise stopped.cause from None
     finally:
         transport.close()
 
@@ -145,7 +150,7 @@ def test_a_reply_that_omits_model_reports_the_model_asked_for():
 
 
 def test_no_stream_json_names_the_requested_model(tmp_path):
-    from otchat.cli import run as cli_run
+    from otchat.app import run as cli_run
     from tests.conftest import make_env
 
     env = make_env(home=tmp_path, transport=httpx.MockTransport(lambda request: httpx.Response(
@@ -223,17 +228,17 @@ def test_nothing_is_retried_once_a_reply_began():
         raise httpx.RemoteProtocolError("peer closed connection")
 
     script = Script(httpx.Response(200, headers={"content-type": "text/event-stream"}, content=broken()))
-    with pytest.raises(StreamError) as info:
-        run(script)
-    assert len(script.bodies) == 1
+    with pytest.raises(TurnCut) as info:
+        run(script, cut=True)
+    assert len(script.bodies) == 1 and isinstance(info.value.cause, StreamError)
     assert info.value.partial.content == "partial " and info.value.partial.interrupted
 
 
 def test_stream_without_done_or_finish_is_exit_7_keeping_text():
     script = Script(streamed([sse_bytes([chunk({"content": "half an ans"})], done=False)]))
-    with pytest.raises(StreamError) as info:
-        run(script)
-    assert info.value.exit_code == ExitCode.BAD_STREAM and info.value.partial.content == "half an ans"
+    with pytest.raises(TurnCut) as info:
+        run(script, cut=True)
+    assert info.value.cause.exit_code == ExitCode.BAD_STREAM and info.value.partial.content == "half an ans"
 
 
 def test_finish_reason_without_done_is_complete():
@@ -243,9 +248,11 @@ def test_finish_reason_without_done_is_complete():
 
 def test_in_stream_error_event_exits_5():
     data = sse_bytes([chunk({"content": "so far"}), {"error": {"message": "upstream exploded"}}], done=False)
-    with pytest.raises(APIError, match="upstream exploded") as info:
-        run(Script(streamed([data])))
-    assert info.value.exit_code == ExitCode.API_FAILURE and info.value.partial.content == "so far"
+    with pytest.raises(TurnCut) as info:
+        run(Script(streamed([data])), cut=True)
+    cause = info.value.cause
+    assert isinstance(cause, APIError) and "upstream exploded" in str(cause)
+    assert cause.exit_code == ExitCode.API_FAILURE and info.value.partial.content == "so far"
 
 
 def test_read_timeout_is_exit_6():
@@ -253,8 +260,9 @@ def test_read_timeout_is_exit_6():
         yield sse_bytes([chunk({"content": "a"})], done=False)
         raise httpx.ReadTimeout("timed out")
 
-    with pytest.raises(NetworkError, match="no data") as info:
-        run(Script(httpx.Response(200, headers={"content-type": "text/event-stream"}, content=slow())))
+    with pytest.raises(TurnCut) as info:
+        run(Script(httpx.Response(200, headers={"content-type": "text/event-stream"}, content=slow())), cut=True)
+    assert isinstance(info.value.cause, NetworkError) and "no data" in str(info.value.cause)
     assert info.value.partial.content == "a"
 
 
@@ -263,8 +271,9 @@ def test_keyboard_interrupt_keeps_the_partial_reply():
         yield sse_bytes([chunk({"content": "before ctrl-c"})], done=False)
         raise KeyboardInterrupt
 
-    with pytest.raises(KeyboardInterrupt) as info:
-        run(Script(httpx.Response(200, headers={"content-type": "text/event-stream"}, content=interrupted())))
+    with pytest.raises(TurnCut) as info:
+        run(Script(httpx.Response(200, headers={"content-type": "text/event-stream"}, content=interrupted())), cut=True)
+    assert isinstance(info.value.cause, KeyboardInterrupt)
     assert info.value.partial.content == "before ctrl-c" and info.value.partial.interrupted
 
 

@@ -10,7 +10,8 @@ import pyte
 import pytest
 from rich.console import Console
 
-from otchat.live import CommitMarkdown, MarkdownSink, print_markdown, with_links
+from otchat.term.live import MarkdownSink
+from otchat.term.markdown import CommitMarkdown, print_markdown, with_links
 from otchat.models import TextDelta, TurnResult
 from tests.conftest import KEY, OTCHAT, clean_environ
 from tests.fakeserver import Stream, text_chunks

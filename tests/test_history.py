@@ -9,7 +9,7 @@ import time
 import pytest
 
 from otchat.errors import ExitCode
-from otchat.store import MIGRATIONS, SCHEMA_VERSION, Message, Store, _statements
+from otchat.store.db import MIGRATIONS, SCHEMA_VERSION, Message, Store, _statements
 from tests.conftest import KEY, OTCHAT, clean_environ, make_env
 from tests.fakeserver import Stream, chunk, error, text_chunks
 
@@ -45,7 +45,7 @@ def test_a_database_from_a_newer_otchat_is_refused(tmp_path):
     path = tmp_path / "history.db"
     with sqlite3.connect(path) as db:
         db.execute("PRAGMA user_version = 99")
-    from otchat.store import StoreError
+    from otchat.store.db import StoreError
 
     with pytest.raises(StoreError, match="newer otchat"):
         Store(path)
@@ -154,7 +154,7 @@ def stored_conversation(home, text="about otters"):
 
 def test_export_over_an_existing_file_asks_or_needs_yes(home):
     """In-process: like `history rm`, replacing a file is confirmed on a terminal, or with --yes."""
-    from otchat.cli import run
+    from otchat.app import run
 
     cid = stored_conversation(home)
     target = home / "chat.md"
@@ -179,7 +179,7 @@ def test_export_over_an_existing_file_asks_or_needs_yes(home):
 
 
 def test_search_without_a_match_is_no_match_not_an_error(home):
-    from otchat.cli import run
+    from otchat.app import run
 
     stored_conversation(home)
     env = make_env(home=home)

@@ -7,8 +7,8 @@ import stat
 import pexpect
 import pytest
 
-from otchat import schema
-from otchat.cli import run
+from otchat.config import schema
+from otchat.app import run
 from otchat.errors import ExitCode
 from tests.conftest import KEY, OTCHAT, clean_environ, make_env
 
@@ -108,7 +108,7 @@ def test_edit_that_breaks_the_file_is_discarded(otchat, config_file, home):
 
 def test_edit_offers_to_edit_again_on_a_terminal(home):
     """In-process, with a scripted answer: the first edit breaks the file, the second fixes it."""
-    from otchat.manage import config_edit
+    from otchat.commands.config import config_edit
 
     config_file = home / "config" / "config.toml"
     config_file.write_text(COMMENTED)
@@ -124,7 +124,7 @@ def test_edit_offers_to_edit_again_on_a_terminal(home):
 
 def test_edit_again_is_what_enter_does_and_a_wrong_value_names_its_line(home):
     """A wrong-typed value is caught like a syntax error, with its line; Enter keeps the work."""
-    from otchat.manage import config_edit
+    from otchat.commands.config import config_edit
 
     config_file = home / "config" / "config.toml"
     config_file.write_text(COMMENTED)

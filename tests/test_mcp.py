@@ -11,7 +11,8 @@ from pathlib import Path
 import pexpect
 import pytest
 
-from otchat.mcphub import fix_schema, function_name, parse_command
+from otchat.mcp.hub import fix_schema, function_name
+from otchat.mcp.specs import parse_command
 from tests.conftest import KEY, OTCHAT, clean_environ
 from tests.fakeserver import Stream, text_chunks, tool_call_chunks
 

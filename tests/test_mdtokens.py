@@ -6,11 +6,11 @@ import re
 import pytest
 from rich.console import Console
 
-from otchat import history, schema
+from otchat.commands import history
+from otchat.config import schema
 from otchat.errors import ConfigError, UsageError
-from otchat.live import CommitMarkdown, with_links
-from otchat.mdtokens import shown_url
-from otchat.store import Message, Store
+from otchat.term.markdown import CommitMarkdown, shown_url, with_links
+from otchat.store.db import Message, Store
 from tests.conftest import make_env
 
 OSC8 = re.compile(r"\x1b\]8;[^\x1b]*\x1b\\")

@@ -7,7 +7,7 @@ import httpx
 
 from otchat.engine import run_turn
 from otchat.models import ChatRequest, TextDelta
-from otchat.transport import Transport
+from otchat.wire.transport import Transport
 from tests.fakeserver import Stream, chunk, text_chunks
 
 REQUEST = ChatRequest("http://t/v1/chat/completions", {}, {"model": "m", "messages": [], "stream": True})
@@ -179,14 +179,14 @@ class CountingSink:
 
 
 def test_a_terminal_asks_for_paced_reads_and_a_pipe_does_not():
-    from otchat.oneshot import Output, make_sink
+    from otchat.term.output import make_sink
     from tests.conftest import make_env
 
     def frame(isatty, fmt="auto", term="xterm"):
-        return make_sink(make_env(stdout_isatty=isatty, environ={"TERM": term}), Output(format=fmt)).frame
+        return make_sink(make_env(stdout_isatty=isatty, environ={"TERM": term}), fmt).frame
 
     assert frame(True) == 0.1  # markdown: nothing new shows between its repaints
     assert frame(False, "markdown") == 0.1  # ... wherever it is drawn
     assert frame(True, "plain") == 0.04  # text typed straight onto the terminal
     assert frame(False) == frame(False, "plain") == 0.0  # a pipe gets every piece at once
-    assert getattr(make_sink(make_env(stdout_isatty=True), Output(format="json")), "frame", 0.0) == 0.0
+    assert getattr(make_sink(make_env(stdout_isatty=True), "json"), "frame", 0.0) == 0.0

@@ -7,9 +7,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from otchat.engine import run_turn
-from otchat.errors import OtchatError
+from otchat.errors import OtchatError, TurnCut
 from otchat.models import ChatRequest, TextDelta
-from otchat.transport import Transport
+from otchat.wire.transport import Transport
 from tests.fakeserver import chunk, tool_call_chunks
 
 SETTINGS = settings(deadline=None, max_examples=200, suppress_health_check=[HealthCheck.too_slow])
@@ -112,8 +112,8 @@ def test_garbage_raises_only_otchat_errors(lines, truncate, cuts):
     data = "\n".join(lines).encode()[:truncate]
     try:
         run(cut(data, cuts))
-    except OtchatError:
-        pass
+    except TurnCut as stopped:  # the engine's one way out: what stopped the turn, and the partial reply
+        assert isinstance(stopped.cause, OtchatError), repr(stopped.cause)
 
 
 scalars = st.one_of(st.text(max_size=8), st.integers(), st.none(), st.booleans(), st.floats(allow_nan=False))
@@ -142,7 +142,7 @@ any_chunks = st.fixed_dictionaries(
        separators=st.sampled_from([(", ", ": "), (",", ":"), (" ,", " : ")]), order=st.randoms())
 def test_the_text_fast_path_reads_chunks_as_json_does(chunks, ascii_only, separators, order):
     """Whatever a server sends, the whole-chunk pattern gives what parsing it in full gives."""
-    from otchat.protocol import ChunkDecoder
+    from otchat.wire.protocol import ChunkDecoder
 
     fast, full = ChunkDecoder(), ChunkDecoder(fast=False)
     for decoder in (fast, full):
@@ -162,7 +162,7 @@ def test_the_text_fast_path_reads_chunks_as_json_does(chunks, ascii_only, separa
 
 
 def test_the_text_fast_path_takes_the_common_chunks():
-    from otchat.protocol import _TEXT_CHUNK
+    from otchat.wire.protocol import _TEXT_CHUNK
 
     openai = ('{"id":"chatcmpl-1","object":"chat.completion.chunk","created":1732600000,"model":"gpt-4o",'
               '"system_fingerprint":"fp_1","choices":[{"index":0,"delta":{"content":"a\\"b\\u00e9"},'
@@ -180,7 +180,7 @@ def test_the_text_fast_path_takes_the_common_chunks():
 def test_the_fast_path_takes_any_text_chunk_and_reads_it_as_json_does(text, meta, role, tail, ascii_only, separators):
     """The one fast path is not idle: any text, escaped or not, in the common chunk shape
     goes through it, and what it reads is what the full parse reads."""
-    from otchat.protocol import _TEXT_CHUNK, ChunkDecoder
+    from otchat.wire.protocol import _TEXT_CHUNK, ChunkDecoder
 
     obj = {**meta, "choices": [{"index": 0, "delta": {**role, "content": text}, "finish_reason": None}], **tail}
     data = json.dumps(obj, ensure_ascii=ascii_only, separators=separators)

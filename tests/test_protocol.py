@@ -6,7 +6,8 @@ import pytest
 
 from otchat.errors import APIError, ExitCode, StreamError
 from otchat.models import Finish, Meta, ReasoningDelta, TextDelta, ToolCallDelta, Usage
-from otchat.protocol import ChunkDecoder, ToolCallAccumulator, completion_events, error_message
+from otchat.wire.error_body import error_message
+from otchat.wire.protocol import ChunkDecoder, ToolCallAccumulator, completion_events
 
 
 def test_content_reasoning_finish_and_usage():

@@ -8,17 +8,10 @@ import re
 import pyte
 from rich.console import Console
 
-from otchat.live import MarkdownSink, _tail_source
-from otchat.models import (
-    Error,
-    Finish,
-    ReasoningDelta,
-    TextDelta,
-    ToolCall,
-    TurnResult,
-    Usage,
-)
-from otchat.render import JsonlSink, JsonSink, PlainSink, choose_format, usage_line
+from otchat.term.live import MarkdownSink, _tail_source
+from otchat.models import Error, Finish, ReasoningDelta, TextDelta, ToolCall, TurnResult, Usage
+from otchat.term.output import choose_format
+from otchat.term.sinks import JsonlSink, JsonSink, PlainSink, usage_line
 
 CALL = ToolCall(0, "call_1", "search", '{"query": "otters"}')
 RESULT = TurnResult(id="g", model="m", content="Hello world", tool_calls=[CALL], finish_reason="stop",
@@ -181,7 +174,8 @@ def test_finished_blocks_are_printed_once():
 def test_each_finished_block_is_rendered_once():
     """Count the markdown renders of a scripted long stream: every paragraph is rendered
     once when it is committed, and at most once more as part of the unfinished tail."""
-    from otchat.live import CommitMarkdown, MarkdownStream
+    from otchat.term.live import MarkdownStream
+    from otchat.term.markdown import CommitMarkdown
 
     rendered: list[str] = []
 
@@ -226,7 +220,7 @@ def test_tool_call_panel_and_usage_line():
 
 def test_a_long_text_is_rendered_whole_in_this_process():
     # It once went half to a forked child (fork without exec); now one render, here.
-    from otchat.live import CommitMarkdown, print_markdown
+    from otchat.term.markdown import CommitMarkdown, print_markdown
 
     calls = []
 
@@ -254,7 +248,7 @@ def test_a_long_streamed_answer_shows_every_block_once():
 def test_the_terminal_echoes_no_keys_while_the_live_tail_is_drawn():
     # A key echoed under the live tail (Ctrl-C's "^C" at a full-width line wraps to a new
     # row) moves the cursor rich moves back up from: the tail's top lines would stay twice.
-    from otchat.live import MarkdownStream
+    from otchat.term.live import MarkdownStream
 
     log = []
 

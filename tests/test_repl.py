@@ -8,11 +8,10 @@ from prompt_toolkit.application import create_app_session
 from prompt_toolkit.input import create_pipe_input
 from prompt_toolkit.output import DummyOutput
 
-from otchat import repl, slash
-from otchat.config import Flags
+from otchat.term import repl, slash
+from otchat.config.resolve import Flags
 from otchat.errors import UsageError
-from otchat.oneshot import Output
-from otchat.session import Session
+from otchat.runner import Output, Session, Setup, prepare, settings_for
 from tests.conftest import make_env
 from tests.fakeserver import text_chunks
 
@@ -58,7 +57,7 @@ def run_repl(tmp_path, keys, server, *, flags=None, multiline=False, first=None)
     with create_pipe_input() as pipe, create_app_session(input=pipe, output=DummyOutput()):
         pipe.send_text(keys)
         pipe.close()  # end of input: Ctrl-D at the last prompt
-        code = repl.run(env, flags or Flags(), Output(format="plain"), first, multiline=multiline)
+        code = repl.run(env, prepare(env, flags or Flags()), Output(format="plain"), first, multiline=multiline)
     return code, env
 
 
@@ -153,7 +152,8 @@ def test_usage_totals(tmp_path):
 
 def session_for(tmp_path):
     env = make_env(home=tmp_path)
-    return Session(env, Flags(), {"roles": {"poet": {"system": "rhyme"}}}, "k")
+    file = {"roles": {"poet": {"system": "rhyme"}}}
+    return Session(env, Setup(Flags(), file, settings_for(env, Flags(), file, "k")))
 
 
 def test_failed_changes_keep_the_old_settings(tmp_path):

@@ -2,9 +2,9 @@
 
 import pytest
 
-from otchat.config import Flags, Settings, resolve
+from otchat.config.resolve import Flags, Settings, resolve
 from otchat.errors import UsageError
-from otchat.request import (
+from otchat.wire.request import (
     build,
     compose_user_message,
     fenced,

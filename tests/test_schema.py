@@ -3,7 +3,8 @@
 import pytest
 
 from otchat.errors import ConfigError, UsageError
-from otchat.schema import is_secret, lookup, parse_value, shown_header, split_key, validate
+from otchat.config.redact import is_secret, shown_header
+from otchat.config.schema import lookup, parse_value, split_key, validate
 
 
 @pytest.mark.parametrize("dotted, parts", [

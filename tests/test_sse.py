@@ -3,7 +3,7 @@
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from otchat.protocol import EventData
+from otchat.wire.sse import EventData
 
 
 def read(*pieces):

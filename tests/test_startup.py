@@ -11,7 +11,7 @@ PROBE = """
 import sys
 sys.argv = ["otchat", *{args!r}]
 try:
-    from otchat.main import main
+    from otchat.entry import main
     main()
 except SystemExit:
     pass
@@ -29,7 +29,7 @@ def test_nothing_heavy_is_imported(args):
 
 
 def test_version_does_not_even_import_typer():
-    probe = PROBE.format(args=["--version"], heavy=("typer", "otchat.cli"))
+    probe = PROBE.format(args=["--version"], heavy=("typer", "otchat.app"))
     proc = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=30)
     assert "LOADED=\n" in proc.stderr, proc.stderr
 
@@ -37,3 +37,11 @@ def test_version_does_not_even_import_typer():
 def test_python_dash_m_works():
     proc = subprocess.run([sys.executable, "-m", "otchat", "--version"], capture_output=True, text=True, timeout=30)
     assert proc.returncode == 0 and proc.stdout.startswith("otchat ")
+
+
+def test_the_console_script_is_the_entry_module():
+    import tomllib
+    from pathlib import Path
+
+    pyproject = tomllib.loads((Path(__file__).resolve().parent.parent / "pyproject.toml").read_text())
+    assert pyproject["project"]["scripts"] == {"otchat": "otchat.entry:entry"}

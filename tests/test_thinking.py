@@ -11,9 +11,9 @@ from hypothesis import strategies as st
 
 from otchat.engine import run_turn
 from otchat.models import ReasoningDelta, TextDelta
-from otchat.render import JsonlSink, JsonSink, PlainSink
-from otchat.thinking import ThinkSplitter
-from otchat.transport import Transport
+from otchat.term.sinks import JsonlSink, JsonSink, PlainSink
+from otchat.wire.thinking import ThinkSplitter
+from otchat.wire.transport import Transport
 from tests.fakeserver import Stream, completion, text_chunks
 from tests.test_engine import REQUEST, Recorder, Script, sse_bytes, streamed
 
@@ -141,7 +141,7 @@ def test_the_log_keeps_the_reasoning_and_later_requests_never_send_it(otchat, se
 def test_reasoning_on_a_terminal_is_set_apart_from_what_follows():
     from rich.console import Console
 
-    from otchat.live import MarkdownSink
+    from otchat.term.live import MarkdownSink
     from otchat.models import ToolCall, TurnResult
 
     def screen(events):

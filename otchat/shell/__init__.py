@@ -1,1 +1,1 @@
-"""Code that meets the user's shell: the key-binding snippets of `otchat shell-integration`."""
+"""Code that meets the user's shell: TAB completion, the generated docs, the key-binding snippets."""

@@ -191,7 +191,8 @@ def mcp_latency(runs: int) -> None:
     """What a local tool round adds: starting the server (with its tool list) and one call."""
     import subprocess as sp
 
-    from otchat.mcphub import Hub, parse_command
+    from otchat.mcp.hub import Hub
+    from otchat.mcp.specs import parse_command
 
     bindir = str(Path(sys.executable).parent)
     env = {**os.environ, "PATH": f"{bindir}{os.pathsep}{os.environ['PATH']}"}

@@ -1,0 +1,197 @@
+"""The root app: default-command routing, typo refusal, the registration of commands/*, and
+THE error boundary that maps what a command raises to one line and an exit code.
+
+Imports here stay light: `--help` and shell completion load this module on every call.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any, Callable
+
+import click
+import typer
+from typer.core import TyperCommand, TyperGroup
+
+from .commands import ask, auth, chat, completion, config, history, mcp, models
+from .commands.group import CommandGroup, closest, env_of
+from .commands.options import TRACEBACK, VersionOpt
+from .env import Env
+from .errors import ExitCode, OtchatError, Terminated, exit_status_summary
+
+ONESHOT = "__oneshot__"  # the hidden default command; nobody types this name
+GROUP_FLAGS = ("--help", "-h", "--version")
+
+# How close a first word must be to a command name before it is taken for a mistyped
+# command rather than the start of a prompt (difflib's ratio; "histroy" scores 0.86).
+TYPO_CUTOFF = 0.8
+
+
+class OtchatGroup(CommandGroup):
+    """The root group: its default command is the one-shot prompt, and its `invoke` is the
+    error boundary of every command (`otchat -m x "hi"` runs the hidden one-shot command;
+    `otchat chat` runs `chat`)."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        return _boundary(ctx, lambda: super(OtchatGroup, self).invoke(ctx))
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        # Completing the first word (no args yet) offers the commands, so leave it alone.
+        completing_first = ctx.resilient_parsing and not args
+        if not completing_first and (not args or (args[0] not in self.commands and args[0] not in GROUP_FLAGS)):
+            if args and not ctx.resilient_parsing:
+                self.refuse_typo(args)
+            args = [ONESHOT, *args]
+        return super().parse_args(ctx, args)
+
+    def refuse_typo(self, args: list[str]) -> None:
+        """A near miss of a command, alone or before one of its subcommands, is not a prompt.
+
+        `otchat histroy list` would otherwise be sent (and billed) as a question; anything
+        less certain (`otchat story about a dragon`) stays a prompt.
+        """
+        word = args[0]
+        if word.startswith("-") or any(c.isspace() for c in word):
+            return
+        match = closest(word, self.visible(), TYPO_CUTOFF)
+        if match is None:
+            return
+        command = self.commands[match]
+        subcommands = command.commands if isinstance(command, TyperGroup) else {}
+        if len(args) == 1 or args[1] in subcommands:
+            import shlex
+
+            from .errors import UsageError
+
+            raise UsageError(f"unknown command {word!r}; did you mean {match!r}?",
+                             hint=f"to send it as a prompt: otchat -- {shlex.join(args)}")
+
+    def shell_complete(self, ctx: click.Context, incomplete: str) -> list[Any]:
+        """The first word completes to commands, and to the one-shot command's options."""
+        items = super().shell_complete(ctx, incomplete)
+        if incomplete.startswith("-"):
+            oneshot = self.commands[ONESHOT]
+            known = {item.value for item in items}
+            items += [item for item in oneshot.shell_complete(ctx, incomplete) if item.value not in known]
+        return items
+
+    def format_help(self, ctx: click.Context, formatter: Any) -> None:
+        oneshot = self.commands[ONESHOT]
+        oneshot.format_help(ctx, formatter)
+        self.format_commands(ctx, formatter)
+
+    def format_commands(self, ctx: click.Context, formatter: Any) -> None:
+        rows = [
+            (name, cmd.get_short_help_str(limit=60))
+            for name, cmd in self.commands.items()
+            if not cmd.hidden
+        ]
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+
+
+class OneshotCommand(TyperCommand):
+    """Shows its usage as the program's own: `otchat [OPTIONS] [PROMPT]...`."""
+
+    def format_usage(self, ctx: click.Context, formatter: Any) -> None:
+        formatter.write_usage("otchat", "[OPTIONS] [PROMPT]...")
+        formatter.write_usage("otchat", "COMMAND [ARGS]...", prefix="       ")
+
+
+app = typer.Typer(
+    cls=OtchatGroup,
+    add_completion=False,
+    rich_markup_mode=None,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+@app.callback()
+def root(version: VersionOpt = False) -> None:
+    """Chat with the OpenTools API from the shell."""
+
+
+# Commands first, then groups: the order --help, the man page and completion list them in.
+app.command(name=ONESHOT, cls=OneshotCommand, hidden=True, help=ask.HELP, epilog=exit_status_summary())(ask.ask)
+app.command("chat")(chat.chat)
+app.command("models")(models.models)
+app.command("completion")(completion.completion)
+app.add_typer(config.app, name="config")
+app.add_typer(auth.app, name="auth")
+app.add_typer(history.app, name="history")
+app.add_typer(mcp.app, name="mcp")
+
+
+def _boundary(ctx: click.Context, call: Callable[[], Any]) -> int:
+    """The one error boundary: run a command, map what it raises to one line and an exit code.
+
+    typer's own exits (--help, --version, usage errors while parsing) pass through to `run`.
+    A nonzero code leaves as typer.Exit, so a CliRunner sees it as `run` does.
+    """
+    env = env_of(ctx)
+    try:
+        code = call()
+    except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+        raise
+    except OtchatError as exc:
+        env.error(exc.line())
+        code = exc.exit_code
+    except KeyboardInterrupt:
+        code = ExitCode.INTERRUPTED
+    except Terminated as exc:
+        code = exc.exit_code
+    except BrokenPipeError:
+        _silence_stdout(env)
+        code = 141
+    except Exception as exc:
+        if ctx.meta.get(TRACEBACK) or env.environ.get("OTCHAT_TRACEBACK") == "1":
+            raise
+        env.error(f"unexpected {type(exc).__name__}: {exc} (run with --traceback for details)")
+        code = ExitCode.UNEXPECTED
+    if code:
+        raise typer.Exit(int(code))
+    return 0
+
+
+def _silence_stdout(env: Env) -> None:
+    """After EPIPE, point stdout at /dev/null so the interpreter's final flush is quiet."""
+    try:
+        fd = env.stdout.fileno()
+    except (AttributeError, ValueError, OSError):
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, fd)
+    os.close(devnull)
+
+
+def run(args: list[str], env: Env | None = None) -> int:
+    """Parse `args` and run the command: usage errors while parsing become one line and
+    exit 2; what the command raises is mapped by `_boundary`."""
+    import typer.main
+
+    env = env or Env.from_process()
+    command = typer.main.get_command(app)
+    try:
+        result = command.main(args, prog_name="otchat", standalone_mode=False, obj=env)
+    except typer.Abort:
+        return ExitCode.INTERRUPTED
+    except OtchatError as exc:  # refused while parsing (a mistyped command)
+        env.error(exc.line())
+        return exc.exit_code
+    except Exception as exc:
+        # Click's usage errors (bad option, missing value) carry their own exit code.
+        if not hasattr(exc, "format_message") or not hasattr(exc, "exit_code"):
+            raise
+        env.error(f"{exc.format_message()} (see {help_path(getattr(exc, 'ctx', None))} --help)")
+        return exc.exit_code
+    return result if isinstance(result, int) else 0
+
+
+def help_path(ctx: click.Context | None) -> str:
+    """The command whose --help explains an error: the failing subcommand, or otchat itself
+    for the (hidden) one-shot command."""
+    while ctx is not None and ctx.command.hidden:
+        ctx = ctx.parent
+    return ctx.command_path if ctx is not None else "otchat"

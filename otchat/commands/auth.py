@@ -1,0 +1,101 @@
+"""`otchat auth login|status|logout`: the stored API key."""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import typer
+
+from ..config.redact import mask
+from ..config.resolve import KEY_ENV, Flags, config_path, load_file
+from ..env import Env
+from ..errors import ExitCode, UsageError
+from .group import env_of, new_group
+from .options import ProfileOpt
+
+app = new_group("Store, check or remove the API key.")
+
+
+@app.command("login")
+def login(ctx: typer.Context) -> int:
+    """Store the API key (typed hidden, or piped on stdin) in a private credentials file."""
+    from ..term.prompts import read_hidden
+
+    return auth_login(env_of(ctx), read_hidden=read_hidden)
+
+
+@app.command("status")
+def status(ctx: typer.Context, profile: ProfileOpt = None) -> int:
+    """Say where the active key comes from, masked."""
+    return auth_status(env_of(ctx), profile)
+
+
+@app.command("logout")
+def logout(ctx: typer.Context) -> int:
+    """Remove the stored key."""
+    return auth_logout(env_of(ctx))
+
+
+def _out(env: Env, text: str) -> None:
+    env.stdout.write(text + "\n")
+    env.stdout.flush()
+
+
+
+def auth_login(env: Env, read_hidden: Callable[[str], str] | None = None) -> int:
+    from ..config.keys import credentials_path, write_credentials
+
+    if env.stdin_isatty and read_hidden is not None:
+        key = read_hidden("OpenTools API key (input hidden): ")
+    elif env.stdin is not None and not env.stdin_isatty:
+        key = env.stdin.readline(64 * 1024).decode("utf-8", "replace")
+    else:
+        raise UsageError("no key given", hint="pipe it in: … | otchat auth login")
+    key = key.strip()
+    if not key:
+        raise UsageError("no key given; nothing stored")
+    if any(ch.isspace() for ch in key):
+        raise UsageError("that does not look like an API key (it contains spaces); nothing stored")
+    env.secrets.add(key)
+    path = credentials_path(env.config_dir)
+    write_credentials(path, key)
+    env.stderr.write(f"Stored the key ({mask(key)}) in {path}\n")
+    if env.environ.get(KEY_ENV):
+        env.warn(f"${KEY_ENV} is set and takes precedence over the stored key")
+    return ExitCode.OK
+
+
+def auth_status(env: Env, profile: str | None) -> int:
+    from ..config.keys import credentials_path, find_key, loose_permissions
+    from ..config.resolve import resolve
+
+    settings = resolve(Flags(profile=profile), env.environ, load_file(config_path(env.config_dir), warn=env.warn))
+    found = find_key(settings, env.environ, env.config_dir)
+    if found.value:
+        env.secrets.add(found.value)
+    path = credentials_path(env.config_dir)
+    if loose_permissions(path):
+        env.warn(f"{path} is readable by others; run: chmod 600 {path}")
+    where = f" (profile {settings.profile})" if settings.profile else ""
+    _out(env, f"endpoint: {settings.base_url}{where}")
+    _out(env, f"key: {mask(found.value) if found.value else 'none'}")
+    _out(env, f"source: {found.source}")
+    if not found.value and settings.api_key_env != "":
+        env.error(f"no API key: set {KEY_ENV} or run otchat auth login")
+        return ExitCode.CONFIG
+    return ExitCode.OK
+
+
+def auth_logout(env: Env) -> int:
+    from ..config.keys import credentials_path
+
+    path = credentials_path(env.config_dir)
+    try:
+        path.unlink()
+    except FileNotFoundError:
+        env.stderr.write(f"No stored key ({path} does not exist)\n")
+        return ExitCode.OK
+    env.stderr.write(f"Removed {path}\n")
+    if env.environ.get(KEY_ENV):
+        env.warn(f"${KEY_ENV} is still set in this environment")
+    return ExitCode.OK

@@ -1,0 +1,65 @@
+"""What the user hands in besides the prompt: piped stdin, -f files, --function files, -o options."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from ..env import Env
+from ..errors import UsageError
+from ..wire import request
+
+
+def read_stdin(env: Env, limit: int) -> str | None:
+    """Piped input as text, or None; never waits on a terminal, refuses input above `limit`."""
+    if env.stdin is None or env.stdin_isatty:
+        return None
+    data = env.stdin.read(limit + 1)
+    if len(data) > limit:
+        raise UsageError(
+            f"stdin is larger than max_input_bytes ({_size(limit)}, about {limit // 4:,} tokens)",
+            hint="send less, or raise max_input_bytes in config.toml",
+        )
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"stdin is not UTF-8 text (invalid byte at offset {exc.start})") from None
+    return text if text.strip() else None
+
+
+def read_text_file(path: Path, limit: int) -> tuple[str, str]:
+    """A `-f` file as (name, text), refused above `limit` bytes before it is all read."""
+    try:
+        with path.open("rb") as handle:
+            data = handle.read(limit + 1)
+    except OSError as exc:
+        raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from None
+    if len(data) > limit:
+        raise UsageError(f"{path} is larger than max_input_bytes ({_size(limit)}, about {limit // 4:,} tokens)",
+                         hint="send less, or raise max_input_bytes in config.toml")
+    try:
+        return str(path), data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise UsageError(f"{path} is not UTF-8 text") from None
+
+
+def load_functions(paths: list[Path]) -> list[dict[str, Any]]:
+    tools = []
+    for path in paths:
+        try:
+            definition = json.loads(path.read_bytes())
+        except OSError as exc:
+            raise UsageError(f"--function {path}: {exc.strerror or exc}") from None
+        except ValueError as exc:
+            raise UsageError(f"--function {path}: invalid JSON: {exc}") from None
+        tools.append(request.function_tool(definition, f"--function {path}"))
+    return tools
+
+
+def parse_options(items: list[str]) -> dict[str, Any]:
+    return dict(request.parse_option(item) for item in items)
+
+
+def _size(n: int) -> str:
+    return f"{n / (1024 * 1024):g} MiB" if n >= 1024 * 1024 else f"{n:,} bytes"

@@ -1,0 +1,128 @@
+"""`otchat mcp list | tools [NAME] | doctor`: the local MCP servers, their tools, their health."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Annotated, Optional
+
+import typer
+
+from ..config.resolve import config_path, load_file
+from ..env import Env
+from ..errors import ExitCode, UsageError
+from ..mcp.specs import ServerSpec, parse_command, specs_from_config
+from .group import env_of, new_group
+from .options import McpCommandOpt
+
+app = new_group("Local MCP servers: list them, their tools, check them.")
+
+
+@app.command("list")
+def mcp_list(ctx: typer.Context) -> int:
+    """The configured servers and whether they are enabled."""
+    return list_cmd(env_of(ctx))
+
+
+@app.command("tools")
+def mcp_tools(
+    ctx: typer.Context,
+    name: Annotated[Optional[str], typer.Argument(help="Only this server.")] = None,
+    mcp_command: McpCommandOpt = None,
+    json_: Annotated[bool, typer.Option("--json", help="Print them as the function tools otchat sends.")] = False,
+) -> int:
+    """Start the servers and list each tool with its description and parameters."""
+    return tools_cmd(env_of(ctx), name, list(mcp_command or []), json_)
+
+
+@app.command("doctor")
+def mcp_doctor(ctx: typer.Context, mcp_command: McpCommandOpt = None) -> int:
+    """Start each server, list its tools with timing, and say what went wrong."""
+    return doctor_cmd(env_of(ctx), list(mcp_command or []))
+
+
+def _configured(env: Env) -> list[ServerSpec]:
+    file = load_file(config_path(env.config_dir), warn=env.warn)
+    return specs_from_config(file.get("mcp", {}).get("servers", {}))
+
+
+def _out(env: Env, text: str = "") -> None:
+    env.stdout.write(text + "\n")
+
+
+def list_cmd(env: Env) -> int:
+    specs = _configured(env)
+    if not specs:
+        _out(env, "no MCP servers configured ([mcp.servers.NAME] in config.toml, or --mcp-command)")
+        return ExitCode.OK
+    for spec in specs:
+        where = spec.url or " ".join([spec.command or "?", *spec.args])
+        _out(env, f"{spec.name:<16} {'enabled ' if spec.enabled else 'disabled'}  {where}")
+    return ExitCode.OK
+
+
+def _chosen(env: Env, name: str | None, commands: list[str]) -> list[ServerSpec]:
+    specs = _configured(env) + [parse_command(text) for text in commands]
+    if name is None:
+        return specs
+    chosen = [spec for spec in specs if spec.name == name]
+    if not chosen:
+        known = ", ".join(spec.name for spec in specs) or "none configured"
+        raise UsageError(f"no MCP server {name!r}; servers: {known}")
+    return chosen
+
+
+def tools_cmd(env: Env, name: str | None, commands: list[str], as_json: bool) -> int:
+    specs = _chosen(env, name, commands)
+    if not specs:
+        raise UsageError("no MCP servers configured", hint="add [mcp.servers.NAME] or pass --mcp-command")
+    from ..mcp.hub import Hub
+
+    hub = Hub(specs, dict(env.environ))
+    try:
+        hub.start()
+        if as_json:
+            _out(env, json.dumps(hub.function_tools(), indent=2, ensure_ascii=False))
+        for tool in [] if as_json else hub.tools:
+            flag = " (read-only)" if tool.read_only else ""
+            _out(env, f"{tool.function}{flag}")
+            if tool.description:
+                _out(env, f"    {' '.join(tool.description.split())}")
+            _out(env, f"    parameters: {json.dumps(tool.schema.get('properties', {}), ensure_ascii=False)}")
+        for server, why in hub.failures.items():
+            env.error(f"MCP server {server} did not start: {why}")
+    finally:
+        hub.close()
+    return ExitCode.UNEXPECTED if hub.failures else ExitCode.OK
+
+
+def doctor_cmd(env: Env, commands: list[str]) -> int:
+    specs = _chosen(env, None, commands)
+    if not specs:
+        _out(env, "no MCP servers configured; nothing to check")
+        return ExitCode.OK
+    try:
+        import mcp  # noqa: F401
+    except ImportError:
+        from ..mcp.hub import INSTALL_HINT
+
+        raise UsageError(f"the mcp package is not installed; {INSTALL_HINT}") from None
+    from ..mcp.hub import Hub
+
+    bad = 0
+    for spec in specs:
+        start = time.monotonic()
+        hub = Hub([spec], dict(env.environ))
+        try:
+            hub.start()
+            elapsed = time.monotonic() - start
+            if hub.failures:
+                bad += 1
+                _out(env, f"✗ {spec.name}: {hub.failures[spec.name]}")
+                continue
+            names = ", ".join(tool.name for tool in hub.tools) or "no tools"
+            _out(env, f"✓ {spec.name}: started and listed {len(hub.tools)} tool(s) in {elapsed:.2f} s: {names}")
+        finally:
+            hub.close()
+    return ExitCode.UNEXPECTED if bad else ExitCode.OK
+

@@ -1,0 +1,242 @@
+"""Command-line options: the request set that `ask` and `chat` share, defined once, and how it becomes Flags.
+
+Adding a request flag: its option here (in REQUEST_OPTIONS), its field in `config.resolve.Flags`
+and `flags_from` below, its use in `wire.request.build`; then regenerate the docs
+(`python -m otchat.shell.docgen`).
+"""
+
+from __future__ import annotations
+
+import inspect
+from enum import Enum
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, Callable, Optional, TypeVar
+
+import typer
+
+from ..config.schema import TOP
+from ..shell import values
+
+if TYPE_CHECKING:
+    from ..config.resolve import Flags
+    from ..runner import Resume
+
+
+class Format(str, Enum):
+    auto = "auto"
+    markdown = "markdown"
+    plain = "plain"
+    json = "json"
+    jsonl = "jsonl"
+
+
+# Bounds and defaults come from the config schema (checked in `config.resolve`), so a flag and
+# its config key can never disagree.
+def _default(key: str) -> str:
+    return f"[default: {TOP[key].default:g}]"
+
+
+def _span(key: str) -> str:
+    return f"{TOP[key].low:g} to {TOP[key].high:g}"
+
+
+ModelOpt = Annotated[
+    Optional[str],
+    typer.Option("-m", "--model", help="Model id or alias, e.g. anthropic/claude-3.7-sonnet.",
+                 autocompletion=values.models),
+]
+SystemOpt = Annotated[Optional[str], typer.Option("-s", "--system", help="System prompt.")]
+ToolOpt = Annotated[
+    Optional[list[str]],
+    typer.Option("-t", "--tool", metavar="REF", help="Hosted MCP tool from the OpenTools registry (repeatable).",
+                 autocompletion=values.tools),
+]
+NoToolOpt = Annotated[
+    Optional[list[str]],
+    typer.Option("--no-tool", metavar="REF", help="Leave out a tool that config, profile or role adds (repeatable).",
+                 autocompletion=values.tools),
+]
+FunctionOpt = Annotated[
+    Optional[list[Path]],
+    typer.Option("--function", metavar="FILE", help="JSON function definition to declare as a tool (repeatable)."),
+]
+ToolChoiceOpt = Annotated[
+    Optional[str], typer.Option("--tool-choice", metavar="auto|none|required|NAME", help="How the model may use tools.")
+]
+FileOpt = Annotated[
+    Optional[list[Path]],
+    typer.Option("-f", "--file", metavar="PATH", help="Add a text file to the message (repeatable)."),
+]
+TemperatureOpt = Annotated[
+    Optional[float],
+    typer.Option("--temperature",
+                 help=f"Sampling temperature, {_span('temperature')}."),
+]
+MaxTokensOpt = Annotated[Optional[int], typer.Option("--max-tokens", help="Longest reply, in tokens.")]
+OptionOpt = Annotated[
+    Optional[list[str]],
+    typer.Option("-o", "--option", metavar="KEY=VALUE", help="Extra request body field; VALUE is JSON if it parses."),
+]
+NoStreamOpt = Annotated[bool, typer.Option("--no-stream", help="Ask for the whole reply at once.")]
+BaseUrlOpt = Annotated[
+    Optional[str],
+    typer.Option("--base-url", metavar="URL", help=f"API base URL [default: {TOP['base_url'].default}]."),
+]
+TimeoutOpt = Annotated[
+    Optional[float], typer.Option("--timeout", metavar="SECONDS", help=f"Read timeout {_default('timeout')}.")
+]
+ProfileOpt = Annotated[
+    Optional[str],
+    typer.Option("--profile", metavar="NAME", help="Use [profiles.NAME] from config.toml.",
+                 autocompletion=values.profiles),
+]
+RoleOpt = Annotated[
+    Optional[str],
+    typer.Option("--role", metavar="NAME", help="Use [roles.NAME] from config.toml.", autocompletion=values.roles),
+]
+ContinueOpt = Annotated[bool, typer.Option("-c", "--continue", help="Continue the most recent conversation.")]
+CidOpt = Annotated[
+    Optional[str],
+    typer.Option("--cid", metavar="ID", help="Continue conversation ID (a unique prefix is enough).",
+                 autocompletion=values.history_ids),
+]
+NoLogOpt = Annotated[bool, typer.Option("--no-log", help="Do not keep this conversation in history.db.")]
+McpOpt = Annotated[
+    Optional[list[str]],
+    typer.Option("--mcp", metavar="NAME", help="Use configured MCP server NAME for this run (repeatable)."),
+]
+McpCommandOpt = Annotated[
+    Optional[list[str]],
+    typer.Option("--mcp-command", metavar="[NAME=]CMD ARGS", help="Run a local stdio MCP server (repeatable)."),
+]
+YesOpt = Annotated[bool, typer.Option("-y", "--yes", help="Run local MCP tools without asking.")]
+MaxRoundsOpt = Annotated[
+    Optional[int],
+    typer.Option("--max-tool-rounds", metavar="N",
+                 help=f"Tool rounds per message, {_span('max_tool_rounds')} {_default('max_tool_rounds')}."),
+]
+RetriesOpt = Annotated[
+    Optional[int],
+    typer.Option("--retries", metavar="N",
+                 help=f"Retries before a reply begins, {_span('retries')} {_default('retries')}."),
+]
+UsageOpt = Annotated[bool, typer.Option("-u", "--usage", help="Print token usage (stderr when piped).")]
+VerboseOpt = Annotated[bool, typer.Option("-v", "--verbose", help="Show the HTTP exchange on stderr.")]
+TRACEBACK = "otchat.traceback"  # the key in ctx.meta that the error boundary reads
+
+
+def _traceback(ctx: typer.Context, value: bool) -> bool:
+    if value:
+        ctx.meta[TRACEBACK] = True
+    return value
+
+
+TracebackOpt = Annotated[
+    bool, typer.Option("--traceback", callback=_traceback, help="Show a traceback on unexpected errors.")
+]
+
+
+def _version(value: bool) -> None:
+    if value:
+        from .. import __version__
+
+        typer.echo(f"otchat {__version__}")
+        raise typer.Exit()
+
+
+VersionOpt = Annotated[
+    bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+]
+
+
+def _shared(name: str, annotation: Any, default: Any) -> inspect.Parameter:
+    return inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=annotation)
+
+
+# The request options of design.md §2, in the order --help lists them. One-shot and `chat`
+# both take exactly these, by construction (`with_request_options`); tests/test_cli.py checks it.
+REQUEST_OPTIONS: tuple[inspect.Parameter, ...] = (
+    _shared("model", ModelOpt, None),
+    _shared("system", SystemOpt, None),
+    _shared("tool", ToolOpt, None),
+    _shared("no_tool", NoToolOpt, None),
+    _shared("function", FunctionOpt, None),
+    _shared("tool_choice", ToolChoiceOpt, None),
+    _shared("file", FileOpt, None),
+    _shared("temperature", TemperatureOpt, None),
+    _shared("max_tokens", MaxTokensOpt, None),
+    _shared("option", OptionOpt, None),
+    _shared("no_stream", NoStreamOpt, False),
+    _shared("base_url", BaseUrlOpt, None),
+    _shared("timeout", TimeoutOpt, None),
+    _shared("retries", RetriesOpt, None),
+    _shared("profile", ProfileOpt, None),
+    _shared("role", RoleOpt, None),
+    _shared("continue_", ContinueOpt, False),
+    _shared("cid", CidOpt, None),
+    _shared("no_log", NoLogOpt, False),
+    _shared("mcp", McpOpt, None),
+    _shared("mcp_command", McpCommandOpt, None),
+    _shared("yes", YesOpt, False),
+    _shared("max_tool_rounds", MaxRoundsOpt, None),
+    _shared("usage", UsageOpt, False),
+    _shared("verbose", VerboseOpt, False),
+    _shared("traceback", TracebackOpt, False),
+)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def with_request_options(command: F) -> F:
+    """Declare REQUEST_OPTIONS on a command function that takes them as `**request`.
+
+    Typer reads a command's options from its signature; this one lists the command's
+    arguments, then the shared options, then the command's own keyword-only options.
+    """
+    signature = inspect.signature(command, eval_str=True)
+    params = list(signature.parameters.values())
+    if not params or params[-1].kind is not inspect.Parameter.VAR_KEYWORD:
+        raise TypeError(f"{command.__name__} must take the request options as **kwargs")
+    own = params[:-1]
+    split = next((i for i, p in enumerate(own) if p.kind is inspect.Parameter.KEYWORD_ONLY), len(own))
+    command.__signature__ = signature.replace(  # type: ignore[attr-defined]
+        parameters=[*own[:split], *REQUEST_OPTIONS, *own[split:]])
+    return command
+
+
+def flags_from(p: dict[str, Any]) -> Flags:
+    """The Flags that the shared request options ask for (REQUEST_OPTIONS, by name)."""
+    from ..config.resolve import Flags
+    from .inputs import load_functions, parse_options
+
+    return Flags(
+        model=p["model"],
+        system=p["system"],
+        tools=list(p["tool"] or []),
+        no_tools=list(p["no_tool"] or []),
+        functions=load_functions([Path(name) for name in p["function"] or []]),
+        tool_choice=p["tool_choice"],
+        temperature=p["temperature"],
+        max_tokens=p["max_tokens"],
+        options=parse_options(p["option"] or []),
+        stream=not p["no_stream"],
+        base_url=p["base_url"],
+        timeout=p["timeout"],
+        retries=p["retries"],
+        profile=p["profile"],
+        role=p["role"],
+        no_log=p["no_log"],
+        mcp=list(p["mcp"] or []),
+        mcp_commands=list(p["mcp_command"] or []),
+        yes=p["yes"],
+        max_tool_rounds=p["max_tool_rounds"],
+    )
+
+
+def resume_from(p: dict[str, Any]) -> Resume | None:
+    """What -c / --cid ask to continue (None: a new conversation)."""
+    if not (p["continue_"] or p["cid"]):
+        return None
+    from ..runner import Resume
+
+    return Resume(p["cid"])

@@ -1,0 +1,1 @@
+"""Configuration: resolution of flags, environment and file; schema; file editing; keys; redaction."""

@@ -1,0 +1,273 @@
+"""Settings resolution: flags > role > --profile > environment > default profile > file > defaults."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+from . import schema
+from ..errors import ConfigError, UsageError
+from .schema import DEFAULT_BASE_URL, DEFAULT_MODEL  # noqa: F401  (re-exported)
+
+DEFAULT_CONNECT_TIMEOUT = 10.0
+KEY_ENV = "OPENTOOLS_API_KEY"
+# Environment variables that stand for config keys (between the two kinds of profile).
+ENV_KEYS = {"model": "OTCHAT_MODEL", "base_url": "OTCHAT_BASE_URL"}
+# Keys a flag can set; None in Flags means "not given".
+FLAG_KEYS = ("model", "system", "base_url", "temperature", "max_tokens", "timeout", "retries")
+
+
+@dataclass
+class Flags:
+    """Request settings given on the command line; None means "not given"."""
+
+    model: str | None = None
+    system: str | None = None
+    tools: list[str] = field(default_factory=list)
+    functions: list[dict[str, Any]] = field(default_factory=list)
+    tool_choice: str | None = None
+    temperature: float | None = None
+    max_tokens: int | None = None
+    options: dict[str, Any] = field(default_factory=dict)
+    stream: bool = True
+    base_url: str | None = None
+    timeout: float | None = None
+    retries: int | None = None
+    profile: str | None = None
+    role: str | None = None
+    no_tools: list[str] = field(default_factory=list)
+    no_log: bool = False
+    mcp: list[str] = field(default_factory=list)
+    mcp_commands: list[str] = field(default_factory=list)
+    yes: bool = False
+    max_tool_rounds: int | None = None
+
+
+@dataclass
+class Settings:
+    """The resolved settings of one run; with the messages, all `request.build` needs."""
+
+    model: str
+    base_url: str
+    api_key: str | None = field(default=None, repr=False)
+    system: str | None = None
+    tools: list[dict[str, Any]] = field(default_factory=list)
+    tool_choice: str | None = None
+    temperature: float | None = None
+    max_tokens: int | None = None
+    options: dict[str, Any] = field(default_factory=dict)
+    stream: bool = True
+    timeout: float = 300.0
+    connect_timeout: float = DEFAULT_CONNECT_TIMEOUT
+    retries: int = 2
+    max_input_bytes: int = 10 * 1024 * 1024
+    headers: dict[str, str] = field(default_factory=dict)
+    profile: str | None = None
+    role: str | None = None
+    # Where the key comes from (see `auth.find_key`): None means "not set here".
+    api_key_env: str | None = None
+    api_key_cmd: str | None = None
+    log: bool = True
+    mcp_servers: list[Any] = field(default_factory=list)  # mcp.specs.ServerSpec, started on demand
+    auto_approve: bool | list[str] = False
+    max_tool_rounds: int = 8
+    ca_bundle: str | None = None
+    links: str = "inline"  # where a markdown link's target shows (see term.markdown)
+
+    def declared_functions(self) -> set[str]:
+        """Names of the function tools this client declared (and could answer)."""
+        return {
+            tool["function"]["name"]
+            for tool in self.tools
+            if tool.get("type") == "function" and isinstance(tool.get("function"), dict)
+        }
+
+
+def config_path(config_dir: Path) -> Path:
+    return config_dir / "config.toml"
+
+
+def load_file(path: Path, warn: Any = None) -> dict[str, Any]:
+    """Read config.toml; a missing file is empty, a broken one a ConfigError (path and line)."""
+    import tomllib
+
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        return {}
+    except OSError as exc:
+        raise ConfigError(f"cannot read {path}: {exc.strerror}") from exc
+    try:
+        text = raw.decode("utf-8")
+        data = tomllib.loads(text)
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: invalid TOML: {exc}", hint="fix it with otchat config edit") from exc
+    unknown = schema.validate(data, ConfigError, where=f"{path}: ", line_of=lambda parts: _find_line(text, parts))
+    if unknown and warn is not None:
+        warn(f"{path}: unknown key{'s' if len(unknown) > 1 else ''} ignored: {', '.join(unknown)}")
+    return data
+
+
+def _find_line(text: str, parts: list[str]) -> int | None:
+    from .file import find_line  # only when a value is wrong: it is not needed to start
+
+    return find_line(text, parts)
+
+
+def choose_profile(flag: str | None, environ: Mapping[str, str], file: Mapping[str, Any]) -> tuple[str | None, str]:
+    """The active profile and what chose it: "--profile", "OTCHAT_PROFILE" or "default_profile"."""
+    profiles = file.get("profiles", {})
+    if flag:
+        name, source = flag, "--profile"
+    elif environ.get("OTCHAT_PROFILE"):
+        name, source = environ["OTCHAT_PROFILE"], "OTCHAT_PROFILE"
+    elif file.get("default_profile"):
+        name, source = file["default_profile"], "default_profile"
+    else:
+        return None, ""
+    if name not in profiles:
+        known = ", ".join(sorted(profiles)) or "none defined"
+        error = UsageError if source == "--profile" else ConfigError
+        raise error(f"unknown profile {name!r} (from {source}); known profiles: {known}")
+    return name, source
+
+
+@dataclass
+class Sources:
+    """Where settings come from, first match wins; `resolve` and `config list` both read it."""
+
+    layers: list[tuple[str, Mapping[str, Any]]]  # (what `config list` calls it, its values)
+    profile_name: str | None
+    profile: Mapping[str, Any]
+    role: Mapping[str, Any]
+
+    def pick(self, key: str) -> tuple[Any, str]:
+        """The value of a top-level key and the name of the layer it came from."""
+        for source, layer in self.layers:
+            value = layer.get(key)
+            if value is not None:
+                return value, source
+        if key in schema.TOP and schema.TOP[key].default is not None:
+            return schema.TOP[key].default, "default"
+        return None, ""
+
+    def merged(self, key: str) -> tuple[Any, dict[str, str]]:
+        """A key whose values add up over the layers (a list: tools; a table: headers),
+        and for each item or name the layer that set it (for a table, the one that wins)."""
+        total: dict[str, Any] = {}
+        origins: dict[str, str] = {}
+        for source, layer in reversed(self.layers):
+            value = layer.get(key)
+            if isinstance(value, dict):
+                total.update(value)
+                origins.update(dict.fromkeys(value, source))
+            elif isinstance(value, list):
+                for item in value:
+                    total.setdefault(item, item)
+                    origins.setdefault(item, source)
+        return (list(total) if schema.TOP[key].kind == "list" else total), origins
+
+
+def sources(flags: Flags, environ: Mapping[str, str], file: Mapping[str, Any]) -> Sources:
+    """The precedence of design.md §3, in one place."""
+    profile_name, chosen_by = choose_profile(flags.profile, environ, file)
+    profile = file.get("profiles", {}).get(profile_name, {}) if profile_name else {}
+    explicit = chosen_by == "--profile"
+    profile_layer = (f"profile {profile_name} ({chosen_by})", profile)
+    # A role holds only role keys; others were reported as ignored when the file was read.
+    role = {key: value for key, value in _role(flags.role, file).items() if key in schema.ROLE}
+    layers: list[tuple[str, Mapping[str, Any]]] = [
+        ("flag", {key: getattr(flags, key) for key in FLAG_KEYS}),
+        (f"role {flags.role}", role),
+        profile_layer if explicit else ("", {}),
+        # One layer per variable: each names itself, and they never set the same key.
+        *((f"${var}", {key: environ[var]}) for key, var in ENV_KEYS.items() if environ.get(var)),
+        ("", {}) if explicit else profile_layer,
+        ("config.toml", file),
+    ]
+    return Sources(layers, profile_name, profile, role)
+
+
+def resolve(flags: Flags, environ: Mapping[str, str], file: Mapping[str, Any]) -> Settings:
+    """Merge the sources by precedence; pure, so every combination is testable."""
+    check_flags(flags)
+    found = sources(flags, environ, file)
+    profile = found.profile
+
+    def pick(key: str) -> Any:
+        return found.pick(key)[0]
+
+    refs = [*found.merged("tools")[0], *flags.tools]
+    tools = [mcp_tool(ref) for ref in dict.fromkeys(refs) if ref not in flags.no_tools] + list(flags.functions)
+    model = pick("model")
+    aliases = file.get("aliases", {})
+    return Settings(
+        model=aliases.get(model, model),
+        base_url=str(pick("base_url")).rstrip("/"),
+        system=pick("system"),
+        tools=tools,
+        tool_choice=flags.tool_choice,
+        temperature=pick("temperature"),
+        max_tokens=pick("max_tokens"),
+        options=dict(flags.options),
+        stream=flags.stream,
+        timeout=float(pick("timeout")),
+        retries=int(pick("retries")),
+        max_input_bytes=int(pick("max_input_bytes")),
+        headers=found.merged("headers")[0],
+        profile=found.profile_name,
+        role=flags.role,
+        api_key_env=profile.get("api_key_env", file.get("api_key_env")),
+        api_key_cmd=profile.get("api_key_cmd", file.get("api_key_cmd")),
+        log=bool(pick("log")) and not flags.no_log,
+        mcp_servers=_mcp_servers(flags, file),
+        auto_approve=True if flags.yes else pick("auto_approve"),
+        max_tool_rounds=int(flags.max_tool_rounds or pick("max_tool_rounds")),
+        ca_bundle=pick("ca_bundle"),
+        links=pick("links"),
+    )
+
+
+def check_flags(flags: Flags) -> None:
+    """Flag values held to the bounds of their config keys (a UsageError naming the flag)."""
+    for key in (*FLAG_KEYS, "max_tool_rounds"):
+        value = getattr(flags, key)
+        if value is not None:
+            schema.check_value(schema.TOP[key], value, "--" + key.replace("_", "-"), UsageError)
+
+
+def _mcp_servers(flags: Flags, file: Mapping[str, Any]) -> list[Any]:
+    """Configured servers that are enabled or named with --mcp, then --mcp-command ones."""
+    configured = file.get("mcp", {}).get("servers", {})
+    if not configured and not flags.mcp and not flags.mcp_commands:
+        return []
+    from ..mcp.specs import parse_command, specs_from_config
+
+    for name in flags.mcp:
+        if name not in configured:
+            known = ", ".join(sorted(configured)) or "none configured"
+            raise UsageError(f"unknown MCP server {name!r}; configured servers: {known}")
+    specs = [spec for spec in specs_from_config(configured) if spec.enabled or spec.name in flags.mcp]
+    specs += [parse_command(text) for text in flags.mcp_commands]
+    names = [spec.name for spec in specs]
+    duplicates = sorted({name for name in names if names.count(name) > 1})
+    if duplicates:
+        raise UsageError(f"two MCP servers are named {duplicates[0]!r}; name one with --mcp-command 'NAME=CMD'")
+    return specs
+
+
+def _role(name: str | None, file: Mapping[str, Any]) -> Mapping[str, Any]:
+    if not name:
+        return {}
+    roles = file.get("roles", {})
+    if name not in roles:
+        known = ", ".join(sorted(roles)) or "none defined"
+        raise UsageError(f"unknown role {name!r}; known roles: {known}")
+    return roles[name]
+
+
+def mcp_tool(ref: str) -> dict[str, Any]:
+    return {"type": "mcp", "ref": ref}

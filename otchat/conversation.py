@@ -1,0 +1,149 @@
+"""A conversation's state: its entries (what the API sees and what it does not), totals, and
+the changes not yet written to the log. No I/O here: the engine adds to it, the recorder
+(store/recorder.py) writes it down, slash commands rewind it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from .models import ToolCall, TurnResult
+
+
+@dataclass
+class Entry:
+    """One message of the conversation, with what the API does not need to see."""
+
+    role: str
+    content: str
+    tool_calls: list[ToolCall] = field(default_factory=list)
+    interrupted: bool = False
+    model: str | None = None
+    result: TurnResult | None = None  # for a reply: usage, finish reason, latency
+    tool_call_id: str | None = None  # for a tool result
+    answered: bool = False  # a reply whose tool calls have tool results after it
+    reasoning: str = ""  # a reply's reasoning: kept in the log, never sent back
+    row: int | None = None  # its id in history.db, once logged
+    hidden: bool = False  # logged as off the conversation's path (a question nobody answered)
+
+    def to_api(self) -> dict[str, Any]:
+        if self.role == "tool":
+            return {"role": "tool", "tool_call_id": self.tool_call_id, "content": self.content}
+        # Tool calls nobody answered are not sent back: servers reject an assistant
+        # message with tool_calls that no tool message follows.
+        if self.answered and self.tool_calls:
+            return {"role": self.role, "content": self.content or None,
+                    "tool_calls": [call.to_openai() for call in self.tool_calls]}
+        return {"role": self.role, "content": self.content}
+
+
+@dataclass
+class Totals:
+    """What this session used: turns (one per message sent) and requests (one per tool round)."""
+
+    turns: int = 0
+    requests: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    seconds: float = 0.0
+
+    def add(self, result: TurnResult) -> None:
+        """Count one request's reply."""
+        self.requests += 1
+        self.seconds += result.elapsed
+        if result.usage:
+            self.prompt_tokens += result.usage.prompt_tokens or 0
+            self.completion_tokens += result.usage.completion_tokens or 0
+
+    @property
+    def tokens(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
+
+
+@dataclass
+class Conversation:
+    """The entries sent with the next request, and what the log has not been told yet."""
+
+    entries: list[Entry] = field(default_factory=list)
+    totals: Totals = field(default_factory=Totals)
+    title: str | None = None
+    system: str | None = None  # the stored system prompt of a resumed conversation
+    last_user_text: str | None = None
+    retried: Entry | None = None  # the question /retry asks again, already logged
+    unsaved: list[Entry] = field(default_factory=list)  # added, not yet written to the log
+    unhidden: list[int] = field(default_factory=list)  # log rows taken off the path, not yet marked
+
+    def messages(self) -> list[dict[str, Any]]:
+        return [entry.to_api() for entry in self.entries]
+
+    def add(self, entry: Entry) -> Entry:
+        self.entries.append(entry)
+        self.unsaved.append(entry)
+        return entry
+
+    def keep(self, result: TurnResult, model: str) -> Entry:
+        """A reply (whole or cut short) joins the conversation and the totals."""
+        self.totals.add(result)
+        return self.add(Entry("assistant", result.content, list(result.tool_calls), result.interrupted,
+                              result.model or model, result, reasoning=result.reasoning))
+
+    def question(self, text: str) -> Entry:
+        """The user's message of the next exchange: the question /retry kept, or a new one."""
+        self.last_user_text = text
+        user, self.retried = self.retried, None
+        if user is not None and self.entries and self.entries[-1] is user and user.content == text:
+            return user  # /retry: asked again, logged once
+        return self.add(Entry("user", text))
+
+    def unanswered(self, user: Entry) -> None:
+        """A question that got no reply leaves the conversation; its log row stays, hidden."""
+        if self.entries and self.entries[-1] is user:  # by identity: an equal earlier question stays
+            self.entries.pop()
+        self.hide([user])
+
+    def hide(self, entries: list[Entry]) -> None:
+        """Take entries off the logged path: not logged yet, they are logged hidden."""
+        for entry in entries:
+            if entry.row is None:
+                entry.hidden = True
+            else:
+                self.unhidden.append(entry.row)
+
+    def undo(self) -> bool:
+        """Drop the last exchange (the last user message and everything after it)."""
+        for i in range(len(self.entries) - 1, -1, -1):
+            if self.entries[i].role == "user":
+                self.hide(self.entries[i:])
+                del self.entries[i:]
+                self.retried = None
+                return True
+        return False
+
+    def retry(self) -> str | None:
+        """The last user message, to be sent again: when it is the last exchange, its
+        replies are dropped (hidden in the log) and the question stays, so the new answer
+        takes the old one's place and the question is asked, and logged, once."""
+        if self.last_user_text is None:
+            return None
+        self.retried = None
+        users = [i for i, e in enumerate(self.entries) if e.role == "user"]
+        if users and self.entries[users[-1]].content == self.last_user_text:
+            last_user = users[-1]
+            self.hide(self.entries[last_user + 1:])
+            del self.entries[last_user + 1:]
+            self.retried = self.entries[last_user]
+        return self.last_user_text
+
+    def clear(self) -> None:
+        """A new conversation (/retry still knows the last message typed)."""
+        self.entries = []
+        self.system = None
+        self.retried = None
+
+    def resume(self, entries: list[Entry], *, title: str | None, system: str | None) -> None:
+        """Continue a stored conversation from its entries."""
+        self.entries = entries
+        self.title = title
+        self.system = system
+        self.retried = None
+        self.last_user_text = next((e.content for e in reversed(entries) if e.role == "user"), None)

@@ -1,0 +1,1 @@
+"""Local MCP servers: their specs from config and flags, and the hub that runs them."""

@@ -1,0 +1,296 @@
+"""Local MCP servers behind a small synchronous facade.
+
+The `mcp` SDK is asynchronous and otchat is not: every server session lives on one
+background event-loop thread; `Hub` methods block the caller until the loop answers.
+The SDK is imported only here, and only when a server is used.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from ..errors import UsageError
+from .specs import ServerSpec
+
+START_TIMEOUT = 20.0
+MAX_NAME = 64
+INSTALL_HINT = "install it with: pip install 'otchat[mcp]'"
+
+
+@dataclass
+class LocalTool:
+    server: str
+    name: str  # the server's own name for it
+    function: str  # the name sent to the model: server__tool, sanitised and unique
+    description: str
+    schema: dict[str, Any]
+    read_only: bool = False
+
+    def to_openai(self) -> dict[str, Any]:
+        return {
+            "type": "function",
+            "function": {"name": self.function, "description": self.description, "parameters": self.schema},
+        }
+
+
+@dataclass
+class ToolOutcome:
+    text: str
+    is_error: bool = False
+
+
+def expand(value: str, environ: dict[str, str]) -> str:
+    """`${VAR}` in header values, from the environment (an unset variable is an error)."""
+    def sub(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name not in environ:
+            raise UsageError(f"an MCP header uses ${{{name}}}, which is not set")
+        return environ[name]
+
+    return re.sub(r"\$\{(\w+)\}", sub, value)
+
+
+def function_name(server: str, tool: str, taken: set[str]) -> str:
+    base = re.sub(r"[^A-Za-z0-9_-]", "_", f"{server}__{tool}")[:MAX_NAME]
+    name, n = base, 2
+    while name in taken:
+        suffix = f"_{n}"
+        name, n = base[: MAX_NAME - len(suffix)] + suffix, n + 1
+    taken.add(name)
+    return name
+
+
+def fix_schema(schema: Any) -> dict[str, Any]:
+    """Pass the tool's JSON schema through, fixing only what chat APIs reject."""
+    if not isinstance(schema, dict):
+        return {"type": "object", "properties": {}}
+    schema = dict(schema)
+    if schema.get("type") != "object":
+        schema["type"] = "object"
+    if not isinstance(schema.get("properties"), dict):
+        schema["properties"] = {}
+    return schema
+
+
+class Hub:
+    """The running servers. Start once, call tools from the main thread, close at exit."""
+
+    def __init__(self, specs: list[ServerSpec], environ: dict[str, str], *, start_timeout: float = START_TIMEOUT):
+        self.specs = specs
+        self.environ = dict(environ)
+        self.start_timeout = start_timeout
+        self.tools: list[LocalTool] = []
+        self.failures: dict[str, str] = {}
+        self.timings: dict[str, float] = {}
+        self._sessions: dict[str, Any] = {}
+        self._by_function: dict[str, LocalTool] = {}
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._closing: asyncio.Event | None = None
+        self._tasks: list[Any] = []
+        self._errlogs: dict[str, Any] = {}
+
+    # Lifecycle -------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Start every server in parallel; those that fail are listed in `failures`."""
+        try:
+            import mcp  # noqa: F401
+        except ImportError:
+            raise UsageError(f"local MCP servers need the mcp package; {INSTALL_HINT}") from None
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, name="otchat-mcp", daemon=True)
+        self._thread.start()
+        asyncio.run_coroutine_threadsafe(self._make_closing(), self._loop).result()
+        pending = {}
+        for spec in self.specs:
+            pending[spec.name] = asyncio.run_coroutine_threadsafe(self._launch(spec), self._loop)
+        deadline = time.monotonic() + self.start_timeout
+        taken: set[str] = set()
+        for spec in self.specs:
+            future = pending[spec.name]
+            try:
+                session, tools, elapsed = future.result(timeout=max(0.0, deadline - time.monotonic()))
+            except Exception as exc:  # noqa: BLE001 - any failure is reported, the run goes on
+                future.cancel()
+                self.failures[spec.name] = self._describe_failure(spec, exc)
+                continue
+            self._sessions[spec.name] = session
+            self.timings[spec.name] = elapsed
+            for tool in tools:
+                annotations = getattr(tool, "annotations", None)
+                local = LocalTool(
+                    server=spec.name,
+                    name=tool.name,
+                    function=function_name(spec.name, tool.name, taken),
+                    description=(tool.description or "")[:1024],
+                    schema=fix_schema(getattr(tool, "input_schema", None)),
+                    read_only=bool(getattr(annotations, "read_only_hint", False)),
+                )
+                self.tools.append(local)
+                self._by_function[local.function] = local
+
+    async def _make_closing(self) -> None:
+        self._closing = asyncio.Event()
+
+    async def _launch(self, spec: ServerSpec) -> tuple[Any, list[Any], float]:
+        """Start one server in a task of its own, which holds its contexts open until close."""
+        loop = asyncio.get_running_loop()
+        ready: asyncio.Future = loop.create_future()
+        task = loop.create_task(self._serve(spec, ready))
+        self._tasks.append(task)
+        return await ready
+
+    async def _serve(self, spec: ServerSpec, ready: asyncio.Future) -> None:
+        from contextlib import AsyncExitStack
+
+        from mcp import ClientSession
+
+        start = time.monotonic()
+        try:
+            async with AsyncExitStack() as stack:
+                if spec.url:
+                    read, write = await stack.enter_async_context(self._http(spec))
+                else:
+                    read, write = await stack.enter_async_context(self._stdio(spec))
+                session = await stack.enter_async_context(ClientSession(read, write))
+                await session.initialize()
+                listed = await session.list_tools()
+                ready.set_result((session, list(listed.tools), time.monotonic() - start))
+                assert self._closing is not None
+                await self._closing.wait()
+        except BaseException as exc:  # noqa: BLE001 - surfaced through `ready` or ignored at close
+            if not ready.done():
+                ready.set_exception(exc if isinstance(exc, Exception) else RuntimeError(str(exc)))
+            if isinstance(exc, (KeyboardInterrupt, SystemExit)):
+                raise
+
+    def _stdio(self, spec: ServerSpec) -> Any:
+        from mcp import StdioServerParameters, stdio_client
+
+        if not spec.command:
+            raise UsageError(f"MCP server {spec.name!r} has neither command nor url")
+        errlog = tempfile.TemporaryFile(mode="w+", encoding="utf-8", errors="replace")
+        self._errlogs[spec.name] = errlog
+        params = StdioServerParameters(command=spec.command, args=spec.args, env=spec.env or None, cwd=spec.cwd)
+        return stdio_client(params, errlog=errlog)
+
+    def _http(self, spec: ServerSpec) -> Any:
+        import httpx2  # the SDK's own HTTP client
+        from mcp.client.streamable_http import streamable_http_client
+
+        headers = {k: expand(v, self.environ) for k, v in spec.headers.items()}
+        client = httpx2.AsyncClient(headers=headers, timeout=spec.timeout)
+        return streamable_http_client(spec.url, http_client=client)
+
+    def _describe_failure(self, spec: ServerSpec, exc: BaseException) -> str:
+        while isinstance(exc, BaseExceptionGroup) and exc.exceptions:
+            exc = exc.exceptions[0]
+        if isinstance(exc, (TimeoutError, asyncio.TimeoutError)) or type(exc).__name__ == "TimeoutError":
+            why = f"no answer within {self.start_timeout:g} s"
+        elif isinstance(exc, FileNotFoundError):
+            why = f"command not found: {spec.command}"
+        elif type(exc).__name__ in ("ClosedResourceError", "EndOfStream", "BrokenResourceError") or (
+                "closed" in str(exc).lower()):
+            why = "the server exited before it answered"
+        else:
+            why = " ".join(str(exc).split()) or type(exc).__name__
+        tail = self.stderr_tail(spec.name)
+        return f"{why}" + (f"; its stderr ends: {tail}" if tail else "")
+
+    def stderr_tail(self, name: str, lines: int = 3) -> str:
+        errlog = self._errlogs.get(name)
+        if errlog is None:
+            return ""
+        try:
+            errlog.flush()
+            errlog.seek(0)
+            text = errlog.read()
+        except (OSError, ValueError):
+            return ""
+        return " | ".join(line.strip() for line in text.strip().splitlines()[-lines:] if line.strip())
+
+    def close(self) -> None:
+        """Shut every server down (their processes end with their stdio sessions)."""
+        loop = self._loop
+        if loop is None:
+            return
+        if self._closing is not None:
+            loop.call_soon_threadsafe(self._closing.set)
+
+        async def wait_all() -> None:
+            if self._tasks:
+                await asyncio.wait(self._tasks, timeout=5)
+                for task in self._tasks:
+                    task.cancel()
+
+        try:
+            asyncio.run_coroutine_threadsafe(wait_all(), loop).result(timeout=10)
+        except Exception:  # noqa: BLE001 - closing must not fail the run
+            pass
+        loop.call_soon_threadsafe(loop.stop)
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        self._loop = None
+        for errlog in self._errlogs.values():
+            errlog.close()
+
+    # Tools -------------------------------------------------------------------------------
+
+    def function_tools(self) -> list[dict[str, Any]]:
+        return [tool.to_openai() for tool in self.tools]
+
+    def tool(self, function: str) -> LocalTool | None:
+        return self._by_function.get(function)
+
+    def call(self, function: str, arguments: Any) -> ToolOutcome:
+        """Run one tool call; errors come back as the tool's result, never as exceptions.
+
+        Ctrl-C cancels the call (the server keeps running) and re-raises.
+        """
+        tool = self._by_function[function]
+        if not isinstance(arguments, dict):
+            return ToolOutcome("the arguments must be a JSON object", is_error=True)
+        session = self._sessions[tool.server]
+        spec = next(s for s in self.specs if s.name == tool.server)
+        assert self._loop is not None
+        future = asyncio.run_coroutine_threadsafe(
+            asyncio.wait_for(session.call_tool(tool.name, arguments), spec.timeout), self._loop
+        )
+        try:
+            result = future.result()
+        except BaseException as exc:
+            if not isinstance(exc, Exception):  # Ctrl-C, SIGTERM: cancel the call, keep the server
+                future.cancel()
+                raise
+            result = exc
+        if isinstance(result, (TimeoutError, asyncio.TimeoutError)):
+            return ToolOutcome(f"the tool did not answer within {spec.timeout:g} s", is_error=True)
+        if isinstance(result, Exception):  # JSON-RPC errors, a crashed server…
+            why = " ".join(str(result).split()) or type(result).__name__
+            return ToolOutcome(f"the tool failed: {why}", is_error=True)
+        return ToolOutcome(result_text(result), is_error=bool(getattr(result, "is_error", False)))
+
+
+def result_text(result: Any) -> str:
+    """The text the model sees: text blocks joined; structured or other content as JSON."""
+    parts = []
+    for block in getattr(result, "content", None) or []:
+        text = getattr(block, "text", None)
+        if isinstance(text, str):
+            parts.append(text)
+        else:
+            try:
+                parts.append(json.dumps(block.model_dump(mode="json", exclude_none=True)))
+            except Exception:  # noqa: BLE001
+                parts.append(str(block))
+    if not parts and getattr(result, "structured_content", None) is not None:
+        parts.append(json.dumps(result.structured_content))
+    return "\n".join(parts)

@@ -1,0 +1,60 @@
+"""The TAB protocol: what the completion scripts run, answered from the command tree.
+
+The scripts in completions/ run `_OTCHAT_COMPLETE=SHELL otchat WORD... CURRENT`: the
+words typed so far and the word under the cursor (maybe empty). otchat prints one
+candidate per line (`value<TAB>help` for zsh and fish), or `__files__` to let the shell
+complete file names. Completing commands and options reads no database and imports
+nothing heavy (the values themselves come from `shell.values`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+COMPLETE_VAR = "_OTCHAT_COMPLETE"
+FILES = "__files__"
+
+
+def run(env: Any, shell: str, words: list[str]) -> int:
+    """Print the candidates for the last word of `words`; always exits 0 (never break TAB)."""
+    # typer < 0.26 builds its commands on click, whose resolver we reuse; none of its
+    # shell classes (typer's load rich to format help for zsh and fish).
+    import click.shell_completion
+    import typer.main
+
+    from ..app import app
+
+    args, incomplete = words[:-1], words[-1] if words else ""
+    command = typer.main.get_command(app)
+    completer = click.shell_completion.ShellComplete(command, {"obj": env}, "otchat", COMPLETE_VAR)
+    try:
+        items = completer.get_completions(args, incomplete)
+    except Exception:  # a half-typed command line must never print a traceback on TAB
+        return 0
+    lines = []
+    if not items and args and args[-1] in _path_options(command):
+        lines.append(FILES)
+    for item in items:
+        if item.type in ("file", "dir"):
+            lines.append(FILES)
+        elif shell == "bash":
+            lines.append(item.value)
+        else:
+            help_text = " ".join((item.help or "").split())
+            lines.append(f"{item.value}\t{help_text}" if help_text else item.value)
+    env.stdout.write("".join(f"{line}\n" for line in dict.fromkeys(lines)))
+    env.stdout.flush()
+    return 0
+
+
+def _path_options(command: Any) -> set[str]:
+    """Every option name, in any command, whose value is a file path."""
+    import click
+
+    names: set[str] = set()
+    for param in getattr(command, "params", []):
+        if isinstance(param, click.Option) and isinstance(param.type, click.Path):
+            names.update(param.opts)
+    for sub in getattr(command, "commands", {}).values():
+        names |= _path_options(sub)
+    return names

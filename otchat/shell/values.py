@@ -1,0 +1,71 @@
+"""The values otchat offers on TAB for an option or argument (models, profiles, history ids, ...).
+
+typer calls each with the click context and the word being completed; they read config.toml
+or the model cache, and only history ids open history.db.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+# Value completers: typer calls them with the click context and the incomplete word.
+
+
+def _env(ctx: Any) -> Any:
+    from ..commands.group import env_of
+
+    return env_of(ctx)
+
+
+def _config(ctx: Any) -> dict[str, Any]:
+    from ..config.resolve import config_path, load_file
+
+    try:
+        return load_file(config_path(_env(ctx).config_dir))
+    except Exception:
+        return {}
+
+
+def models(ctx: Any, incomplete: str) -> list[str]:
+    from ..store.catalog import cached_ids
+
+    names = [*_config(ctx).get("aliases", {}), *cached_ids(_env(ctx).data_dir)]
+    return [name for name in dict.fromkeys(names) if name.startswith(incomplete)]
+
+
+def profiles(ctx: Any, incomplete: str) -> list[str]:
+    return [name for name in _config(ctx).get("profiles", {}) if name.startswith(incomplete)]
+
+
+def roles(ctx: Any, incomplete: str) -> list[str]:
+    return [name for name in _config(ctx).get("roles", {}) if name.startswith(incomplete)]
+
+
+def tools(ctx: Any, incomplete: str) -> list[str]:
+    return [ref for ref in _config(ctx).get("tools", []) if ref.startswith(incomplete)]
+
+
+def config_keys(ctx: Any, incomplete: str) -> list[str]:
+    """Known top-level keys, plus every dotted key the file already has."""
+    from ..config import file as configfile, schema
+
+    data = _config(ctx)
+    keys = [*schema.TOP, *(dotted for dotted, _ in configfile.flatten(data))]
+    for table in ("profiles", "roles"):
+        keys += [f"{table}.{name}." for name in data.get(table, {})]
+    keys += ["aliases.", "profiles.", "roles."]
+    return [key for key in dict.fromkeys(keys) if key.startswith(incomplete)]
+
+
+def history_ids(ctx: Any, incomplete: str) -> list[tuple[str, str]]:
+    from ..store.db import DB_NAME, Store
+
+    env = _env(ctx)
+    if not (env.data_dir / DB_NAME).exists():
+        return []
+    try:
+        with Store(env.data_dir / DB_NAME) as store:
+            rows = store.conversations(200)
+    except Exception:
+        return []
+    return [(c.id[:8], c.title) for c in rows if c.id.startswith(incomplete)]

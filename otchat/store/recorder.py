@@ -1,0 +1,105 @@
+"""Entries → the log: the recorder writes a conversation's new entries and hidden rows to
+history.db (a failure is one warning, never a failed chat), and loads a stored one back."""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import TYPE_CHECKING
+
+from ..conversation import Conversation, Entry
+from ..env import Env
+from ..errors import OtchatError, UsageError
+from ..models import ToolCall
+from .db import DB_NAME, Message, Store
+
+if TYPE_CHECKING:
+    from .db import Conversation as Stored
+
+
+def to_message(entry: Entry) -> Message:
+    r = entry.result
+    return Message(
+        entry.role,
+        entry.content,
+        [call.to_openai() for call in entry.tool_calls],
+        model=entry.model,
+        finish_reason=r.finish_reason if r else None,
+        usage=r.usage.to_dict() if r and r.usage else None,
+        latency=r.elapsed if r else None,
+        interrupted=entry.interrupted,
+        tool_call_id=entry.tool_call_id,
+        reasoning=entry.reasoning or None,
+        hidden=entry.hidden,
+    )
+
+
+def from_message(m: Message) -> Entry:
+    calls = [
+        ToolCall(i, c.get("id"), c.get("function", {}).get("name", ""), c.get("function", {}).get("arguments", ""))
+        for i, c in enumerate(m.tool_calls)
+    ]
+    return Entry(m.role, m.content, calls, m.interrupted, m.model, tool_call_id=m.tool_call_id,
+                 answered=bool(calls), reasoning=m.reasoning or "", row=m.id)
+
+
+class Recorder:
+    """Writes each turn to the log; a failure is one warning, never a failed chat."""
+
+    def __init__(self, env: Env, enabled: bool) -> None:
+        self.env = env
+        self.enabled = enabled
+        self.cid: str | None = None
+
+    def save(self, conversation: Conversation, model: str, profile: str | None, system: str | None) -> None:
+        """Write what the conversation added and hid since the last save."""
+        entries, conversation.unsaved = conversation.unsaved, []
+        rows, conversation.unhidden = conversation.unhidden, []
+        self.hide(rows)
+        for entry, row in zip(entries, self.record(model, profile, system, [to_message(e) for e in entries])):
+            entry.row = row
+
+    def record(self, model: str, profile: str | None, system: str | None,
+               messages: list[Message]) -> list[int | None]:
+        """Log `messages`; their row ids (None where nothing was written)."""
+        if not self.enabled or not messages:
+            return [None] * len(messages)
+        try:
+            with Store.open(self.env.data_dir) as store:
+                head: list[Message] = []
+                if self.cid is None:
+                    first = next((m.content for m in messages if m.role == "user"), messages[0].content)
+                    self.cid = store.new_conversation(first, model, profile)
+                    if system:
+                        head = [Message("system", system)]
+                ids = store.add_messages(self.cid, head + messages, model=model)
+                return list(ids[len(head):])
+        except OtchatError as exc:
+            self._fail(exc.line())
+        except (sqlite3.Error, OSError) as exc:
+            self._fail(f"{self.env.data_dir / DB_NAME}: {exc}")
+        return [None] * len(messages)
+
+    def hide(self, ids: list[int]) -> None:
+        """Take logged messages off the conversation's path (/undo, /retry); the rows stay."""
+        if not self.enabled or not ids:
+            return
+        try:
+            with Store.open(self.env.data_dir) as store:
+                store.hide(ids)
+        except OtchatError as exc:
+            self._fail(exc.line())
+        except (sqlite3.Error, OSError) as exc:
+            self._fail(f"{self.env.data_dir / DB_NAME}: {exc}")
+
+    def _fail(self, why: str) -> None:
+        self.env.warn(f"history not saved: {why}")
+        self.enabled = False
+
+
+def load(env: Env, ref: str | None) -> Stored:
+    """A stored conversation by id prefix, or the most recent one when `ref` is None."""
+    with Store.open(env.data_dir) as store:
+        cid = store.resolve(ref) if ref else store.latest()
+        if cid is None:
+            raise UsageError("no earlier conversation to continue")
+        return store.conversation(cid)

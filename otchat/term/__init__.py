@@ -1,0 +1,1 @@
+"""The terminal: sinks that draw events, the REPL, slash commands, prompts."""

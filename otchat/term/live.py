@@ -1,0 +1,317 @@
+"""Terminal rendering: streamed markdown with finished blocks printed once, tool-call panels.
+
+Cost stays linear in the answer: finished top-level blocks are rendered and printed
+once; only the unfinished tail is re-rendered, about every `interval` seconds, and only
+as much of it as fits on the screen.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from typing import Callable
+
+from markdown_it.token import Token
+from rich.console import Console, ConsoleOptions, RenderResult
+from rich.live import Live
+from rich.markdown import Markdown
+from rich.panel import Panel
+from rich.segment import Segment
+from rich.text import Text
+
+from ..models import Error, Event, ReasoningDelta, TextDelta, ToolCall, ToolResult, TurnResult
+from ..text import clip
+from .markdown import PARSER, CommitMarkdown, TailMarkdown, Trimmed, print_markdown, with_links
+from .sinks import SUMMARY, usage_line
+
+_FENCES = ("```", "~~~")
+
+
+class MarkdownSink:
+    def __init__(
+        self,
+        console: Console,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        interval: float = 0.2,
+        show_usage: bool = True,
+        echo_off: Callable[[], Callable[[], None]] | None = None,
+        links: str = "inline",
+    ) -> None:
+        self.console = console
+        self.echo_off = echo_off
+        self.links = links
+        self.stream = MarkdownStream(console, clock=clock, interval=interval, echo_off=echo_off, links=links)
+        self.frame = self.stream.paint_interval  # nothing new shows between repaints
+        self.show_usage = show_usage
+        self._reasoning = ""  # the end of the reasoning shown since the answer last had text
+        self._began = False  # some of a reply is on the screen
+        self._failed = False  # an error ended the turn (its line is printed by the caller)
+
+    def handle(self, event: Event) -> None:
+        kind = type(event)
+        if kind is TextDelta:
+            if self._reasoning:
+                self._end_reasoning()
+                self.console.print()  # a blank line sets the answer apart from it
+            self._began = True
+            self.stream.feed(event.text)
+        elif kind is ReasoningDelta:
+            if event.text:
+                self._began = True
+                self._reasoning = event.text[-1]
+                self.console.print(Text(event.text, style="dim italic"), end="")
+        elif kind is ToolCall:
+            self._began = True
+            self.stream.close()
+            if self._reasoning:
+                self._end_reasoning()
+            self.console.print(tool_call_panel(event))
+        elif kind is ToolResult:
+            mark = "✗" if event.is_error else "↳"
+            self.console.print(Text(f"{mark} {event.name}: {clip(event.content, SUMMARY)}", style="dim"))
+            self.stream = MarkdownStream(self.console, clock=self.stream.clock, interval=self.stream.interval,
+                                         echo_off=self.echo_off, links=self.links)
+        elif kind is Error:
+            self._failed = True
+
+    def flush(self) -> None:
+        self.stream.tick()
+
+    def end(self, result: TurnResult) -> None:
+        self.stream.close()
+        if self._reasoning:
+            self._end_reasoning()
+        # A request that failed before any reply began was not interrupted and has no usage:
+        # its error line says it all. Ctrl-C and SIGTERM interrupt even a reply not yet begun.
+        exists = self._began or not result.interrupted
+        if result.interrupted and (exists or not self._failed):
+            self.console.print(Text("[interrupted]", style="dim"))
+        if self.show_usage and exists:
+            self.console.print(Text(usage_line(result), style="dim"))
+
+
+    def _end_reasoning(self) -> None:
+        if self._reasoning != "\n":
+            self.console.print()
+        self._reasoning = ""
+
+
+def tool_call_panel(call: ToolCall) -> Panel:
+    parsed = call.parsed_arguments()
+    if parsed is None:
+        body: Text = Text(call.arguments)
+    else:
+        from rich.json import JSON
+
+        body = JSON(json.dumps(parsed, ensure_ascii=False), indent=2).text
+    return Panel(body, title=f"tool call · {call.name}", title_align="left", border_style="cyan", expand=False)
+
+
+class MarkdownStream:
+    """Feeds markdown text to the terminal as it streams.
+
+    Finished blocks are committed (rendered and printed once) about every `interval`
+    seconds; the unfinished tail is repainted only when it changed, about every
+    `paint_interval` seconds (never sooner than 4/5 of either), from the reading thread
+    or, during a silence (hosted tools at work), from a small watcher thread, so text
+    that arrived is always on screen.
+    """
+
+    def __init__(self, console: Console, *, clock: Callable[[], float], interval: float,
+                 paint_interval: float = 0.1, markdown: Callable[..., Markdown] | None = None,
+                 echo_off: Callable[[], Callable[[], None]] | None = None, links: str = "inline") -> None:
+        self.console = console
+        # The live tail is redrawn by moving the cursor up over it: a key the terminal
+        # echoes meanwhile (Ctrl-C's "^C" at a full line wraps to a new row) shifts the
+        # cursor under rich, and the tail's top lines are left behind, shown twice. So
+        # the terminal echoes nothing while the tail is live (`echo_off` returns the undo).
+        self.echo_off = echo_off
+        self._echo_on: Callable[[], None] | None = None
+        self.markdown = markdown or with_links(CommitMarkdown, links)  # injectable, so tests can count renders
+        self._tail_markdown = with_links(TailMarkdown, links) if markdown is None else self.markdown
+        self.clock = clock
+        self.interval = interval
+        self.paint_interval = paint_interval
+        self._parts: list[str] = []
+        self._tail = ""  # what the live display shows; replaced, never mutated
+        self._live: Live | None = None
+        self._printed = False
+        self._next = 0.0
+        self._next_paint = 0.0
+        self._dirty = False
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._watcher: threading.Thread | None = None
+
+    def feed(self, text: str) -> None:
+        self._parts.append(text)
+
+    def tick(self) -> None:
+        """Called once per network read: commit finished blocks, repaint the tail if due."""
+        if not self._parts:
+            return
+        pending = self._take()
+        self._parts = [pending]
+        now = self.clock()
+        if now >= self._next:
+            # Four fifths: ticks come once per network read, and reads paced a frame apart
+            # arrive a little early or late; a strict interval would skip every other one.
+            self._next = now + self.interval * 0.8
+            cut, parsed = self._finished(pending)
+            if cut:
+                done, pending = pending[:cut], pending[cut:]
+                self._parts = [pending] if pending else []
+                self._tail = pending  # before printing, so the display never shows it twice
+                self._commit(done, parsed)
+        if pending != self._tail:
+            self._tail = pending
+            self._dirty = True
+        if self._live is None:
+            if not pending.strip():
+                return
+            if self.echo_off is not None:
+                self._echo_on = self.echo_off()
+            self._live = Live(_LiveTail(self), console=self.console, auto_refresh=False, transient=True,
+                              vertical_overflow="crop")
+            self._live.start(refresh=False)
+            self._watcher = threading.Thread(target=self._watch, args=(self._wake, self._stop),
+                                             name="otchat-repaint", daemon=True)
+            self._watcher.start()
+        if self._dirty:
+            if now >= self._next_paint:
+                self._paint(now)
+            else:
+                self._wake.set()  # not yet: the watcher paints it then, if no data comes first
+
+    def _paint(self, now: float) -> None:
+        live = self._live
+        if live is not None:
+            self._dirty = False
+            self._next_paint = now + self.paint_interval * 0.8
+            live.refresh()
+
+    def _watch(self, wake: threading.Event, stop: threading.Event) -> None:
+        """Repaint a tail the reading thread left unpainted (no data arrived since it
+        changed, as while hosted tools work). Sleeps until asked: no polling."""
+        while True:
+            wake.wait()
+            wake.clear()
+            if stop.is_set():
+                return
+            delay = min(self._next_paint - self.clock(), 60.0)
+            if delay > 0 and stop.wait(delay):
+                return
+            if self._dirty:
+                self._paint(self.clock())
+
+    def close(self) -> None:
+        """Print whatever is left, rendered, and end the live tail."""
+        self._end_live()
+        pending = self._take()
+        self._parts = []
+        self._tail = ""
+        if pending.strip():
+            self._commit(pending)
+
+    def _end_live(self) -> None:
+        """Stop the watcher and take the live tail off the screen (the next tick brings
+        both back if there is a tail to show)."""
+        self._stop.set()
+        self._wake.set()
+        if self._watcher is not None:
+            self._watcher.join()
+            self._watcher = None
+        try:
+            if self._live is not None:
+                self._live.stop()
+                self._live = None
+        finally:  # even when a second Ctrl-C lands here
+            if self._echo_on is not None:
+                self._echo_on()
+                self._echo_on = None
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+
+    def _take(self) -> str:
+        return "".join(self._parts)
+
+    def _finished(self, text: str) -> tuple[int, list[Token]]:
+        """Where the finished top-level blocks end (a later block has begun), and their
+        tokens, so they are not parsed again to be printed.
+
+        Only whole lines are parsed, so a half-arrived line never splits a block.
+        """
+        complete = text[: text.rfind("\n") + 1]
+        if not complete:
+            return 0, []
+        tokens = PARSER.parse(complete)
+        starts = [
+            (index, token.map[0])
+            for index, token in enumerate(tokens)
+            if token.level == 0 and token.map is not None and token.nesting >= 0
+        ]
+        if len(starts) < 2 or starts[-1][1] == 0:
+            return 0, []
+        index, line = starts[-1]
+        return _line_offset(complete, line), tokens[:index]
+
+    def _commit(self, text: str, parsed: list[Token] | None = None) -> None:
+        # One print per commit: while the live tail is shown, each print redraws it.
+        print_markdown(self.console, self.markdown, text, parsed, blank_before=self._printed)
+        self._printed = True
+
+    def tail_renderable(self, height: int) -> Trimmed | Text:
+        tail = self._tail
+        if not tail.strip():
+            return Text("")
+        return Trimmed(self._tail_markdown(_tail_source(tail, height)), keep_last=height)
+
+
+def _line_offset(text: str, line: int) -> int:
+    """Where line `line` (from 0) of `text` begins."""
+    offset = 0
+    for _ in range(line):
+        offset = text.index("\n", offset) + 1
+    return offset
+
+
+class _LiveTail:
+    """The live display's renderable: the stream's current tail, drawn at refresh time.
+
+    Rendered lines are kept until the tail or the width changes: every print above the
+    live display and every timed refresh draws it again, most often unchanged.
+    """
+
+    def __init__(self, stream: MarkdownStream) -> None:
+        self.stream = stream
+        self._key: tuple[str, int, int] | None = None
+        self._lines: list[list[Segment]] = []
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        height = max(3, console.size.height - 2)
+        key = (self.stream._tail, options.max_width, height)
+        if key != self._key:
+            self._lines = console.render_lines(self.stream.tail_renderable(height), options, pad=False)
+            self._key = key
+        newline = Segment.line()
+        for line in self._lines:
+            yield from line
+            yield newline
+
+
+def _tail_source(pending: str, height: int) -> str:
+    """The last `height` lines of the tail, reopening a code fence cut off above them."""
+    lines = pending.split("\n")
+    if len(lines) <= height:
+        return pending
+    fence = None
+    for line in lines[:-height]:
+        stripped = line.lstrip()
+        if stripped.startswith(_FENCES):
+            fence = None if fence else stripped
+    kept = lines[-height:]
+    if fence:
+        kept.insert(0, fence)
+    return "\n".join(kept)

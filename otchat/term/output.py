@@ -1,0 +1,37 @@
+"""Which sink draws a run's output: the format asked for, where stdout goes, how often to read."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..env import Env
+from .sinks import JsonlSink, JsonSink, PlainSink
+
+
+def choose_format(requested: str, stdout_isatty: bool, term: str | None) -> str:
+    """`auto` is markdown on a capable terminal, plain everywhere else."""
+    if requested != "auto":
+        return requested
+    return "markdown" if stdout_isatty and term != "dumb" else "plain"
+
+
+# Text typed straight onto a terminal is read in frames of 40 ms (25 a second): a person
+# sees no difference, and a reply streamed at 100 tokens a second wakes otchat a quarter
+# as often. (Into a pipe every piece is written as it arrives.)
+TYPING_FRAME = 0.04
+
+
+def make_sink(env: Env, format: str, *, usage: bool = False, verbose: bool = False, links: str = "inline") -> Any:
+    """The sink for `format` (auto, markdown, plain, json, jsonl) on this Env's streams."""
+    fmt = choose_format(format, env.stdout_isatty, env.environ.get("TERM"))
+    if fmt == "json":
+        return JsonSink(env.stdout)
+    if fmt == "jsonl":
+        return JsonlSink(env.stdout)
+    if fmt == "plain":
+        return PlainSink(env.stdout, env.stderr, show_usage=usage, verbose=verbose,
+                         frame=TYPING_FRAME if env.stdout_isatty else 0.0)
+    from .console import console_for
+    from .live import MarkdownSink
+
+    return MarkdownSink(console_for(env), clock=env.clock, show_usage=True, echo_off=env.echo_off, links=links)

@@ -1,0 +1,185 @@
+"""Sinks that print events: plain text for pipes, JSON and JSONL; markdown lives in `live`,
+the choice between them in `output`.
+
+A sink only receives events and the final TurnResult; it never calls back.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, TextIO
+
+from ..models import (
+    ROUND_BREAK,
+    Error,
+    Event,
+    Finish,
+    ReasoningDelta,
+    TextDelta,
+    ToolCall,
+    ToolResult,
+    TurnResult,
+    Usage,
+)
+from ..text import clip
+
+SUMMARY = 120  # characters of a tool's result shown on one line
+FORMATS = ("auto", "markdown", "plain", "json", "jsonl")
+
+
+class PlainSink:
+    """Exactly the assistant's text on stdout, written once per network read; the rest on stderr."""
+
+    def __init__(self, out: TextIO, err: TextIO, *, show_usage: bool = False, verbose: bool = False,
+                 frame: float = 0.0) -> None:
+        self.out = out
+        self.frame = frame  # seconds between network reads worth taking (0: every piece at once)
+        self.err = err
+        self.show_usage = show_usage
+        self.verbose = verbose
+        self._pending: list[str] = []
+        self._last = ""
+        self._began = False  # some of a reply arrived
+        self._reasoning = ""  # the end of the reasoning written to stderr, until it is closed
+        self._round_over = False  # a local tool round ended: the next text starts a new block
+
+    def handle(self, event: Event) -> None:
+        if self._reasoning and type(event) is not ReasoningDelta:
+            self._end_reasoning()
+        if type(event) is TextDelta:
+            self._began = True
+            if self._round_over:
+                self._round_over = False
+                if self._last and event.text:
+                    self._pending.append(ROUND_BREAK)  # stdout holds what JSON's `content` holds
+            self._pending.append(event.text)
+        elif type(event) is ReasoningDelta:
+            self._began = True
+            if self.verbose and event.text:
+                self.err.write(event.text)
+                self._reasoning = event.text[-1]
+        elif type(event) is ToolCall:
+            self._began = True
+            self.flush()
+            self.err.write(f"tool call: {event.name} {compact_arguments(event)}\n")
+            self.err.flush()
+        elif type(event) is ToolResult:
+            shown = event.content if self.verbose else clip(event.content, SUMMARY)
+            self.err.write(f"tool result: {event.name}{' (error)' if event.is_error else ''}: {shown}\n")
+            self.err.flush()
+            self._round_over = True
+
+    def flush(self) -> None:
+        if self._pending:
+            text = "".join(self._pending)
+            self._pending.clear()
+            if text:
+                self.out.write(text)
+                self._last = text
+        self.out.flush()
+
+    def _end_reasoning(self) -> None:
+        if self._reasoning != "\n":  # the next line on stderr starts a line of its own
+            self.err.write("\n")
+        self.err.flush()
+        self._reasoning = ""
+
+    def end(self, result: TurnResult) -> None:
+        if self._reasoning:
+            self._end_reasoning()
+        self.flush()
+        if self._last and not self._last.endswith("\n"):
+            self.out.write("\n")
+        self.out.flush()
+        if self.show_usage and (self._began or not result.interrupted):  # no reply, no usage
+            self.err.write(f"usage: {usage_line(result)}\n")
+            self.err.flush()
+
+
+class JsonSink:
+    """One final JSON object; a failed turn still prints what arrived, with an `error`."""
+
+    def __init__(self, out: TextIO) -> None:
+        self.out = out
+        self.error: Error | None = None
+
+    def handle(self, event: Event) -> None:
+        if type(event) is Error:
+            self.error = event
+
+    def flush(self) -> None:
+        pass
+
+    def end(self, result: TurnResult) -> None:
+        data = result.to_json()
+        if result.interrupted:
+            data["interrupted"] = True
+        if self.error:
+            data["error"] = {"message": self.error.message, "exit_code": self.error.exit_code}
+        self.out.write(json.dumps(data, ensure_ascii=False) + "\n")
+        self.out.flush()
+
+
+class JsonlSink:
+    """otchat's typed events, one JSON object per line, as they arrive."""
+
+    def __init__(self, out: TextIO) -> None:
+        self.out = out
+
+    def handle(self, event: Event) -> None:
+        data = event_json(event)
+        if data is not None:
+            self.out.write(json.dumps(data, ensure_ascii=False) + "\n")
+
+    def flush(self) -> None:
+        self.out.flush()
+
+    def end(self, result: TurnResult) -> None:
+        self.out.flush()
+
+
+def event_json(event: Event) -> dict[str, Any] | None:
+    kind = type(event)
+    if kind is TextDelta:
+        return {"type": "text", "text": event.text}
+    if kind is ReasoningDelta:
+        return {"type": "reasoning", "text": event.text}
+    if kind is ToolCall:
+        return {"type": "tool_call", "id": event.id, "name": event.name, "arguments": event.arguments}
+    if kind is ToolResult:
+        return {"type": "tool_result", "id": event.id, "name": event.name, "content": event.content,
+                "is_error": event.is_error}
+    if kind is Usage:
+        return {"type": "usage", **event.to_dict()}
+    if kind is Finish:
+        return {"type": "finish", "reason": event.reason}
+    if kind is Error:
+        return {"type": "error", "message": event.message, "exit_code": event.exit_code}
+    return None
+
+
+def compact_arguments(call: ToolCall) -> str:
+    parsed = call.parsed_arguments()
+    if parsed is None:
+        return call.arguments
+    return json.dumps(parsed, ensure_ascii=False, separators=(",", ":"))
+
+
+def usage_line(result: TurnResult) -> str:
+    parts = []
+    usage = result.usage
+    if usage is not None:
+        if usage.prompt_tokens is not None:
+            parts.append(f"{usage.prompt_tokens:,} in")
+        if usage.completion_tokens is not None:
+            parts.append(f"{usage.completion_tokens:,} out")
+        if usage.total_tokens is not None and not parts:
+            parts.append(f"{usage.total_tokens:,} tokens")
+    else:
+        parts.append("tokens not reported")
+    if result.requests > 1:
+        parts.append(f"{result.requests} requests")
+    parts.append(f"{result.elapsed:.1f} s")
+    if result.model:
+        parts.append(result.model)
+    return " · ".join(parts)

@@ -1,0 +1,1 @@
+"""The wire: building requests, sending them (httpx), decoding replies into events."""

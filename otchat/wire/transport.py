@@ -1,0 +1,294 @@
+"""The HTTP layer, and the only module importing httpx: send, retry, yield SSE payloads."""
+
+from __future__ import annotations
+
+import json
+import random
+import sys
+import time
+from typing import Any, Callable, Iterator
+
+# httpx's package import also loads its own command-line tool (httpx._main: click, rich,
+# pygments) whenever those are installed, as they are beside otchat: ~50 ms of every run.
+# A None entry makes that optional import fail fast; httpx then defines a stub `main`.
+if "httpx" not in sys.modules:
+    sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
+
+import httpx  # noqa: E402
+
+from ..errors import APIError, NetworkError, StreamError  # noqa: E402
+from ..models import ChatRequest  # noqa: E402
+from .error_body import error_message  # noqa: E402
+from .sse import EventData  # noqa: E402
+from ..config.redact import shown_header  # noqa: E402
+
+RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+MAX_BACKOFF = 8.0
+MAX_RETRY_AFTER = 60.0  # a longer wait is reported, not slept through
+LOGGED_HEADERS = ("content-type", "x-request-id", "retry-after")
+# A read that returns sooner than this found its piece waiting (in httpx's buffer or the
+# socket's); a longer one waited for the network, so the stream is no longer ahead of us.
+WAITED = 0.0005
+
+Log = Callable[[str], None]
+
+
+class Reply:
+    """A 2xx response: either an event stream (`batches`) or a JSON body (`json`)."""
+
+    def __init__(self, response: httpx.Response, timeout: float, *,
+                 clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep) -> None:
+        self._response = response
+        self._timeout = timeout
+        self._clock = clock
+        self._sleep = sleep
+        content_type = response.headers.get("content-type", "")
+        self.is_stream = "text/event-stream" in content_type
+
+    def json(self) -> Any:
+        try:
+            data = self._response.read()
+        except httpx.TransportError as exc:
+            raise _reading_error(exc, self._timeout) from exc
+        try:
+            return json.loads(data)
+        except ValueError:
+            raise StreamError("the server's reply is neither an event stream nor JSON") from None
+
+    def batches(self, idle: Callable[[], None], frame: float = 0.0) -> Iterator[list[str]]:
+        """The `data` payloads of the SSE events, grouped by piece of the body.
+
+        `idle` is called after each batch: everything that arrived has been handed over.
+        With a `frame` (seconds), a piece the read had to wait for (the stream is not
+        ahead of us) is followed by a sleep until a frame after it came, so the next
+        reads take at once all that arrived meanwhile: a reply streamed a token at a
+        time, ~100 a second, wakes this process about once a frame, not once a token,
+        and a stream that is ahead of us (its pieces waiting) is never slowed.
+        """
+        events = EventData()
+        pieces = self._response.iter_text()
+        clock, sleep = self._clock, self._sleep
+        try:
+            while True:
+                asked = clock()
+                text = next(pieces, None)
+                if text is None:
+                    break
+                came = clock()
+                batch = events.feed(text)
+                if batch:
+                    yield batch
+                    idle()
+                if frame and came - asked > WAITED:
+                    rest = came + frame - clock()
+                    if rest > 0:
+                        sleep(rest)
+        except httpx.TransportError as exc:
+            raise _reading_error(exc, self._timeout) from exc
+        last = events.close()  # a last event without its blank line: take it rather than lose it
+        if last:
+            yield last
+
+    def close(self) -> None:
+        self._response.close()
+
+
+class Transport:
+    """Sends chat requests with retries; holds one connection pool for a session."""
+
+    def __init__(
+        self,
+        *,
+        timeout: float,
+        connect_timeout: float,
+        retries: int,
+        httpx_transport: httpx.BaseTransport | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+        log: Log | None = None,
+        notify: Log | None = None,
+        rand: Callable[[], float] = random.random,
+        plain_http: bool = False,
+        ca_bundle: str | None = None,
+    ) -> None:
+        self.timeout = timeout
+        self.retries = retries
+        self._sleep = sleep
+        self._clock = clock
+        self._log = log
+        self._notify = notify
+        self._rand = rand
+        self._client = httpx.Client(
+            transport=httpx_transport,
+            timeout=httpx.Timeout(timeout, connect=connect_timeout),
+            verify=_verify(plain_http, ca_bundle),
+        )
+
+    def open(self, request: ChatRequest) -> Reply:
+        """POST a chat request; retry only before a 2xx response begins (hosted tools re-run)."""
+        dropped = False
+
+        def drop_stream_options(status: int, data: bytes, body: dict[str, Any]) -> dict[str, Any] | None:
+            # Some servers reject stream_options; usage is then simply not reported.
+            nonlocal dropped
+            if not dropped and status in (400, 422) and "stream_options" in body and b"stream_options" in data:
+                dropped = True
+                return {k: v for k, v in body.items() if k != "stream_options"}
+            return None
+
+        response = self._exchange("POST", request.url, request.headers, request.body, drop_stream_options)
+        return Reply(response, self.timeout, clock=self._clock, sleep=self._sleep)
+
+    def get_json(self, url: str, headers: dict[str, str]) -> Any:
+        """GET a JSON document (e.g. the model list), with the same retries and errors."""
+        reply = Reply(self._exchange("GET", url, headers, None, None), self.timeout)
+        try:
+            return reply.json()
+        finally:
+            reply.close()
+
+    def close(self) -> None:
+        self._client.close()
+
+    def _exchange(
+        self,
+        method: str,
+        url: str,
+        headers: dict[str, str],
+        body: dict[str, Any] | None,
+        amend: Callable[[int, bytes, dict[str, Any]], dict[str, Any] | None] | None,
+    ) -> httpx.Response:
+        attempt = 0
+        while True:
+            try:
+                response = self._send(method, url, headers, body)
+            except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
+                if "CERTIFICATE_VERIFY_FAILED" in str(exc):  # retrying cannot help
+                    raise NetworkError(
+                        f"TLS certificate of {_host(url)} not trusted: {_reason(exc)}",
+                        hint="point SSL_CERT_FILE or the ca_bundle setting at your CA's PEM file",
+                    ) from exc
+                if attempt < self.retries:
+                    self._wait(self._backoff(attempt), f"cannot connect ({_reason(exc)})", attempt)
+                    attempt += 1
+                    continue
+                raise NetworkError(
+                    f"cannot connect to {_host(url)}: {_reason(exc)}",
+                    hint="check the network and --base-url",
+                ) from exc
+            except httpx.TransportError as exc:
+                raise _reading_error(exc, self.timeout) from exc
+            if 200 <= response.status_code < 300:
+                return response
+            try:
+                data = response.read()
+            except httpx.TransportError:
+                data = b""
+            finally:
+                response.close()
+            status = response.status_code
+            message = error_message(status, response.reason_phrase, data)
+            amended = amend(status, data, body) if amend and body is not None else None
+            if amended is not None:
+                body = amended
+                continue
+            if status in RETRY_STATUSES and attempt < self.retries:
+                delay = _retry_after(response.headers.get("retry-after"))
+                if delay is None:
+                    delay = self._backoff(attempt)
+                if delay <= MAX_RETRY_AFTER:
+                    self._wait(delay, message, attempt)
+                    attempt += 1
+                    continue
+                message += f" (the server asks to retry after {delay:.0f} s)"
+            raise APIError(message, status=status, hint=_hint(status, url))
+
+    def _send(self, method: str, url: str, headers: dict[str, str], body: dict[str, Any] | None) -> httpx.Response:
+        content = json.dumps(body, ensure_ascii=False).encode("utf-8") if body is not None else None
+        if self._log:
+            self._log(f"> {method} {url}")
+            for name, value in headers.items():
+                self._log(f"> {name}: {shown_header(name, value)}")
+            if content is not None:
+                self._log(f"> {content.decode('utf-8')}")
+        req = self._client.build_request(method, url, headers=headers, content=content)
+        response = self._client.send(req, stream=True)
+        if self._log:
+            self._log(f"< {response.status_code} {response.reason_phrase}")
+            for name, value in response.headers.items():
+                if name.lower() in LOGGED_HEADERS or name.lower().startswith("x-ratelimit-"):
+                    self._log(f"< {name}: {value}")
+        return response
+
+    def _backoff(self, attempt: int) -> float:
+        return min(MAX_BACKOFF, 0.5 * 2**attempt) * (0.5 + self._rand() / 2)
+
+    def _wait(self, delay: float, why: str, attempt: int) -> None:
+        if self._notify:
+            self._notify(f"{why}; retrying in {delay:.1f} s ({attempt + 1}/{self.retries})")
+        self._sleep(delay)
+
+
+def _verify(plain_http: bool, ca_bundle: str | None) -> Any:
+    """TLS verification: a given CA bundle; else httpx's default (which honours SSL_CERT_FILE)."""
+    if ca_bundle:
+        import os
+        import ssl
+
+        path = os.path.expanduser(ca_bundle)
+        try:
+            return ssl.create_default_context(cafile=path)
+        except (OSError, ssl.SSLError) as exc:
+            from ..errors import ConfigError
+
+            raise ConfigError(f"ca_bundle {path}: {getattr(exc, 'strerror', None) or exc}") from None
+    # Loading the default CA bundle costs ~20 ms; a plain-http endpoint (a local server)
+    # never uses TLS, and redirects are not followed, so skip it there.
+    return not plain_http
+
+
+def _retry_after(value: str | None) -> float | None:
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    from email.utils import parsedate_to_datetime
+
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+def _reading_error(exc: Exception, timeout: float) -> Exception:
+    if isinstance(exc, httpx.TimeoutException):
+        return NetworkError(
+            f"no data from the server for {timeout:g} s", hint="raise --timeout for slow tools"
+        )
+    if isinstance(exc, httpx.RemoteProtocolError):
+        return StreamError(f"the stream broke off: {_reason(exc)}")
+    return NetworkError(f"network failure: {_reason(exc)}")
+
+
+def _hint(status: int, url: str) -> str | None:
+    if status in (401, 403):
+        return "check OPENTOOLS_API_KEY"
+    if status == 402:
+        return "out of credit"
+    if status == 404:
+        return f"is {url.rsplit('/chat/completions', 1)[0]} an OpenAI-compatible API? see --base-url"
+    if status == 429:
+        return "rate limited; wait and try again"
+    return None
+
+
+def _host(url: str) -> str:
+    return httpx.URL(url).netloc.decode("ascii", "replace")
+
+
+def _reason(exc: Exception) -> str:
+    text = str(exc) or type(exc).__name__
+    return " ".join(text.split())
