@@ -9,7 +9,8 @@ import time
 import pytest
 
 from otchat.errors import ExitCode
-from otchat.store.db import MIGRATIONS, SCHEMA_VERSION, Message, Store, _statements
+from otchat.store.db import SCHEMA_VERSION, Message, Store
+from otchat.store.migrations import MIGRATIONS, _statements
 from tests.conftest import KEY, OTCHAT, clean_environ, make_env
 from tests.fakeserver import Stream, chunk, error, text_chunks
 

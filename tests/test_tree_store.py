@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from otchat.errors import UsageError
-from otchat.store import SCHEMA_VERSION, Message, Store, StoreError
+from otchat.store.db import SCHEMA_VERSION, Message, Store, StoreError
 from tests.conftest import KEY, OTCHAT, clean_environ
 
 FIXTURES = Path(__file__).with_name("fixtures")

@@ -1,4 +1,4 @@
-"""The conversation log: SQLite in WAL mode, versioned migrations, FTS5 search."""
+"""The conversation log: SQLite in WAL mode, conversations as trees of messages, FTS5 search."""
 
 from __future__ import annotations
 
@@ -8,68 +8,13 @@ import sqlite3
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from ..errors import OtchatError, UsageError
+from .migrations import MIGRATIONS, SCHEMA_VERSION, run_step
 
 DB_NAME = "history.db"
 BUSY_TIMEOUT_MS = 30_000
-
-# Each entry brings the schema from version i to i + 1; never edit a released one. An entry
-# is SQL statements, or a function of the connection for a step SQL alone cannot express.
-Migration = str | Callable[[sqlite3.Connection], None]
-MIGRATIONS: list[Migration] = [
-    """
-    CREATE TABLE conversations (
-        id TEXT PRIMARY KEY,
-        title TEXT NOT NULL,
-        model TEXT,
-        profile TEXT,
-        created REAL NOT NULL,
-        updated REAL NOT NULL
-    );
-    CREATE TABLE messages (
-        id INTEGER PRIMARY KEY AUTOINCREMENT,
-        conversation_id TEXT NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
-        role TEXT NOT NULL,
-        content TEXT NOT NULL DEFAULT '',
-        tool_calls TEXT,
-        tool_call_id TEXT,
-        model TEXT,
-        finish_reason TEXT,
-        usage TEXT,
-        latency REAL,
-        interrupted INTEGER NOT NULL DEFAULT 0,
-        created REAL NOT NULL
-    );
-    CREATE INDEX messages_by_conversation ON messages(conversation_id, id);
-    """,
-    """
-    CREATE INDEX conversations_by_updated ON conversations(updated);
-    CREATE VIRTUAL TABLE messages_fts USING fts5(content, content='messages', content_rowid='id');
-    CREATE TRIGGER messages_fts_insert AFTER INSERT ON messages BEGIN
-        INSERT INTO messages_fts(rowid, content) VALUES (new.id, new.content);
-    END;
-    CREATE TRIGGER messages_fts_delete AFTER DELETE ON messages BEGIN
-        INSERT INTO messages_fts(messages_fts, rowid, content) VALUES ('delete', old.id, old.content);
-    END;
-    CREATE TRIGGER messages_fts_update AFTER UPDATE OF content ON messages BEGIN
-        INSERT INTO messages_fts(messages_fts, rowid, content) VALUES ('delete', old.id, old.content);
-        INSERT INTO messages_fts(rowid, content) VALUES (new.id, new.content);
-    END;
-    INSERT INTO messages_fts(messages_fts) VALUES ('rebuild');
-    """,
-    # 3: a reply's reasoning kept beside it (never sent again); `hidden` marks messages
-    # the user took back (/undo) or replaced (/retry): kept, but not on the conversation's path.
-    """
-    ALTER TABLE messages ADD COLUMN reasoning TEXT;
-    ALTER TABLE messages ADD COLUMN hidden INTEGER NOT NULL DEFAULT 0;
-    """,
-    # 4: the conversation as a tree: each message's parent, each conversation's current position.
-    lambda db: _to_tree(db),
-]
-SCHEMA_VERSION = len(MIGRATIONS)
-
 
 class StoreError(OtchatError):
     """The history database cannot be used (corrupt, unreadable, too new)."""
@@ -194,12 +139,7 @@ class Store:
             # Re-read inside the lock: another otchat may have migrated meanwhile.
             version = self.db.execute("PRAGMA user_version").fetchone()[0]
             for number in range(version, SCHEMA_VERSION):
-                step = MIGRATIONS[number]
-                if callable(step):  # it runs in this transaction: all of it, or none
-                    step(self.db)
-                else:
-                    for statement in _statements(step):
-                        self.db.execute(statement)
+                run_step(self.db, MIGRATIONS[number])
                 self.db.execute(f"PRAGMA user_version = {number + 1}")
 
     def _write(self) -> Any:
@@ -453,50 +393,6 @@ class _Transaction:
 # (a parent is written first), and is checked so a damaged file cannot loop forever.
 _ANCESTRY = ("WITH RECURSIVE up(id, depth) AS (SELECT ?, 0 UNION ALL SELECT m.parent_id, up.depth + 1"
              " FROM messages m JOIN up ON m.id = up.id WHERE m.parent_id < m.id) SELECT id, depth FROM up")
-
-
-def _to_tree(db: sqlite3.Connection) -> None:
-    """Schema 4: every conversation becomes a tree that loses nothing. Visible rows form the main
-    branch in id order; a hidden question (undone, or never answered) leaves it from the visible
-    row before it; other hidden rows follow the row before them, except that a reply directly
-    after a reply replaced it (/retry), so it is that reply's sibling. Current: the last visible row."""
-    db.execute("ALTER TABLE messages ADD COLUMN parent_id INTEGER")
-    db.execute("ALTER TABLE conversations ADD COLUMN current_id INTEGER")
-    db.execute("CREATE INDEX messages_by_parent ON messages(conversation_id, parent_id)")
-    links: list[tuple[int, int]] = []
-    ends: dict[str, int] = {}
-    parent_of: dict[int, int | None] = {}
-    cid, visible, previous, previous_role = "", None, None, ""
-    for row_id, conversation_id, role, hidden in db.execute(
-            "SELECT id, conversation_id, role, hidden FROM messages ORDER BY conversation_id, id").fetchall():
-        if conversation_id != cid:
-            cid, visible, previous, previous_role = conversation_id, None, None, ""
-        parent: int | None
-        if not hidden or role == "user":
-            parent = visible
-        elif role == "assistant" and previous_role == "assistant" and previous is not None:
-            parent = parent_of[previous]  # /retry: a reply cannot follow a reply, it replaced it
-        else:
-            parent = previous
-        parent_of[row_id] = parent
-        if parent is not None:
-            links.append((parent, row_id))
-        if not hidden:
-            visible = ends[conversation_id] = row_id
-        previous, previous_role = row_id, role
-    db.executemany("UPDATE messages SET parent_id = ? WHERE id = ?", links)
-    db.executemany("UPDATE conversations SET current_id = ? WHERE id = ?", [(v, k) for k, v in ends.items()])
-
-
-def _statements(script: str) -> list[str]:
-    """Split a migration into statements (triggers hold semicolons inside BEGIN…END)."""
-    out, current = [], ""
-    for line in script.strip().splitlines():
-        current += line + "\n"
-        if sqlite3.complete_statement(current):
-            out.append(current.strip())
-            current = ""
-    return out
 
 
 def _title(text: str) -> str:
