@@ -7,7 +7,8 @@ Imports here stay light: `--help` and shell completion load this module on every
 from __future__ import annotations
 
 import os
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import click
 import typer

@@ -4,7 +4,8 @@ message and the local tool rounds it leads to); shared by one-shot and the REPL.
 from __future__ import annotations
 
 import time
-from typing import Any, Callable, Protocol
+from collections.abc import Callable
+from typing import Any, Protocol
 
 from .config.resolve import Settings
 from .conversation import Conversation, Entry

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any
 
 import typer
 
@@ -26,10 +26,10 @@ command name (otchat histroy list) is refused, not sent."""
 @with_request_options
 def ask(
     ctx: typer.Context,
-    prompt: Annotated[Optional[list[str]], typer.Argument(metavar="[PROMPT]...", show_default=False)] = None,
+    prompt: Annotated[list[str] | None, typer.Argument(metavar="[PROMPT]...", show_default=False)] = None,
     *,
     format: Annotated[
-        Optional[Format], typer.Option("--format", help="Output format [default: auto].", show_default=False)
+        Format | None, typer.Option("--format", help="Output format [default: auto].", show_default=False)
     ] = None,
     json_: Annotated[bool, typer.Option("--json", help="Same as --format json.")] = False,
     raw: Annotated[bool, typer.Option("--raw", help="Same as --format plain.")] = False,
@@ -70,8 +70,8 @@ def output_format(format: Format | None, *, json_: bool, raw: bool) -> str:
 def run(env: Env, flags: Any, output: Any, prompt_words: list[str], files: list[Path], resume: Any = None) -> int:
     """Gather the input, run one exchange, pick the exit code."""
     from .. import runner
-    from ..term.prompts import Approver
     from ..term.output import make_sink
+    from ..term.prompts import Approver
     from ..wire import request
     from .inputs import read_stdin, read_text_file
 

@@ -10,7 +10,7 @@ import re
 import time
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -67,7 +67,7 @@ def export(
     ctx: typer.Context,
     cid: IdArg,
     format: FormatOpt = ExportFormat.markdown,
-    output: Annotated[Optional[Path], typer.Option("-o", "--output", metavar="FILE", help="Write to FILE.")] = None,
+    output: Annotated[Path | None, typer.Option("-o", "--output", metavar="FILE", help="Write to FILE.")] = None,
     yes: Annotated[bool, typer.Option("-y", "--yes", help="Overwrite FILE without asking.")] = False,
 ) -> int:
     """Write one conversation as markdown or JSON (asks before replacing FILE on a terminal)."""
@@ -79,11 +79,11 @@ def export(
 def rm(
     ctx: typer.Context,
     cids: Annotated[
-        Optional[list[str]],
+        list[str] | None,
         typer.Argument(metavar="[ID]...", help="Conversations to remove.", autocompletion=values.history_ids),
     ] = None,
     older_than: Annotated[
-        Optional[str], typer.Option("--older-than", metavar="AGE", help="Remove those idle longer than AGE (30d, 12h).")
+        str | None, typer.Option("--older-than", metavar="AGE", help="Remove those idle longer than AGE (30d, 12h).")
     ] = None,
     yes: Annotated[bool, typer.Option("-y", "--yes", help="Do not ask.")] = False,
 ) -> int:

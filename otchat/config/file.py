@@ -6,9 +6,9 @@ import re
 from pathlib import Path
 from typing import Any
 
-from . import schema
 from ..errors import ConfigError
 from ..files import write_atomic
+from . import schema
 
 
 def read_document(path: Path) -> Any:

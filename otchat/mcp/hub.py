@@ -166,7 +166,7 @@ class Hub:
                 ready.set_result((session, list(listed.tools), time.monotonic() - start))
                 assert self._closing is not None
                 await self._closing.wait()
-        except BaseException as exc:  # noqa: BLE001 - surfaced through `ready` or ignored at close
+        except BaseException as exc:
             if not ready.done():
                 ready.set_exception(exc if isinstance(exc, Exception) else RuntimeError(str(exc)))
             if isinstance(exc, (KeyboardInterrupt, SystemExit)):

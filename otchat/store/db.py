@@ -170,7 +170,7 @@ class Store:
             elif parent is not None:
                 self._check(cid, parent)
             ids = self._append(cid, messages, parent, now)
-            current = next((i for i, m in zip(reversed(ids), reversed(messages)) if not m.hidden), current)
+            current = next((i for i, m in zip(reversed(ids), reversed(messages), strict=True) if not m.hidden), current)
             self.db.execute("UPDATE conversations SET updated = ?, model = COALESCE(?, model), current_id = ?"
                             " WHERE id = ?", (now, model, current, cid))
         return ids

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
-from typing import Callable
+from collections.abc import Callable
 
 # Each entry brings the schema from version i to i + 1; never edit a released one. An entry
 # is SQL statements, or a function of the connection for a step SQL alone cannot express.

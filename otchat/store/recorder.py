@@ -55,7 +55,8 @@ class Recorder:
         entries, conversation.unsaved = conversation.unsaved, []
         rows, conversation.unhidden = conversation.unhidden, []
         self.hide(rows)
-        for entry, row in zip(entries, self.record(model, profile, system, [to_message(e) for e in entries])):
+        logged = self.record(model, profile, system, [to_message(e) for e in entries])
+        for entry, row in zip(entries, logged, strict=True):
             entry.row = row
 
     def record(self, model: str, profile: str | None, system: str | None,
