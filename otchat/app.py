@@ -186,7 +186,7 @@ def run(args: list[str], env: Env | None = None) -> int:
         if not hasattr(exc, "format_message") or not hasattr(exc, "exit_code"):
             raise
         env.error(f"{exc.format_message()} (see {help_path(getattr(exc, 'ctx', None))} --help)")
-        return exc.exit_code
+        return int(exc.exit_code)
     return result if isinstance(result, int) else 0
 
 

@@ -4,7 +4,7 @@ message and the local tool rounds it leads to); shared by one-shot and the REPL.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any, Protocol
 
 from .config.resolve import Settings
@@ -184,7 +184,7 @@ class _Turn:
         self.calls = ToolCallAccumulator()
         self.think: ThinkSplitter | None = ThinkSplitter()  # None once the reply's start is known
 
-    def read_stream(self, batches) -> None:
+    def read_stream(self, batches: Iterable[list[str]]) -> None:
         decoder = ChunkDecoder()
         dispatch = self.dispatch
         text = self.text
@@ -205,32 +205,31 @@ class _Turn:
             raise StreamError("the stream ended before the reply was complete")
 
     def dispatch(self, event: Event) -> None:
-        kind = type(event)
-        if kind is TextDelta:
+        if isinstance(event, TextDelta):
             if self.think is not None:
-                self._split(self.think.feed(event.text))  # type: ignore[union-attr]
+                self._split(self.think.feed(event.text))
                 return
-            self.text.append(event.text)  # type: ignore[union-attr]
+            self.text.append(event.text)
             self.sink.handle(event)
-        elif kind is ReasoningDelta:
-            self.reasoning.append(event.text)  # type: ignore[union-attr]
+        elif isinstance(event, ReasoningDelta):
+            self.reasoning.append(event.text)
             self.sink.handle(event)
-        elif kind is ToolCallDelta:
-            self.calls.add(event)  # type: ignore[arg-type]
-        elif kind is Usage:
-            self.result.usage = event  # type: ignore[assignment]
-        elif kind is Finish:
-            self.result.finish_reason = event.reason  # type: ignore[union-attr]
-        elif kind is Meta:
-            self.result.id = event.id  # type: ignore[union-attr]
-            self.result.model = event.model or self.result.model  # type: ignore[union-attr]
+        elif isinstance(event, ToolCallDelta):
+            self.calls.add(event)
+        elif isinstance(event, Usage):
+            self.result.usage = event
+        elif isinstance(event, Finish):
+            self.result.finish_reason = event.reason
+        elif isinstance(event, Meta):
+            self.result.id = event.id
+            self.result.model = event.model or self.result.model
 
     def _split(self, events: list[TextDelta | ReasoningDelta]) -> None:
         """Text that began a reply, with a leading <think> block sent on as reasoning."""
         if self.think is not None and self.think.done:
             self.think = None
         for event in events:
-            if type(event) is TextDelta:
+            if isinstance(event, TextDelta):
                 self.text.append(event.text)
             else:
                 self.reasoning.append(event.text)

@@ -267,7 +267,8 @@ def _role(name: str | None, file: Mapping[str, Any]) -> Mapping[str, Any]:
     if name not in roles:
         known = ", ".join(sorted(roles)) or "none defined"
         raise UsageError(f"unknown role {name!r}; known roles: {known}")
-    return roles[name]
+    role: Mapping[str, Any] = roles[name]
+    return role
 
 
 def mcp_tool(ref: str) -> dict[str, Any]:

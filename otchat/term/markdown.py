@@ -153,7 +153,7 @@ class StreamMarkdown(Markdown):
 
     elements: ClassVar[dict[str, type[MarkdownElement]]] = {**Markdown.elements, "html_block": HtmlBlock}
     links = "inline"
-    _defaults: dict | None = None
+    _defaults: dict[str, Any] | None = None
 
     def __init__(self, markup: str, parsed: list[Token] | None = None) -> None:
         cls = type(self)

@@ -227,8 +227,8 @@ def _completer(env: Env, session: Session) -> Any:
                         yield Completion(word, start_position=-len(text), display_meta=command.help)
                 return
             name, _, arg = text[1:].partition(" ")
-            command = slash.BY_NAME.get(name)
-            for candidate in _candidates(env, session, command.complete if command else None, arg):
+            chosen = slash.BY_NAME.get(name)
+            for candidate in _candidates(env, session, chosen.complete if chosen else None, arg):
                 if candidate.startswith(arg):
                     yield Completion(candidate, start_position=-len(arg))
 

@@ -222,7 +222,7 @@ class Transport:
         return response
 
     def _backoff(self, attempt: int) -> float:
-        return min(MAX_BACKOFF, 0.5 * 2**attempt) * (0.5 + self._rand() / 2)
+        return min(MAX_BACKOFF, 0.5 * 2.0**attempt) * (0.5 + self._rand() / 2)
 
     def _wait(self, delay: float, why: str, attempt: int) -> None:
         if self._notify:
