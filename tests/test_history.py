@@ -345,10 +345,10 @@ def test_an_undone_exchange_is_not_continued_but_kept(otchat, home, server):
     assert contents(server.last_body) == ["first", "You said: first", "third", "You said: third", "fourth"]
     otchat("chat", input=f"/resume {cid[:8]}\nfifth\n")
     assert "second" not in contents(server.last_body)
-    # Nothing the user saw is deleted: the undone exchange is a hidden row.
-    assert rows(home, "SELECT content, hidden FROM messages WHERE content LIKE '%second'") == [
-        ("second", 1), ("You said: second", 1)]
-    assert rows(home, "SELECT COUNT(*) FROM messages WHERE hidden = 0") == [(8,)]
+    # Nothing the user saw is deleted: the undone exchange is a branch off turn 1.
+    assert rows(home, "SELECT content, parent_id FROM messages WHERE content LIKE '%second'") == [
+        ("second", 2), ("You said: second", 3)]
+    assert rows(home, "SELECT COUNT(*) FROM messages WHERE hidden = 0") == [(10,)]
 
 
 def test_a_retried_question_appears_once_with_the_new_answer(otchat, home, server):
@@ -357,8 +357,9 @@ def test_a_retried_question_appears_once_with_the_new_answer(otchat, home, serve
     assert r.code == 0 and contents(server.last_body) == ["what is a quokka"]
     assert otchat("-c", "and a numbat").code == 0
     assert contents(server.last_body) == ["what is a quokka", "the new answer", "and a numbat"]
-    assert rows(home, "SELECT role, content, hidden FROM messages ORDER BY id")[:3] == [
-        ("user", "what is a quokka", 0), ("assistant", "the old answer", 1), ("assistant", "the new answer", 0)]
+    # Both answers are kept, as siblings under the one question.
+    assert rows(home, "SELECT role, content, parent_id FROM messages ORDER BY id")[:3] == [
+        ("user", "what is a quokka", None), ("assistant", "the old answer", 1), ("assistant", "the new answer", 1)]
 
 
 def test_retry_in_a_resumed_conversation_replaces_the_stored_answer(otchat, home, server):
