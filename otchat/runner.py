@@ -206,7 +206,7 @@ class Session:
             turn_at[m.id] = turn
         return [f"#{b.leaf}  from turn {turn_at.get(b.from_id, 0)}  {len(b.messages)} message"
                 f"{'s' if len(b.messages) != 1 else ''}  {b.messages[0].role}: {first_words(b.messages[0].content)}"
-                for b in branches if not all(m.hidden for m in b.messages)]
+                for b in branches if not _unanswered(b.messages)]
 
     def switch(self, ref: str) -> None:
         """Make the branch ending at leaf `ref` (its number, `#12` or `12`, or a unique prefix) current."""
@@ -250,6 +250,11 @@ class Session:
     def tool_refs_text(self) -> str:
         names = self.tool_refs() + sorted(self.settings.declared_functions())
         return ", ".join(names) or "none"
+
+
+def _unanswered(messages: list[Any]) -> bool:
+    """A question that got no reply: logged, but no branch to go on from."""
+    return len(messages) == 1 and messages[0].role == "user" and messages[0].hidden
 
 
 def start_tools(env: Env, settings: Settings) -> Hub | None:
