@@ -164,3 +164,39 @@ def test_show_json_gives_the_path_and_the_branches_and_the_tree_is_indented_in_a
     whole = json.loads(otchat("history", "export", cid[:8], "--format", "json", "--tree").stdout)
     assert len(whole["messages"]) == 6
     assert "## user · #3 after #2\n\ntwo" in otchat("history", "export", cid[:8], "--tree").stdout
+
+
+# In a real terminal ---------------------------------------------------------------
+
+from tests.test_repl_pty import PROMPT, leave, say, screen, spawn  # noqa: E402,F401  (spawn: a fixture)
+
+
+def test_pty_rewind_shows_the_last_exchange_dimmed_and_continue_goes_on_after_ctrl_c(spawn, server, otchat, home):
+    child = spawn()
+    for word in ("alpha", "beta"):
+        say(child, word)
+        child.expect(f"You said: {word}")
+        child.expect(PROMPT)
+    say(child, "/rewind 1")
+    child.expect("back after turn 1")
+    child.expect(PROMPT)
+    shown = child.logfile_read.getvalue()
+    assert "\x1b[2m" in shown[shown.index("back after turn 1"):shown.rindex("assistant: You said: alpha")]
+    assert "you: alpha" in screen(child)
+    server.enqueue(Stream(text_chunks("Partial answer before the pause and more", 5), gap=(6, 30.0)),
+                   Stream(text_chunks(" and the end.")))
+    say(child, "tell me a long story")
+    child.expect("Partial answer before the")
+    child.send("\x03")
+    child.expect("interrupted")
+    child.expect(PROMPT)
+    say(child, "/continue")
+    child.expect("and the end.")
+    child.expect(PROMPT)
+    assert contents(server.last_body)[:4] == ["alpha", "You said: alpha", "tell me a long story",
+                                              "Partial answer before the"]
+    assert leave(child) == 0
+    otchat("-c", "next")
+    assert contents(server.last_body) == ["alpha", "You said: alpha", "tell me a long story",
+                                          "Partial answer before the and the end.", "next"]
+    assert rows(home, "SELECT interrupted FROM messages WHERE content LIKE 'Partial%'") == [(0,)]
