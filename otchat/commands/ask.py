@@ -51,7 +51,7 @@ def ask(
     if regenerate:
         if prompt or files or resume is None:
             raise UsageError("--regenerate asks a conversation's last question again: give -c or --cid, no prompt",
-                             hint="otchat -c --regenerate (with -m MODEL to ask another model)")
+                             hint="try: otchat -c --regenerate, with -m MODEL to ask another model")
         return run(env, flags, output, [], [], resume=resume, regenerate=True)
     if not prompt and not files and env.stdin_isatty and not dry_run:
         from ..runner import prepare
