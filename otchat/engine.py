@@ -133,6 +133,36 @@ def exchange(
             conversation.totals.turns += 1
 
 
+# What /continue asks: portable across servers (not every one lets a request end with an
+# assistant message to be completed), and the reply's text so far is sent just before it.
+CONTINUE_PROMPT = ("Your last reply was cut off. Continue it from exactly where it stopped: do not repeat"
+                   " anything, do not add a preamble, start with the next character.")
+
+
+def go_on(conversation: Conversation, reply: Entry, settings: Settings, transport: Opener, sink: Sink, *,
+          clock: Callable[[], float] = time.monotonic) -> TurnResult:
+    """/continue: send the conversation with the cut reply and ask for the rest, which is added
+    to the same reply (so later requests hold one message with both parts). What arrives before
+    a failure is added too, and the failure raised on as a TurnCut."""
+    messages = [*conversation.messages(), {"role": "user", "content": CONTINUE_PROMPT}]
+    try:
+        result = run_turn(requests.build(settings, messages), transport, sink, clock=clock)
+    except TurnCut as cut:
+        _join(conversation, reply, cut.partial)
+        raise
+    _join(conversation, reply, result)
+    return result
+
+
+def _join(conversation: Conversation, reply: Entry, result: TurnResult) -> None:
+    conversation.totals.add(result)
+    if result.content or not result.interrupted:
+        reply.content += result.content
+        reply.interrupted, reply.finish_reason = result.interrupted, result.finish_reason
+        reply.result = result
+        conversation.amended.append(reply)
+
+
 def _wants_local_tools(result: TurnResult, tools: Tools | None) -> bool:
     return (tools is not None and result.finish_reason == "tool_calls"
             and any(tools.tool(call.name) for call in result.tool_calls))

@@ -17,7 +17,7 @@ from .config.redact import is_secret_header
 from .config.resolve import Flags, Settings
 from .conversation import Conversation, Totals
 from .env import Env
-from .errors import ConfigError, ExitCode, OtchatError, TurnCut
+from .errors import ConfigError, ExitCode, OtchatError, TurnCut, UsageError
 from .models import ChatRequest, Error, TurnResult
 
 if TYPE_CHECKING:
@@ -124,7 +124,9 @@ class Session:
         """The request the next turn would send (what --dry-run prints)."""
         from .wire.request import build
 
-        return build(self.settings, [*self.conversation.messages(), {"role": "user", "content": text}])
+        c = self.conversation
+        asked_again = c.retried is not None and bool(c.entries) and c.entries[-1] is c.retried
+        return build(self.settings, c.messages() + ([] if asked_again else [{"role": "user", "content": text}]))
 
     def send(self, text: str, sink: Sink, transport: Opener) -> TurnResult:
         """One exchange through the engine, logged whatever happens."""
@@ -142,17 +144,99 @@ class Session:
         self.recorder.save(self.conversation, s.model, s.profile, s.system)
 
     def resume(self, ref: str | None) -> str:
-        """Continue a stored conversation (`ref` an id prefix, None the latest)."""
-        from .store.recorder import from_message, load
+        """Continue a stored conversation (`ref` an id prefix, None the latest) from its current position."""
+        from .store.recorder import load_path
 
-        stored = load(self.env, ref)
-        # Messages taken off the path (undone, replaced, unanswered) stay in the log, unsent.
-        entries = [from_message(m) for m in stored.messages if m.role != "system" and not m.hidden]
-        system = next((m.content for m in stored.messages if m.role == "system"), None)
-        self.conversation.resume(entries, title=stored.title, system=system)
+        stored, path = load_path(self.env, ref)
         self.recorder.cid = stored.id
+        self._follow(path, stored.title)
+        branches = f", {stored.branches} branches" if stored.branches > 1 else ""
+        return f"resumed {stored.id[:8]}: {stored.title} ({len(self.conversation.entries)} messages{branches})"
+
+    def regenerate(self) -> str:
+        """--regenerate: the last question of the resumed conversation, to be asked again (the new
+        answer is logged beside the old one)."""
+        text = self.conversation.retry()
+        if text is None or self.conversation.retried is None:
+            raise UsageError("nothing to regenerate: the conversation has no question answered last")
+        return text
+
+    def _follow(self, path: list[Any], title: str | None) -> None:
+        """The conversation becomes the logged path `path` (root first; the system prompt is its
+        first message when it is one)."""
+        from .store.recorder import from_message
+
+        head = path[0] if path and path[0].role == "system" else None
+        self.recorder.root = head.id if head else None
+        entries = [from_message(m) for m in path[1 if head else 0:]]
+        self.conversation.resume(entries, title=title, system=head.content if head else None)
         self.settings = self._complete()
-        return f"resumed {stored.id[:8]}: {stored.title} ({len(entries)} messages)"
+
+    def rewind(self, turn: int | None) -> None:
+        """Back to just after turn `turn` (None: one turn back; 0: the start). The later turns
+        stay in the log as a branch; the next message starts a new one."""
+        count = len(self.conversation.turns())
+        turn = count - 1 if turn is None else turn
+        if count == 0 or not 0 <= turn <= count:
+            raise UsageError(f"no turn {turn} to go back to: this conversation has {count} turn"
+                             f"{'s' if count != 1 else ''}" if count else "nothing to rewind yet")
+        self.conversation.rewind(turn)
+        entries = self.conversation.entries
+        self.recorder.move(entries[-1].row if entries else self.recorder.root)
+
+    def _logged(self) -> str:
+        if not self.recorder.enabled:
+            raise UsageError("branches live in the history, which is off (--no-log or log = false)")
+        if self.recorder.cid is None:
+            raise UsageError("no branches yet: nothing has been logged in this conversation")
+        return self.recorder.cid
+
+    def branches(self) -> list[str]:
+        """One line for each branch off the current path: `#LEAF  turn N  M messages  first words`."""
+        from .store.db import Store
+        from .store.views import first_words
+
+        cid = self._logged()
+        with Store.open(self.env.data_dir) as store:
+            path, branches = store.path(cid), store.branches(cid)
+        turn_at = {None: 0}
+        turn = 0
+        for m in path:
+            turn += m.role == "user"
+            turn_at[m.id] = turn
+        return [f"#{b.leaf}  from turn {turn_at.get(b.from_id, 0)}  {len(b.messages)} message"
+                f"{'s' if len(b.messages) != 1 else ''}  {b.messages[0].role}: {first_words(b.messages[0].content)}"
+                for b in branches if not _unanswered(b.messages)]
+
+    def switch(self, ref: str) -> None:
+        """Make the branch ending at leaf `ref` (its number, `#12` or `12`, or a unique prefix) current."""
+        from .store.db import Store
+        from .store.views import pick_leaf
+
+        cid = self._logged()
+        with Store.open(self.env.data_dir) as store:
+            leaf = pick_leaf(store, cid, ref)
+            store.set_current(cid, leaf)
+            path, title = store.path(cid), store.conversation(cid).title
+        self._follow(path, title)
+
+    def last_exchange(self) -> list[tuple[str, str]]:
+        """(role, text) of the path's last exchange: its last question and what followed."""
+        entries = self.conversation.entries
+        starts = self.conversation.turns()
+        return [(e.role, e.content) for e in entries[starts[-1] if starts else 0:] if e.role != "tool"]
+
+    def go_on(self, sink: Sink, transport: Opener) -> TurnResult:
+        """/continue: the last reply, cut short, gets the rest appended; logged whatever happens."""
+        from .engine import go_on
+
+        reply = self.conversation.continuable()
+        if reply is None:
+            raise UsageError("the last reply finished normally; nothing to continue")
+        try:
+            return go_on(self.conversation, reply, self.settings, transport, sink, clock=self.env.clock)
+        finally:
+            self.save()
 
     def clear(self) -> None:
         """A new conversation; the next turn starts a new logged one."""
@@ -166,6 +250,11 @@ class Session:
     def tool_refs_text(self) -> str:
         names = self.tool_refs() + sorted(self.settings.declared_functions())
         return ", ".join(names) or "none"
+
+
+def _unanswered(messages: list[Any]) -> bool:
+    """A question that got no reply: logged, but no branch to go on from."""
+    return len(messages) == 1 and messages[0].role == "user" and messages[0].hidden
 
 
 def start_tools(env: Env, settings: Settings) -> Hub | None:

@@ -345,10 +345,10 @@ def test_an_undone_exchange_is_not_continued_but_kept(otchat, home, server):
     assert contents(server.last_body) == ["first", "You said: first", "third", "You said: third", "fourth"]
     otchat("chat", input=f"/resume {cid[:8]}\nfifth\n")
     assert "second" not in contents(server.last_body)
-    # Nothing the user saw is deleted: the undone exchange is a hidden row.
-    assert rows(home, "SELECT content, hidden FROM messages WHERE content LIKE '%second'") == [
-        ("second", 1), ("You said: second", 1)]
-    assert rows(home, "SELECT COUNT(*) FROM messages WHERE hidden = 0") == [(8,)]
+    # Nothing the user saw is deleted: the undone exchange is a branch off turn 1.
+    assert rows(home, "SELECT content, parent_id FROM messages WHERE content LIKE '%second'") == [
+        ("second", 2), ("You said: second", 3)]
+    assert rows(home, "SELECT COUNT(*) FROM messages WHERE hidden = 0") == [(10,)]
 
 
 def test_a_retried_question_appears_once_with_the_new_answer(otchat, home, server):
@@ -357,8 +357,9 @@ def test_a_retried_question_appears_once_with_the_new_answer(otchat, home, serve
     assert r.code == 0 and contents(server.last_body) == ["what is a quokka"]
     assert otchat("-c", "and a numbat").code == 0
     assert contents(server.last_body) == ["what is a quokka", "the new answer", "and a numbat"]
-    assert rows(home, "SELECT role, content, hidden FROM messages ORDER BY id")[:3] == [
-        ("user", "what is a quokka", 0), ("assistant", "the old answer", 1), ("assistant", "the new answer", 0)]
+    # Both answers are kept, as siblings under the one question.
+    assert rows(home, "SELECT role, content, parent_id FROM messages ORDER BY id")[:3] == [
+        ("user", "what is a quokka", None), ("assistant", "the old answer", 1), ("assistant", "the new answer", 1)]
 
 
 def test_retry_in_a_resumed_conversation_replaces_the_stored_answer(otchat, home, server):
@@ -387,11 +388,16 @@ def test_clear_starts_a_new_logged_conversation(otchat, home, server):
 
 
 def test_history_show_and_export_keep_what_was_taken_back(otchat, home, server):
+    # An undone exchange is a branch: show and export give the current path, the JSON the
+    # branch beside it, --tree every message.
     otchat("chat", input="kept\ndropped\n/undo\n")
     cid = rows(home, "SELECT id FROM conversations")[0][0]
     shown = otchat("history", "show", cid[:8]).stdout
-    assert "## user · not sent again\n\ndropped" in shown and "## user\n\nkept" in shown
+    assert "dropped" not in shown and "## user\n\nkept" in shown
+    assert otchat("history", "show", cid[:8], "--tree").stdout.splitlines() == [
+        "#1 user: kept", "#2 assistant: You said: kept  ← current", "#3 user: dropped", "#4 assistant: You said: dropped"]
     exported = json.loads(otchat("history", "export", cid[:8], "--format", "json").stdout)
-    assert exported["message_count"] == 2
-    assert [(m["content"], m.get("hidden", False)) for m in exported["messages"]] == [
-        ("kept", False), ("You said: kept", False), ("dropped", True), ("You said: dropped", True)]
+    assert [m["content"] for m in exported["messages"]] == ["kept", "You said: kept"]
+    assert [m["content"] for m in exported["branches"][0]["messages"]] == ["dropped", "You said: dropped"]
+    whole = json.loads(otchat("history", "export", cid[:8], "--format", "json", "--tree").stdout)
+    assert [m["content"] for m in whole["messages"]] == ["kept", "You said: kept", "dropped", "You said: dropped"]

@@ -34,6 +34,9 @@ def ask(
     json_: Annotated[bool, typer.Option("--json", help="Same as --format json.")] = False,
     raw: Annotated[bool, typer.Option("--raw", help="Same as --format plain.")] = False,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the request as JSON; send nothing.")] = False,
+    regenerate: Annotated[bool, typer.Option(
+        "--regenerate", help="With -c or --cid: ask the last question again, as a new answer beside the old one."
+    )] = False,
     version: VersionOpt = False,
     **request: Any,
 ) -> int:
@@ -45,6 +48,11 @@ def ask(
     output = Output(format=fmt, usage=request["usage"], verbose=request["verbose"], dry_run=dry_run)
     resume = resume_from(request)
     files = list(request["file"] or [])
+    if regenerate:
+        if prompt or files or resume is None:
+            raise UsageError("--regenerate asks a conversation's last question again: give -c or --cid, no prompt",
+                             hint="try: otchat -c --regenerate, with -m MODEL to ask another model")
+        return run(env, flags, output, [], [], resume=resume, regenerate=True)
     if not prompt and not files and env.stdin_isatty and not dry_run:
         from ..runner import prepare
         from ..term import repl
@@ -67,27 +75,24 @@ def output_format(format: Format | None, *, json_: bool, raw: bool) -> str:
     return next(iter(asked.values()), Format.auto.value)
 
 
-def run(env: Env, flags: Any, output: Any, prompt_words: list[str], files: list[Path], resume: Any = None) -> int:
+def run(env: Env, flags: Any, output: Any, prompt_words: list[str], files: list[Path], resume: Any = None,
+        regenerate: bool = False) -> int:
     """Gather the input, run one exchange, pick the exit code."""
     from .. import runner
     from ..term.prompts import Approver
     from ..term.output import make_sink
     from ..wire import request
-    from .inputs import read_stdin, read_text_file
 
     setup = runner.prepare(env, flags, need_key=not output.dry_run)
     settings = setup.settings
-    piped = read_stdin(env, settings.max_input_bytes)
-    prompt = " ".join(prompt_words)
-    blocks = [read_text_file(path, settings.max_input_bytes) for path in files]
-    if not prompt and piped is None and not blocks:
-        raise UsageError('no prompt given', hint='try: otchat "your question", or pipe text in')
-    message = request.compose_user_message(prompt, blocks, piped)
+    message = "" if regenerate else _message(env, settings, " ".join(prompt_words), files)
     hub = runner.start_tools(env, settings)
     try:
         session = runner.Session(env, setup, tools=hub, approve=Approver(env, settings.auto_approve))
         if resume is not None:
             session.resume(resume.ref)
+        if regenerate:
+            message = session.regenerate()
         if output.dry_run:
             shown = request.redacted(session.request_for(message))
             env.stdout.write(json.dumps(shown, indent=2, ensure_ascii=False) + "\n")
@@ -104,3 +109,15 @@ def run(env: Env, flags: Any, output: Any, prompt_words: list[str], files: list[
     finally:
         if hub is not None:
             hub.close()
+
+
+def _message(env: Env, settings: Any, prompt: str, files: list[Path]) -> str:
+    """The user's message: the prompt, -f files and piped stdin."""
+    from ..wire import request
+    from .inputs import read_stdin, read_text_file
+
+    piped = read_stdin(env, settings.max_input_bytes)
+    blocks = [read_text_file(path, settings.max_input_bytes) for path in files]
+    if not prompt and piped is None and not blocks:
+        raise UsageError('no prompt given', hint='try: otchat "your question", or pipe text in')
+    return request.compose_user_message(prompt, blocks, piped)

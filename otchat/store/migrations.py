@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
-from typing import Callable
+from typing import Any, Callable
 
 # Each entry brings the schema from version i to i + 1; never edit a released one. An entry
 # is SQL statements, or a function of the connection for a step SQL alone cannot express.
@@ -112,3 +112,16 @@ def _statements(script: str) -> list[str]:
             out.append(current.strip())
             current = ""
     return out
+
+
+class Transaction:
+    """BEGIN IMMEDIATE takes the write lock up front, so a busy database waits, never fails mid-way."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self.db = db
+
+    def __enter__(self) -> None:
+        self.db.execute("BEGIN IMMEDIATE")
+
+    def __exit__(self, exc_type: Any, *rest: Any) -> None:
+        self.db.execute("ROLLBACK" if exc_type else "COMMIT")

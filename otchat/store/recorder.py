@@ -4,13 +4,13 @@ history.db (a failure is one warning, never a failed chat), and loads a stored o
 from __future__ import annotations
 
 import sqlite3
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 
 from ..conversation import Conversation, Entry
 from ..env import Env
 from ..errors import OtchatError, UsageError
 from ..models import ToolCall
-from .db import DB_NAME, Message, Store
+from .db import CURRENT, DB_NAME, Message, Store
 
 if TYPE_CHECKING:
     from .db import Conversation as Stored
@@ -39,7 +39,7 @@ def from_message(m: Message) -> Entry:
         for i, c in enumerate(m.tool_calls)
     ]
     return Entry(m.role, m.content, calls, m.interrupted, m.model, tool_call_id=m.tool_call_id,
-                 answered=bool(calls), reasoning=m.reasoning or "", row=m.id)
+                 answered=bool(calls), reasoning=m.reasoning or "", row=m.id, finish_reason=m.finish_reason)
 
 
 class Recorder:
@@ -49,18 +49,30 @@ class Recorder:
         self.env = env
         self.enabled = enabled
         self.cid: str | None = None
+        self.root: int | None = None  # the logged system prompt the conversation starts from
 
     def save(self, conversation: Conversation, model: str, profile: str | None, system: str | None) -> None:
-        """Write what the conversation added and hid since the last save."""
+        """Write what the conversation added, hid and (/continue) amended since the last save."""
         entries, conversation.unsaved = conversation.unsaved, []
         rows, conversation.unhidden = conversation.unhidden, []
+        # Replies logged before /continue added to them (one not logged yet goes in whole below).
+        amended = [e for e in conversation.amended if e.row is not None]
+        conversation.amended = []
         self.hide(rows)
-        for entry, row in zip(entries, self.record(model, profile, system, [to_message(e) for e in entries])):
+        parent: int | None = CURRENT
+        if entries and conversation.anchor is not None:  # a /retry: beside the old answer
+            parent, conversation.anchor = conversation.anchor, None
+        messages = [to_message(e) for e in entries]
+        for entry, row in zip(entries, self.record(model, profile, system, messages, parent)):
             entry.row = row
+        if amended:
+            self._write(lambda store: [store.amend(e.row, e.content, e.finish_reason, e.interrupted)
+                                       for e in amended])
 
     def record(self, model: str, profile: str | None, system: str | None,
-               messages: list[Message]) -> list[int | None]:
-        """Log `messages`; their row ids (None where nothing was written)."""
+               messages: list[Message], parent: int | None = CURRENT) -> list[int | None]:
+        """Log `messages` (under `parent`, by default the current position); their row ids
+        (None where nothing was written)."""
         if not self.enabled or not messages:
             return [None] * len(messages)
         try:
@@ -71,7 +83,9 @@ class Recorder:
                     self.cid = store.new_conversation(first, model, profile)
                     if system:
                         head = [Message("system", system)]
-                ids = store.add_messages(self.cid, head + messages, model=model)
+                ids = store.add_messages(self.cid, head + messages, model=model, parent=parent)
+                if head:
+                    self.root = ids[0]
                 return list(ids[len(head):])
         except OtchatError as exc:
             self._fail(exc.line())
@@ -80,12 +94,22 @@ class Recorder:
         return [None] * len(messages)
 
     def hide(self, ids: list[int]) -> None:
-        """Take logged messages off the conversation's path (/undo, /retry); the rows stay."""
-        if not self.enabled or not ids:
+        """Take logged messages off the conversation's path; the rows stay."""
+        if ids:
+            self._write(lambda store: store.hide(ids))
+
+    def move(self, message_id: int | None) -> None:
+        """Make `message_id` (None: the start) the position the logged conversation goes on from."""
+        if self.cid is not None:
+            cid = self.cid
+            self._write(lambda store: store.set_current(cid, message_id))
+
+    def _write(self, change: Callable[[Store], object]) -> None:
+        if not self.enabled:
             return
         try:
             with Store.open(self.env.data_dir) as store:
-                store.hide(ids)
+                change(store)
         except OtchatError as exc:
             self._fail(exc.line())
         except (sqlite3.Error, OSError) as exc:
@@ -94,6 +118,15 @@ class Recorder:
     def _fail(self, why: str) -> None:
         self.env.warn(f"history not saved: {why}")
         self.enabled = False
+
+
+def load_path(env: Env, ref: str | None) -> tuple[Stored, list[Message]]:
+    """A stored conversation (as `load`) and its current path, root first."""
+    with Store.open(env.data_dir) as store:
+        cid = store.resolve(ref) if ref else store.latest()
+        if cid is None:
+            raise UsageError("no earlier conversation to continue")
+        return store.conversation(cid), store.path(cid)
 
 
 def load(env: Env, ref: str | None) -> Stored:
