@@ -219,7 +219,7 @@ def test_doubled_braces_send_a_literal_placeholder(tmp_path):
 
 # `otchat chat` takes the request flags of a one-shot prompt, defined once.
 
-ONESHOT_ONLY = {"format", "json_", "raw", "dry_run", "version"}  # output flags (chat has its own --format)
+ONESHOT_ONLY = {"format", "json_", "raw", "dry_run", "extract", "extract_last", "version"}  # output flags (chat has its own --format)
 CHAT_ONLY = {"multiline", "format"}
 
 

@@ -108,6 +108,10 @@ def _command_or_turn(env: Env, session: Session, transport: Any, output: Output,
             return True
         if outcome.text:
             _say(info, env, outcome.text)
+        if outcome.code is not None:
+            from .code import show_code
+
+            show_code(env, outcome.code, last=outcome.last_block)
         if outcome.exit:
             return False
         if outcome.edit:
