@@ -142,3 +142,15 @@ def test_piped_stdin_reads_keys_from_the_terminal(spawn, server, home):
     assert finish(child) == 0
     assert (home / "marker").exists()
     assert server.requests[0].body["messages"][-1]["content"] == "touch if a terminal\n\na.txt\n"
+
+
+def test_text_typed_ahead_or_pasted_is_not_a_key(spawn, server, home):
+    # "echo hi" starts with e: pasted (several bytes at once) it must not execute.
+    server.enqueue(Stream(text_chunks("touch marker", 6)))
+    child = spawn("make a marker")
+    child.expect_exact(MENU)
+    child.send("echo hi")
+    child.expect_exact(MENU)  # the menu again, nothing run
+    child.send("a")
+    assert finish(child) == 0
+    assert not (home / "marker").exists()

@@ -27,17 +27,24 @@ class Keys:
         self.own = own  # opened here (/dev/tty): the command run gets it as stdin, and it is closed
 
     def read(self) -> str:
-        """One key, unechoed; Ctrl-C and Ctrl-D arrive as characters (the terminal is raw)."""
+        """One key press, unechoed; Ctrl-C and Ctrl-D arrive as characters (the terminal is raw).
+
+        Keys typed before the menu was drawn are discarded (TCSAFLUSH): they were not typed
+        at this command. Several bytes at once (a paste, a line typed ahead, an arrow key's
+        escape sequence) are no key of the menu: "" — so "echo hi" pasted never means `e`.
+        """
         import termios
         import tty
 
         saved = termios.tcgetattr(self.fd)
         try:
-            tty.setraw(self.fd)
-            data = os.read(self.fd, 8)  # an escape sequence (an arrow key) arrives whole
+            tty.setraw(self.fd, termios.TCSAFLUSH)
+            data = os.read(self.fd, 64)
         finally:
             termios.tcsetattr(self.fd, termios.TCSADRAIN, saved)
-        return data.decode("utf-8", "replace")[:1] if data else CTRL_D
+        if not data:
+            return CTRL_D
+        return data.decode("ascii") if len(data) == 1 and data < b"\x80" else ""
 
     def close(self) -> None:
         if self.own:
