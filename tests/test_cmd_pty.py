@@ -154,3 +154,25 @@ def test_text_typed_ahead_or_pasted_is_not_a_key(spawn, server, home):
     child.send("a")
     assert finish(child) == 0
     assert not (home / "marker").exists()
+
+
+def test_a_command_killed_by_a_signal_exits_128_plus_its_number(spawn, server):
+    server.enqueue(Stream(text_chunks("kill -TERM $$", 6)))
+    child = spawn("stop yourself")
+    child.expect_exact(MENU)
+    child.send("e")
+    assert finish(child) == 128 + 15
+
+
+def test_c_copies_and_says_how(spawn, server):
+    import base64
+
+    server.enqueue(Stream(text_chunks("ls -la", 6)))
+    child = spawn("list", env={"DISPLAY": "", "WAYLAND_DISPLAY": "", "SSH_TTY": "/dev/pts/9"})
+    child.expect_exact(MENU)
+    child.send("c")
+    child.expect_exact("copied to the clipboard (OSC 52)")
+    assert "\x1b]52;c;" + base64.b64encode(b"ls -la").decode() + "\x07" in child.logfile_read.getvalue()
+    child.expect_exact(MENU)
+    child.send("a")
+    assert finish(child) == 0
