@@ -176,3 +176,12 @@ def test_c_copies_and_says_how(spawn, server):
     child.expect_exact(MENU)
     child.send("a")
     assert finish(child) == 0
+
+
+def test_no_controlling_terminal_behaves_as_a_pipe(spawn, server, home):
+    # stdout is a terminal, but stdin is a pipe and there is no /dev/tty to read keys from.
+    server.enqueue(Stream(text_chunks("touch marker", 6)))
+    child = spawn(shell_line=f"printf 'ctx\\n' | setsid -w {OTCHAT} cmd 'make a marker'")
+    assert finish(child) == 0
+    assert screen(child) == ["touch marker"]
+    assert not (home / "marker").exists()
