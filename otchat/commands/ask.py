@@ -34,8 +34,10 @@ def ask(
     json_: Annotated[bool, typer.Option("--json", help="Same as --format json.")] = False,
     raw: Annotated[bool, typer.Option("--raw", help="Same as --format plain.")] = False,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the request as JSON; send nothing.")] = False,
-    extract: Annotated[bool, typer.Option("-x", "--extract", help="Print only the code of the answer's fenced blocks.")] = False,
-    extract_last: Annotated[bool, typer.Option("--extract-last", help="Print only the code of the last fenced block.")] = False,
+    extract: Annotated[
+        bool, typer.Option("-x", "--extract", help="Print only the code of the answer's fenced blocks.")] = False,
+    extract_last: Annotated[
+        bool, typer.Option("--extract-last", help="Print only the code of the last fenced block.")] = False,
     version: VersionOpt = False,
     **request: Any,
 ) -> int:

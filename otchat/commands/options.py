@@ -246,7 +246,7 @@ def flags_from(p: dict[str, Any]) -> Flags:
 
 def resume_from(p: dict[str, Any]) -> Resume | None:
     """What -c / --cid ask to continue (None: a new conversation)."""
-    if not (p.get("continue_") or p.get("cid")):
+    if not (p["continue_"] or p["cid"]):
         return None
     from ..runner import Resume
 
