@@ -13,7 +13,7 @@ import click
 import typer
 from typer.core import TyperCommand, TyperGroup
 
-from .commands import ask, auth, chat, completion, config, history, mcp, models
+from .commands import ask, auth, chat, cmd, completion, config, history, mcp, models, shell_integration
 from .commands.group import CommandGroup, closest, env_of
 from .commands.options import TRACEBACK, VersionOpt
 from .env import Env
@@ -116,8 +116,10 @@ def root(version: VersionOpt = False) -> None:
 # Commands first, then groups: the order --help, the man page and completion list them in.
 app.command(name=ONESHOT, cls=OneshotCommand, hidden=True, help=ask.HELP, epilog=exit_status_summary())(ask.ask)
 app.command("chat")(chat.chat)
+app.command("cmd", help=cmd.HELP)(cmd.cmd)
 app.command("models")(models.models)
 app.command("completion")(completion.completion)
+app.command("shell-integration")(shell_integration.shell_integration)
 app.add_typer(config.app, name="config")
 app.add_typer(auth.app, name="auth")
 app.add_typer(history.app, name="history")

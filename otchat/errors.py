@@ -44,6 +44,9 @@ EXIT_STATUS: tuple[tuple[str, str, str], ...] = (
     ("8", "rate limit (429) or out of credit (402)", "rate limited after retries (429) or out of credit (402)"),
     ("9", "stopped at a tool budget with tool calls unrun",
      "the reply stopped at a tool budget with tool calls nobody ran"),
+    ("N", "after otchat cmd ran a command: its status",
+     "after `otchat cmd` ran a command (`e`, or Enter after `m`): that command's exit status (killed by"
+     " signal N: 128 + N)"),
     ("130", "interrupted", "Ctrl-C (the partial reply stays printed and logged)"),
     ("141", "stdout closed", "stdout was closed (`otchat … | head -1`); nothing is printed"),
     ("129 / 143", "SIGHUP/SIGTERM", "SIGHUP / SIGTERM (the partial reply is logged)"),

@@ -32,6 +32,7 @@ class Output:
     usage: bool = False
     verbose: bool = False
     dry_run: bool = False
+    extract: str | None = None  # -x: "all" blocks, --extract-last: "last"
 
 
 @dataclass

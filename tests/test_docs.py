@@ -190,7 +190,7 @@ def readme_command_lines():
     return lines
 
 
-SUBCOMMANDS = ("chat", "config", "auth", "history", "models", "completion", "mcp")
+SUBCOMMANDS = ("chat", "config", "auth", "history", "models", "completion", "mcp", "shell-integration")
 
 
 @pytest.fixture

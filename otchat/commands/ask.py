@@ -37,6 +37,10 @@ def ask(
     regenerate: Annotated[bool, typer.Option(
         "--regenerate", help="With -c or --cid: ask the last question again, as a new answer beside the old one."
     )] = False,
+    extract: Annotated[
+        bool, typer.Option("-x", "--extract", help="Print only the code of the answer's fenced blocks.")] = False,
+    extract_last: Annotated[
+        bool, typer.Option("--extract-last", help="Print only the code of the last fenced block.")] = False,
     version: VersionOpt = False,
     **request: Any,
 ) -> int:
@@ -45,7 +49,10 @@ def ask(
     env = env_of(ctx)
     fmt = output_format(format, json_=json_, raw=raw)
     flags = flags_from(request)
-    output = Output(format=fmt, usage=request["usage"], verbose=request["verbose"], dry_run=dry_run)
+    output = Output(format=fmt, usage=request["usage"], verbose=request["verbose"], dry_run=dry_run,
+                    extract="last" if extract_last else "all" if extract else None)
+    if output.extract and fmt in ("json", "jsonl"):
+        raise UsageError(f"-x/--extract-last and --format {fmt} contradict each other")
     resume = resume_from(request)
     files = list(request["file"] or [])
     if regenerate:
@@ -98,8 +105,13 @@ def run(env: Env, flags: Any, output: Any, prompt_words: list[str], files: list[
             env.stdout.write(json.dumps(shown, indent=2, ensure_ascii=False) + "\n")
             env.stdout.flush()
             return ExitCode.OK
-        sink = make_sink(env, output.format, usage=output.usage, verbose=output.verbose,
-                         links=session.settings.links)
+        if output.extract:
+            from ..term.code import CodeSink
+
+            sink: Any = CodeSink(env, last=output.extract == "last", usage=output.usage)
+        else:
+            sink = make_sink(env, output.format, usage=output.usage, verbose=output.verbose,
+                             links=session.settings.links)
         transport = runner.make_transport(env, session.settings, output)
         try:
             result = runner.finish_turn(env, sink, lambda: session.send(message, sink, transport))

@@ -113,6 +113,10 @@ def _command_or_turn(env: Env, session: Session, transport: Any, output: Output,
             _recap(env, info, outcome.recap)
         if outcome.go_on:
             turn(env, session, transport, output, None)
+        if outcome.code is not None:
+            from .code import show_code
+
+            show_code(env, outcome.code, last=outcome.last_block)
         if outcome.exit:
             return False
         if outcome.edit:

@@ -44,6 +44,7 @@ COMMANDS = [
     Command("clear", "/clear", "start a new conversation"),
     Command("edit", "/edit", "write the next message in $EDITOR (also Ctrl-X Ctrl-E)"),
     Command("save", "/save FILE", "save the conversation as markdown"),
+    Command("extract", "/extract [last]", "print only the code of the last reply (last: its last block)"),
     Command("history", "/history", "recent conversations"),
     Command("resume", "/resume ID", "continue a past conversation"),
     Command("exit", "/exit", "leave (also Ctrl-D)"),
@@ -61,6 +62,8 @@ class Outcome:
     exit: bool = False
     recap: list[tuple[str, str]] | None = None  # (role, text) shown dimmed: where the conversation stands
     go_on: bool = False  # /continue the last reply
+    code: str | None = None  # a reply to show only the code of (/extract)
+    last_block: bool = False
 
 
 def is_command(line: str) -> bool:
@@ -220,6 +223,15 @@ def _save(s: Session, path_text: str) -> str:
     return f"saved {len(conversation.entries)} messages to {path}"
 
 
+def _extract(s: Session, arg: str) -> Outcome:
+    if arg not in ("", "last"):
+        raise UsageError("usage: /extract [last]")
+    reply = next((e for e in reversed(s.conversation.entries) if e.role == "assistant" and e.content), None)
+    if reply is None:
+        raise UsageError("no reply to extract code from yet")
+    return Outcome(code=reply.content, last_block=arg == "last")
+
+
 def _recent(s: Session) -> str:
     from ..store.db import Store
     from ..store.views import listing
@@ -260,6 +272,7 @@ _HANDLERS: dict[str, Callable[[Session, str], Outcome]] = {
     "clear": lambda s, a: Outcome(_clear(s)),
     "edit": lambda s, a: Outcome(edit=True),
     "save": _needs_arg("/save FILE", lambda s, a: Outcome(_save(s, a))),
+    "extract": _extract,
     "history": lambda s, a: Outcome(_recent(s)),
     "resume": _needs_arg("/resume ID", lambda s, a: Outcome(_resume(s, a))),
     "exit": lambda s, a: Outcome(exit=True),
