@@ -109,6 +109,13 @@ class Conversation:
             else:
                 self.unhidden.append(entry.row)
 
+    def set_aside(self, entries: list[Entry]) -> None:
+        """Take entries off the conversation (failed --schema attempts and their re-asks): the
+        log keeps them, hidden, as a branch beside the path."""
+        aside = {id(entry) for entry in entries}
+        self.entries = [entry for entry in self.entries if id(entry) not in aside]
+        self.hide(entries)
+
     def undo(self) -> bool:
         """Drop the last exchange (the last user message and everything after it)."""
         for i in range(len(self.entries) - 1, -1, -1):

@@ -34,6 +34,17 @@ def ask(
     json_: Annotated[bool, typer.Option("--json", help="Same as --format json.")] = False,
     raw: Annotated[bool, typer.Option("--raw", help="Same as --format plain.")] = False,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the request as JSON; send nothing.")] = False,
+    schema: Annotated[Optional[str], typer.Option(
+        "--schema", metavar="SPEC",
+        help="Reply with JSON matching a schema: a file, inline JSON or 'name, age int, bio: …' (- clears).",
+    )] = None,
+    schema_multi: Annotated[Optional[str], typer.Option(
+        "--schema-multi", metavar="SPEC", help='As --schema, for a list: {"items": [...]} of such objects.',
+    )] = None,
+    schema_retries: Annotated[int, typer.Option(
+        "--schema-retries", metavar="N", min=0, max=10, help="Re-asks when a reply does not match [default: 2].",
+        show_default=False,
+    )] = 2,
     version: VersionOpt = False,
     **request: Any,
 ) -> int:
@@ -44,13 +55,35 @@ def ask(
     flags = flags_from(request)
     output = Output(format=fmt, usage=request["usage"], verbose=request["verbose"], dry_run=dry_run)
     resume = resume_from(request)
+    wanted = schema_from(schema, schema_multi)
     files = list(request["file"] or [])
     if not prompt and not files and env.stdin_isatty and not dry_run:
         from ..runner import prepare
         from ..term import repl
 
+        if wanted is not None:
+            raise UsageError("--schema is for one-shot prompts", hint="use /schema SPEC in the REPL")
         return repl.run(env, prepare(env, flags), output, None, resume=resume)
-    return run(env, flags, output, list(prompt or []), files, resume=resume)
+    return run(env, flags, output, list(prompt or []), files, resume=resume, schema=wanted,
+               schema_retries=schema_retries)
+
+
+class NoSchema:
+    """`--schema -`: no schema, not even the one a continued conversation had."""
+
+
+def schema_from(spec: str | None, multi: str | None) -> dict[str, Any] | NoSchema | None:
+    """The schema --schema / --schema-multi ask for; NoSchema for `-`; None: not given."""
+    if spec is not None and multi is not None:
+        raise UsageError("--schema and --schema-multi contradict each other")
+    text = spec if spec is not None else multi
+    if text is None:
+        return None
+    if text.strip() == "-":
+        return NoSchema()
+    from ..structured import parse_spec
+
+    return parse_spec(text, multi=multi is not None)
 
 
 def output_format(format: Format | None, *, json_: bool, raw: bool) -> str:
@@ -67,7 +100,8 @@ def output_format(format: Format | None, *, json_: bool, raw: bool) -> str:
     return next(iter(asked.values()), Format.auto.value)
 
 
-def run(env: Env, flags: Any, output: Any, prompt_words: list[str], files: list[Path], resume: Any = None) -> int:
+def run(env: Env, flags: Any, output: Any, prompt_words: list[str], files: list[Path], resume: Any = None,
+        schema: dict[str, Any] | NoSchema | None = None, schema_retries: int = 2) -> int:
     """Gather the input, run one exchange, pick the exit code."""
     from .. import runner
     from ..term.prompts import Approver
@@ -87,15 +121,24 @@ def run(env: Env, flags: Any, output: Any, prompt_words: list[str], files: list[
     try:
         session = runner.Session(env, setup, tools=hub, approve=Approver(env, settings.auto_approve))
         if resume is not None:
-            session.resume(resume.ref)
+            session.resume(resume.ref)  # a continued conversation keeps its schema...
+        if schema is not None:  # ...unless --schema gives another, or `-` none
+            session.set_schema(None if isinstance(schema, NoSchema) else schema)
         if output.dry_run:
             shown = request.redacted(session.request_for(message))
             env.stdout.write(json.dumps(shown, indent=2, ensure_ascii=False) + "\n")
             env.stdout.flush()
             return ExitCode.OK
+        transport = runner.make_transport(env, session.settings, output)
+        if session.schema is not None:
+            from ..term import jsonout
+
+            try:
+                return jsonout.run(env, session, transport, output, message, schema_retries)
+            finally:
+                transport.close()
         sink = make_sink(env, output.format, usage=output.usage, verbose=output.verbose,
                          links=session.settings.links)
-        transport = runner.make_transport(env, session.settings, output)
         try:
             result = runner.finish_turn(env, sink, lambda: session.send(message, sink, transport))
         finally:

@@ -120,11 +120,11 @@ def list_cmd(env: Env, limit: int, as_json: bool) -> int:
 
 
 def show_cmd(env: Env, ref: str, fmt: str) -> int:
-    from ..store.recorder import load
+    from ..store.recorder import load_with_schema
     from ..store.views import export_text
 
-    conversation = load(env, ref)
-    text = export_text(conversation, fmt)
+    conversation, schema = load_with_schema(env, ref)
+    text = export_text(conversation, fmt, schema)
     if fmt == "markdown" and env.stdout_isatty:
         from ..config import resolve as config
         from ..term.console import console_for
@@ -140,10 +140,11 @@ def show_cmd(env: Env, ref: str, fmt: str) -> int:
 
 
 def export_cmd(env: Env, ref: str, fmt: str, output: Path | None, yes: bool = False, ask: Ask | None = None) -> int:
-    from ..store.recorder import load
+    from ..store.recorder import load_with_schema
     from ..store.views import export_text
 
-    text = export_text(load(env, ref), fmt)
+    conversation, schema = load_with_schema(env, ref)
+    text = export_text(conversation, fmt, schema)
     if output is None:
         env.stdout.write(text)
         return ExitCode.OK

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import time
+from typing import Any
 
 from .db import Conversation, Message
 
@@ -37,8 +38,9 @@ def markdown_of(title: str, messages: list[Message]) -> str:
     return "\n".join(lines)
 
 
-def export_text(conversation: Conversation, fmt: str) -> str:
-    """A conversation as `markdown` or `json`."""
+def export_text(conversation: Conversation, fmt: str, schema: dict[str, Any] | None = None) -> str:
+    """A conversation as `markdown` or `json` (which holds the JSON Schema its replies match, or null)."""
     if fmt == "json":
-        return json.dumps(conversation.to_json(), indent=2, ensure_ascii=False) + "\n"
+        data = {**conversation.to_json(), "schema": schema}
+        return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
     return markdown_of(conversation.title, conversation.messages)
