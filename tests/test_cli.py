@@ -219,7 +219,8 @@ def test_doubled_braces_send_a_literal_placeholder(tmp_path):
 
 # `otchat chat` takes the request flags of a one-shot prompt, defined once.
 
-ONESHOT_ONLY = {"format", "json_", "raw", "dry_run", "version"}  # output flags (chat has its own --format)
+ONESHOT_ONLY = {"format", "json_", "raw", "dry_run", "version",  # output flags (chat has its own --format)
+                "schema", "schema_multi", "schema_retries"}  # /schema in the REPL
 CHAT_ONLY = {"multiline", "format"}
 
 

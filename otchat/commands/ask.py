@@ -36,7 +36,7 @@ def ask(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the request as JSON; send nothing.")] = False,
     schema: Annotated[Optional[str], typer.Option(
         "--schema", metavar="SPEC",
-        help="Reply with JSON matching a schema: a file, inline JSON or 'name, age int, bio: …' (- clears).",
+        help="Reply with JSON matching a schema: a file, inline JSON or 'name, age int, bio: a note' (- clears).",
     )] = None,
     schema_multi: Annotated[Optional[str], typer.Option(
         "--schema-multi", metavar="SPEC", help='As --schema, for a list: {"items": [...]} of such objects.',

@@ -46,6 +46,8 @@ EXAMPLES = [
      'otchat config set profiles.local.api_key_env ""\n'
      'otchat --profile local "hello"'),
     ("Find an old conversation:", "otchat history search otters"),
+    ("Get JSON that matches a schema (exit 10 when the model never gets it right):",
+     'cat invoice.txt | otchat --schema "vendor, date, total float" | jq .total'),
 ]
 
 

@@ -13,28 +13,36 @@ from ..runner import Output, Session
 from ..structured import SchemaMismatch
 
 
+SPINNER = "dots"
+
+
 class Waiting:
     """A sink that keeps the reply to itself; on a terminal, a spinner on stderr."""
 
     def __init__(self, env: Env) -> None:
+        self._env = env
         self._status: Any = None
-        if env.stderr_isatty:
+
+    def attempt(self, number: int, total: int) -> None:
+        """Say which attempt runs (on a terminal): drawn at once, not at the spinner's next tick."""
+        if not self._env.stderr_isatty:
+            return
+        text = f"asking for JSON (attempt {number} of {total}{'' if number == 1 else ', asking again'})"
+        if self._status is None:
             from rich.console import Console
 
-            console = Console(file=env.stderr, force_terminal=True, no_color=bool(env.environ.get("NO_COLOR")))
-            self._status = console.status("asking for JSON", spinner="dots")
+            console = Console(file=self._env.stderr, force_terminal=True,
+                              no_color=bool(self._env.environ.get("NO_COLOR")))
+            self._status = console.status(text, spinner=SPINNER)
             self._status.start()
+        # Naming the spinner again makes rich redraw now (a text alone waits for its next tick).
+        self._status.update(text, spinner=SPINNER)
 
     def handle(self, event: Event) -> None:
         pass  # a schema reply is shown only once it validates
 
     def flush(self) -> None:
         pass
-
-    def attempt(self, number: int, total: int) -> None:
-        if self._status is not None:
-            again = "" if number == 1 else ", asking again"
-            self._status.update(f"asking for JSON (attempt {number} of {total}{again})")
 
     def close(self) -> None:
         if self._status is not None:
