@@ -193,3 +193,14 @@ def test_schema_asks_validates_and_clears(tmp_path):
     # Cleared: no schema, and the failed attempt is not on the conversation's path.
     assert "response_format" not in plain
     assert [m["content"] for m in plain["messages"]] == ["who?", good, "and now?"]
+
+
+def test_a_conversation_after_clear_keeps_the_schema_in_the_log(tmp_path):
+    from otchat.store.db import Store
+    from otchat.store.schemas import schema_of
+
+    good = '{"name": "Otto"}'
+    run_repl(tmp_path, "/schema name\rone\r/clear\rtwo\r", Server(good, good))
+    with Store.open(tmp_path / "data") as store:
+        schemas = [schema_of(store, c.id) for c in store.conversations(10)]
+    assert len(schemas) == 2 and all(s is not None and s["required"] == ["name"] for s in schemas)

@@ -192,3 +192,10 @@ def test_a_bad_spec_is_a_usage_error(otchat, server):
     assert result.code == 2
     assert "unknown type 'integerish'" in result.stderr
     assert posts(server) == []
+
+
+def test_after_a_rejection_the_re_asks_go_without_response_format(otchat, server):
+    server.reject_response_format = True
+    server.answer('{"vendor": 1}', GOOD)
+    assert otchat("--schema", INVOICE, "the invoice").code == 0
+    assert [("response_format" in body) for body in posts(server)] == [True, False, False]

@@ -92,6 +92,7 @@ class Recorder:
                 if self.cid is None:
                     first = next((m.content for m in messages if m.role == "user"), messages[0].content)
                     self.cid = store.new_conversation(first, model, profile)
+                    self._schema = None  # a new conversation (after /clear) holds no schema yet
                     if system:
                         head = [Message("system", system)]
                 ids = store.add_messages(self.cid, head + messages, model=model)
