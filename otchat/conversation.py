@@ -139,6 +139,13 @@ class Conversation:
                                    self.last_user_text)
         return dropped
 
+    def set_aside(self, entries: list[Entry]) -> None:
+        """Take entries off the conversation (failed --schema attempts and their re-asks): the
+        log keeps them, hidden, as a branch beside the path."""
+        aside = {id(entry) for entry in entries}
+        self.entries = [entry for entry in self.entries if id(entry) not in aside]
+        self.hide(entries)
+
     def retry(self) -> str | None:
         """The last user message, to be sent again: when it is the last exchange, its replies
         leave the conversation (the log keeps them: the new answer is logged beside them, under

@@ -98,6 +98,7 @@ class Session:
         self.tools = tools  # a mcp.hub.Hub of local MCP servers, or None
         self.approve = approve
         self.conversation = Conversation()
+        self.schema: dict[str, Any] | None = None  # --schema / /schema: replies must match it
         self._base = setup.settings  # as resolved from the flags
         self.settings = self._complete()
         self.recorder = Recorder(env, self.settings.log)
@@ -107,7 +108,18 @@ class Session:
         base = self._base
         tools = base.tools + (self.tools.function_tools() if self.tools is not None else [])
         system = base.system if base.system is not None else self.conversation.system
-        return dataclasses.replace(base, tools=tools, system=system)
+        response_format = base.response_format
+        if self.schema is not None and response_format:
+            from .structured import RejectionCache
+
+            response_format = not RejectionCache(self.env.data_dir).rejects(base.base_url)
+        return dataclasses.replace(base, tools=tools, system=system, schema=self.schema,
+                                   response_format=response_format)
+
+    def set_schema(self, schema: dict[str, Any] | None) -> None:
+        """Ask for (None: stop asking for) replies that match a JSON Schema."""
+        self.schema = schema
+        self.settings = self._complete()
 
     def change(self, apply: Callable[[Flags], None]) -> None:
         """Change the flags and resolve again; the old ones stay if the new ones do not resolve."""
@@ -129,27 +141,29 @@ class Session:
         asked_again = c.retried is not None and bool(c.entries) and c.entries[-1] is c.retried
         return build(self.settings, c.messages() + ([] if asked_again else [{"role": "user", "content": text}]))
 
-    def send(self, text: str, sink: Sink, transport: Opener) -> TurnResult:
-        """One exchange through the engine, logged whatever happens."""
+    def send(self, text: str, sink: Sink, transport: Opener, *, save: bool = True) -> TurnResult:
+        """One exchange through the engine, logged whatever happens (unless the caller saves)."""
         from .engine import exchange
 
         try:
             return exchange(self.conversation, text, self.settings, transport, sink, tools=self.tools,
                             approve=self.approve, clock=self.env.clock)
         finally:
-            self.save()
+            if save:
+                self.save()
 
     def save(self) -> None:
         """Tell the log what the conversation added or took off its path."""
         s = self.settings
-        self.recorder.save(self.conversation, s.model, s.profile, s.system)
+        self.recorder.save(self.conversation, s.model, s.profile, s.system, self.schema)
 
     def resume(self, ref: str | None) -> str:
         """Continue a stored conversation (`ref` an id prefix, None the latest) from its current position."""
         from .store.recorder import load_path
 
-        stored, path = load_path(self.env, ref)
-        self.recorder.cid = stored.id
+        stored, path, schema = load_path(self.env, ref)
+        self.recorder.resumed(stored.id, schema)
+        self.schema = schema  # a continued conversation keeps its schema
         self._follow(path, stored.title)
         branches = f", {stored.branches} branches" if stored.branches > 1 else ""
         return f"resumed {stored.id[:8]}: {stored.title} ({len(self.conversation.entries)} messages{branches})"
@@ -302,6 +316,15 @@ def make_transport(env: Env, settings: Settings, output: Output, *, timeout: flo
     """The HTTP transport for `settings` (`timeout` overrides the read timeout)."""
     from .wire.transport import Transport
 
+    from .structured import RejectionCache
+
+    def dropped(field: str) -> None:
+        # The next run with a schema goes straight to the request without response_format.
+        if field == "response_format":
+            RejectionCache(env.data_dir).remember(settings.base_url)
+            if output.verbose:
+                env.warn("the server rejects response_format; the schema goes as a system message only")
+
     log = (lambda line: _err_line(env, line)) if output.verbose else None
     notify = (lambda line: env.warn(line)) if (output.verbose or env.stderr_isatty) else None
     return Transport(
@@ -314,6 +337,7 @@ def make_transport(env: Env, settings: Settings, output: Output, *, timeout: flo
         notify=notify,
         plain_http=settings.base_url.startswith("http://"),
         ca_bundle=settings.ca_bundle,
+        dropped=dropped,
     )
 
 

@@ -41,6 +41,17 @@ def ask(
         bool, typer.Option("-x", "--extract", help="Print only the code of the answer's fenced blocks.")] = False,
     extract_last: Annotated[
         bool, typer.Option("--extract-last", help="Print only the code of the last fenced block.")] = False,
+    schema: Annotated[Optional[str], typer.Option(
+        "--schema", metavar="SPEC",
+        help="Reply with JSON matching a schema: a file, inline JSON or 'name, age int, bio: a note' (- clears).",
+    )] = None,
+    schema_multi: Annotated[Optional[str], typer.Option(
+        "--schema-multi", metavar="SPEC", help='As --schema, for a list: {"items": [...]} of such objects.',
+    )] = None,
+    schema_retries: Annotated[int, typer.Option(
+        "--schema-retries", metavar="N", min=0, max=10, help="Re-asks when a reply does not match [default: 2].",
+        show_default=False,
+    )] = 2,
     version: VersionOpt = False,
     **request: Any,
 ) -> int:
@@ -54,6 +65,7 @@ def ask(
     if output.extract and fmt in ("json", "jsonl"):
         raise UsageError(f"-x/--extract-last and --format {fmt} contradict each other")
     resume = resume_from(request)
+    wanted = schema_from(schema, schema_multi)
     files = list(request["file"] or [])
     if regenerate:
         if prompt or files or resume is None:
@@ -64,8 +76,29 @@ def ask(
         from ..runner import prepare
         from ..term import repl
 
+        if wanted is not None:
+            raise UsageError("--schema is for one-shot prompts", hint="use /schema SPEC in the REPL")
         return repl.run(env, prepare(env, flags), output, None, resume=resume)
-    return run(env, flags, output, list(prompt or []), files, resume=resume)
+    return run(env, flags, output, list(prompt or []), files, resume=resume, schema=wanted,
+               schema_retries=schema_retries)
+
+
+class NoSchema:
+    """`--schema -`: no schema, not even the one a continued conversation had."""
+
+
+def schema_from(spec: str | None, multi: str | None) -> dict[str, Any] | NoSchema | None:
+    """The schema --schema / --schema-multi ask for; NoSchema for `-`; None: not given."""
+    if spec is not None and multi is not None:
+        raise UsageError("--schema and --schema-multi contradict each other")
+    text = spec if spec is not None else multi
+    if text is None:
+        return None
+    if text.strip() == "-":
+        return NoSchema()
+    from ..structured import parse_spec
+
+    return parse_spec(text, multi=multi is not None)
 
 
 def output_format(format: Format | None, *, json_: bool, raw: bool) -> str:
@@ -83,7 +116,7 @@ def output_format(format: Format | None, *, json_: bool, raw: bool) -> str:
 
 
 def run(env: Env, flags: Any, output: Any, prompt_words: list[str], files: list[Path], resume: Any = None,
-        regenerate: bool = False) -> int:
+        regenerate: bool = False, schema: dict[str, Any] | NoSchema | None = None, schema_retries: int = 2) -> int:
     """Gather the input, run one exchange, pick the exit code."""
     from .. import runner
     from ..term.prompts import Approver
@@ -97,14 +130,24 @@ def run(env: Env, flags: Any, output: Any, prompt_words: list[str], files: list[
     try:
         session = runner.Session(env, setup, tools=hub, approve=Approver(env, settings.auto_approve))
         if resume is not None:
-            session.resume(resume.ref)
+            session.resume(resume.ref)  # a continued conversation keeps its schema...
         if regenerate:
             message = session.regenerate()
+        if schema is not None:  # ...unless --schema gives another, or `-` none
+            session.set_schema(None if isinstance(schema, NoSchema) else schema)
         if output.dry_run:
             shown = request.redacted(session.request_for(message))
             env.stdout.write(json.dumps(shown, indent=2, ensure_ascii=False) + "\n")
             env.stdout.flush()
             return ExitCode.OK
+        transport = runner.make_transport(env, session.settings, output)
+        if session.schema is not None:
+            from ..term import jsonout
+
+            try:
+                return jsonout.run(env, session, transport, output, message, schema_retries)
+            finally:
+                transport.close()
         if output.extract:
             from ..term.code import CodeSink
 
@@ -112,7 +155,6 @@ def run(env: Env, flags: Any, output: Any, prompt_words: list[str], files: list[
         else:
             sink = make_sink(env, output.format, usage=output.usage, verbose=output.verbose,
                              links=session.settings.links)
-        transport = runner.make_transport(env, session.settings, output)
         try:
             result = runner.finish_turn(env, sink, lambda: session.send(message, sink, transport))
         finally:

@@ -149,16 +149,18 @@ def _text(env: Env, ref: str, fmt: str, tree: bool, drawn: bool = False) -> tupl
     from ..store.db import Store
     from ..store.views import export_text, markdown_of, path_json, tree_lines
 
+    from ..store.schemas import schema_of
+
     with Store.open(env.data_dir) as store:
         cid = store.resolve(ref)
         conversation = store.conversation(cid)
-        path, branches = store.path(cid), store.branches(cid)
+        path, branches, schema = store.path(cid), store.branches(cid), schema_of(store, cid)
     if tree and fmt == "json":
-        return export_text(conversation, "json"), False
+        return export_text(conversation, "json", schema), False
     if tree:
         return "\n".join(tree_lines(conversation.messages, conversation.current, drawn=drawn)) + "\n", False
     if fmt == "json":
-        return path_json(conversation, path, branches), False
+        return path_json(conversation, path, branches, schema), False
     return markdown_of(conversation.title, path), True
 
 

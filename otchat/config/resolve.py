@@ -74,6 +74,8 @@ class Settings:
     max_tool_rounds: int = 8
     ca_bundle: str | None = None
     links: str = "inline"  # where a markdown link's target shows (see term.markdown)
+    response_format: bool = True  # may a schema also go as `response_format` (config key)
+    schema: dict[str, Any] | None = None  # --schema / /schema: set by the session, never resolved
 
     def declared_functions(self) -> set[str]:
         """Names of the function tools this client declared (and could answer)."""
@@ -228,6 +230,7 @@ def resolve(flags: Flags, environ: Mapping[str, str], file: Mapping[str, Any]) -
         max_tool_rounds=int(flags.max_tool_rounds or pick("max_tool_rounds")),
         ca_bundle=pick("ca_bundle"),
         links=pick("links"),
+        response_format=bool(pick("response_format")),
     )
 
 

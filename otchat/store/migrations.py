@@ -57,6 +57,8 @@ MIGRATIONS: list[Migration] = [
     """,
     # 4: the conversation as a tree: each message's parent, each conversation's current position.
     lambda db: _to_tree(db),
+    # 5: the JSON Schema a conversation's replies must match (--schema), as JSON text; NULL: none.
+    "ALTER TABLE conversations ADD COLUMN schema TEXT;",
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -4,7 +4,7 @@ history.db (a failure is one warning, never a failed chat), and loads a stored o
 from __future__ import annotations
 
 import sqlite3
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from ..conversation import Conversation, Entry
 from ..env import Env
@@ -50,9 +50,17 @@ class Recorder:
         self.enabled = enabled
         self.cid: str | None = None
         self.root: int | None = None  # the logged system prompt the conversation starts from
+        self._schema: dict[str, Any] | None = None  # the schema the log holds for `cid`
 
-    def save(self, conversation: Conversation, model: str, profile: str | None, system: str | None) -> None:
-        """Write what the conversation added, hid and (/continue) amended since the last save."""
+    def resumed(self, cid: str, schema: dict[str, Any] | None) -> None:
+        """Go on writing to a stored conversation, which asks for `schema`."""
+        self.cid, self._schema = cid, schema
+
+    def save(self, conversation: Conversation, model: str, profile: str | None, system: str | None,
+             schema: dict[str, Any] | None = None) -> None:
+        """Write what the conversation added, hid and (/continue) amended since the last save. A run
+        of entries logged hidden (failed --schema attempts) leaves from the current position as a
+        branch of its own, so the visible entry after it follows the path, not the branch."""
         entries, conversation.unsaved = conversation.unsaved, []
         rows, conversation.unhidden = conversation.unhidden, []
         # Replies logged before /continue added to them (one not logged yet goes in whole below).
@@ -62,12 +70,28 @@ class Recorder:
         parent: int | None = CURRENT
         if entries and conversation.anchor is not None:  # a /retry: beside the old answer
             parent, conversation.anchor = conversation.anchor, None
-        messages = [to_message(e) for e in entries]
-        for entry, row in zip(entries, self.record(model, profile, system, messages, parent)):
-            entry.row = row
+        for run in _runs(entries):
+            for entry, row in zip(run, self.record(model, profile, system, [to_message(e) for e in run], parent),
+                                  strict=True):
+                entry.row = row
+            parent = CURRENT
         if amended:
             self._write(lambda store: [store.amend(e.row, e.content, e.finish_reason, e.interrupted)
                                        for e in amended])
+        if self.cid is not None and schema != self._schema and self.enabled:
+            self._store_schema(schema)
+
+    def _store_schema(self, schema: dict[str, Any] | None) -> None:
+        from .schemas import set_schema
+
+        try:
+            with Store.open(self.env.data_dir) as store:
+                set_schema(store, self.cid or "", schema)
+            self._schema = schema
+        except OtchatError as exc:
+            self._fail(exc.line())
+        except (sqlite3.Error, OSError) as exc:
+            self._fail(f"{self.env.data_dir / DB_NAME}: {exc}")
 
     def record(self, model: str, profile: str | None, system: str | None,
                messages: list[Message], parent: int | None = CURRENT) -> list[int | None]:
@@ -81,6 +105,7 @@ class Recorder:
                 if self.cid is None:
                     first = next((m.content for m in messages if m.role == "user"), messages[0].content)
                     self.cid = store.new_conversation(first, model, profile)
+                    self._schema = None  # a new conversation (after /clear) holds no schema yet
                     if system:
                         head = [Message("system", system)]
                 ids = store.add_messages(self.cid, head + messages, model=model, parent=parent)
@@ -120,13 +145,37 @@ class Recorder:
         self.enabled = False
 
 
-def load_path(env: Env, ref: str | None) -> tuple[Stored, list[Message]]:
-    """A stored conversation (as `load`) and its current path, root first."""
+def _runs(entries: list[Entry]) -> list[list[Entry]]:
+    """Entries cut where they go from hidden to shown or back."""
+    runs: list[list[Entry]] = []
+    for entry in entries:
+        if runs and runs[-1][-1].hidden == entry.hidden:
+            runs[-1].append(entry)
+        else:
+            runs.append([entry])
+    return runs
+
+
+def load_with_schema(env: Env, ref: str | None) -> tuple[Stored, dict[str, Any] | None]:
+    """As `load`, with the JSON Schema the conversation asks for (None: none)."""
+    from .schemas import schema_of
+
     with Store.open(env.data_dir) as store:
         cid = store.resolve(ref) if ref else store.latest()
         if cid is None:
             raise UsageError("no earlier conversation to continue")
-        return store.conversation(cid), store.path(cid)
+        return store.conversation(cid), schema_of(store, cid)
+
+
+def load_path(env: Env, ref: str | None) -> tuple[Stored, list[Message], dict[str, Any] | None]:
+    """A stored conversation (as `load`), its current path (root first) and its schema."""
+    from .schemas import schema_of
+
+    with Store.open(env.data_dir) as store:
+        cid = store.resolve(ref) if ref else store.latest()
+        if cid is None:
+            raise UsageError("no earlier conversation to continue")
+        return store.conversation(cid), store.path(cid), schema_of(store, cid)
 
 
 def load(env: Env, ref: str | None) -> Stored:

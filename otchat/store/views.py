@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import time
+from typing import Any
 
 from ..errors import UsageError
 from .db import Branch, Conversation, Message, Store
@@ -42,10 +43,11 @@ def markdown_of(title: str, messages: list[Message], *, ids: bool = False) -> st
     return "\n".join(lines)
 
 
-def export_text(conversation: Conversation, fmt: str) -> str:
-    """A conversation as `markdown` or `json`."""
+def export_text(conversation: Conversation, fmt: str, schema: dict[str, Any] | None = None) -> str:
+    """A conversation as `markdown` or `json` (which holds the JSON Schema its replies match, or null)."""
     if fmt == "json":
-        return json.dumps(conversation.to_json(), indent=2, ensure_ascii=False) + "\n"
+        data = {**conversation.to_json(), "schema": schema}
+        return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
     return markdown_of(conversation.title, conversation.messages)
 
 
@@ -72,12 +74,15 @@ def pick_leaf(store: Store, cid: str, ref: str) -> int:
     return int(leaves[0])
 
 
-def path_json(conversation: Conversation, path: list[Message], branches: list[Branch]) -> str:
-    """A conversation as JSON: `messages` its current path (each with `id` and `parent`), and
-    `branches` the other leaves (`id`, `from` where it leaves the path, its `messages`)."""
+def path_json(conversation: Conversation, path: list[Message], branches: list[Branch],
+              schema: dict[str, Any] | None = None) -> str:
+    """A conversation as JSON: `messages` its current path (each with `id` and `parent`),
+    `branches` the other leaves (`id`, `from` where it leaves the path, its `messages`), and
+    `schema` the JSON Schema its replies match (or null)."""
     data = conversation.to_json()
     data["messages"] = [m.to_json() for m in path]
     data["branches"] = [b.to_json() for b in branches]
+    data["schema"] = schema
     return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
 
 

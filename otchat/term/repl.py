@@ -59,8 +59,21 @@ def run(env: Env, setup: Setup, output: Output, first: str | None, *, multiline:
     return ExitCode.OK
 
 
+SCHEMA_RETRIES = 2  # as --schema-retries' default
+
+
 def turn(env: Env, session: Session, transport: Any, output: Output, text: str | None) -> None:
     """One exchange (None: /continue the last reply); errors and Ctrl-C end the turn, never the session."""
+    if session.schema is not None and text is not None:  # /schema: only a reply that matches is shown
+        from . import jsonout
+
+        try:
+            jsonout.run(env, session, transport, output, text, SCHEMA_RETRIES)
+        except OtchatError as exc:
+            env.error(exc.line())
+        except KeyboardInterrupt:
+            pass
+        return
     sink = make_sink(env, output.format, usage=output.usage, verbose=output.verbose, links=session.settings.links)
     try:
         result = finish_turn(env, sink, lambda: session.send(text, sink, transport) if text is not None

@@ -30,6 +30,7 @@ COMMANDS = [
     Command("help", "/help", "this list"),
     Command("model", "/model [NAME]", "show or switch the model for this session (alias or id)", "models"),
     Command("system", "/system [TEXT|-]", "show, set or (with -) clear the system prompt"),
+    Command("schema", "/schema [SPEC|-]", "show, set or (with -) clear the JSON Schema replies must match"),
     Command("role", "/role NAME", "switch to a role from config.toml", "roles"),
     Command("tool", "/tool add|rm REF", "add or remove a hosted MCP tool", "tools"),
     Command("tools", "/tools", "the tools in use"),
@@ -104,6 +105,19 @@ def _system(s: Session, arg: str) -> Outcome:
     value = "" if arg.strip() == "-" else arg
     s.change(lambda f: setattr(f, "system", value))
     return Outcome(f"system prompt: {s.settings.system}" if s.settings.system else "system prompt cleared")
+
+
+def _schema(s: Session, arg: str) -> Outcome:
+    import json
+
+    from ..structured import parse_spec
+
+    if arg.strip() == "-":
+        s.set_schema(None)
+        return Outcome("schema cleared")
+    if arg.strip():
+        s.set_schema(parse_spec(arg.strip()))
+    return Outcome(f"schema: {json.dumps(s.schema, ensure_ascii=False)}" if s.schema else "no schema")
 
 
 def _role(s: Session, arg: str) -> Outcome:
@@ -258,6 +272,7 @@ _HANDLERS: dict[str, Callable[[Session, str], Outcome]] = {
     "help": lambda s, a: Outcome(help_text()),
     "model": _model,
     "system": _system,
+    "schema": _schema,
     "role": _role,
     "tool": _tool,
     "tools": lambda s, a: Outcome(f"tools: {s.tool_refs_text()}"),

@@ -21,6 +21,7 @@ from ..models import ChatRequest  # noqa: E402
 from .error_body import error_message  # noqa: E402
 from .sse import EventData  # noqa: E402
 from ..config.redact import shown_header  # noqa: E402
+from ..structured import is_response_format_rejection  # noqa: E402
 
 RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 MAX_BACKOFF = 8.0
@@ -110,8 +111,13 @@ class Transport:
         rand: Callable[[], float] = random.random,
         plain_http: bool = False,
         ca_bundle: str | None = None,
+        dropped: Callable[[str], None] | None = None,
     ) -> None:
         self.timeout = timeout
+        # Body fields the server refused (response_format): reported once through `dropped`,
+        # then left out of this transport's later requests (a re-ask would be refused again).
+        self._dropped = dropped
+        self._refused: set[str] = set()
         self.retries = retries
         self._sleep = sleep
         self._clock = clock
@@ -128,15 +134,23 @@ class Transport:
         """POST a chat request; retry only before a 2xx response begins (hosted tools re-run)."""
         dropped = False
 
-        def drop_stream_options(status: int, data: bytes, body: dict[str, Any]) -> dict[str, Any] | None:
-            # Some servers reject stream_options; usage is then simply not reported.
+        def amend(status: int, data: bytes, body: dict[str, Any]) -> dict[str, Any] | None:
             nonlocal dropped
+            # Some servers reject stream_options; usage is then simply not reported.
             if not dropped and status in (400, 422) and "stream_options" in body and b"stream_options" in data:
                 dropped = True
                 return {k: v for k, v in body.items() if k != "stream_options"}
+            # A server without structured outputs (or a schema strict mode cannot take): the
+            # schema still goes as a system message, and the reply is validated anyway.
+            if "response_format" in body and is_response_format_rejection(status, data):
+                self._refused.add("response_format")
+                if self._dropped is not None:
+                    self._dropped("response_format")
+                return {k: v for k, v in body.items() if k != "response_format"}
             return None
 
-        response = self._exchange("POST", request.url, request.headers, request.body, drop_stream_options)
+        body = {k: v for k, v in request.body.items() if k not in self._refused}
+        response = self._exchange("POST", request.url, request.headers, body, amend)
         return Reply(response, self.timeout, clock=self._clock, sleep=self._sleep)
 
     def get_json(self, url: str, headers: dict[str, str]) -> Any:
