@@ -75,7 +75,7 @@ def run_tool_calls(calls: list[ToolCall], tools: Tools | None, approve: Approve,
 
 
 class Opener(Protocol):
-    def open(self, request: ChatRequest) -> Any: ...  # -> wire.transport.Reply
+    def open(self, request: ChatRequest, sent: Callable[[], None] | None = None) -> Any: ...  # -> wire.transport.Reply
 
 
 def exchange(
@@ -151,10 +151,10 @@ def run_turn(
 ) -> TurnResult:
     """Send `request`, pass every event to `sink`, and return what arrived.
 
-    The request leaves first: what only the answer needs (the sink's `prepare`, which
-    loads the renderer, and `meanwhile`, the log's write of the question) run on a
-    thread while this one waits for the server's first byte, and is done before any
-    event reaches the sink or the caller sees the turn's end.
+    The request leaves first: once it is sent, what only the answer needs (the sink's
+    `prepare`, which loads the renderer, and `meanwhile`, the log's write of the
+    question) run on a thread while this one waits for the server's first byte, and are
+    done before any event reaches the sink or the caller sees the turn's end.
 
     Any failure (Ctrl-C included) is raised as a TurnCut carrying it and the partial
     TurnResult, marked interrupted, so callers can keep what the user already saw.
@@ -164,8 +164,9 @@ def run_turn(
     try:
         beside = _Beside([meanwhile, getattr(sink, "prepare", None)])
         try:
-            reply = transport.open(request)
+            reply = transport.open(request, sent=beside.start)
         finally:
+            beside.start()  # when the transport could not tell (a mock, a failure): now
             failed = beside.join()
         try:
             if failed is not None:
@@ -194,6 +195,13 @@ class _Beside:
         self.jobs = [job for job in jobs if job is not None]
         self.error: BaseException | None = None
         self.thread: threading.Thread | None = None
+        self.started = False
+
+    def start(self) -> None:
+        """Start the jobs (once): before, they would slow the request's sending."""
+        if self.started:
+            return
+        self.started = True
         if self.jobs:
             self.thread = threading.Thread(target=self._run, name="otchat-meanwhile", daemon=True)
             self.thread.start()

@@ -35,7 +35,8 @@ class Waiting:
         self.transport = Transport(timeout=5, connect_timeout=5, retries=0,
                                    httpx_transport=httpx.MockTransport(lambda r: streamed([data])))
 
-    def open(self, request):
+    def open(self, request, sent=None):
+        sent()
         assert self.jobs.wait(SAFETY), "the jobs did not run while the request waited"
         return self.transport.open(request)
 
@@ -139,3 +140,50 @@ def test_a_failed_request_leaves_no_question_on_the_path(server, home, otchat):
     r = otchat("-c", "--dry-run", "next")
     assert [m["content"] for m in json.loads(r.stdout)["body"]["messages"]] == ["first", "You said: first", "next"]
     assert ("lost question", 1) in rows(home, "SELECT content, hidden FROM messages")
+
+
+# What a one-shot prompt has loaded when its request leaves (the audit event of the
+# socket's connect, a public hook): nothing that only the answer or another command needs.
+AT_CONNECT = """
+import sys
+seen = []
+def hook(event, args):
+    if event == "socket.connect" and not seen:
+        seen.append([m for m in {later!r} if m in sys.modules])
+sys.addaudithook(hook)
+sys.argv = ["otchat", *{args!r}]
+try:
+    from otchat.entry import main
+    main()
+except SystemExit:
+    pass
+sys.stderr.write("AT_CONNECT=" + ",".join(seen[0]) + "\\n")
+"""
+LATER = ("rich", "markdown_it", "pygments", "sqlite3", "prompt_toolkit", "tomllib", "otchat.store.db",
+         "otchat.term.live", "otchat.commands.chat", "otchat.commands.config", "otchat.commands.history",
+         "otchat.commands.auth", "otchat.commands.mcp", "otchat.commands.models")
+
+
+@pytest.mark.parametrize("fmt", ["plain", "markdown"])
+def test_the_request_leaves_before_what_only_the_answer_needs_is_loaded(server, home, fmt):
+    import sys
+
+    env = clean_environ(home, OTCHAT_BASE_URL=server.url, OPENTOOLS_API_KEY=KEY)
+    probe = AT_CONNECT.format(later=LATER, args=["--format", fmt, "hi"])
+    proc = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, timeout=60)
+    assert "You said: hi" in proc.stdout
+    assert "AT_CONNECT=\n" in proc.stderr, proc.stderr
+
+
+def test_a_prompt_is_parsed_by_the_one_shot_tree_alone_and_nothing_else_is():
+    from otchat.app import COMMANDS, GROUPS, GROUP_FLAGS, build, oneshot
+
+    whole = build()
+    import typer.main
+
+    names = [n for n, c in typer.main.get_command(whole).commands.items() if not c.hidden]
+    assert names == [*COMMANDS, *GROUPS]  # the names the routing knows are the tree's own
+    assert oneshot([]) and oneshot(["hi", "there"]) and oneshot(["-m", "x", "chat"]) and oneshot(["--", "chat"])
+    assert oneshot(["a story about a dragon"]) and oneshot(["dragon", "tales"])
+    for first in [*names, *GROUP_FLAGS, "histroy", "confg"]:
+        assert not oneshot([first, "list"]), first
