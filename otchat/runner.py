@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import functools
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable
 
@@ -23,6 +24,7 @@ from .models import ChatRequest, Error, TurnResult
 if TYPE_CHECKING:
     from .engine import Approve, Opener, Sink
     from .mcp.hub import Hub
+    from .store.recorder import Recorder
     from .wire.transport import Transport
 
 
@@ -90,8 +92,6 @@ class Session:
     """A conversation with its settings, local tools and log: what one-shot and the REPL send through."""
 
     def __init__(self, env: Env, setup: Setup, *, tools: Hub | None = None, approve: Approve = refuse) -> None:
-        from .store.recorder import Recorder
-
         self.env = env
         self.flags = setup.flags
         self.file = setup.file
@@ -101,7 +101,14 @@ class Session:
         self.schema: dict[str, Any] | None = None  # --schema / /schema: replies must match it
         self._base = setup.settings  # as resolved from the flags
         self.settings = self._complete()
-        self.recorder = Recorder(env, self.settings.log)
+        self._log = self.settings.log
+
+    @functools.cached_property
+    def recorder(self) -> Recorder:
+        """The log's writer, made when first needed: sqlite3 loads while the server thinks."""
+        from .store.recorder import Recorder
+
+        return Recorder(self.env, self._log)
 
     def _complete(self) -> Settings:
         """The resolved settings plus what the run adds: local tools, a resumed system prompt."""
@@ -142,12 +149,13 @@ class Session:
         return build(self.settings, c.messages() + ([] if asked_again else [{"role": "user", "content": text}]))
 
     def send(self, text: str, sink: Sink, transport: Opener, *, save: bool = True) -> TurnResult:
-        """One exchange through the engine, logged whatever happens (unless the caller saves)."""
+        """One exchange through the engine, logged whatever happens (unless the caller saves): the
+        question is written while the server thinks (a run killed mid-answer keeps it), the rest after."""
         from .engine import exchange
 
         try:
             return exchange(self.conversation, text, self.settings, transport, sink, tools=self.tools,
-                            approve=self.approve, clock=self.env.clock)
+                            approve=self.approve, clock=self.env.clock, meanwhile=self.save if save else None)
         finally:
             if save:
                 self.save()

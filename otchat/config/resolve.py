@@ -92,14 +92,14 @@ def config_path(config_dir: Path) -> Path:
 
 def load_file(path: Path, warn: Any = None) -> dict[str, Any]:
     """Read config.toml; a missing file is empty, a broken one a ConfigError (path and line)."""
-    import tomllib
-
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
         return {}
     except OSError as exc:
         raise ConfigError(f"cannot read {path}: {exc.strerror}") from exc
+    import tomllib  # only once there is a file: most runs before a request have none
+
     try:
         text = raw.decode("utf-8")
         data = tomllib.loads(text)
