@@ -6,6 +6,7 @@ Imports here stay light: `--help` and shell completion load this module on every
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Callable
 from typing import Any
@@ -14,7 +15,7 @@ import click
 import typer
 from typer.core import TyperCommand, TyperGroup
 
-from .commands import ask, auth, chat, completion, config, history, mcp, models
+from .commands import ask
 from .commands.group import CommandGroup, closest, env_of
 from .commands.options import TRACEBACK, VersionOpt
 from .env import Env
@@ -100,29 +101,54 @@ class OneshotCommand(TyperCommand):
         formatter.write_usage("otchat", "COMMAND [ARGS]...", prefix="       ")
 
 
-app = typer.Typer(
-    cls=OtchatGroup,
-    add_completion=False,
-    rich_markup_mode=None,
-    pretty_exceptions_enable=False,
-    context_settings={"help_option_names": ["-h", "--help"]},
-)
-
-
-@app.callback()
 def root(version: VersionOpt = False) -> None:
     """Chat with the OpenTools API from the shell."""
 
 
 # Commands first, then groups: the order --help, the man page and completion list them in.
-app.command(name=ONESHOT, cls=OneshotCommand, hidden=True, help=ask.HELP, epilog=exit_status_summary())(ask.ask)
-app.command("chat")(chat.chat)
-app.command("models")(models.models)
-app.command("completion")(completion.completion)
-app.add_typer(config.app, name="config")
-app.add_typer(auth.app, name="auth")
-app.add_typer(history.app, name="history")
-app.add_typer(mcp.app, name="mcp")
+COMMANDS = ("chat", "cmd", "models", "completion", "shell-integration")
+GROUPS = ("config", "auth", "history", "mcp")
+
+
+@functools.cache
+def build(*, oneshot_only: bool = False) -> typer.Typer:
+    """The command tree. A one-shot prompt needs only the one-shot command: importing the
+    other commands and having typer build them costs a prompt ~30 ms before its request."""
+    from importlib import import_module
+
+    tree = typer.Typer(
+        cls=OtchatGroup,
+        add_completion=False,
+        rich_markup_mode=None,
+        pretty_exceptions_enable=False,
+        context_settings={"help_option_names": ["-h", "--help"]},
+    )
+    tree.callback()(root)
+    tree.command(name=ONESHOT, cls=OneshotCommand, hidden=True, help=ask.HELP,
+                 epilog=exit_status_summary())(ask.ask)
+    if not oneshot_only:
+        for name in COMMANDS:
+            module = import_module(f".commands.{name.replace('-', '_')}", __package__)
+            tree.command(name, help=getattr(module, "HELP", None))(getattr(module, name.replace("-", "_")))
+        for name in GROUPS:
+            tree.add_typer(import_module(f".commands.{name}", __package__).app, name=name)
+    return tree
+
+
+def __getattr__(name: str) -> Any:
+    if name == "app":  # the whole tree, for --help, the docs and completion
+        return build()
+    raise AttributeError(name)
+
+
+def oneshot(args: list[str]) -> bool:
+    """Whether `args` surely run the one-shot command, whose tree alone then parses them:
+    no command name, group flag or near miss of a command (refused, by the whole tree)."""
+    if args and (args[0] in COMMANDS or args[0] in GROUPS or args[0] in GROUP_FLAGS):
+        return False
+    word = args[0] if args else ""
+    return not word or word.startswith("-") or any(c.isspace() for c in word) or \
+        closest(word, [*COMMANDS, *GROUPS], TYPO_CUTOFF) is None
 
 
 def _boundary(ctx: click.Context, call: Callable[[], Any]) -> int:
@@ -173,7 +199,7 @@ def run(args: list[str], env: Env | None = None) -> int:
     import typer.main
 
     env = env or Env.from_process()
-    command = typer.main.get_command(app)
+    command = typer.main.get_command(build(oneshot_only=oneshot(args)))
     try:
         result = command.main(args, prog_name="otchat", standalone_mode=False, obj=env)
     except typer.Abort:

@@ -25,6 +25,7 @@ class Entry:
     reasoning: str = ""  # a reply's reasoning: kept in the log, never sent back
     row: int | None = None  # its id in history.db, once logged
     hidden: bool = False  # logged as off the conversation's path (a question nobody answered)
+    finish_reason: str | None = None  # for a reply: why it stopped (`length`: /continue can go on)
 
     def to_api(self) -> dict[str, Any]:
         if self.role == "tool":
@@ -72,6 +73,11 @@ class Conversation:
     retried: Entry | None = None  # the question /retry asks again, already logged
     unsaved: list[Entry] = field(default_factory=list)  # added, not yet written to the log
     unhidden: list[int] = field(default_factory=list)  # log rows taken off the path, not yet marked
+    # The log row the next entries hang under when it is not the log's current position: the
+    # question /retry asks again (the new answer is a sibling of the old one).
+    anchor: int | None = None
+    dropped: list[Entry] = field(default_factory=list)  # the replies /retry took away, until it is answered
+    amended: list[Entry] = field(default_factory=list)  # logged replies /continue added to, not yet rewritten
 
     def messages(self) -> list[dict[str, Any]]:
         return [entry.to_api() for entry in self.entries]
@@ -84,8 +90,10 @@ class Conversation:
     def keep(self, result: TurnResult, model: str) -> Entry:
         """A reply (whole or cut short) joins the conversation and the totals."""
         self.totals.add(result)
+        self.dropped = []  # a retried question got its new answer
         return self.add(Entry("assistant", result.content, list(result.tool_calls), result.interrupted,
-                              result.model or model, result, reasoning=result.reasoning))
+                              result.model or model, result, reasoning=result.reasoning,
+                              finish_reason=result.finish_reason))
 
     def question(self, text: str) -> Entry:
         """The user's message of the next exchange: the question /retry kept, or a new one."""
@@ -96,7 +104,12 @@ class Conversation:
         return self.add(Entry("user", text))
 
     def unanswered(self, user: Entry) -> None:
-        """A question that got no reply leaves the conversation; its log row stays, hidden."""
+        """A question that got no reply leaves the conversation; its log row stays, hidden. A
+        retried question that got no new answer gets its old answer back: nothing changed."""
+        if self.dropped and self.entries and self.entries[-1] is user:
+            self.entries.extend(self.dropped)
+            self.anchor, self.dropped = None, []
+            return
         if self.entries and self.entries[-1] is user:  # by identity: an equal earlier question stays
             self.entries.pop()
         self.hide([user])
@@ -109,41 +122,64 @@ class Conversation:
             else:
                 self.unhidden.append(entry.row)
 
-    def undo(self) -> bool:
-        """Drop the last exchange (the last user message and everything after it)."""
-        for i in range(len(self.entries) - 1, -1, -1):
-            if self.entries[i].role == "user":
-                self.hide(self.entries[i:])
-                del self.entries[i:]
-                self.retried = None
-                return True
-        return False
+    def turns(self) -> list[int]:
+        """The index of each user message: turn N (from 1) starts at turns()[N - 1]."""
+        return [i for i, e in enumerate(self.entries) if e.role == "user"]
+
+    def rewind(self, turn: int) -> list[Entry] | None:
+        """Go back to just after turn `turn` (0: the start); the entries dropped (they stay in
+        the log as a branch), or None when there is no such turn."""
+        starts = self.turns()
+        if not 0 <= turn <= len(starts):
+            return None
+        cut = starts[turn] if turn < len(starts) else len(self.entries)
+        dropped, self.entries = self.entries[cut:], self.entries[:cut]
+        self.retried, self.anchor = None, None
+        self.last_user_text = next((e.content for e in reversed(self.entries) if e.role == "user"),
+                                   self.last_user_text)
+        return dropped
+
+    def set_aside(self, entries: list[Entry]) -> None:
+        """Take entries off the conversation (failed --schema attempts and their re-asks): the
+        log keeps them, hidden, as a branch beside the path."""
+        aside = {id(entry) for entry in entries}
+        self.entries = [entry for entry in self.entries if id(entry) not in aside]
+        self.hide(entries)
 
     def retry(self) -> str | None:
-        """The last user message, to be sent again: when it is the last exchange, its
-        replies are dropped (hidden in the log) and the question stays, so the new answer
-        takes the old one's place and the question is asked, and logged, once."""
+        """The last user message, to be sent again: when it is the last exchange, its replies
+        leave the conversation (the log keeps them: the new answer is logged beside them, under
+        the same question) and the question stays, so it is asked, and logged, once."""
         if self.last_user_text is None:
             return None
-        self.retried = None
-        users = [i for i, e in enumerate(self.entries) if e.role == "user"]
+        self.retried, self.anchor, self.dropped = None, None, []
+        users = self.turns()
         if users and self.entries[users[-1]].content == self.last_user_text:
             last_user = users[-1]
-            self.hide(self.entries[last_user + 1:])
+            self.dropped = self.entries[last_user + 1:]
             del self.entries[last_user + 1:]
             self.retried = self.entries[last_user]
+            if self.retried.row is not None:
+                self.anchor = self.retried.row
         return self.last_user_text
+
+    def continuable(self) -> Entry | None:
+        """The last reply, when it was cut short (interrupted, or stopped at the token limit)."""
+        last = self.entries[-1] if self.entries else None
+        if last is None or last.role != "assistant" or last.tool_calls:
+            return None
+        return last if last.interrupted or last.finish_reason == "length" else None
 
     def clear(self) -> None:
         """A new conversation (/retry still knows the last message typed)."""
         self.entries = []
         self.system = None
-        self.retried = None
+        self.retried, self.anchor, self.dropped = None, None, []
 
     def resume(self, entries: list[Entry], *, title: str | None, system: str | None) -> None:
         """Continue a stored conversation from its entries."""
         self.entries = entries
         self.title = title
         self.system = system
-        self.retried = None
+        self.retried, self.anchor, self.dropped = None, None, []
         self.last_user_text = next((e.content for e in reversed(entries) if e.role == "user"), None)

@@ -3,6 +3,7 @@ message and the local tool rounds it leads to); shared by one-shot and the REPL.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Iterable
 from typing import Any, Protocol
@@ -75,7 +76,7 @@ def run_tool_calls(calls: list[ToolCall], tools: Tools | None, approve: Approve,
 
 
 class Opener(Protocol):
-    def open(self, request: ChatRequest) -> Any: ...  # -> wire.transport.Reply
+    def open(self, request: ChatRequest, sent: Callable[[], None] | None = None) -> Any: ...  # -> wire.transport.Reply
 
 
 def exchange(
@@ -88,6 +89,7 @@ def exchange(
     tools: Tools | None = None,
     approve: Approve,
     clock: Callable[[], float] = time.monotonic,
+    meanwhile: Callable[[], None] | None = None,
 ) -> TurnResult:
     """One exchange: the user's message, then replies and local tool rounds until a reply
     needs no local tool (or the round limit). `approve` is the front door's say on each call.
@@ -95,14 +97,15 @@ def exchange(
     Returns the turn as a whole (`TurnResult.whole` of its requests); a failure is a TurnCut
     whose partial is the whole of what arrived. A reply cut short (Ctrl-C, a broken stream)
     is kept, marked interrupted; a question that got no reply at all leaves the conversation
-    as it was (the log keeps it, hidden)."""
+    as it was (the log keeps it, hidden). `meanwhile` runs beside each request while the
+    server thinks (see `run_turn`)."""
     user = conversation.question(text)
     chat_request = requests.build(settings, conversation.messages())
     rounds: list[TurnResult] = []
     try:
         while True:
             try:
-                result = run_turn(chat_request, transport, sink, clock=clock)
+                result = run_turn(chat_request, transport, sink, clock=clock, meanwhile=meanwhile)
             except TurnCut as cut:
                 if cut.partial.content or cut.partial.tool_calls:
                     conversation.keep(cut.partial, settings.model)
@@ -134,6 +137,36 @@ def exchange(
             conversation.totals.turns += 1
 
 
+# What /continue asks: portable across servers (not every one lets a request end with an
+# assistant message to be completed), and the reply's text so far is sent just before it.
+CONTINUE_PROMPT = ("Your last reply was cut off. Continue it from exactly where it stopped: do not repeat"
+                   " anything, do not add a preamble, start with the next character.")
+
+
+def go_on(conversation: Conversation, reply: Entry, settings: Settings, transport: Opener, sink: Sink, *,
+          clock: Callable[[], float] = time.monotonic) -> TurnResult:
+    """/continue: send the conversation with the cut reply and ask for the rest, which is added
+    to the same reply (so later requests hold one message with both parts). What arrives before
+    a failure is added too, and the failure raised on as a TurnCut."""
+    messages = [*conversation.messages(), {"role": "user", "content": CONTINUE_PROMPT}]
+    try:
+        result = run_turn(requests.build(settings, messages), transport, sink, clock=clock)
+    except TurnCut as cut:
+        _join(conversation, reply, cut.partial)
+        raise
+    _join(conversation, reply, result)
+    return result
+
+
+def _join(conversation: Conversation, reply: Entry, result: TurnResult) -> None:
+    conversation.totals.add(result)
+    if result.content or not result.interrupted:
+        reply.content += result.content
+        reply.interrupted, reply.finish_reason = result.interrupted, result.finish_reason
+        reply.result = result
+        conversation.amended.append(reply)
+
+
 def _wants_local_tools(result: TurnResult, tools: Tools | None) -> bool:
     return (tools is not None and result.finish_reason == "tool_calls"
             and any(tools.tool(call.name) for call in result.tool_calls))
@@ -145,8 +178,14 @@ def run_turn(
     sink: Sink,
     *,
     clock: Callable[[], float] = time.monotonic,
+    meanwhile: Callable[[], None] | None = None,
 ) -> TurnResult:
     """Send `request`, pass every event to `sink`, and return what arrived.
+
+    The request leaves first: once it is sent, what only the answer needs (the sink's
+    `prepare`, which loads the renderer, and `meanwhile`, the log's write of the
+    question) run on a thread while this one waits for the server's first byte, and are
+    done before any event reaches the sink or the caller sees the turn's end.
 
     Any failure (Ctrl-C included) is raised as a TurnCut carrying it and the partial
     TurnResult, marked interrupted, so callers can keep what the user already saw.
@@ -154,8 +193,15 @@ def run_turn(
     turn = _Turn(sink, request.body.get("model"))
     start = clock()
     try:
-        reply = transport.open(request)
+        beside = _Beside([meanwhile, getattr(sink, "prepare", None)])
         try:
+            reply = transport.open(request, sent=beside.start)
+        finally:
+            beside.start()  # when the transport could not tell (a mock, a failure): now
+            failed = beside.join()
+        try:
+            if failed is not None:
+                raise failed
             if reply.is_stream:
                 turn.read_stream(reply.batches(sink.flush, getattr(sink, "frame", 0.0)))
             else:
@@ -170,6 +216,43 @@ def run_turn(
         raise TurnCut(turn.result, exc) from exc
     turn.result.elapsed = clock() - start
     return turn.result
+
+
+class _Beside:
+    """Jobs run on a thread while the main one waits on the socket; `join` waits for them
+    and returns what one of them raised (an import error, a bug: never lost)."""
+
+    def __init__(self, jobs: list[Callable[[], None] | None]) -> None:
+        self.jobs = [job for job in jobs if job is not None]
+        self.error: BaseException | None = None
+        self.thread: threading.Thread | None = None
+        self.started = False
+
+    def start(self) -> None:
+        """Start the jobs (once): before, they would slow the request's sending."""
+        if self.started:
+            return
+        self.started = True
+        if self.jobs:
+            self.thread = threading.Thread(target=self._run, name="otchat-meanwhile", daemon=True)
+            self.thread.start()
+
+    def _run(self) -> None:
+        try:
+            for job in self.jobs:
+                job()
+        except BaseException as exc:  # noqa: BLE001 (handed to the main thread by `join`)
+            self.error = exc
+
+    def join(self) -> BaseException | None:
+        thread, self.thread = self.thread, None
+        if thread is not None:
+            try:
+                thread.join()
+            except BaseException:  # Ctrl-C while waiting: the jobs still end before the turn does
+                thread.join()
+                raise
+        return self.error
 
 
 class _Turn:

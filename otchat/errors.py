@@ -23,6 +23,7 @@ class ExitCode(IntEnum):
     BAD_STREAM = 7
     RATE_LIMIT = 8
     TOOL_BUDGET = 9
+    SCHEMA_MISMATCH = 10
     SIGHUP = 129
     INTERRUPTED = 130
     SIGTERM = 143
@@ -44,6 +45,11 @@ EXIT_STATUS: tuple[tuple[str, str, str], ...] = (
     ("8", "rate limit (429) or out of credit (402)", "rate limited after retries (429) or out of credit (402)"),
     ("9", "stopped at a tool budget with tool calls unrun",
      "the reply stopped at a tool budget with tool calls nobody ran"),
+    ("10", "the reply did not match --schema",
+     "the reply did not match `--schema` after its re-asks (stdout stays empty)"),
+    ("N", "after otchat cmd ran a command: its status",
+     "after `otchat cmd` ran a command (`e`, or Enter after `m`): that command's exit status (killed by"
+     " signal N: 128 + N)"),
     ("130", "interrupted", "Ctrl-C (the partial reply stays printed and logged)"),
     ("141", "stdout closed", "stdout was closed (`otchat … | head -1`); nothing is printed"),
     ("129 / 143", "SIGHUP/SIGTERM", "SIGHUP / SIGTERM (the partial reply is logged)"),

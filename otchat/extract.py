@@ -26,17 +26,31 @@ def code_blocks(markdown_text: str) -> list[str]:
     return [token.content for token in tokens if token.type == "fence"]
 
 
+def fenced(markdown_text: str, last: bool = False) -> list[tuple[str, str]]:
+    """(language, code) of each fenced block that holds code, as `extract` joins them.
+
+    The language is the info string's first word ("" when there is none): a terminal
+    highlights each block with its own lexer. `last` keeps only the last block.
+    """
+    from markdown_it import MarkdownIt
+
+    tokens = MarkdownIt("commonmark").parse(markdown_text)
+    pairs = [(token.info.split()[0] if token.info.split() else "", _trim_blank_lines(token.content))
+             for token in tokens if token.type == "fence"]
+    pairs = [(language, code) for language, code in pairs if code]  # blank blocks add only blank lines
+    return pairs[-1:] if last else pairs
+
+
 def extract(text: str, last: bool = False) -> str | None:
     """The code of `text`'s fenced blocks joined by one blank line, ending with one newline.
 
     `last` keeps only the last block. Blank blocks are skipped (they would only add blank
     lines). None when there is no block with code in it: the caller prints the whole answer.
     """
-    blocks = [_trim_blank_lines(block) for block in code_blocks(text)]
-    blocks = [block for block in blocks if block]
+    blocks = [code for _, code in fenced(text, last)]
     if not blocks:
         return None
-    return "\n\n".join(blocks[-1:] if last else blocks) + "\n"
+    return "\n\n".join(blocks) + "\n"
 
 
 def clean_command(reply: str) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -18,12 +19,13 @@ from .config.redact import is_secret_header
 from .config.resolve import Flags, Settings
 from .conversation import Conversation, Totals
 from .env import Env
-from .errors import ConfigError, ExitCode, OtchatError, TurnCut
+from .errors import ConfigError, ExitCode, OtchatError, TurnCut, UsageError
 from .models import ChatRequest, Error, TurnResult
 
 if TYPE_CHECKING:
     from .engine import Approve, Opener, Sink
     from .mcp.hub import Hub
+    from .store.recorder import Recorder
     from .wire.transport import Transport
 
 
@@ -33,6 +35,7 @@ class Output:
     usage: bool = False
     verbose: bool = False
     dry_run: bool = False
+    extract: str | None = None  # -x: "all" blocks, --extract-last: "last"
 
 
 @dataclass
@@ -90,24 +93,41 @@ class Session:
     """A conversation with its settings, local tools and log: what one-shot and the REPL send through."""
 
     def __init__(self, env: Env, setup: Setup, *, tools: Hub | None = None, approve: Approve = refuse) -> None:
-        from .store.recorder import Recorder
-
         self.env = env
         self.flags = setup.flags
         self.file = setup.file
         self.tools = tools  # a mcp.hub.Hub of local MCP servers, or None
         self.approve = approve
         self.conversation = Conversation()
+        self.schema: dict[str, Any] | None = None  # --schema / /schema: replies must match it
         self._base = setup.settings  # as resolved from the flags
         self.settings = self._complete()
-        self.recorder = Recorder(env, self.settings.log)
+        self._log = self.settings.log
+
+    @functools.cached_property
+    def recorder(self) -> Recorder:
+        """The log's writer, made when first needed: sqlite3 loads while the server thinks."""
+        from .store.recorder import Recorder
+
+        return Recorder(self.env, self._log)
 
     def _complete(self) -> Settings:
         """The resolved settings plus what the run adds: local tools, a resumed system prompt."""
         base = self._base
         tools = base.tools + (self.tools.function_tools() if self.tools is not None else [])
         system = base.system if base.system is not None else self.conversation.system
-        return dataclasses.replace(base, tools=tools, system=system)
+        response_format = base.response_format
+        if self.schema is not None and response_format:
+            from .structured import RejectionCache
+
+            response_format = not RejectionCache(self.env.data_dir).rejects(base.base_url)
+        return dataclasses.replace(base, tools=tools, system=system, schema=self.schema,
+                                   response_format=response_format)
+
+    def set_schema(self, schema: dict[str, Any] | None) -> None:
+        """Ask for (None: stop asking for) replies that match a JSON Schema."""
+        self.schema = schema
+        self.settings = self._complete()
 
     def change(self, apply: Callable[[Flags], None]) -> None:
         """Change the flags and resolve again; the old ones stay if the new ones do not resolve."""
@@ -125,35 +145,122 @@ class Session:
         """The request the next turn would send (what --dry-run prints)."""
         from .wire.request import build
 
-        return build(self.settings, [*self.conversation.messages(), {"role": "user", "content": text}])
+        c = self.conversation
+        asked_again = c.retried is not None and bool(c.entries) and c.entries[-1] is c.retried
+        return build(self.settings, c.messages() + ([] if asked_again else [{"role": "user", "content": text}]))
 
-    def send(self, text: str, sink: Sink, transport: Opener) -> TurnResult:
-        """One exchange through the engine, logged whatever happens."""
+    def send(self, text: str, sink: Sink, transport: Opener, *, save: bool = True) -> TurnResult:
+        """One exchange through the engine, logged whatever happens (unless the caller saves): the
+        question is written while the server thinks (a run killed mid-answer keeps it), the rest after."""
         from .engine import exchange
 
         try:
             return exchange(self.conversation, text, self.settings, transport, sink, tools=self.tools,
-                            approve=self.approve, clock=self.env.clock)
+                            approve=self.approve, clock=self.env.clock, meanwhile=self.save if save else None)
         finally:
-            self.save()
+            if save:
+                self.save()
 
     def save(self) -> None:
         """Tell the log what the conversation added or took off its path."""
         s = self.settings
-        self.recorder.save(self.conversation, s.model, s.profile, s.system)
+        self.recorder.save(self.conversation, s.model, s.profile, s.system, self.schema)
 
     def resume(self, ref: str | None) -> str:
-        """Continue a stored conversation (`ref` an id prefix, None the latest)."""
-        from .store.recorder import from_message, load
+        """Continue a stored conversation (`ref` an id prefix, None the latest) from its current position."""
+        from .store.recorder import load_path
 
-        stored = load(self.env, ref)
-        # Messages taken off the path (undone, replaced, unanswered) stay in the log, unsent.
-        entries = [from_message(m) for m in stored.messages if m.role != "system" and not m.hidden]
-        system = next((m.content for m in stored.messages if m.role == "system"), None)
-        self.conversation.resume(entries, title=stored.title, system=system)
-        self.recorder.cid = stored.id
+        stored, path, schema = load_path(self.env, ref)
+        self.recorder.resumed(stored.id, schema)
+        self.schema = schema  # a continued conversation keeps its schema
+        self._follow(path, stored.title)
+        branches = f", {stored.branches} branches" if stored.branches > 1 else ""
+        return f"resumed {stored.id[:8]}: {stored.title} ({len(self.conversation.entries)} messages{branches})"
+
+    def regenerate(self) -> str:
+        """--regenerate: the last question of the resumed conversation, to be asked again (the new
+        answer is logged beside the old one)."""
+        text = self.conversation.retry()
+        if text is None or self.conversation.retried is None:
+            raise UsageError("nothing to regenerate: the conversation has no question answered last")
+        return text
+
+    def _follow(self, path: list[Any], title: str | None) -> None:
+        """The conversation becomes the logged path `path` (root first; the system prompt is its
+        first message when it is one)."""
+        from .store.recorder import from_message
+
+        head = path[0] if path and path[0].role == "system" else None
+        self.recorder.root = head.id if head else None
+        entries = [from_message(m) for m in path[1 if head else 0:]]
+        self.conversation.resume(entries, title=title, system=head.content if head else None)
         self.settings = self._complete()
-        return f"resumed {stored.id[:8]}: {stored.title} ({len(entries)} messages)"
+
+    def rewind(self, turn: int | None) -> None:
+        """Back to just after turn `turn` (None: one turn back; 0: the start). The later turns
+        stay in the log as a branch; the next message starts a new one."""
+        count = len(self.conversation.turns())
+        turn = count - 1 if turn is None else turn
+        if count == 0 or not 0 <= turn <= count:
+            raise UsageError(f"no turn {turn} to go back to: this conversation has {count} turn"
+                             f"{'s' if count != 1 else ''}" if count else "nothing to rewind yet")
+        self.conversation.rewind(turn)
+        entries = self.conversation.entries
+        self.recorder.move(entries[-1].row if entries else self.recorder.root)
+
+    def _logged(self) -> str:
+        if not self.recorder.enabled:
+            raise UsageError("branches live in the history, which is off (--no-log or log = false)")
+        if self.recorder.cid is None:
+            raise UsageError("no branches yet: nothing has been logged in this conversation")
+        return self.recorder.cid
+
+    def branches(self) -> list[str]:
+        """One line for each branch off the current path: `#LEAF  turn N  M messages  first words`."""
+        from .store.db import Store
+        from .store.views import first_words
+
+        cid = self._logged()
+        with Store.open(self.env.data_dir) as store:
+            path, branches = store.path(cid), store.branches(cid)
+        turn_at: dict[int | None, int] = {None: 0}
+        turn = 0
+        for m in path:
+            turn += m.role == "user"
+            turn_at[m.id] = turn
+        return [f"#{b.leaf}  from turn {turn_at.get(b.from_id, 0)}  {len(b.messages)} message"
+                f"{'s' if len(b.messages) != 1 else ''}  {b.messages[0].role}: {first_words(b.messages[0].content)}"
+                for b in branches if not _unanswered(b.messages)]
+
+    def switch(self, ref: str) -> None:
+        """Make the branch ending at leaf `ref` (its number, `#12` or `12`, or a unique prefix) current."""
+        from .store.db import Store
+        from .store.views import pick_leaf
+
+        cid = self._logged()
+        with Store.open(self.env.data_dir) as store:
+            leaf = pick_leaf(store, cid, ref)
+            store.set_current(cid, leaf)
+            path, title = store.path(cid), store.conversation(cid).title
+        self._follow(path, title)
+
+    def last_exchange(self) -> list[tuple[str, str]]:
+        """(role, text) of the path's last exchange: its last question and what followed."""
+        entries = self.conversation.entries
+        starts = self.conversation.turns()
+        return [(e.role, e.content) for e in entries[starts[-1] if starts else 0:] if e.role != "tool"]
+
+    def go_on(self, sink: Sink, transport: Opener) -> TurnResult:
+        """/continue: the last reply, cut short, gets the rest appended; logged whatever happens."""
+        from .engine import go_on
+
+        reply = self.conversation.continuable()
+        if reply is None:
+            raise UsageError("the last reply finished normally; nothing to continue")
+        try:
+            return go_on(self.conversation, reply, self.settings, transport, sink, clock=self.env.clock)
+        finally:
+            self.save()
 
     def clear(self) -> None:
         """A new conversation; the next turn starts a new logged one."""
@@ -167,6 +274,11 @@ class Session:
     def tool_refs_text(self) -> str:
         names = self.tool_refs() + sorted(self.settings.declared_functions())
         return ", ".join(names) or "none"
+
+
+def _unanswered(messages: list[Any]) -> bool:
+    """A question that got no reply: logged, but no branch to go on from."""
+    return len(messages) == 1 and messages[0].role == "user" and messages[0].hidden
 
 
 def start_tools(env: Env, settings: Settings) -> Hub | None:
@@ -211,7 +323,15 @@ def finish_turn(env: Env, sink: Any, turn: Callable[[], TurnResult]) -> TurnResu
 
 def make_transport(env: Env, settings: Settings, output: Output, *, timeout: float | None = None) -> Transport:
     """The HTTP transport for `settings` (`timeout` overrides the read timeout)."""
+    from .structured import RejectionCache
     from .wire.transport import Transport
+
+    def dropped(field: str) -> None:
+        # The next run with a schema goes straight to the request without response_format.
+        if field == "response_format":
+            RejectionCache(env.data_dir).remember(settings.base_url)
+            if output.verbose:
+                env.warn("the server rejects response_format; the schema goes as a system message only")
 
     log = (lambda line: _err_line(env, line)) if output.verbose else None
     notify = (lambda line: env.warn(line)) if (output.verbose or env.stderr_isatty) else None
@@ -225,6 +345,7 @@ def make_transport(env: Env, settings: Settings, output: Output, *, timeout: flo
         notify=notify,
         plain_http=settings.base_url.startswith("http://"),
         ca_bundle=settings.ca_bundle,
+        dropped=dropped,
     )
 
 

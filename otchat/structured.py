@@ -5,13 +5,10 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 from .errors import ExitCode, OtchatError, UsageError
 
-# Exit status for "the reply did not match the schema" (design.md §2). errors.ExitCode has
-# no member for it yet; the wiring adds ExitCode.SCHEMA_MISMATCH and this constant goes.
-SCHEMA_MISMATCH = 10
 MAX_ERRORS = 5
 DEFAULT_NAME = "otchat_schema"
 CACHE_FILE = "response-format-rejects.json"
@@ -24,7 +21,7 @@ CONCISE_TYPES = {
 class SchemaMismatch(OtchatError):
     """The reply held no JSON, or JSON that the schema rejects (after the re-asks)."""
 
-    exit_code = cast(ExitCode, SCHEMA_MISMATCH)  # an int until ExitCode gains the member
+    exit_code = ExitCode.SCHEMA_MISMATCH
 
     def __init__(self, message: str, *, errors: list[str] | None = None, hint: str | None = None) -> None:
         super().__init__(message, hint=hint)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import subprocess
@@ -70,9 +71,16 @@ def home(tmp_path: Path) -> Path:
     return tmp_path
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "inprocess: the `otchat` fixture runs otchat in-process (no process start)")
+
+
 @pytest.fixture
-def otchat(server: FakeServer, home: Path):
-    """Run the installed `otchat` executable against the fake server."""
+def otchat(request: pytest.FixtureRequest, server: FakeServer, home: Path):
+    """Run the installed `otchat` executable against the fake server; in a test marked
+    `inprocess`, run it in-process instead (`otchat_inprocess`, the same calls and checks)."""
+    if request.node.get_closest_marker("inprocess"):
+        return request.getfixturevalue("otchat_inprocess")
 
     def run(*args: str, input: bytes | str | None = b"", env: dict[str, str] | None = None,
             key: str | None = KEY, timeout: float = 60, cwd: Path | None = None) -> Result:
@@ -90,12 +98,64 @@ def otchat(server: FakeServer, home: Path):
             timeout=timeout,
             cwd=cwd,
         )
-        result = Result(proc.returncode, proc.stdout.decode("utf-8"), proc.stderr.decode("utf-8"))
-        assert KEY not in result.stdout and KEY not in result.stderr, "the API key leaked"
-        assert "Traceback" not in result.stderr, result.stderr
-        return result
+        return checked(Result(proc.returncode, proc.stdout.decode("utf-8"), proc.stderr.decode("utf-8")))
 
     return run
+
+
+@pytest.fixture
+def otchat_inprocess(server: FakeServer, home: Path, monkeypatch: pytest.MonkeyPatch):
+    """`otchat` without the process: `app.run(args, env)` in this process, over real HTTP to
+    the fake server, with the environment the executable would get. For what has no process
+    boundary; exit statuses as a shell sees them, signals, terminals and start-up keep
+    the executable."""
+    from otchat.app import run as run_app
+    from otchat.env import Env
+
+    # httpx takes proxies from the process environment, as the executable's would.
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+
+    def run(*args: str, input: bytes | str | None = b"", env: dict[str, str] | None = None,
+            key: str | None = KEY, timeout: float = 60, cwd: Path | None = None) -> Result:
+        extra = {"OTCHAT_BASE_URL": server.url}
+        if key is not None:
+            extra["OPENTOOLS_API_KEY"] = key
+        extra.update(env or {})
+        data = input.encode() if isinstance(input, str) else input
+        # No transport injected: real HTTP to the fake server over loopback. `timeout` is the
+        # executable's; in-process a hang shows as a hung test.
+        process_env = Env(stdin=io.BytesIO(data or b""), stdout=io.StringIO(), stderr=io.StringIO(),
+                          environ=clean_environ(home, **extra))
+        # What click prints itself (--help) goes to sys.stdout: the same stream, as in a process.
+        with contextlib.ExitStack() as stack:
+            stack.enter_context(contextlib.redirect_stdout(process_env.stdout))
+            stack.enter_context(contextlib.redirect_stderr(process_env.stderr))
+            if cwd is not None:
+                stack.enter_context(contextlib.chdir(cwd))
+            code = exit_code(lambda: run_app(list(args), process_env), process_env)
+        return checked(Result(code, process_env.stdout.getvalue(), process_env.stderr.getvalue()))
+
+    return run
+
+
+def exit_code(call: Any, env: Any) -> int:
+    """What the process would exit with, as otchat.entry.entry maps a SystemExit."""
+    try:
+        return call()
+    except SystemExit as exc:
+        if exc.code is None:
+            return 0
+        if isinstance(exc.code, int):
+            return exc.code
+        env.stderr.write(f"{exc.code}\n")
+        return 1
+
+
+def checked(result: Result) -> Result:
+    """Every run's output: the key never shows, nor does a traceback."""
+    assert KEY not in result.stdout and KEY not in result.stderr, "the API key leaked"
+    assert "Traceback" not in result.stderr, result.stderr
+    return result
 
 
 def make_env(*, stdin: bytes | None = None, stdout_isatty: bool = False, transport: Any = None,

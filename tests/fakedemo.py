@@ -14,7 +14,9 @@ The first word of the last message picks a reply; anything else is echoed back:
   tool NAME [JSON]    a call of your own tool NAME (--function, or an MCP server's SERVER__tool):
                       otchat prints it or runs it, and the reply quotes the result
   error STATUS        that HTTP error (401, 404, 429, 500, ...); 429 and 5xx are retried first
-  cut                 a stream that breaks off mid-answer (exit 7)"""
+  cut                 a stream that breaks off mid-answer (exit 7)
+otchat cmd gets a command: `find` for a request that mentions files or MB, else `ls -la`;
+its `d` gets a short explanation."""
 
 SLOW_TEXT = """\
 # A slow answer
@@ -53,6 +55,9 @@ def demo_reply(body: Any) -> Stream | Body | None:
         return None
     if last.get("role") == "tool":
         return _text(f"The tool answered:\n\n```\n{last.get('content')}\n```\n", stream)
+    system = body["messages"][0] if isinstance(body["messages"][0], dict) else {}
+    if system.get("role") == "system" and str(system.get("content")).startswith("You turn requests into shell"):
+        return _text(_command_for(str(last.get("content") or "")), stream)
     words = str(last.get("content") or "").split(maxsplit=2)
     command = words[0].lower() if words else ""
     if command == "slow":
@@ -91,6 +96,16 @@ def _tool(words: list[str], stream: bool) -> Stream | Body:
     if not stream:
         return Body(completion("", finish="tool_calls", tool_calls=[call]))
     return Stream([chunk({"role": "assistant", "tool_calls": [{"index": 0, **call}]}), chunk({}, "tool_calls")])
+
+
+def _command_for(request: str) -> str:
+    """A fake `otchat cmd` model: a fenced command (otchat unwraps it), or an explanation for `d`."""
+    if request.startswith("Explain briefly"):
+        return ("- `find .` walks the current directory,\n- `-type f` keeps files,\n"
+                "- `-size +100M` keeps those over 100 MiB.\n\nIt only lists; nothing is changed.")
+    if any(word in request.lower() for word in ("file", "mb", "big")):
+        return "```bash\nfind . -type f -size +100M\n```"
+    return "`ls -la`"
 
 
 def _text(text: str, stream: bool) -> Stream | Body:

@@ -70,6 +70,13 @@ class Body:
     content_type: str = "application/json"
 
 
+@dataclass
+class Text:
+    """An answer of plain text, streamed or not as the request asks."""
+
+    text: str
+
+
 def error(status: int, body: Any, headers: dict[str, str] | None = None) -> Body:
     content_type = "application/json" if isinstance(body, (dict, list)) else "text/html"
     return Body(body, status=status, headers=headers or {}, content_type=content_type)
@@ -152,7 +159,9 @@ def completion(text: str, *, finish: str = "stop", tool_calls: list | None = Non
 
 class FakeServer:
     def __init__(self, port: int = 0, tls: tuple[str, str] | None = None) -> None:
-        self.queue: deque[Stream | Body] = deque()
+        self.queue: deque[Stream | Body | Text] = deque()
+        # A server without structured outputs: a request with response_format gets a 400.
+        self.reject_response_format = False
         self.requests: list[Recorded] = []
         self.models: Any = {"object": "list", "data": [
             {"id": "fake/echo", "owned_by": "otchat-tests", "context_length": 8192},
@@ -180,15 +189,22 @@ class FakeServer:
     def url(self) -> str:
         return f"{self.scheme}://127.0.0.1:{self.port}/v1"
 
-    def enqueue(self, *replies: Stream | Body) -> None:
+    def enqueue(self, *replies: Stream | Body | Text) -> None:
         with self._lock:
             self.queue.extend(replies)
 
+    def answer(self, *texts: str) -> None:
+        """Answer the next requests with these texts, one per request."""
+        self.enqueue(*(Text(text) for text in texts))
+
     def next_reply(self, body: Any) -> Stream | Body:
+        if self.reject_response_format and isinstance(body, dict) and "response_format" in body:
+            return error(400, {"error": {"message": "response_format is not supported by this model"}})
         with self._lock:
-            if self.queue:
-                return self.queue.popleft()
-        return (self.script and self.script(body)) or echo_reply(body)
+            reply = self.queue.popleft() if self.queue else None
+        if isinstance(reply, Text):
+            return text_reply(reply.text, body)
+        return reply or (self.script and self.script(body)) or echo_reply(body)
 
     def record(self, entry: Recorded) -> None:
         with self._lock:
@@ -214,6 +230,7 @@ class FakeServer:
         with self._lock:
             self.queue.clear()
             self.requests.clear()
+            self.reject_response_format = False
 
     def __enter__(self) -> FakeServer:
         return self.start()
@@ -230,7 +247,11 @@ def echo_reply(body: Any) -> Stream | Body:
             if isinstance(message, dict) and message.get("role") == "user":
                 last = str(message.get("content"))
                 break
-    text = f"You said: {last}"
+    return text_reply(f"You said: {last}", body)
+
+
+def text_reply(text: str, body: Any) -> Stream | Body:
+    """`text` as the request asks for it: streamed, or one JSON completion."""
     if isinstance(body, dict) and body.get("stream"):
         return Stream(text_chunks(text, 8))
     return Body(completion(text))

@@ -219,7 +219,9 @@ def test_doubled_braces_send_a_literal_placeholder(tmp_path):
 
 # `otchat chat` takes the request flags of a one-shot prompt, defined once.
 
-ONESHOT_ONLY = {"format", "json_", "raw", "dry_run", "version"}  # output flags (chat has its own --format)
+# output flags, --regenerate, -x (chat has its own --format), --schema (/schema in the REPL)
+ONESHOT_ONLY = {"format", "json_", "raw", "dry_run", "regenerate", "extract", "extract_last", "version",
+                "schema", "schema_multi", "schema_retries"}
 CHAT_ONLY = {"multiline", "format"}
 
 
@@ -240,6 +242,17 @@ def test_chat_and_one_shot_take_the_same_request_flags():
     for name in shared:
         assert oneshot[name] == chat[name], f"--{name} differs between one-shot and chat"
     assert {"file", "usage"} <= shared
+
+
+def test_cmd_takes_the_request_flags_but_those_it_leaves_out():
+    from otchat.commands.cmd import LEFT_OUT
+
+    oneshot, cmd = command_options("oneshot"), command_options("cmd")
+    shared = set(oneshot) - ONESHOT_ONLY
+    assert set(cmd) - {"json_", "dry_run"} == shared - set(LEFT_OUT)
+    assert {"continue_", "cid", "function"} == set(LEFT_OUT)
+    for name in set(cmd) - {"json_", "dry_run"}:
+        assert cmd[name] == oneshot[name], f"--{name} differs between one-shot and cmd"
 
 
 def test_chat_sends_a_file_with_the_first_message(tmp_path):

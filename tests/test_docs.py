@@ -37,7 +37,7 @@ def test_man_page_documents_everything():
     for command in ("otchat chat", "otchat models", "otchat config set", "otchat auth login",
                     "otchat history search", "otchat completion"):
         assert f'.SS "{command}' in page
-    for code in ("0", "2", "3", "4", "5", "6", "7", "8", "9", "130", "141"):
+    for code in ("0", "2", "3", "4", "5", "6", "7", "8", "9", "10", "130", "141"):
         assert f"\n.TP\n\\fB{code}" in page
     for variable in ("OPENTOOLS_API_KEY", "OTCHAT_CONFIG_DIR", "OTCHAT_DATA_DIR", "OTCHAT_PROFILE"):
         assert variable in page
@@ -190,7 +190,7 @@ def readme_command_lines():
     return lines
 
 
-SUBCOMMANDS = ("chat", "config", "auth", "history", "models", "completion", "mcp")
+SUBCOMMANDS = ("chat", "config", "auth", "history", "models", "completion", "mcp", "shell-integration")
 
 
 @pytest.fixture
@@ -211,10 +211,13 @@ def readme_world(home):
     for name in ("main.py", "test_main.py", "note.txt"):
         (work / name).write_text("x = 1\n")
     (work / "weather.json").write_text('{"name": "weather", "parameters": {"type": "object"}}')
+    (work / "invoice.txt").write_text("ACME, 2026-11-30, 12.50\n")
+    (work / "invoice.schema.json").write_text('{"type": "object", "properties": {"total": {"type": "number"}}}')
     return work
 
 
 @pytest.mark.parametrize("line, args, piped", readme_command_lines(), ids=[item[0] for item in readme_command_lines()])
+@pytest.mark.inprocess
 def test_readme_command_lines_parse(otchat, readme_world, line, args, piped):
     stdin = b"some piped text\n" if piped else b""
     if args and args[0] in SUBCOMMANDS:

@@ -9,6 +9,7 @@ from otchat.extract import (
     code_blocks,
     command_system_prompt,
     extract,
+    fenced,
     os_name,
     shell_name,
 )
@@ -170,3 +171,10 @@ def test_os_name_says_macos_and_the_linux_distribution():
     assert os_name("Linux", {}) == "Linux"
     assert os_name("") == "an unknown OS"
     assert os_name()  # this machine, whatever it is
+
+
+def test_fenced_names_each_blocks_language_for_highlighting():
+    assert fenced(SEVERAL) == [("python", "def reverse(s):\n    return s[::-1]"),
+                               ("python", 'assert reverse("ab") == "ba"'), ("", "python -m pytest")]
+    assert fenced(SEVERAL, last=True) == [("", "python -m pytest")]
+    assert fenced("```sh {.x}\n\n```\n") == []  # a blank block holds no code

@@ -36,7 +36,7 @@ def test_migrates_a_version_1_database(tmp_path):
     db.commit()
     db.close()
     with Store(path) as store:
-        assert store.db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 4
+        assert store.db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 5  # 5: conversations.schema (--schema)
         assert store.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         assert [hit[0] for hit in store.search("platypus")] == ["abcdef0123456789"]
         assert store.resolve("abc") == "abcdef0123456789"
@@ -64,6 +64,7 @@ def test_prefixes_must_be_unique(tmp_path):
         assert all(store.resolve(cid[:12]) == cid for cid in ids)
 
 
+@pytest.mark.inprocess
 def test_every_turn_is_logged_with_its_details(otchat, home, server):
     assert otchat("-s", "be brief", "what about otters").code == 0
     (cid, title, model, count), = rows(home, "SELECT c.id, c.title, c.model, (SELECT COUNT(*) FROM messages)"
@@ -78,6 +79,7 @@ def test_every_turn_is_logged_with_its_details(otchat, home, server):
     assert reply[5] >= 0 and reply[6] == 0
 
 
+@pytest.mark.inprocess
 def test_continue_and_cid_send_the_earlier_messages(otchat, home, server):
     otchat("first topic")
     otchat("second topic")
@@ -93,6 +95,7 @@ def test_continue_and_cid_send_the_earlier_messages(otchat, home, server):
     assert counts == {"first topic": 4, "second topic": 4}
 
 
+@pytest.mark.inprocess
 def test_continue_keeps_the_system_prompt_unless_replaced(otchat, server):
     otchat("-s", "talk like a pirate", "hello")
     otchat("-c", "again")
@@ -101,12 +104,14 @@ def test_continue_keeps_the_system_prompt_unless_replaced(otchat, server):
     assert server.last_body["messages"][0] == {"role": "system", "content": "talk normally"}
 
 
+@pytest.mark.inprocess
 def test_unknown_cid_is_a_usage_error(otchat):
     otchat("something")
     r = otchat("--cid", "ffffffffff", "hi")
     assert r.code == 2 and "no conversation" in r.stderr
 
 
+@pytest.mark.inprocess
 def test_list_show_search_export(otchat, home, tmp_path):
     otchat("tell me about the capybara")
     time.sleep(0.01)
@@ -130,6 +135,7 @@ def test_list_show_search_export(otchat, home, tmp_path):
     assert otchat("history", "path").stdout.strip() == str(db_path(home))
 
 
+@pytest.mark.inprocess
 def test_rm_by_id_and_by_age(otchat, home):
     otchat("keep me")
     otchat("drop me")
@@ -190,6 +196,7 @@ def test_search_without_a_match_is_no_match_not_an_error(home):
     assert run(["history", "search", "otters"], env) == 0 and "otters" in env.stdout.getvalue()
 
 
+@pytest.mark.inprocess
 def test_no_log_flag_and_config(otchat, home):
     otchat("--no-log", "private")
     assert not db_path(home).exists()
@@ -226,6 +233,7 @@ def test_an_interrupted_reply_is_stored_and_marked(server, home, sig, code):
         ("user", "long one", 0), ("assistant", "Half of an", 1)]
 
 
+@pytest.mark.inprocess
 def test_a_broken_stream_is_stored_and_marked(otchat, home, server):
     server.enqueue(Stream([chunk({"content": "cut off he"})], done=False))
     assert otchat("hi").code == 7
@@ -233,12 +241,14 @@ def test_a_broken_stream_is_stored_and_marked(otchat, home, server):
         "assistant", "cut off he", 1)
 
 
+@pytest.mark.inprocess
 def test_a_failed_request_still_logs_what_the_user_typed(otchat, home, server):
     server.enqueue(error(400, {"error": {"message": "nope"}}))
     assert otchat("my precious words").code == 4
     assert rows(home, "SELECT role, content FROM messages") == [("user", "my precious words")]
 
 
+@pytest.mark.inprocess
 def test_a_corrupt_database_does_not_stop_the_answer(otchat, home):
     db_path(home).write_bytes(b"this is not a database at all" * 100)
     before = db_path(home).read_bytes()
@@ -250,6 +260,7 @@ def test_a_corrupt_database_does_not_stop_the_answer(otchat, home):
     assert r.code == 1 and str(db_path(home)) in r.stderr and len(r.stderr.splitlines()) == 1
 
 
+@pytest.mark.inprocess
 def test_an_unwritable_data_dir_is_a_warning(otchat, home):
     blocker = home / "not-a-dir"
     blocker.write_text("a file where the data dir should be")
@@ -257,6 +268,7 @@ def test_an_unwritable_data_dir_is_a_warning(otchat, home):
     assert r.code == 0 and r.stdout == "You said: hello\n" and "history not saved" in r.stderr
 
 
+@pytest.mark.inprocess
 def test_no_row_contains_the_key(otchat, home, server):
     otchat("-v", "one")
     otchat("-c", "two", "--json")
@@ -266,6 +278,7 @@ def test_no_row_contains_the_key(otchat, home, server):
     assert "three" in dump and KEY not in dump
 
 
+@pytest.mark.inprocess
 def test_repl_history_and_resume(otchat, home, server):
     otchat("an old conversation about tea")
     cid = rows(home, "SELECT id FROM conversations")[0][0]
@@ -277,6 +290,7 @@ def test_repl_history_and_resume(otchat, home, server):
     assert rows(home, "SELECT COUNT(*) FROM messages") == [(4,)]
 
 
+@pytest.mark.inprocess
 def test_chat_continue_flag(otchat, server):
     otchat("opening")
     otchat("chat", "-c", input="follow-up\n")
@@ -289,6 +303,7 @@ def test_message_json_leaves_out_empty_fields():
         "role": "assistant", "content": "x", "interrupted": True, "latency": 1.5}
 
 
+@pytest.mark.inprocess
 def test_rm_asks_on_a_terminal(otchat, home, server):
     import pexpect
 
@@ -319,7 +334,7 @@ def test_migrates_a_version_2_database_with_nothing_lost(tmp_path):
     before = db.execute("SELECT * FROM messages ORDER BY id").fetchall()
     db.close()
     with Store(path) as store:
-        assert store.db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 4
+        assert store.db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 5  # 5: conversations.schema (--schema)
         after = store.db.execute("SELECT * FROM messages ORDER BY id").fetchall()
         assert [row[:len(before[0])] for row in after] == before
         assert [row[len(before[0]):] for row in after] == [(None, 0, None), (None, 0, 1)]  # reasoning, hidden, parent
@@ -335,6 +350,7 @@ def contents(body):
     return [m["content"] for m in body["messages"]]
 
 
+@pytest.mark.inprocess
 def test_an_undone_exchange_is_not_continued_but_kept(otchat, home, server):
     r = otchat("chat", input="first\nsecond\n/undo\n")
     assert r.code == 0 and "dropped the last exchange" in r.stderr
@@ -345,22 +361,25 @@ def test_an_undone_exchange_is_not_continued_but_kept(otchat, home, server):
     assert contents(server.last_body) == ["first", "You said: first", "third", "You said: third", "fourth"]
     otchat("chat", input=f"/resume {cid[:8]}\nfifth\n")
     assert "second" not in contents(server.last_body)
-    # Nothing the user saw is deleted: the undone exchange is a hidden row.
-    assert rows(home, "SELECT content, hidden FROM messages WHERE content LIKE '%second'") == [
-        ("second", 1), ("You said: second", 1)]
-    assert rows(home, "SELECT COUNT(*) FROM messages WHERE hidden = 0") == [(8,)]
+    # Nothing the user saw is deleted: the undone exchange is a branch off turn 1.
+    assert rows(home, "SELECT content, parent_id FROM messages WHERE content LIKE '%second'") == [
+        ("second", 2), ("You said: second", 3)]
+    assert rows(home, "SELECT COUNT(*) FROM messages WHERE hidden = 0") == [(10,)]
 
 
+@pytest.mark.inprocess
 def test_a_retried_question_appears_once_with_the_new_answer(otchat, home, server):
     server.enqueue(Stream(text_chunks("the old answer")), Stream(text_chunks("the new answer")))
     r = otchat("chat", input="what is a quokka\n/retry\n")
     assert r.code == 0 and contents(server.last_body) == ["what is a quokka"]
     assert otchat("-c", "and a numbat").code == 0
     assert contents(server.last_body) == ["what is a quokka", "the new answer", "and a numbat"]
-    assert rows(home, "SELECT role, content, hidden FROM messages ORDER BY id")[:3] == [
-        ("user", "what is a quokka", 0), ("assistant", "the old answer", 1), ("assistant", "the new answer", 0)]
+    # Both answers are kept, as siblings under the one question.
+    assert rows(home, "SELECT role, content, parent_id FROM messages ORDER BY id")[:3] == [
+        ("user", "what is a quokka", None), ("assistant", "the old answer", 1), ("assistant", "the new answer", 1)]
 
 
+@pytest.mark.inprocess
 def test_retry_in_a_resumed_conversation_replaces_the_stored_answer(otchat, home, server):
     server.enqueue(Stream(text_chunks("a poor answer")))
     otchat("name a marsupial")
@@ -371,6 +390,7 @@ def test_retry_in_a_resumed_conversation_replaces_the_stored_answer(otchat, home
     assert contents(server.last_body) == ["name a marsupial", "a koala", "another"]
 
 
+@pytest.mark.inprocess
 def test_a_question_that_got_no_reply_is_not_continued(otchat, home, server):
     server.enqueue(error(400, {"error": {"message": "nope"}}))
     otchat("chat", input="unanswered\nanswered\n")
@@ -379,6 +399,7 @@ def test_a_question_that_got_no_reply_is_not_continued(otchat, home, server):
     assert rows(home, "SELECT content, hidden FROM messages ORDER BY id")[0] == ("unanswered", 1)
 
 
+@pytest.mark.inprocess
 def test_clear_starts_a_new_logged_conversation(otchat, home, server):
     otchat("chat", input="old topic\n/clear\nnew topic\n")
     assert rows(home, "SELECT title FROM conversations ORDER BY created") == [("old topic",), ("new topic",)]
@@ -386,12 +407,18 @@ def test_clear_starts_a_new_logged_conversation(otchat, home, server):
     assert contents(server.last_body) == ["new topic", "You said: new topic", "more"]
 
 
+@pytest.mark.inprocess
 def test_history_show_and_export_keep_what_was_taken_back(otchat, home, server):
+    # An undone exchange is a branch: show and export give the current path, the JSON the
+    # branch beside it, --tree every message.
     otchat("chat", input="kept\ndropped\n/undo\n")
     cid = rows(home, "SELECT id FROM conversations")[0][0]
     shown = otchat("history", "show", cid[:8]).stdout
-    assert "## user · not sent again\n\ndropped" in shown and "## user\n\nkept" in shown
+    assert "dropped" not in shown and "## user\n\nkept" in shown
+    assert otchat("history", "show", cid[:8], "--tree").stdout.splitlines() == [
+        "#1 user: kept", "#2 assistant: You said: kept  ← current", "#3 user: dropped", "#4 assistant: You said: dropped"]
     exported = json.loads(otchat("history", "export", cid[:8], "--format", "json").stdout)
-    assert exported["message_count"] == 2
-    assert [(m["content"], m.get("hidden", False)) for m in exported["messages"]] == [
-        ("kept", False), ("You said: kept", False), ("dropped", True), ("You said: dropped", True)]
+    assert [m["content"] for m in exported["messages"]] == ["kept", "You said: kept"]
+    assert [m["content"] for m in exported["branches"][0]["messages"]] == ["dropped", "You said: dropped"]
+    whole = json.loads(otchat("history", "export", cid[:8], "--format", "json", "--tree").stdout)
+    assert [m["content"] for m in whole["messages"]] == ["kept", "You said: kept", "dropped", "You said: dropped"]

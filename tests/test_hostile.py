@@ -150,6 +150,7 @@ def test_untrusted_certificate_then_ssl_cert_file_and_ca_bundle(otchat, home, tl
     assert (r.code, r.stdout) == (0, "You said: again\n")
 
 
+@pytest.mark.inprocess
 def test_created_directories_and_files_are_private(otchat, home, tmp_path):
     data, config = tmp_path / "fresh-data", tmp_path / "fresh-config"
     env = {"OTCHAT_DATA_DIR": str(data), "OTCHAT_CONFIG_DIR": str(config)}
@@ -160,6 +161,7 @@ def test_created_directories_and_files_are_private(otchat, home, tmp_path):
     assert stat.S_IMODE(os.stat(config / "credentials").st_mode) == 0o600
 
 
+@pytest.mark.inprocess
 def test_the_key_is_nowhere(otchat, home, server):
     """A sentinel key through every mode: outputs (the runner checks), files, history, -v."""
     runs = [["hi"], ["-v", "hi"], ["--json", "hi"], ["--format", "jsonl", "hi"], ["--dry-run", "-v", "hi"],

@@ -141,3 +141,12 @@ def test_the_terminal_echoes_again_after_a_reply(server, home):
     child.close()
     assert b"In two paragraphs." in raw
     assert re.search(rb"(^|\s)echo(\s|$)", raw.rsplit(b"In two paragraphs.", 1)[1])  # not "-echo"
+
+
+def test_schema_shows_a_spinner_then_only_the_indented_json(server, home):
+    server.enqueue(Stream(text_chunks('{"name": 7}', 3)), Stream(text_chunks('{"name": "Otto", "age": 3}', 3)))
+    code, lines, raw = run_in_pty(server, home, "--schema", "name, age int", "an otter")
+    assert code == 0
+    assert b"attempt 1 of 3" in raw and b"attempt 2 of 3" in raw  # the spinner said which attempt ran
+    assert [line for line in lines if line] == ["{", '  "name": "Otto",', '  "age": 3', "}"]
+    assert b'"name": 7' not in raw  # the invalid reply was never shown

@@ -177,3 +177,30 @@ def test_a_failed_repeat_leaves_the_earlier_equal_question(tmp_path):
     server = Server("first answer", httpx.Response(400, json={"error": {"message": "busy"}}))
     run_repl(tmp_path, "hi\rhi\rnext\r", server, flags=Flags(no_log=True))
     assert [m["content"] for m in server.bodies[2]["messages"]] == ["hi", "first answer", "next"]
+
+
+def test_schema_asks_validates_and_clears(tmp_path):
+    good = '{"name": "Otto", "age": 3}'
+    server = Server('{"name": "Otto"}', good)
+    code, env = run_repl(tmp_path, "/schema name, age int\rwho?\r/schema -\rand now?\r", server)
+    assert code == 0
+    first, reask, plain = server.bodies
+    assert first["response_format"]["json_schema"]["schema"]["required"] == ["name", "age"]
+    assert "JSON Schema" in first["messages"][0]["content"]
+    assert "$: 'age' is a required property" in reask["messages"][-1]["content"]
+    assert json.dumps(json.loads(good)) + "\n" in env.stdout.getvalue()
+    assert '{"name": "Otto"}\n' not in env.stdout.getvalue()  # an invalid reply is never shown
+    # Cleared: no schema, and the failed attempt is not on the conversation's path.
+    assert "response_format" not in plain
+    assert [m["content"] for m in plain["messages"]] == ["who?", good, "and now?"]
+
+
+def test_a_conversation_after_clear_keeps_the_schema_in_the_log(tmp_path):
+    from otchat.store.db import Store
+    from otchat.store.schemas import schema_of
+
+    good = '{"name": "Otto"}'
+    run_repl(tmp_path, "/schema name\rone\r/clear\rtwo\r", Server(good, good))
+    with Store.open(tmp_path / "data") as store:
+        schemas = [schema_of(store, c.id) for c in store.conversations(10)]
+    assert len(schemas) == 2 and all(s is not None and s["required"] == ["name"] for s in schemas)

@@ -1,4 +1,4 @@
-"""`otchat history list|show|search|export|rm|path`: reading the log back.
+"""`otchat history list|show|search|export|fork|switch|rm|path`: reading the log back, and its branches.
 
 The store (sqlite3) is imported inside each command: --help and TAB completion load this module.
 """
@@ -34,6 +34,7 @@ IdArg = Annotated[
                    autocompletion=values.history_ids),
 ]
 FormatOpt = Annotated[ExportFormat, typer.Option("--format", help="markdown or json.")]
+TreeOpt = Annotated[bool, typer.Option("--tree", help="The whole tree, every branch (default: the current path).")]
 
 
 @app.command("list")
@@ -47,9 +48,9 @@ def list_(
 
 
 @app.command("show")
-def show(ctx: typer.Context, cid: IdArg, format: FormatOpt = ExportFormat.markdown) -> int:
-    """Print one conversation."""
-    return show_cmd(env_of(ctx), cid, format.value)
+def show(ctx: typer.Context, cid: IdArg, format: FormatOpt = ExportFormat.markdown, tree: TreeOpt = False) -> int:
+    """Print one conversation: its current path (JSON adds the other branches), or --tree."""
+    return show_cmd(env_of(ctx), cid, format.value, tree)
 
 
 @app.command("search")
@@ -69,10 +70,34 @@ def export(
     format: FormatOpt = ExportFormat.markdown,
     output: Annotated[Path | None, typer.Option("-o", "--output", metavar="FILE", help="Write to FILE.")] = None,
     yes: Annotated[bool, typer.Option("-y", "--yes", help="Overwrite FILE without asking.")] = False,
+    tree: TreeOpt = False,
 ) -> int:
-    """Write one conversation as markdown or JSON (asks before replacing FILE on a terminal)."""
+    """Write one conversation's current path (--tree: every branch) as markdown or JSON (asks before
+    replacing FILE on a terminal)."""
     env = env_of(ctx)
-    return export_cmd(env, cid, format.value, output, yes, lambda question: ask(env, question))
+    return export_cmd(env, cid, format.value, output, yes, lambda question: ask(env, question), tree)
+
+
+@app.command("fork")
+def fork(
+    ctx: typer.Context,
+    cid: IdArg,
+    at: Annotated[int | None, typer.Option("--at", metavar="N", min=1,
+                                              help="Copy up to turn N (default: all of it).")] = None,
+) -> int:
+    """Copy a conversation's current path into a new conversation; print the new id."""
+    return fork_cmd(env_of(ctx), cid, at)
+
+
+@app.command("switch")
+def switch(
+    ctx: typer.Context,
+    cid: IdArg,
+    leaf: Annotated[str, typer.Argument(metavar="LEAF", help="A branch: its last message's number (#12 or 12;"
+                                        " a unique prefix is enough), as show --tree prints it.")],
+) -> int:
+    """Make a branch the current one: -c and --cid continue it."""
+    return switch_cmd(env_of(ctx), cid, leaf)
 
 
 @app.command("rm")
@@ -119,13 +144,28 @@ def list_cmd(env: Env, limit: int, as_json: bool) -> int:
     return ExitCode.OK
 
 
-def show_cmd(env: Env, ref: str, fmt: str) -> int:
-    from ..store.recorder import load
-    from ..store.views import export_text
+def _text(env: Env, ref: str, fmt: str, tree: bool, drawn: bool = False) -> tuple[str, bool]:
+    """A conversation as `fmt` (its current path, or with `tree` every branch); and whether it is markdown."""
+    from ..store.db import Store
+    from ..store.schemas import schema_of
+    from ..store.views import export_text, markdown_of, path_json, tree_lines
 
-    conversation = load(env, ref)
-    text = export_text(conversation, fmt)
-    if fmt == "markdown" and env.stdout_isatty:
+    with Store.open(env.data_dir) as store:
+        cid = store.resolve(ref)
+        conversation = store.conversation(cid)
+        path, branches, schema = store.path(cid), store.branches(cid), schema_of(store, cid)
+    if tree and fmt == "json":
+        return export_text(conversation, "json", schema), False
+    if tree:
+        return "\n".join(tree_lines(conversation.messages, conversation.current, drawn=drawn)) + "\n", False
+    if fmt == "json":
+        return path_json(conversation, path, branches, schema), False
+    return markdown_of(conversation.title, path), True
+
+
+def show_cmd(env: Env, ref: str, fmt: str, tree: bool = False) -> int:
+    text, is_markdown = _text(env, ref, fmt, tree, drawn=env.stdout_isatty)
+    if is_markdown and env.stdout_isatty:
         from ..config import resolve as config
         from ..term.console import console_for
         from ..term.markdown import CommitMarkdown, print_markdown, with_links
@@ -139,11 +179,16 @@ def show_cmd(env: Env, ref: str, fmt: str) -> int:
     return ExitCode.OK
 
 
-def export_cmd(env: Env, ref: str, fmt: str, output: Path | None, yes: bool = False, ask: Ask | None = None) -> int:
+def export_cmd(env: Env, ref: str, fmt: str, output: Path | None, yes: bool = False, ask: Ask | None = None,
+               tree: bool = False) -> int:
     from ..store.recorder import load
-    from ..store.views import export_text
+    from ..store.views import markdown_of
 
-    text = export_text(load(env, ref), fmt)
+    if tree and fmt == "markdown":  # every message, each headed by its id and what it follows
+        stored = load(env, ref)
+        text = markdown_of(stored.title, stored.messages, ids=True)
+    else:
+        text = _text(env, ref, fmt, tree)[0]
     if output is None:
         env.stdout.write(text)
         return ExitCode.OK
@@ -161,6 +206,37 @@ def export_cmd(env: Env, ref: str, fmt: str, output: Path | None, yes: bool = Fa
     except OSError as exc:
         raise UsageError(f"cannot write {output}: {exc.strerror or exc}") from None
     env.stderr.write(f"wrote {output}\n")
+    return ExitCode.OK
+
+
+def fork_cmd(env: Env, ref: str, turn: int | None) -> int:
+    from ..store.db import Store
+
+    with Store.open(env.data_dir) as store:
+        cid = store.resolve(ref)
+        path = store.path(cid)
+        upto = path[-1].id if path else None
+        if turn is not None:
+            starts = [n for n, m in enumerate(path) if m.role == "user"]
+            if turn > len(starts):
+                raise UsageError(f"no turn {turn}: {cid[:8]} has {len(starts)} on its current path")
+            upto = path[starts[turn] - 1].id if turn < len(starts) else upto
+        new = store.fork(cid, upto)
+    env.stderr.write(f"forked {cid[:8]}" + (f" at turn {turn}" if turn else "") + "\n")
+    _out(env, new)
+    return ExitCode.OK
+
+
+def switch_cmd(env: Env, ref: str, leaf_ref: str) -> int:
+    from ..store.db import Store
+    from ..store.views import pick_leaf
+
+    with Store.open(env.data_dir) as store:
+        cid = store.resolve(ref)
+        leaf = pick_leaf(store, cid, leaf_ref)
+        store.set_current(cid, leaf)
+        turns = sum(m.role == "user" for m in store.path(cid))
+    env.stderr.write(f"{cid[:8]} goes on from #{leaf} ({turns} turn{'s' if turns != 1 else ''})\n")
     return ExitCode.OK
 
 

@@ -188,12 +188,14 @@ REQUEST_OPTIONS: tuple[inspect.Parameter, ...] = (
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def with_request_options(command: F) -> F:
-    """Declare REQUEST_OPTIONS on a command function that takes them as `**request`.
+def with_request_options(command: F, *, without: tuple[str, ...] = ()) -> F:
+    """Declare REQUEST_OPTIONS (less those named in `without`) on a command function that
+    takes them as `**request`; `flags_from` fills in the defaults of those left out.
 
     Typer reads a command's options from its signature; this one lists the command's
     arguments, then the shared options, then the command's own keyword-only options.
     """
+    shared = [p for p in REQUEST_OPTIONS if p.name not in without]
     signature = inspect.signature(command, eval_str=True)
     params = list(signature.parameters.values())
     if not params or params[-1].kind is not inspect.Parameter.VAR_KEYWORD:
@@ -201,8 +203,16 @@ def with_request_options(command: F) -> F:
     own = params[:-1]
     split = next((i for i, p in enumerate(own) if p.kind is inspect.Parameter.KEYWORD_ONLY), len(own))
     command.__signature__ = signature.replace(  # type: ignore[attr-defined]
-        parameters=[*own[:split], *REQUEST_OPTIONS, *own[split:]])
+        parameters=[*own[:split], *shared, *own[split:]])
     return command
+
+
+def request_options_without(*names: str) -> Callable[[F], F]:
+    """`with_request_options` for a command that leaves some of them out (`otchat cmd`)."""
+    unknown = set(names) - {p.name for p in REQUEST_OPTIONS}
+    if unknown:
+        raise TypeError(f"not request options: {sorted(unknown)}")
+    return lambda command: with_request_options(command, without=names)
 
 
 def flags_from(p: dict[str, Any]) -> Flags:
@@ -210,6 +220,7 @@ def flags_from(p: dict[str, Any]) -> Flags:
     from ..config.resolve import Flags
     from .inputs import load_functions, parse_options
 
+    p = {**{option.name: option.default for option in REQUEST_OPTIONS}, **p}  # those a command left out
     return Flags(
         model=p["model"],
         system=p["system"],

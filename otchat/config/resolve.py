@@ -75,6 +75,8 @@ class Settings:
     max_tool_rounds: int = 8
     ca_bundle: str | None = None
     links: str = "inline"  # where a markdown link's target shows (see term.markdown)
+    response_format: bool = True  # may a schema also go as `response_format` (config key)
+    schema: dict[str, Any] | None = None  # --schema / /schema: set by the session, never resolved
 
     def declared_functions(self) -> set[str]:
         """Names of the function tools this client declared (and could answer)."""
@@ -91,14 +93,14 @@ def config_path(config_dir: Path) -> Path:
 
 def load_file(path: Path, warn: Any = None) -> dict[str, Any]:
     """Read config.toml; a missing file is empty, a broken one a ConfigError (path and line)."""
-    import tomllib
-
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
         return {}
     except OSError as exc:
         raise ConfigError(f"cannot read {path}: {exc.strerror}") from exc
+    import tomllib  # only once there is a file: most runs before a request have none
+
     try:
         text = raw.decode("utf-8")
         data = tomllib.loads(text)
@@ -229,6 +231,7 @@ def resolve(flags: Flags, environ: Mapping[str, str], file: Mapping[str, Any]) -
         max_tool_rounds=int(flags.max_tool_rounds or pick("max_tool_rounds")),
         ca_bundle=pick("ca_bundle"),
         links=pick("links"),
+        response_format=bool(pick("response_format")),
     )
 
 

@@ -45,6 +45,7 @@ _KEYS = [
     Key("ca_bundle", "str", "certificate authorities to trust (a PEM file), e.g. a corporate proxy's"),
     Key("links", "str", "where a markdown link's target shows: inline, footnotes or hidden", "inline",
         choices=("inline", "footnotes", "hidden")),
+    Key("response_format", "bool", "send --schema as response_format too (false: only as a system message)", True),
 ]
 TOP: dict[str, Key] = {key.name: key for key in _KEYS}
 PROFILE: dict[str, Key] = {name: key for name, key in TOP.items() if name != "default_profile"}

@@ -238,6 +238,8 @@ class Hub:
         loop.call_soon_threadsafe(loop.stop)
         if self._thread is not None:
             self._thread.join(timeout=5)
+        if not loop.is_running():
+            loop.close()  # its selector and self-pipe: a caller that lives on (a test, the REPL) keeps no sockets
         self._loop = None
         for errlog in self._errlogs.values():
             errlog.close()

@@ -46,6 +46,11 @@ EXAMPLES = [
      'otchat config set profiles.local.api_key_env ""\n'
      'otchat --profile local "hello"'),
     ("Find an old conversation:", "otchat history search otters"),
+    ("Ask the last question again, of another model (both answers are kept):", "otchat -c --regenerate -m gpt-4o"),
+    ("See a conversation's branches, and copy its first two turns into a new one:",
+     "otchat history show 3f2a --tree\notchat history fork 3f2a --at 2"),
+    ("Get JSON that matches a schema (exit 10 when the model never gets it right):",
+     'cat invoice.txt | otchat --schema "vendor, date, total float" | jq .total'),
 ]
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import OtchatError, UsageError
-from .migrations import MIGRATIONS, SCHEMA_VERSION, run_step
+from .migrations import MIGRATIONS, SCHEMA_VERSION, Transaction, run_step
 
 DB_NAME = "history.db"
 BUSY_TIMEOUT_MS = 30_000
@@ -143,7 +143,7 @@ class Store:
                 self.db.execute(f"PRAGMA user_version = {number + 1}")
 
     def _write(self) -> Any:
-        return _Transaction(self.db)
+        return Transaction(self.db)
 
     # Writing --------------------------------------------------------------------------
 
@@ -206,6 +206,12 @@ class Store:
                 if first is not None:
                     self.db.execute("UPDATE conversations SET current_id = ? WHERE id = ?",
                                     (path[first - 1] if first else None, cid))
+
+    def amend(self, message_id: int, content: str, finish_reason: str | None, interrupted: bool) -> None:
+        """Rewrite a reply that /continue added to (FTS follows by its update trigger)."""
+        with self._write():
+            self.db.execute("UPDATE messages SET content = ?, finish_reason = ?, interrupted = ? WHERE id = ?",
+                            (content, finish_reason, int(interrupted), message_id))
 
     def set_current(self, cid: str, message_id: int | None) -> None:
         """Make `message_id` (a message of `cid`, or None: the start) the position it goes on from."""
@@ -374,19 +380,6 @@ class Store:
             " WHERE messages_fts MATCH ? ORDER BY m.created DESC, m.id DESC LIMIT ?",
             (match, limit),
         ).fetchall()
-
-
-class _Transaction:
-    """BEGIN IMMEDIATE takes the write lock up front, so a busy database waits, never fails mid-way."""
-
-    def __init__(self, db: sqlite3.Connection) -> None:
-        self.db = db
-
-    def __enter__(self) -> None:
-        self.db.execute("BEGIN IMMEDIATE")
-
-    def __exit__(self, exc_type: Any, *rest: Any) -> None:
-        self.db.execute("ROLLBACK" if exc_type else "COMMIT")
 
 
 # A message and its ancestors, with their distance from it; `parent_id < id` always holds

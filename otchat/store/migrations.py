@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable
+from typing import Any
 
 # Each entry brings the schema from version i to i + 1; never edit a released one. An entry
 # is SQL statements, or a function of the connection for a step SQL alone cannot express.
@@ -57,6 +58,8 @@ MIGRATIONS: list[Migration] = [
     """,
     # 4: the conversation as a tree: each message's parent, each conversation's current position.
     lambda db: _to_tree(db),
+    # 5: the JSON Schema a conversation's replies must match (--schema), as JSON text; NULL: none.
+    "ALTER TABLE conversations ADD COLUMN schema TEXT;",
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -112,3 +115,16 @@ def _statements(script: str) -> list[str]:
             out.append(current.strip())
             current = ""
     return out
+
+
+class Transaction:
+    """BEGIN IMMEDIATE takes the write lock up front, so a busy database waits, never fails mid-way."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self.db = db
+
+    def __enter__(self) -> None:
+        self.db.execute("BEGIN IMMEDIATE")
+
+    def __exit__(self, exc_type: Any, *rest: Any) -> None:
+        self.db.execute("ROLLBACK" if exc_type else "COMMIT")

@@ -4,13 +4,14 @@ history.db (a failure is one warning, never a failed chat), and loads a stored o
 from __future__ import annotations
 
 import sqlite3
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from ..conversation import Conversation, Entry
 from ..env import Env
 from ..errors import OtchatError, UsageError
 from ..models import ToolCall
-from .db import DB_NAME, Message, Store
+from .db import CURRENT, DB_NAME, Message, Store
 
 if TYPE_CHECKING:
     from .db import Conversation as Stored
@@ -39,7 +40,7 @@ def from_message(m: Message) -> Entry:
         for i, c in enumerate(m.tool_calls)
     ]
     return Entry(m.role, m.content, calls, m.interrupted, m.model, tool_call_id=m.tool_call_id,
-                 answered=bool(calls), reasoning=m.reasoning or "", row=m.id)
+                 answered=bool(calls), reasoning=m.reasoning or "", row=m.id, finish_reason=m.finish_reason)
 
 
 class Recorder:
@@ -49,19 +50,58 @@ class Recorder:
         self.env = env
         self.enabled = enabled
         self.cid: str | None = None
+        self.root: int | None = None  # the logged system prompt the conversation starts from
+        self._schema: dict[str, Any] | None = None  # the schema the log holds for `cid`
 
-    def save(self, conversation: Conversation, model: str, profile: str | None, system: str | None) -> None:
-        """Write what the conversation added and hid since the last save."""
+    def resumed(self, cid: str, schema: dict[str, Any] | None) -> None:
+        """Go on writing to a stored conversation, which asks for `schema`."""
+        self.cid, self._schema = cid, schema
+
+    def save(self, conversation: Conversation, model: str, profile: str | None, system: str | None,
+             schema: dict[str, Any] | None = None) -> None:
+        """Write what the conversation added, hid and (/continue) amended since the last save. A run
+        of entries logged hidden (failed --schema attempts) leaves from the current position as a
+        branch of its own, so the visible entry after it follows the path, not the branch."""
         entries, conversation.unsaved = conversation.unsaved, []
         rows, conversation.unhidden = conversation.unhidden, []
+        # Replies logged before /continue added to them (one not logged yet goes in whole below).
+        amended = [e for e in conversation.amended if e.row is not None]
+        conversation.amended = []
         self.hide(rows)
-        logged = self.record(model, profile, system, [to_message(e) for e in entries])
-        for entry, row in zip(entries, logged, strict=True):
-            entry.row = row
+        parent: int | None = CURRENT
+        if entries and conversation.anchor is not None:  # a /retry: beside the old answer
+            parent, conversation.anchor = conversation.anchor, None
+        for run in _runs(entries):
+            for entry, row in zip(run, self.record(model, profile, system, [to_message(e) for e in run], parent),
+                                  strict=True):
+                entry.row = row
+            parent = CURRENT
+        if amended:
+            def amend(store: Store) -> None:
+                for e in amended:
+                    if e.row is not None:
+                        store.amend(e.row, e.content, e.finish_reason, e.interrupted)
+
+            self._write(amend)
+        if self.cid is not None and schema != self._schema and self.enabled:
+            self._store_schema(schema)
+
+    def _store_schema(self, schema: dict[str, Any] | None) -> None:
+        from .schemas import set_schema
+
+        try:
+            with Store.open(self.env.data_dir) as store:
+                set_schema(store, self.cid or "", schema)
+            self._schema = schema
+        except OtchatError as exc:
+            self._fail(exc.line())
+        except (sqlite3.Error, OSError) as exc:
+            self._fail(f"{self.env.data_dir / DB_NAME}: {exc}")
 
     def record(self, model: str, profile: str | None, system: str | None,
-               messages: list[Message]) -> list[int | None]:
-        """Log `messages`; their row ids (None where nothing was written)."""
+               messages: list[Message], parent: int | None = CURRENT) -> list[int | None]:
+        """Log `messages` (under `parent`, by default the current position); their row ids
+        (None where nothing was written)."""
         if not self.enabled or not messages:
             return [None] * len(messages)
         try:
@@ -70,9 +110,12 @@ class Recorder:
                 if self.cid is None:
                     first = next((m.content for m in messages if m.role == "user"), messages[0].content)
                     self.cid = store.new_conversation(first, model, profile)
+                    self._schema = None  # a new conversation (after /clear) holds no schema yet
                     if system:
                         head = [Message("system", system)]
-                ids = store.add_messages(self.cid, head + messages, model=model)
+                ids = store.add_messages(self.cid, head + messages, model=model, parent=parent)
+                if head:
+                    self.root = ids[0]
                 return list(ids[len(head):])
         except OtchatError as exc:
             self._fail(exc.line())
@@ -81,12 +124,22 @@ class Recorder:
         return [None] * len(messages)
 
     def hide(self, ids: list[int]) -> None:
-        """Take logged messages off the conversation's path (/undo, /retry); the rows stay."""
-        if not self.enabled or not ids:
+        """Take logged messages off the conversation's path; the rows stay."""
+        if ids:
+            self._write(lambda store: store.hide(ids))
+
+    def move(self, message_id: int | None) -> None:
+        """Make `message_id` (None: the start) the position the logged conversation goes on from."""
+        if self.cid is not None:
+            cid = self.cid
+            self._write(lambda store: store.set_current(cid, message_id))
+
+    def _write(self, change: Callable[[Store], object]) -> None:
+        if not self.enabled:
             return
         try:
             with Store.open(self.env.data_dir) as store:
-                store.hide(ids)
+                change(store)
         except OtchatError as exc:
             self._fail(exc.line())
         except (sqlite3.Error, OSError) as exc:
@@ -95,6 +148,39 @@ class Recorder:
     def _fail(self, why: str) -> None:
         self.env.warn(f"history not saved: {why}")
         self.enabled = False
+
+
+def _runs(entries: list[Entry]) -> list[list[Entry]]:
+    """Entries cut where they go from hidden to shown or back."""
+    runs: list[list[Entry]] = []
+    for entry in entries:
+        if runs and runs[-1][-1].hidden == entry.hidden:
+            runs[-1].append(entry)
+        else:
+            runs.append([entry])
+    return runs
+
+
+def load_with_schema(env: Env, ref: str | None) -> tuple[Stored, dict[str, Any] | None]:
+    """As `load`, with the JSON Schema the conversation asks for (None: none)."""
+    from .schemas import schema_of
+
+    with Store.open(env.data_dir) as store:
+        cid = store.resolve(ref) if ref else store.latest()
+        if cid is None:
+            raise UsageError("no earlier conversation to continue")
+        return store.conversation(cid), schema_of(store, cid)
+
+
+def load_path(env: Env, ref: str | None) -> tuple[Stored, list[Message], dict[str, Any] | None]:
+    """A stored conversation (as `load`), its current path (root first) and its schema."""
+    from .schemas import schema_of
+
+    with Store.open(env.data_dir) as store:
+        cid = store.resolve(ref) if ref else store.latest()
+        if cid is None:
+            raise UsageError("no earlier conversation to continue")
+        return store.conversation(cid), store.path(cid), schema_of(store, cid)
 
 
 def load(env: Env, ref: str | None) -> Stored:

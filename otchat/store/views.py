@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import json
 import time
+from typing import Any
 
-from .db import Conversation, Message
+from ..errors import UsageError
+from .db import Branch, Conversation, Message, Store
 
 
 def when(ts: float) -> str:
@@ -14,14 +16,18 @@ def when(ts: float) -> str:
 
 
 def listing(conversations: list[Conversation]) -> list[str]:
-    """One line a conversation: id, last change, model, message count, title."""
-    return [f"{c.id[:8]}  {when(c.updated)}  {(c.model or '-'):<28}  {c.count:>3}  {c.title}" for c in conversations]
+    """One line a conversation: id, last change, model, message count, title (and its branches, if several)."""
+    return [f"{c.id[:8]}  {when(c.updated)}  {(c.model or '-'):<28}  {c.count:>3}  {c.title}"
+            + (f"  ({c.branches} branches)" if c.branches > 1 else "") for c in conversations]
 
 
-def markdown_of(title: str, messages: list[Message]) -> str:
+def markdown_of(title: str, messages: list[Message], *, ids: bool = False) -> str:
+    """Messages as markdown; with `ids` each heading says which message it is and which it follows."""
     lines = [f"# {title}", ""]
     for m in messages:
         head = f"## {m.role}" + (f" ({m.model})" if m.role == "assistant" and m.model else "")
+        if ids:
+            head += f" · #{m.id}" + (f" after #{m.parent}" if m.parent is not None else "")
         if m.hidden:  # undone, replaced by /retry, or never answered: kept, never sent again
             head += " · not sent again"
         lines += [head, ""]
@@ -37,8 +43,83 @@ def markdown_of(title: str, messages: list[Message]) -> str:
     return "\n".join(lines)
 
 
-def export_text(conversation: Conversation, fmt: str) -> str:
-    """A conversation as `markdown` or `json`."""
+def export_text(conversation: Conversation, fmt: str, schema: dict[str, Any] | None = None) -> str:
+    """A conversation as `markdown` or `json` (which holds the JSON Schema its replies match, or null)."""
     if fmt == "json":
-        return json.dumps(conversation.to_json(), indent=2, ensure_ascii=False) + "\n"
+        data = {**conversation.to_json(), "schema": schema}
+        return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
     return markdown_of(conversation.title, conversation.messages)
+
+
+def first_words(text: str, count: int = 8) -> str:
+    words = text.split()
+    return " ".join(words[:count]) + (" …" if len(words) > count else "")
+
+
+def pick_leaf(store: Store, cid: str, ref: str) -> int:
+    """The message a branch reference names: a message id of `cid` (`#12` or `12`), else the one
+    leaf whose id starts with `ref`."""
+    digits = ref.strip().lstrip("#")
+    if not digits.isdigit():
+        raise UsageError(f"not a branch id: {ref!r}", hint="/branches (or otchat history show ID --tree) shows them")
+    try:
+        store.path(cid, int(digits))  # a message of this conversation, named in full
+        return int(digits)
+    except UsageError:
+        pass
+    leaves = [m.id for m in store.leaves(cid) if m.id is not None and str(m.id).startswith(digits)]
+    if len(leaves) != 1:
+        raise UsageError(f"{'no branch' if not leaves else 'more than one branch'} starts with #{digits}",
+                         hint="/branches (or otchat history show ID --tree) shows them")
+    return int(leaves[0])
+
+
+def path_json(conversation: Conversation, path: list[Message], branches: list[Branch],
+              schema: dict[str, Any] | None = None) -> str:
+    """A conversation as JSON: `messages` its current path (each with `id` and `parent`),
+    `branches` the other leaves (`id`, `from` where it leaves the path, its `messages`), and
+    `schema` the JSON Schema its replies match (or null)."""
+    data = conversation.to_json()
+    data["messages"] = [m.to_json() for m in path]
+    data["branches"] = [b.to_json() for b in branches]
+    data["schema"] = schema
+    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+
+
+def tree_lines(messages: list[Message], current: int | None, *, drawn: bool) -> list[str]:
+    """The whole tree, a line a message: a chain stays in its column, each fork indents its
+    branches (drawn with box characters on a terminal, `- ` and spaces in a pipe)."""
+    children: dict[int | None, list[Message]] = {}
+    for m in messages:
+        children.setdefault(m.parent, []).append(m)
+    lines: list[str] = []
+
+    def line(m: Message) -> str:
+        mark = "  ← current" if m.id == current else ""
+        hidden = " (not sent again)" if m.hidden else ""
+        return f"#{m.id} {m.role}: {first_words(m.content, 10)}{hidden}{mark}"
+
+    def branch(kids: list[Message], prefix: str) -> None:
+        for n, kid in enumerate(kids):
+            last = n == len(kids) - 1
+            if len(kids) == 1:
+                head, rest = prefix, prefix
+            elif drawn:
+                head, rest = prefix + ("└── " if last else "├── "), prefix + ("    " if last else "│   ")
+            else:
+                head, rest = prefix + "- ", prefix + "  "
+            node: Message | None = kid
+            first = True
+            while node is not None:  # a chain without forks: one column, no recursion
+                lines.append((head if first else rest) + line(node))
+                first = False
+                following = children.get(node.id, [])
+                if len(following) == 1:
+                    node = following[0]
+                    continue
+                if following:
+                    branch(following, rest)
+                node = None
+
+    branch(children.get(None, []), "")
+    return lines

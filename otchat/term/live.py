@@ -112,10 +112,12 @@ class MarkdownStream:
     """Feeds markdown text to the terminal as it streams.
 
     Finished blocks are committed (rendered and printed once) about every `interval`
-    seconds; the unfinished tail is repainted only when it changed, about every
-    `paint_interval` seconds (never sooner than 4/5 of either), from the reading thread
-    or, during a silence (hosted tools at work), from a small watcher thread, so text
-    that arrived is always on screen.
+    seconds (never sooner than 4/5 of it); the unfinished tail is repainted only when it
+    changed, at most once every `paint_interval` seconds. A commit redraws the tail too,
+    so one is made only when a repaint is due: at most one redraw a frame. Redraws are
+    made by the reading thread, on its first tick once one is due; a tail it left
+    unpainted is painted by a small watcher thread if no tick comes for half a frame
+    longer (a silence: hosted tools at work), so text that arrived is always on screen.
     """
 
     def __init__(self, console: Console, *, clock: Callable[[], float], interval: float,
@@ -140,23 +142,32 @@ class MarkdownStream:
         self._next = 0.0
         self._next_paint = 0.0
         self._dirty = False
+        self._armed = False  # the watcher was woken and will paint a dirty tail when it is late
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._watcher: threading.Thread | None = None
+        self.redraws = 0  # paints and commits while the tail is live (tests count them)
+        self.wakeups = 0  # times a tick woke the watcher
 
     def feed(self, text: str) -> None:
         self._parts.append(text)
 
     def tick(self) -> None:
-        """Called once per network read: commit finished blocks, repaint the tail if due."""
+        """Called after each piece of the body: commit finished blocks, repaint the tail if due.
+
+        Pieces come in bursts (all that arrived during the reader's frame-long sleep, one
+        per HTTP chunk), so most ticks only note the new tail: the first tick of a burst
+        redraws, and the rest of it shows at the next one.
+        """
         if not self._parts:
             return
         pending = self._take()
         self._parts = [pending]
         now = self.clock()
-        if now >= self._next:
-            # Four fifths: ticks come once per network read, and reads paced a frame apart
-            # arrive a little early or late; a strict interval would skip every other one.
+        due = now >= self._next_paint
+        if due and now >= self._next:
+            # Four fifths: redraws come about a frame apart, a little early or late; a
+            # strict interval would skip every other one.
             self._next = now + self.interval * 0.8
             cut, parsed = self._finished(pending)
             if cut:
@@ -164,6 +175,8 @@ class MarkdownStream:
                 self._parts = [pending] if pending else []
                 self._tail = pending  # before printing, so the display never shows it twice
                 self._commit(done, parsed)
+                if self._live is not None:  # the print redrew the tail below it
+                    self._redrawn(now)
         if pending != self._tail:
             self._tail = pending
             self._dirty = True
@@ -175,35 +188,51 @@ class MarkdownStream:
             self._live = Live(_LiveTail(self), console=self.console, auto_refresh=False, transient=True,
                               vertical_overflow="crop")
             self._live.start(refresh=False)
+            self._dirty = True  # even a tail left by a commit made before it was live
             self._watcher = threading.Thread(target=self._watch, args=(self._wake, self._stop),
                                              name="otchat-repaint", daemon=True)
             self._watcher.start()
         if self._dirty:
-            if now >= self._next_paint:
+            if due:
                 self._paint(now)
-            else:
-                self._wake.set()  # not yet: the watcher paints it then, if no data comes first
+            elif not self._armed:  # once per silence or burst, not once per piece
+                self._armed = True
+                self.wakeups += 1
+                self._wake.set()
+
+    def _redrawn(self, now: float) -> None:
+        self._dirty = False
+        self._next_paint = now + self.paint_interval
+        self.redraws += 1
 
     def _paint(self, now: float) -> None:
         live = self._live
         if live is not None:
-            self._dirty = False
-            self._next_paint = now + self.paint_interval * 0.8
+            self._redrawn(now)
             live.refresh()
 
     def _watch(self, wake: threading.Event, stop: threading.Event) -> None:
-        """Repaint a tail the reading thread left unpainted (no data arrived since it
-        changed, as while hosted tools work). Sleeps until asked: no polling."""
+        """Paint a tail the reading thread left unpainted half a frame longer than due
+        (no data arrived since it changed, as while hosted tools work). Sleeps until
+        armed by a tick: no polling. Armed, it stays so until that deadline passes, so
+        a reader that keeps redrawing (pushing the deadline on) wakes it only once."""
         while True:
             wake.wait()
             wake.clear()
+            while not stop.is_set():
+                late = self._next_paint + self.paint_interval / 2 - self.clock()
+                if late > 0:
+                    if stop.wait(min(late, 60.0)):
+                        return
+                    continue
+                if self._dirty:
+                    self._paint(self.clock())
+                self._armed = False
+                if not self._dirty:  # else a tick that saw it still armed made it dirty
+                    break
+                self._armed = True
             if stop.is_set():
                 return
-            delay = min(self._next_paint - self.clock(), 60.0)
-            if delay > 0 and stop.wait(delay):
-                return
-            if self._dirty:
-                self._paint(self.clock())
 
     def close(self) -> None:
         """Print whatever is left, rendered, and end the live tail."""
@@ -232,6 +261,7 @@ class MarkdownStream:
                 self._echo_on = None
         self._stop = threading.Event()
         self._wake = threading.Event()
+        self._armed = False
 
     def _take(self) -> str:
         return "".join(self._parts)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from ..env import Env
@@ -31,7 +32,42 @@ def make_sink(env: Env, format: str, *, usage: bool = False, verbose: bool = Fal
     if fmt == "plain":
         return PlainSink(env.stdout, env.stderr, show_usage=usage, verbose=verbose,
                          frame=TYPING_FRAME if env.stdout_isatty else 0.0)
-    from .console import console_for
-    from .live import MarkdownSink
+    def markdown() -> Any:
+        from .console import console_for
+        from .live import MarkdownSink
 
-    return MarkdownSink(console_for(env), clock=env.clock, show_usage=True, echo_off=env.echo_off, links=links)
+        return MarkdownSink(console_for(env), clock=env.clock, show_usage=True, echo_off=env.echo_off, links=links)
+
+    return Deferred(markdown)
+
+
+class Deferred:
+    """A sink made when first needed: rich and the markdown parser (~100 ms of imports)
+    load in `prepare`, which the engine runs while the server thinks, not before the
+    request leaves. Until then nothing is drawn, so output is the made sink's own."""
+
+    def __init__(self, make: Callable[[], Any]) -> None:
+        self._make = make
+        self._sink: Any = None
+
+    def prepare(self) -> None:
+        if self._sink is None:
+            self._sink = self._make()
+
+    @property
+    def sink(self) -> Any:
+        self.prepare()
+        return self._sink
+
+    @property
+    def frame(self) -> float:
+        return float(getattr(self.sink, "frame", 0.0))
+
+    def handle(self, event: Any) -> None:
+        self.sink.handle(event)
+
+    def flush(self) -> None:
+        self.sink.flush()
+
+    def end(self, result: Any) -> None:
+        self.sink.end(result)

@@ -60,11 +60,25 @@ def run(env: Env, setup: Setup, output: Output, first: str | None, *, multiline:
     return ExitCode.OK
 
 
-def turn(env: Env, session: Session, transport: Any, output: Output, text: str) -> None:
-    """One exchange; errors and Ctrl-C end the turn, never the session."""
+SCHEMA_RETRIES = 2  # as --schema-retries' default
+
+
+def turn(env: Env, session: Session, transport: Any, output: Output, text: str | None) -> None:
+    """One exchange (None: /continue the last reply); errors and Ctrl-C end the turn, never the session."""
+    if session.schema is not None and text is not None:  # /schema: only a reply that matches is shown
+        from . import jsonout
+
+        try:
+            jsonout.run(env, session, transport, output, text, SCHEMA_RETRIES)
+        except OtchatError as exc:
+            env.error(exc.line())
+        except KeyboardInterrupt:
+            pass
+        return
     sink = make_sink(env, output.format, usage=output.usage, verbose=output.verbose, links=session.settings.links)
     try:
-        result = finish_turn(env, sink, lambda: session.send(text, sink, transport))
+        result = finish_turn(env, sink, lambda: session.send(text, sink, transport) if text is not None
+                             else session.go_on(sink, transport))
     except OtchatError as exc:
         env.error(exc.line())
         return
@@ -109,6 +123,14 @@ def _command_or_turn(env: Env, session: Session, transport: Any, output: Output,
             return True
         if outcome.text:
             _say(info, env, outcome.text)
+        if outcome.recap:
+            _recap(env, info, outcome.recap)
+        if outcome.go_on:
+            turn(env, session, transport, output, None)
+        if outcome.code is not None:
+            from .code import show_code
+
+            show_code(env, outcome.code, last=outcome.last_block)
         if outcome.exit:
             return False
         if outcome.edit:
@@ -118,6 +140,20 @@ def _command_or_turn(env: Env, session: Session, transport: Any, output: Output,
             if slash.is_command(pending):  # a retried message that itself looks like a command
                 pending = "/" + pending
     return True
+
+
+def _recap(env: Env, stream: Any, exchange: list[tuple[str, str]]) -> None:
+    """Where the conversation now stands (what the model will see last): dimmed on a terminal."""
+    lines = [f"{'you' if role == 'user' else role}: {text}" for role, text in exchange]
+    if stream is env.stdout and env.stdout_isatty:
+        from .console import console_for
+
+        console = console_for(env)
+        for line in lines:
+            console.print(env.redact(line), style="dim", markup=False, highlight=False, emoji=False)
+        return
+    for line in lines:
+        _say(stream, env, line)
 
 
 def _edit(env: Env) -> str | None:

@@ -30,16 +30,22 @@ COMMANDS = [
     Command("help", "/help", "this list"),
     Command("model", "/model [NAME]", "show or switch the model for this session (alias or id)", "models"),
     Command("system", "/system [TEXT|-]", "show, set or (with -) clear the system prompt"),
+    Command("schema", "/schema [SPEC|-]", "show, set or (with -) clear the JSON Schema replies must match"),
     Command("role", "/role NAME", "switch to a role from config.toml", "roles"),
     Command("tool", "/tool add|rm REF", "add or remove a hosted MCP tool", "tools"),
     Command("tools", "/tools", "the tools in use"),
     Command("temperature", "/temperature X", "set the sampling temperature (0 to 2)"),
     Command("usage", "/usage", "tokens and time used this session"),
-    Command("retry", "/retry", "send the last message again"),
-    Command("undo", "/undo", "drop the last exchange"),
+    Command("retry", "/retry", "ask the last message again (both answers are kept)"),
+    Command("undo", "/undo", "go back one turn (same as /rewind)"),
+    Command("rewind", "/rewind [N]", "go back to just after turn N (0: the start); later turns stay a branch"),
+    Command("branches", "/branches", "the other branches of this conversation"),
+    Command("switch", "/switch ID", "make branch ID (#12, as /branches shows it) current"),
+    Command("continue", "/continue", "go on with a reply that was cut short"),
     Command("clear", "/clear", "start a new conversation"),
     Command("edit", "/edit", "write the next message in $EDITOR (also Ctrl-X Ctrl-E)"),
     Command("save", "/save FILE", "save the conversation as markdown"),
+    Command("extract", "/extract [last]", "print only the code of the last reply (last: its last block)"),
     Command("history", "/history", "recent conversations"),
     Command("resume", "/resume ID", "continue a past conversation"),
     Command("exit", "/exit", "leave (also Ctrl-D)"),
@@ -55,6 +61,10 @@ class Outcome:
     message: str | None = None
     edit: bool = False
     exit: bool = False
+    recap: list[tuple[str, str]] | None = None  # (role, text) shown dimmed: where the conversation stands
+    go_on: bool = False  # /continue the last reply
+    code: str | None = None  # a reply to show only the code of (/extract)
+    last_block: bool = False
 
 
 def is_command(line: str) -> bool:
@@ -95,6 +105,19 @@ def _system(s: Session, arg: str) -> Outcome:
     value = "" if arg.strip() == "-" else arg
     s.change(lambda f: setattr(f, "system", value))
     return Outcome(f"system prompt: {s.settings.system}" if s.settings.system else "system prompt cleared")
+
+
+def _schema(s: Session, arg: str) -> Outcome:
+    import json
+
+    from ..structured import parse_spec
+
+    if arg.strip() == "-":
+        s.set_schema(None)
+        return Outcome("schema cleared")
+    if arg.strip():
+        s.set_schema(parse_spec(arg.strip()))
+    return Outcome(f"schema: {json.dumps(s.schema, ensure_ascii=False)}" if s.schema else "no schema")
 
 
 def _role(s: Session, arg: str) -> Outcome:
@@ -146,11 +169,22 @@ def _usage(s: Session) -> str:
             f"{t.completion_tokens:,} out · {t.seconds:.1f} s")
 
 
-def _undo(s: Session) -> str:
-    """Drop the last exchange; the log keeps it, hidden, so -c, --cid and /resume do not send it again."""
-    dropped = s.conversation.undo()
-    s.save()
-    return "dropped the last exchange" if dropped else "nothing to undo"
+def _rewind(s: Session, arg: str) -> Outcome:
+    """Back to just after a turn; the later turns stay in the log as a branch."""
+    if arg and not arg.isdigit():
+        raise UsageError("usage: /rewind [N] (N: a turn number, 0 the start)")
+    s.rewind(int(arg) if arg else None)
+    turns = len(s.conversation.turns())
+    where = f"after turn {turns}" if turns else "at the start"
+    return Outcome(f"back {where}; the next message starts a new branch (/branches lists them)",
+                   recap=s.last_exchange())
+
+
+def _undo(s: Session) -> Outcome:
+    if not s.conversation.turns():
+        return Outcome("nothing to undo")
+    s.rewind(None)
+    return Outcome("dropped the last exchange; it stays as a branch (/branches lists them)", recap=s.last_exchange())
 
 
 def _retry(s: Session) -> str:
@@ -159,6 +193,26 @@ def _retry(s: Session) -> str:
         raise UsageError("nothing to retry yet")
     s.save()
     return text
+
+
+def _branches(s: Session) -> str:
+    lines = s.branches()
+    return "\n".join(lines) if lines else "one branch only: nothing to switch to"
+
+
+def _switch(s: Session, arg: str) -> Outcome:
+    s.switch(arg)
+    turns = len(s.conversation.turns())
+    return Outcome(f"switched to #{arg.lstrip('#')} ({turns} turn{'s' if turns != 1 else ''})",
+                   recap=s.last_exchange())
+
+
+def _continue(s: Session) -> Outcome:
+    if s.conversation.continuable() is None:
+        last = s.conversation.entries[-1] if s.conversation.entries else None
+        why = "the last reply finished normally" if last and last.role == "assistant" else "no reply to continue"
+        return Outcome(f"{why}; nothing sent")
+    return Outcome(go_on=True)
 
 
 def _clear(s: Session) -> str:
@@ -181,6 +235,15 @@ def _save(s: Session, path_text: str) -> str:
     except OSError as exc:
         raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
     return f"saved {len(conversation.entries)} messages to {path}"
+
+
+def _extract(s: Session, arg: str) -> Outcome:
+    if arg not in ("", "last"):
+        raise UsageError("usage: /extract [last]")
+    reply = next((e for e in reversed(s.conversation.entries) if e.role == "assistant" and e.content), None)
+    if reply is None:
+        raise UsageError("no reply to extract code from yet")
+    return Outcome(code=reply.content, last_block=arg == "last")
 
 
 def _recent(s: Session) -> str:
@@ -209,16 +272,22 @@ _HANDLERS: dict[str, Callable[[Session, str], Outcome]] = {
     "help": lambda s, a: Outcome(help_text()),
     "model": _model,
     "system": _system,
+    "schema": _schema,
     "role": _role,
     "tool": _tool,
     "tools": lambda s, a: Outcome(f"tools: {s.tool_refs_text()}"),
     "temperature": _temperature,
     "usage": lambda s, a: Outcome(_usage(s)),
     "retry": lambda s, a: Outcome(message=_retry(s)),
-    "undo": lambda s, a: Outcome(_undo(s)),
+    "undo": lambda s, a: _undo(s),
+    "rewind": _rewind,
+    "branches": lambda s, a: Outcome(_branches(s)),
+    "switch": _needs_arg("/switch ID", _switch),
+    "continue": lambda s, a: _continue(s),
     "clear": lambda s, a: Outcome(_clear(s)),
     "edit": lambda s, a: Outcome(edit=True),
     "save": _needs_arg("/save FILE", lambda s, a: Outcome(_save(s, a))),
+    "extract": _extract,
     "history": lambda s, a: Outcome(_recent(s)),
     "resume": _needs_arg("/resume ID", lambda s, a: Outcome(_resume(s, a))),
     "exit": lambda s, a: Outcome(exit=True),

@@ -28,6 +28,10 @@ def build(settings: Settings, messages: list[dict[str, Any]]) -> ChatRequest:
         body["temperature"] = settings.temperature
     if settings.max_tokens is not None:
         body["max_tokens"] = settings.max_tokens
+    if settings.schema is not None and settings.response_format:
+        from ..structured import response_format
+
+        body["response_format"] = response_format(settings.schema)
     body.update(settings.options)
     accept = "text/event-stream" if body.get("stream") else "application/json"
     headers = {"Content-Type": "application/json", **auth_headers(settings, accept)}
@@ -44,9 +48,17 @@ def auth_headers(settings: Settings, accept: str = "application/json") -> dict[s
 
 
 def _with_system(settings: Settings, messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    if settings.system and not (messages and messages[0].get("role") == "system"):
-        return [{"role": "system", "content": settings.system}, *messages]
-    return list(messages)
+    out = list(messages)
+    if settings.system and not (out and out[0].get("role") == "system"):
+        out.insert(0, {"role": "system", "content": settings.system})
+    if settings.schema is not None:
+        # Always as a system message too (after the system prompt): servers that ignore
+        # response_format still see it.
+        from ..structured import system_message
+
+        at = 1 if out and out[0].get("role") == "system" else 0
+        out.insert(at, {"role": "system", "content": system_message(settings.schema)})
+    return out
 
 
 def redacted(request: ChatRequest) -> dict[str, Any]:

@@ -20,6 +20,7 @@ import httpx
 from ..config.redact import shown_header
 from ..errors import APIError, NetworkError, StreamError
 from ..models import ChatRequest
+from ..structured import is_response_format_rejection
 from .error_body import error_message
 from .sse import EventData
 
@@ -111,8 +112,13 @@ class Transport:
         rand: Callable[[], float] = random.random,
         plain_http: bool = False,
         ca_bundle: str | None = None,
+        dropped: Callable[[str], None] | None = None,
     ) -> None:
         self.timeout = timeout
+        # Body fields the server refused (response_format): reported once through `dropped`,
+        # then left out of this transport's later requests (a re-ask would be refused again).
+        self._dropped = dropped
+        self._refused: set[str] = set()
         self.retries = retries
         self._sleep = sleep
         self._clock = clock
@@ -125,19 +131,32 @@ class Transport:
             verify=_verify(plain_http, ca_bundle),
         )
 
-    def open(self, request: ChatRequest) -> Reply:
-        """POST a chat request; retry only before a 2xx response begins (hosted tools re-run)."""
+    def open(self, request: ChatRequest, sent: Callable[[], None] | None = None) -> Reply:
+        """POST a chat request; retry only before a 2xx response begins (hosted tools re-run).
+
+        `sent` is called once the request's body is on the wire (httpx's `trace` extension),
+        while the server thinks; a transport that traces nothing (a mock) never calls it.
+        """
         dropped = False
 
-        def drop_stream_options(status: int, data: bytes, body: dict[str, Any]) -> dict[str, Any] | None:
-            # Some servers reject stream_options; usage is then simply not reported.
+        def amend(status: int, data: bytes, body: dict[str, Any]) -> dict[str, Any] | None:
             nonlocal dropped
+            # Some servers reject stream_options; usage is then simply not reported.
             if not dropped and status in (400, 422) and "stream_options" in body and b"stream_options" in data:
                 dropped = True
                 return {k: v for k, v in body.items() if k != "stream_options"}
+            # A server without structured outputs (or a schema strict mode cannot take): the
+            # schema still goes as a system message, and the reply is validated anyway.
+            if "response_format" in body and is_response_format_rejection(status, data):
+                self._refused.add("response_format")
+                if self._dropped is not None:
+                    self._dropped("response_format")
+                return {k: v for k, v in body.items() if k != "response_format"}
             return None
 
-        response = self._exchange("POST", request.url, request.headers, request.body, drop_stream_options)
+        body = {k: v for k, v in request.body.items() if k not in self._refused}
+        response = self._exchange("POST", request.url, request.headers, body, amend,
+                                  _on_sent(sent) if sent is not None else None)
         return Reply(response, self.timeout, clock=self._clock, sleep=self._sleep)
 
     def get_json(self, url: str, headers: dict[str, str]) -> Any:
@@ -158,11 +177,12 @@ class Transport:
         headers: dict[str, str],
         body: dict[str, Any] | None,
         amend: Callable[[int, bytes, dict[str, Any]], dict[str, Any] | None] | None,
+        trace: Callable[[str, Any], None] | None = None,
     ) -> httpx.Response:
         attempt = 0
         while True:
             try:
-                response = self._send(method, url, headers, body)
+                response = self._send(method, url, headers, body, trace)
             except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
                 if "CERTIFICATE_VERIFY_FAILED" in str(exc):  # retrying cannot help
                     raise NetworkError(
@@ -204,7 +224,8 @@ class Transport:
                 message += f" (the server asks to retry after {delay:.0f} s)"
             raise APIError(message, status=status, hint=_hint(status, url))
 
-    def _send(self, method: str, url: str, headers: dict[str, str], body: dict[str, Any] | None) -> httpx.Response:
+    def _send(self, method: str, url: str, headers: dict[str, str], body: dict[str, Any] | None,
+              trace: Callable[[str, Any], None] | None = None) -> httpx.Response:
         content = json.dumps(body, ensure_ascii=False).encode("utf-8") if body is not None else None
         if self._log:
             self._log(f"> {method} {url}")
@@ -212,7 +233,8 @@ class Transport:
                 self._log(f"> {name}: {shown_header(name, value)}")
             if content is not None:
                 self._log(f"> {content.decode('utf-8')}")
-        req = self._client.build_request(method, url, headers=headers, content=content)
+        req = self._client.build_request(method, url, headers=headers, content=content,
+                                         extensions={"trace": trace} if trace is not None else None)
         response = self._client.send(req, stream=True)
         if self._log:
             self._log(f"< {response.status_code} {response.reason_phrase}")
@@ -228,6 +250,16 @@ class Transport:
         if self._notify:
             self._notify(f"{why}; retrying in {delay:.1f} s ({attempt + 1}/{self.retries})")
         self._sleep(delay)
+
+
+def _on_sent(sent: Callable[[], None]) -> Callable[[str, Any], None]:
+    """A `trace` callback (httpcore's events) that calls `sent` when a request body is out."""
+
+    def trace(event: str, info: Any) -> None:
+        if event.endswith("send_request_body.complete"):
+            sent()
+
+    return trace
 
 
 def _verify(plain_http: bool, ca_bundle: str | None) -> Any:

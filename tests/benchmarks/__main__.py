@@ -130,6 +130,14 @@ def main() -> None:
                     rows.append(Row(f"first text, TTFB {ttfb * 1000:.0f} ms, {label}", ours, "curl -sN, same output",
                                     floor, note, overhead <= limit if limit else None))
 
+            # The REPL: from Enter on a message to the answer's first word, beside the
+            # server's own wait (what a person at the prompt waits beyond it).
+            ttfb = 0.3
+            server.script("ttft", {"text": "Zebrafish swim in schools. " * 8, "size": 27, "ttfb": ttfb})
+            ours = measure.repeat(lambda: measure.repl_first_text(OTCHAT, env, b"hello", b"Zebrafish"), runs, warm)
+            rows.append(Row("REPL: Enter to first text, TTFB 300 ms (pty)", ours, "the server's TTFB",
+                            measure.Stats(ttfb, 0.0, None), f"+{(ours.wall - ttfb) * 1000:.0f} ms (reported)"))
+
         # Streaming into a pipe, beside the stdlib language floor.
         memory = {}
         for size, target in ((100_000, 3.0), (1_000_000, 1.5)) if want("pipe") else ():

@@ -156,6 +156,48 @@ def time_to_prompt(otchat: str, env: dict[str, str]) -> Stats:
     return run_pty([otchat, "chat"], env, until="\u203a".encode(), then=b"\x04")
 
 
+def repl_first_text(otchat: str, env: dict[str, str], message: bytes, marker: bytes) -> Stats:
+    """`otchat chat` on a pseudo-terminal: from Enter on `message` (typed once the prompt
+    shows) to `marker` (the answer's first word); then Ctrl-D at the next prompt."""
+    env = {**env, "TERM": "xterm-256color", "PROMPT_TOOLKIT_NO_CPR": "1"}
+    prompt = "\u203a".encode()
+    with tempfile.NamedTemporaryFile(suffix=".rss") as rss:
+        master, slave = _pty()
+        full = _wrapped([otchat, "chat"], rss.name)
+        pid = os.posix_spawn(full[0], full, env, setsid=True, file_actions=[
+            (os.POSIX_SPAWN_DUP2, slave, 0), (os.POSIX_SPAWN_DUP2, slave, 1), (os.POSIX_SPAWN_DUP2, slave, 2),
+            (os.POSIX_SPAWN_CLOSE, master),
+        ])
+        os.close(slave)
+        stage, seen, sent, wall = "prompt", b"", 0.0, None
+        try:
+            while True:
+                try:
+                    chunk = os.read(master, 65536)
+                except OSError:  # EIO: the child closed the terminal
+                    break
+                if not chunk:
+                    break
+                seen = (seen + chunk)[-4096:]
+                if stage == "prompt" and prompt in seen:
+                    os.write(master, message)
+                    time.sleep(0.2)  # as a person does: the line is typed, then Enter
+                    stage, seen, sent = "answer", b"", time.perf_counter()
+                    os.write(master, b"\r")
+                elif stage == "answer" and marker in seen:
+                    wall = time.perf_counter() - sent
+                    stage, seen = "done", b""
+                elif stage == "done" and prompt in seen:
+                    os.write(master, b"\x04")
+                    stage = "leaving"
+        finally:
+            _, status, usage = os.wait4(pid, 0)
+            os.close(master)
+        if os.waitstatus_to_exitcode(status) != 0 or wall is None:
+            raise SystemExit(f"benchmark REPL failed or never showed {marker!r}")
+        return Stats(wall, usage.ru_utime + usage.ru_stime, _rss(rss.name))
+
+
 class ServerProcess:
     """The fake server in a process of its own, serving whatever answer was scripted last."""
 

@@ -1,0 +1,182 @@
+"""The menu of `otchat cmd` on a terminal: show the command, then execute, modify, describe, copy or abort."""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING, Any
+
+from ..conversation import Entry
+from ..env import Env
+from ..errors import ExitCode, OtchatError
+
+if TYPE_CHECKING:
+    from ..runner import Session
+
+MENU = "[e]xecute  [m]odify  [d]escribe  [c]opy  [a]bort"
+DESCRIBE = ("Explain briefly what this command does, part by part, and any risk in running it:\n\n"
+            "```{lexer}\n{command}\n```")
+CTRL_C, CTRL_D, ESC = "\x03", "\x04", "\x1b"
+LEXERS = {"fish": "fish", "sh": "bash", "bash": "bash", "zsh": "zsh", "ksh": "bash", "dash": "bash"}
+
+
+class Keys:
+    """The terminal the menu reads single keys from (stdin, or /dev/tty when stdin is a pipe)."""
+
+    def __init__(self, fd: int, *, own: bool) -> None:
+        self.fd = fd
+        self.own = own  # opened here (/dev/tty): the command run gets it as stdin, and it is closed
+
+    def read(self) -> str:
+        """One key press, unechoed; Ctrl-C and Ctrl-D arrive as characters (the terminal is raw).
+
+        Keys typed before the menu was drawn are discarded (TCSAFLUSH): they were not typed
+        at this command. Several bytes at once (a paste, a line typed ahead, an arrow key's
+        escape sequence) are no key of the menu: "" — so "echo hi" pasted never means `e`.
+        """
+        import termios
+        import tty
+
+        saved = termios.tcgetattr(self.fd)
+        try:
+            tty.setraw(self.fd, termios.TCSAFLUSH)
+            data = os.read(self.fd, 64)
+        finally:
+            termios.tcsetattr(self.fd, termios.TCSADRAIN, saved)
+        if not data:
+            return CTRL_D
+        return data.decode("ascii") if len(data) == 1 and data < b"\x80" else ""
+
+    def close(self) -> None:
+        if self.own:
+            os.close(self.fd)
+
+
+class Menu:
+    """One command on screen and the keys that act on it; `run` returns otchat's exit status."""
+
+    def __init__(self, env: Env, session: Session, transport: Any, keys: Keys, shell: str) -> None:
+        from .console import console_for
+
+        self.env = env
+        self.session = session
+        self.transport = transport
+        self.keys = keys
+        self.shell = shell
+        self.console = console_for(env)
+
+    def run(self, command: str) -> int:
+        self.show(command)
+        while True:
+            self.console.print(MENU, style="bold", end=" ", markup=False)
+            self.env.stdout.flush()
+            key = self.keys.read().lower()
+            if key == CTRL_C:
+                self.console.print("^C")
+                return ExitCode.INTERRUPTED
+            if key in ("a", "q", CTRL_D, ESC):
+                self.console.print("abort")
+                return ExitCode.OK
+            if key == "e":
+                self.console.print("execute")
+                return self.execute(command)
+            if key == "m":
+                self.console.print("modify (Enter runs it, Ctrl-C returns to the menu)")
+                edited = self.modify(command)
+                if edited:
+                    return self.execute(edited)
+                self.show(command)
+            elif key == "d":
+                self.console.print("describe")
+                self.describe(command)
+            elif key == "c":
+                self.console.print("copy")
+                self.copy(command)
+            else:
+                self.console.print()  # an unknown key: the menu again
+
+    def show(self, command: str) -> None:
+        from rich.syntax import Syntax
+
+        lexer = LEXERS.get(self.shell, "bash")
+        self.console.print(Syntax(command, lexer, background_color="default", word_wrap=True))
+
+    def execute(self, command: str) -> int:
+        """Run `command` with the user's shell, in the current directory, on the terminal."""
+        import signal
+        import subprocess
+
+        self.env.stdout.flush()
+        argv = [shell_path(self.env.environ), "-c", command]
+        stdin = self.keys.fd if self.keys.own else None  # stdin was a pipe (already read): the terminal
+        # Ctrl-C and Ctrl-\ are the command's while it runs (the terminal sends them to both);
+        # a Python handler, unlike SIG_IGN, is reset in the child, which gets them as usual.
+        previous = {sig: signal.signal(sig, _ignore) for sig in (signal.SIGINT, signal.SIGQUIT)}
+        try:
+            status = subprocess.run(argv, stdin=stdin, check=False).returncode
+        except OSError as exc:
+            self.env.error(f"cannot run {argv[0]}: {exc.strerror or exc}")
+            status = 127
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+        status = 128 - status if status < 0 else status  # killed by signal N: 128 + N, as shells say
+        self.log(f"$ {command}\n[exit status {status}]")
+        return status
+
+    def modify(self, command: str) -> str | None:
+        """The command in an editable line, the cursor at its end; None on Ctrl-C / Ctrl-D / empty."""
+        from prompt_toolkit import PromptSession
+        from prompt_toolkit.input import create_input
+        from prompt_toolkit.output import create_output
+
+        tty = open(self.keys.fd, closefd=False, encoding="utf-8")
+        try:
+            session: PromptSession[str] = PromptSession(input=create_input(tty), output=create_output(self.env.stdout))
+            multiline = "\n" in command
+            edited = session.prompt("> ", default=command, multiline=multiline,
+                                    bottom_toolbar="Esc Enter runs it" if multiline else None)
+        except (KeyboardInterrupt, EOFError):
+            return None
+        finally:
+            tty.close()
+        return edited.strip() or None
+
+    def describe(self, command: str) -> None:
+        """Ask, in the same conversation, what the command does; render the answer."""
+        from ..runner import finish_turn
+        from .output import make_sink
+
+        sink = make_sink(self.env, "auto", links=self.session.settings.links)
+        text = DESCRIBE.format(lexer=LEXERS.get(self.shell, "bash"), command=command)
+        try:
+            finish_turn(self.env, sink, lambda: self.session.send(text, sink, self.transport))
+        except KeyboardInterrupt:
+            self.console.print("[interrupted]", markup=False)
+        except OtchatError as exc:  # the command is still there to run, copy or abort
+            self.env.error(exc.line())
+        self.console.print()
+
+    def copy(self, command: str) -> None:
+        from .clipboard import copy
+
+        try:
+            method = copy(command, self.env.environ)
+        except OSError as exc:
+            self.console.print(f"could not copy: {exc.strerror or exc}", markup=False)
+            return
+        self.console.print(f"copied to the clipboard ({method})", markup=False)
+
+    def log(self, note: str) -> None:
+        """What ran and how it ended joins the logged conversation."""
+        self.session.conversation.add(Entry("user", note))
+        self.session.save()
+
+
+def shell_path(environ: Any) -> str:
+    """$SHELL when it names a program that can run, else /bin/sh."""
+    shell = environ.get("SHELL", "")
+    return shell if os.path.isabs(shell) and os.access(shell, os.X_OK) else "/bin/sh"
+
+
+def _ignore(signum: int, frame: object) -> None:
+    pass

@@ -1,0 +1,78 @@
+"""A --schema exchange: ask, validate the reply against the schema, re-ask with the validator's
+errors; the failed attempts leave the conversation's path as a branch of the log."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from .errors import TurnCut
+from .models import TurnResult
+from .structured import SchemaMismatch, extract_json, reask_message, validate
+
+if TYPE_CHECKING:
+    from .engine import Opener, Sink
+    from .runner import Session
+
+
+@dataclass
+class Outcome:
+    """The last reply; `data` its JSON value when it matched (`errors` empty), else what was wrong."""
+
+    result: TurnResult
+    attempts: int
+    data: Any = None
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def valid(self) -> bool:
+        return not self.errors
+
+
+def check(reply: str, schema: dict[str, Any]) -> tuple[Any, list[str]]:
+    """A reply's JSON value and the schema's complaints about it (no JSON at all is one)."""
+    try:
+        data = extract_json(reply)
+    except SchemaMismatch as exc:
+        return None, [f"{exc.message} ({exc.hint})" if exc.hint else exc.message]
+    return data, validate(data, schema)
+
+
+def ask(session: Session, text: str, sink: Sink, transport: Opener, *, retries: int,
+        progress: Callable[[int, int], None] = lambda attempt, total: None) -> Outcome:
+    """Send `text`, then re-ask up to `retries` times until a reply matches `session.schema`.
+
+    Nothing is logged until the end: then the question and the valid answer are the path, and
+    the failed replies with their re-asks a hidden branch from the question. When no reply
+    matched, the whole exchange is that branch, and the conversation is as it was before it.
+    Errors (Ctrl-C, the network) are raised as they are, what arrived logged.
+    """
+    schema = session.schema
+    if schema is None:
+        raise ValueError("ask() needs a session with a schema")
+    conversation = session.conversation
+    start = len(conversation.entries)
+    if conversation.entries and conversation.entries[-1] is conversation.retried:
+        start -= 1  # /retry: the question is asked again, already in the conversation
+    total = retries + 1
+    message = text
+    result: TurnResult | None = None
+    errors: list[str] = []
+    try:
+        for attempt in range(1, total + 1):
+            progress(attempt, total)
+            try:
+                result = session.send(message, sink, transport, save=False)
+            except TurnCut as cut:
+                raise cut.cause from None
+            data, errors = check(result.content, schema)
+            if not errors:
+                conversation.set_aside(conversation.entries[start + 1:-1])
+                return Outcome(result, attempt, data)
+            message = reask_message(errors)
+        conversation.set_aside(conversation.entries[start:])
+        assert result is not None  # the loop ran at least once (retries >= 0)
+        return Outcome(result, total, errors=errors)
+    finally:
+        session.save()
