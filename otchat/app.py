@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import functools
 import os
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import click
 import typer
@@ -211,7 +212,7 @@ def run(args: list[str], env: Env | None = None) -> int:
         if not hasattr(exc, "format_message") or not hasattr(exc, "exit_code"):
             raise
         env.error(f"{exc.format_message()} (see {help_path(getattr(exc, 'ctx', None))} --help)")
-        return exc.exit_code
+        return int(exc.exit_code)
     return result if isinstance(result, int) else 0
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Any, Callable, Protocol
+from collections.abc import Callable, Iterable
+from typing import Any, Protocol
 
 from .config.resolve import Settings
 from .conversation import Conversation, Entry
@@ -240,7 +241,7 @@ class _Beside:
         try:
             for job in self.jobs:
                 job()
-        except BaseException as exc:  # handed to the main thread by `join`
+        except BaseException as exc:  # noqa: BLE001 (handed to the main thread by `join`)
             self.error = exc
 
     def join(self) -> BaseException | None:
@@ -266,7 +267,7 @@ class _Turn:
         self.calls = ToolCallAccumulator()
         self.think: ThinkSplitter | None = ThinkSplitter()  # None once the reply's start is known
 
-    def read_stream(self, batches) -> None:
+    def read_stream(self, batches: Iterable[list[str]]) -> None:
         decoder = ChunkDecoder()
         dispatch = self.dispatch
         text = self.text
@@ -287,32 +288,31 @@ class _Turn:
             raise StreamError("the stream ended before the reply was complete")
 
     def dispatch(self, event: Event) -> None:
-        kind = type(event)
-        if kind is TextDelta:
+        if isinstance(event, TextDelta):
             if self.think is not None:
-                self._split(self.think.feed(event.text))  # type: ignore[union-attr]
+                self._split(self.think.feed(event.text))
                 return
-            self.text.append(event.text)  # type: ignore[union-attr]
+            self.text.append(event.text)
             self.sink.handle(event)
-        elif kind is ReasoningDelta:
-            self.reasoning.append(event.text)  # type: ignore[union-attr]
+        elif isinstance(event, ReasoningDelta):
+            self.reasoning.append(event.text)
             self.sink.handle(event)
-        elif kind is ToolCallDelta:
-            self.calls.add(event)  # type: ignore[arg-type]
-        elif kind is Usage:
-            self.result.usage = event  # type: ignore[assignment]
-        elif kind is Finish:
-            self.result.finish_reason = event.reason  # type: ignore[union-attr]
-        elif kind is Meta:
-            self.result.id = event.id  # type: ignore[union-attr]
-            self.result.model = event.model or self.result.model  # type: ignore[union-attr]
+        elif isinstance(event, ToolCallDelta):
+            self.calls.add(event)
+        elif isinstance(event, Usage):
+            self.result.usage = event
+        elif isinstance(event, Finish):
+            self.result.finish_reason = event.reason
+        elif isinstance(event, Meta):
+            self.result.id = event.id
+            self.result.model = event.model or self.result.model
 
     def _split(self, events: list[TextDelta | ReasoningDelta]) -> None:
         """Text that began a reply, with a leading <think> block sent on as reasoning."""
         if self.think is not None and self.think.done:
             self.think = None
         for event in events:
-            if type(event) is TextDelta:
+            if isinstance(event, TextDelta):
                 self.text.append(event.text)
             else:
                 self.reasoning.append(event.text)

@@ -12,8 +12,8 @@ def main(argv: list[str] | None = None) -> NoReturn:
     args = sys.argv[1:] if argv is None else list(argv)
     shell = os.environ.get("_OTCHAT_COMPLETE")
     if shell in ("bash", "zsh", "fish"):
-        from .shell.complete import run as complete
         from .env import Env
+        from .shell.complete import run as complete
 
         raise SystemExit(complete(Env.from_process(), shell, args))
     if args == ["--version"]:

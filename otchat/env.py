@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import io
 import os
 import sys
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO, Callable, Mapping, TextIO
+from typing import Any, BinaryIO, TextIO
 
 from .config.redact import mask
 
@@ -39,10 +41,11 @@ class Env:
     def from_process(cls) -> Env:
         stdin = sys.stdin.buffer if sys.stdin is not None else None
         for stream in (sys.stdout, sys.stderr):
-            try:
-                stream.reconfigure(errors="replace")
-            except (AttributeError, ValueError):
-                pass
+            if isinstance(stream, io.TextIOWrapper):  # not when replaced (by None, or a test's capture)
+                try:
+                    stream.reconfigure(errors="replace")
+                except ValueError:
+                    pass
         return cls(
             stdin=stdin,
             stdout=sys.stdout,

@@ -45,7 +45,8 @@ EXIT_STATUS: tuple[tuple[str, str, str], ...] = (
     ("8", "rate limit (429) or out of credit (402)", "rate limited after retries (429) or out of credit (402)"),
     ("9", "stopped at a tool budget with tool calls unrun",
      "the reply stopped at a tool budget with tool calls nobody ran"),
-    ("10", "the reply did not match --schema", "the reply did not match `--schema` after its re-asks (stdout stays empty)"),
+    ("10", "the reply did not match --schema",
+     "the reply did not match `--schema` after its re-asks (stdout stays empty)"),
     ("N", "after otchat cmd ran a command: its status",
      "after `otchat cmd` ran a command (`e`, or Enter after `m`): that command's exit status (killed by"
      " signal N: 128 + N)"),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any, Union
+from typing import Any
 
 
 @dataclass(slots=True)
@@ -139,7 +139,7 @@ class Meta:
     model: str | None
 
 
-Event = Union[TextDelta, ReasoningDelta, ToolCallDelta, ToolCall, ToolResult, Usage, Finish, Error, Meta]
+Event = TextDelta | ReasoningDelta | ToolCallDelta | ToolCall | ToolResult | Usage | Finish | Error | Meta
 
 
 @dataclass(slots=True)

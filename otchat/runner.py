@@ -10,8 +10,9 @@ from __future__ import annotations
 import copy
 import dataclasses
 import functools
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 from .config import resolve as config
 from .config.redact import is_secret_header
@@ -222,7 +223,7 @@ class Session:
         cid = self._logged()
         with Store.open(self.env.data_dir) as store:
             path, branches = store.path(cid), store.branches(cid)
-        turn_at = {None: 0}
+        turn_at: dict[int | None, int] = {None: 0}
         turn = 0
         for m in path:
             turn += m.role == "user"
@@ -322,9 +323,8 @@ def finish_turn(env: Env, sink: Any, turn: Callable[[], TurnResult]) -> TurnResu
 
 def make_transport(env: Env, settings: Settings, output: Output, *, timeout: float | None = None) -> Transport:
     """The HTTP transport for `settings` (`timeout` overrides the read timeout)."""
-    from .wire.transport import Transport
-
     from .structured import RejectionCache
+    from .wire.transport import Transport
 
     def dropped(field: str) -> None:
         # The next run with a schema goes straight to the request without response_format.

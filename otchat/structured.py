@@ -176,7 +176,8 @@ def validate(data: Any, schema: dict[str, Any]) -> list[str]:
     """The schema's complaints about `data` as "path: message", in path order, at most MAX_ERRORS."""
     from jsonschema import Draft202012Validator
 
-    found = sorted(Draft202012Validator(schema).iter_errors(data), key=lambda e: (_path_key(e.absolute_path), e.message))
+    errors = Draft202012Validator(schema).iter_errors(data)
+    found = sorted(errors, key=lambda e: (_path_key(e.absolute_path), e.message))
     return [f"{e.json_path}: {_short(e.message)}" for e in found[:MAX_ERRORS]]
 
 

@@ -3,8 +3,9 @@ errors; the failed attempts leave the conversation's path as a branch of the log
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 from .errors import TurnCut
 from .models import TurnResult
@@ -56,6 +57,8 @@ def ask(session: Session, text: str, sink: Sink, transport: Opener, *, retries: 
         start -= 1  # /retry: the question is asked again, already in the conversation
     total = retries + 1
     message = text
+    result: TurnResult | None = None
+    errors: list[str] = []
     try:
         for attempt in range(1, total + 1):
             progress(attempt, total)
@@ -69,6 +72,7 @@ def ask(session: Session, text: str, sink: Sink, transport: Opener, *, retries: 
                 return Outcome(result, attempt, data)
             message = reask_message(errors)
         conversation.set_aside(conversation.entries[start:])
+        assert result is not None  # the loop ran at least once (retries >= 0)
         return Outcome(result, total, errors=errors)
     finally:
         session.save()

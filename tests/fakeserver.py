@@ -17,9 +17,10 @@ import json
 import threading
 import time
 from collections import deque
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable, Iterable
+from typing import Any
 
 
 @dataclass
@@ -388,6 +389,6 @@ def main() -> None:
 
 if __name__ == "__main__":
     # Run as the importable module, so its classes are the ones tests/fakedemo.py builds replies from.
-    from tests import fakeserver
+    from tests import fakeserver  # noqa: PLW0406
 
     fakeserver.main()

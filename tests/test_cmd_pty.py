@@ -7,8 +7,8 @@ import pyte
 import pytest
 
 from tests.conftest import KEY, OTCHAT, clean_environ
-from tests.test_cmd import last_logged
 from tests.fakeserver import Stream, text_chunks
+from tests.test_cmd import last_logged
 
 MENU = "[e]xecute  [m]odify  [d]escribe  [c]opy  [a]bort"
 COLS, ROWS = 100, 40

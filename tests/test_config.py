@@ -119,7 +119,7 @@ def test_broken_file_names_path_and_line(tmp_path):
 def test_wrong_values_are_config_errors(tmp_path, text):
     path = tmp_path / "config.toml"
     path.write_text(text + "\n")
-    with pytest.raises(ConfigError, match="config.toml"):
+    with pytest.raises(ConfigError, match=r"config\.toml"):
         load_file(path)
 
 

@@ -10,9 +10,9 @@ import pyte
 import pytest
 from rich.console import Console
 
+from otchat.models import TextDelta, TurnResult
 from otchat.term.live import MarkdownSink
 from otchat.term.markdown import CommitMarkdown, print_markdown, with_links
-from otchat.models import TextDelta, TurnResult
 from tests.conftest import KEY, OTCHAT, clean_environ
 from tests.fakeserver import Stream, text_chunks
 

@@ -8,6 +8,7 @@ import subprocess
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import ClassVar
 from urllib.parse import urlsplit
 
 import pexpect
@@ -82,7 +83,7 @@ def test_ctrl_c_during_a_retry_wait_ends_at_once(server, home):
 class ForwardProxy(BaseHTTPRequestHandler):
     """A minimal HTTP proxy: forwards absolute-URI requests and counts them."""
 
-    seen: list[str] = []
+    seen: ClassVar[list[str]] = []  # shared: the server makes a handler per request
 
     def log_message(self, *args):
         pass

@@ -7,8 +7,8 @@ import stat
 import pexpect
 import pytest
 
-from otchat.config import schema
 from otchat.app import run
+from otchat.config import schema
 from otchat.errors import ExitCode
 from tests.conftest import KEY, OTCHAT, clean_environ, make_env
 

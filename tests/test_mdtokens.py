@@ -9,8 +9,8 @@ from rich.console import Console
 from otchat.commands import history
 from otchat.config import schema
 from otchat.errors import ConfigError, UsageError
-from otchat.term.markdown import CommitMarkdown, shown_url, with_links
 from otchat.store.db import Message, Store
+from otchat.term.markdown import CommitMarkdown, shown_url, with_links
 from tests.conftest import make_env
 
 OSC8 = re.compile(r"\x1b\]8;[^\x1b]*\x1b\\")

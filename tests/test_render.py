@@ -8,8 +8,8 @@ import re
 import pyte
 from rich.console import Console
 
-from otchat.term.live import MarkdownSink, _tail_source
 from otchat.models import Error, Finish, ReasoningDelta, TextDelta, ToolCall, TurnResult, Usage
+from otchat.term.live import MarkdownSink, _tail_source
 from otchat.term.output import choose_format
 from otchat.term.sinks import JsonlSink, JsonSink, PlainSink, usage_line
 

@@ -8,10 +8,10 @@ from prompt_toolkit.application import create_app_session
 from prompt_toolkit.input import create_pipe_input
 from prompt_toolkit.output import DummyOutput
 
-from otchat.term import repl, slash
 from otchat.config.resolve import Flags
 from otchat.errors import UsageError
 from otchat.runner import Output, Session, Setup, prepare, settings_for
+from otchat.term import repl, slash
 from tests.conftest import make_env
 from tests.fakeserver import text_chunks
 

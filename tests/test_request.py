@@ -135,5 +135,5 @@ def test_function_tool_accepts_both_shapes():
 
 @pytest.mark.parametrize("bad", [{"description": "no name"}, [], {"name": "f", "parameters": "str"}])
 def test_function_tool_rejects_bad_definitions(bad):
-    with pytest.raises(UsageError, match="f.json"):
+    with pytest.raises(UsageError, match=r"f\.json"):
         function_tool(bad, "f.json")

@@ -2,9 +2,9 @@
 
 import pytest
 
-from otchat.errors import ConfigError, UsageError
 from otchat.config.redact import is_secret, shown_header
 from otchat.config.schema import lookup, parse_value, split_key, validate
+from otchat.errors import ConfigError, UsageError
 
 
 @pytest.mark.parametrize("dotted, parts", [

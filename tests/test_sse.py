@@ -60,5 +60,5 @@ def test_any_line_ends_and_any_cuts_give_the_same_events(events, ends, cuts):
             i += 1
     stream = "".join(out)
     points = sorted({c % (len(stream) + 1) for c in cuts})
-    pieces = [stream[a:b] for a, b in zip([0, *points], [*points, len(stream)]) if stream[a:b]]
+    pieces = [stream[a:b] for a, b in zip([0, *points], [*points, len(stream)], strict=True) if stream[a:b]]
     assert read(*pieces) == ["\n".join(lines) for lines in events]

@@ -1,6 +1,7 @@
 """A leading <think> block is reasoning, however the stream cuts it; everything else is the answer."""
 
 import io
+import itertools
 import json
 
 import httpx
@@ -22,7 +23,7 @@ def split(text, cuts):
     """Feed `text` cut at `cuts` through a splitter, as the engine does; (reasoning, answer)."""
     splitter, events = ThinkSplitter(), []
     bounds = [0, *sorted(set(cuts)), len(text)]
-    for start, stop in zip(bounds, bounds[1:]):
+    for start, stop in itertools.pairwise(bounds):
         if start < stop:
             events += splitter.feed(text[start:stop])
     events += splitter.end()
@@ -144,8 +145,8 @@ def test_the_log_keeps_the_reasoning_and_later_requests_never_send_it(otchat, se
 def test_reasoning_on_a_terminal_is_set_apart_from_what_follows():
     from rich.console import Console
 
-    from otchat.term.live import MarkdownSink
     from otchat.models import ToolCall, TurnResult
+    from otchat.term.live import MarkdownSink
 
     def screen(events):
         buf = io.StringIO()

@@ -171,7 +171,7 @@ def test_show_json_gives_the_path_and_the_branches_and_the_tree_is_indented_in_a
 from tests.test_repl_pty import PROMPT, leave, say, screen, spawn  # noqa: E402,F401  (spawn: a fixture)
 
 
-def test_pty_rewind_shows_the_last_exchange_dimmed_and_continue_goes_on_after_ctrl_c(spawn, server, otchat, home):
+def test_pty_rewind_shows_the_last_exchange_dimmed_and_continue_goes_on_after_ctrl_c(spawn, server, otchat, home):  # noqa: F811 (the fixture)
     child = spawn()
     for word in ("alpha", "beta"):
         say(child, word)

@@ -291,7 +291,7 @@ def test_fork_copies_the_path_and_leaves_the_original(store, tmp_path):
     store.hide([a2])
     before = raw(tmp_path / "history.db", "SELECT * FROM messages ORDER BY id"), store.current(cid)
     new = store.fork(cid, a1)
-    assert raw(tmp_path / "history.db", "SELECT * FROM messages WHERE conversation_id = '%s' ORDER BY id" % cid) \
+    assert raw(tmp_path / "history.db", f"SELECT * FROM messages WHERE conversation_id = '{cid}' ORDER BY id") \
         == before[0] and store.current(cid) == before[1]
     copy = store.conversation(new)
     assert (copy.title, copy.model, copy.profile, copy.branches) == ("about quokkas", "m/one", "work", 1)

@@ -176,7 +176,7 @@ def test_the_request_leaves_before_what_only_the_answer_needs_is_loaded(server, 
 
 
 def test_a_prompt_is_parsed_by_the_one_shot_tree_alone_and_nothing_else_is():
-    from otchat.app import COMMANDS, GROUPS, GROUP_FLAGS, build, oneshot
+    from otchat.app import COMMANDS, GROUP_FLAGS, GROUPS, build, oneshot
 
     whole = build()
     import typer.main

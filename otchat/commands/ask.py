@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any
 
 import typer
 
@@ -26,10 +26,10 @@ command name (otchat histroy list) is refused, not sent."""
 @with_request_options
 def ask(
     ctx: typer.Context,
-    prompt: Annotated[Optional[list[str]], typer.Argument(metavar="[PROMPT]...", show_default=False)] = None,
+    prompt: Annotated[list[str] | None, typer.Argument(metavar="[PROMPT]...", show_default=False)] = None,
     *,
     format: Annotated[
-        Optional[Format], typer.Option("--format", help="Output format [default: auto].", show_default=False)
+        Format | None, typer.Option("--format", help="Output format [default: auto].", show_default=False)
     ] = None,
     json_: Annotated[bool, typer.Option("--json", help="Same as --format json.")] = False,
     raw: Annotated[bool, typer.Option("--raw", help="Same as --format plain.")] = False,
@@ -41,11 +41,11 @@ def ask(
         bool, typer.Option("-x", "--extract", help="Print only the code of the answer's fenced blocks.")] = False,
     extract_last: Annotated[
         bool, typer.Option("--extract-last", help="Print only the code of the last fenced block.")] = False,
-    schema: Annotated[Optional[str], typer.Option(
+    schema: Annotated[str | None, typer.Option(
         "--schema", metavar="SPEC",
         help="Reply with JSON matching a schema: a file, inline JSON or 'name, age int, bio: a note' (- clears).",
     )] = None,
-    schema_multi: Annotated[Optional[str], typer.Option(
+    schema_multi: Annotated[str | None, typer.Option(
         "--schema-multi", metavar="SPEC", help='As --schema, for a list: {"items": [...]} of such objects.',
     )] = None,
     schema_retries: Annotated[int, typer.Option(
@@ -119,8 +119,8 @@ def run(env: Env, flags: Any, output: Any, prompt_words: list[str], files: list[
         regenerate: bool = False, schema: dict[str, Any] | NoSchema | None = None, schema_retries: int = 2) -> int:
     """Gather the input, run one exchange, pick the exit code."""
     from .. import runner
-    from ..term.prompts import Approver
     from ..term.output import make_sink
+    from ..term.prompts import Approver
     from ..wire import request
 
     setup = runner.prepare(env, flags, need_key=not output.dry_run)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any
 
 import typer
 
@@ -13,7 +13,7 @@ from .options import Format, flags_from, resume_from, with_request_options
 @with_request_options
 def chat(
     ctx: typer.Context,
-    first: Annotated[Optional[list[str]], typer.Argument(metavar="[FIRST MESSAGE]...", show_default=False)] = None,
+    first: Annotated[list[str] | None, typer.Argument(metavar="[FIRST MESSAGE]...", show_default=False)] = None,
     *,
     multiline: Annotated[
         bool, typer.Option("--multiline", help="Enter inserts a new line; Alt-Enter sends.")

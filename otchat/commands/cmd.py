@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any
 
 import typer
 
@@ -30,7 +30,7 @@ ROLE = "cmd"  # [roles.cmd] in config.toml is used when no --role is given
 @request_options_without(*LEFT_OUT)
 def cmd(
     ctx: typer.Context,
-    words: Annotated[Optional[list[str]], typer.Argument(metavar="REQUEST...", show_default=False)] = None,
+    words: Annotated[list[str] | None, typer.Argument(metavar="REQUEST...", show_default=False)] = None,
     *,
     json_: Annotated[bool, typer.Option("--json", help="Print {command, shell, model, usage} as JSON.")] = False,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the request as JSON; send nothing.")] = False,

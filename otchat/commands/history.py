@@ -10,7 +10,7 @@ import re
 import time
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -68,7 +68,7 @@ def export(
     ctx: typer.Context,
     cid: IdArg,
     format: FormatOpt = ExportFormat.markdown,
-    output: Annotated[Optional[Path], typer.Option("-o", "--output", metavar="FILE", help="Write to FILE.")] = None,
+    output: Annotated[Path | None, typer.Option("-o", "--output", metavar="FILE", help="Write to FILE.")] = None,
     yes: Annotated[bool, typer.Option("-y", "--yes", help="Overwrite FILE without asking.")] = False,
     tree: TreeOpt = False,
 ) -> int:
@@ -82,7 +82,7 @@ def export(
 def fork(
     ctx: typer.Context,
     cid: IdArg,
-    at: Annotated[Optional[int], typer.Option("--at", metavar="N", min=1,
+    at: Annotated[int | None, typer.Option("--at", metavar="N", min=1,
                                               help="Copy up to turn N (default: all of it).")] = None,
 ) -> int:
     """Copy a conversation's current path into a new conversation; print the new id."""
@@ -104,11 +104,11 @@ def switch(
 def rm(
     ctx: typer.Context,
     cids: Annotated[
-        Optional[list[str]],
+        list[str] | None,
         typer.Argument(metavar="[ID]...", help="Conversations to remove.", autocompletion=values.history_ids),
     ] = None,
     older_than: Annotated[
-        Optional[str], typer.Option("--older-than", metavar="AGE", help="Remove those idle longer than AGE (30d, 12h).")
+        str | None, typer.Option("--older-than", metavar="AGE", help="Remove those idle longer than AGE (30d, 12h).")
     ] = None,
     yes: Annotated[bool, typer.Option("-y", "--yes", help="Do not ask.")] = False,
 ) -> int:
@@ -147,9 +147,8 @@ def list_cmd(env: Env, limit: int, as_json: bool) -> int:
 def _text(env: Env, ref: str, fmt: str, tree: bool, drawn: bool = False) -> tuple[str, bool]:
     """A conversation as `fmt` (its current path, or with `tree` every branch); and whether it is markdown."""
     from ..store.db import Store
-    from ..store.views import export_text, markdown_of, path_json, tree_lines
-
     from ..store.schemas import schema_of
+    from ..store.views import export_text, markdown_of, path_json, tree_lines
 
     with Store.open(env.data_dir) as store:
         cid = store.resolve(ref)
@@ -182,8 +181,8 @@ def show_cmd(env: Env, ref: str, fmt: str, tree: bool = False) -> int:
 
 def export_cmd(env: Env, ref: str, fmt: str, output: Path | None, yes: bool = False, ask: Ask | None = None,
                tree: bool = False) -> int:
-    from ..store.views import markdown_of
     from ..store.recorder import load
+    from ..store.views import markdown_of
 
     if tree and fmt == "markdown":  # every message, each headed by its id and what it follows
         stored = load(env, ref)

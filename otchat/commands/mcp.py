@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -27,7 +27,7 @@ def mcp_list(ctx: typer.Context) -> int:
 @app.command("tools")
 def mcp_tools(
     ctx: typer.Context,
-    name: Annotated[Optional[str], typer.Argument(help="Only this server.")] = None,
+    name: Annotated[str | None, typer.Argument(help="Only this server.")] = None,
     mcp_command: McpCommandOpt = None,
     json_: Annotated[bool, typer.Option("--json", help="Print them as the function tools otchat sends.")] = False,
 ) -> int:

@@ -8,9 +8,10 @@ and `flags_from` below, its use in `wire.request.build`; then regenerate the doc
 from __future__ import annotations
 
 import inspect
+from collections.abc import Callable
 from enum import Enum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Callable, Optional, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
@@ -41,82 +42,82 @@ def _span(key: str) -> str:
 
 
 ModelOpt = Annotated[
-    Optional[str],
+    str | None,
     typer.Option("-m", "--model", help="Model id or alias, e.g. anthropic/claude-3.7-sonnet.",
                  autocompletion=values.models),
 ]
-SystemOpt = Annotated[Optional[str], typer.Option("-s", "--system", help="System prompt.")]
+SystemOpt = Annotated[str | None, typer.Option("-s", "--system", help="System prompt.")]
 ToolOpt = Annotated[
-    Optional[list[str]],
+    list[str] | None,
     typer.Option("-t", "--tool", metavar="REF", help="Hosted MCP tool from the OpenTools registry (repeatable).",
                  autocompletion=values.tools),
 ]
 NoToolOpt = Annotated[
-    Optional[list[str]],
+    list[str] | None,
     typer.Option("--no-tool", metavar="REF", help="Leave out a tool that config, profile or role adds (repeatable).",
                  autocompletion=values.tools),
 ]
 FunctionOpt = Annotated[
-    Optional[list[Path]],
+    list[Path] | None,
     typer.Option("--function", metavar="FILE", help="JSON function definition to declare as a tool (repeatable)."),
 ]
 ToolChoiceOpt = Annotated[
-    Optional[str], typer.Option("--tool-choice", metavar="auto|none|required|NAME", help="How the model may use tools.")
+    str | None, typer.Option("--tool-choice", metavar="auto|none|required|NAME", help="How the model may use tools.")
 ]
 FileOpt = Annotated[
-    Optional[list[Path]],
+    list[Path] | None,
     typer.Option("-f", "--file", metavar="PATH", help="Add a text file to the message (repeatable)."),
 ]
 TemperatureOpt = Annotated[
-    Optional[float],
+    float | None,
     typer.Option("--temperature",
                  help=f"Sampling temperature, {_span('temperature')}."),
 ]
-MaxTokensOpt = Annotated[Optional[int], typer.Option("--max-tokens", help="Longest reply, in tokens.")]
+MaxTokensOpt = Annotated[int | None, typer.Option("--max-tokens", help="Longest reply, in tokens.")]
 OptionOpt = Annotated[
-    Optional[list[str]],
+    list[str] | None,
     typer.Option("-o", "--option", metavar="KEY=VALUE", help="Extra request body field; VALUE is JSON if it parses."),
 ]
 NoStreamOpt = Annotated[bool, typer.Option("--no-stream", help="Ask for the whole reply at once.")]
 BaseUrlOpt = Annotated[
-    Optional[str],
+    str | None,
     typer.Option("--base-url", metavar="URL", help=f"API base URL [default: {TOP['base_url'].default}]."),
 ]
 TimeoutOpt = Annotated[
-    Optional[float], typer.Option("--timeout", metavar="SECONDS", help=f"Read timeout {_default('timeout')}.")
+    float | None, typer.Option("--timeout", metavar="SECONDS", help=f"Read timeout {_default('timeout')}.")
 ]
 ProfileOpt = Annotated[
-    Optional[str],
+    str | None,
     typer.Option("--profile", metavar="NAME", help="Use [profiles.NAME] from config.toml.",
                  autocompletion=values.profiles),
 ]
 RoleOpt = Annotated[
-    Optional[str],
+    str | None,
     typer.Option("--role", metavar="NAME", help="Use [roles.NAME] from config.toml.", autocompletion=values.roles),
 ]
 ContinueOpt = Annotated[bool, typer.Option("-c", "--continue", help="Continue the most recent conversation.")]
 CidOpt = Annotated[
-    Optional[str],
+    str | None,
     typer.Option("--cid", metavar="ID", help="Continue conversation ID (a unique prefix is enough).",
                  autocompletion=values.history_ids),
 ]
 NoLogOpt = Annotated[bool, typer.Option("--no-log", help="Do not keep this conversation in history.db.")]
 McpOpt = Annotated[
-    Optional[list[str]],
+    list[str] | None,
     typer.Option("--mcp", metavar="NAME", help="Use configured MCP server NAME for this run (repeatable)."),
 ]
 McpCommandOpt = Annotated[
-    Optional[list[str]],
+    list[str] | None,
     typer.Option("--mcp-command", metavar="[NAME=]CMD ARGS", help="Run a local stdio MCP server (repeatable)."),
 ]
 YesOpt = Annotated[bool, typer.Option("-y", "--yes", help="Run local MCP tools without asking.")]
 MaxRoundsOpt = Annotated[
-    Optional[int],
+    int | None,
     typer.Option("--max-tool-rounds", metavar="N",
                  help=f"Tool rounds per message, {_span('max_tool_rounds')} {_default('max_tool_rounds')}."),
 ]
 RetriesOpt = Annotated[
-    Optional[int],
+    int | None,
     typer.Option("--retries", metavar="N",
                  help=f"Retries before a reply begins, {_span('retries')} {_default('retries')}."),
 ]

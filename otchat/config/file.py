@@ -6,9 +6,9 @@ import re
 from pathlib import Path
 from typing import Any
 
-from . import schema
 from ..errors import ConfigError
 from ..files import write_atomic
+from . import schema
 
 
 def read_document(path: Path) -> Any:
@@ -119,7 +119,8 @@ def toml_value(value: Any) -> str:
     """A value as TOML writes it (for get and list)."""
     import tomlkit
 
-    return tomlkit.item(value).as_string()
+    text: str = tomlkit.item(value).as_string()
+    return text
 
 
 def save(path: Path, doc: Any) -> None:

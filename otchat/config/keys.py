@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import os
 import subprocess
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Mapping
 
-from .resolve import KEY_ENV, Settings
 from ..errors import ConfigError
 from ..files import write_atomic
+from .resolve import KEY_ENV, Settings
 
 CREDENTIALS = "credentials"
 CMD_TIMEOUT = 30
@@ -56,7 +56,7 @@ def find_key(settings: Settings, environ: Mapping[str, str], config_dir: Path, *
 def run_key_command(command: str) -> str:
     try:
         proc = subprocess.run(command, shell=True, capture_output=True, timeout=CMD_TIMEOUT,
-                              stdin=subprocess.DEVNULL)
+                              stdin=subprocess.DEVNULL, check=False)  # its status is reported below
     except subprocess.TimeoutExpired:
         raise ConfigError(f"api_key_cmd did not finish within {CMD_TIMEOUT} s: {command}") from None
     if proc.returncode != 0:
@@ -92,7 +92,8 @@ def write_credentials(path: Path, key: str) -> None:
 
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     # json.dumps gives a valid TOML basic string for any key text.
-    write_atomic(path, f"# otchat API key; keep this file private\napi_key = {json.dumps(key, ensure_ascii=False)}\n", mode=0o600)
+    text = f"# otchat API key; keep this file private\napi_key = {json.dumps(key, ensure_ascii=False)}\n"
+    write_atomic(path, text, mode=0o600)
 
 
 def loose_permissions(path: Path) -> bool:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
-from . import schema
 from ..errors import ConfigError, UsageError
+from . import schema
 from .schema import DEFAULT_BASE_URL, DEFAULT_MODEL  # noqa: F401  (re-exported)
 
 DEFAULT_CONNECT_TIMEOUT = 10.0
@@ -269,7 +270,8 @@ def _role(name: str | None, file: Mapping[str, Any]) -> Mapping[str, Any]:
     if name not in roles:
         known = ", ".join(sorted(roles)) or "none defined"
         raise UsageError(f"unknown role {name!r}; known roles: {known}")
-    return roles[name]
+    role: Mapping[str, Any] = roles[name]
+    return role
 
 
 def mcp_tool(ref: str) -> dict[str, Any]:

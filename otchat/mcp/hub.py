@@ -71,12 +71,12 @@ def fix_schema(schema: Any) -> dict[str, Any]:
     """Pass the tool's JSON schema through, fixing only what chat APIs reject."""
     if not isinstance(schema, dict):
         return {"type": "object", "properties": {}}
-    schema = dict(schema)
-    if schema.get("type") != "object":
-        schema["type"] = "object"
-    if not isinstance(schema.get("properties"), dict):
-        schema["properties"] = {}
-    return schema
+    fixed: dict[str, Any] = dict(schema)
+    if fixed.get("type") != "object":
+        fixed["type"] = "object"
+    if not isinstance(fixed.get("properties"), dict):
+        fixed["properties"] = {}
+    return fixed
 
 
 class Hub:
@@ -143,12 +143,12 @@ class Hub:
     async def _launch(self, spec: ServerSpec) -> tuple[Any, list[Any], float]:
         """Start one server in a task of its own, which holds its contexts open until close."""
         loop = asyncio.get_running_loop()
-        ready: asyncio.Future = loop.create_future()
+        ready: asyncio.Future[tuple[Any, list[Any], float]] = loop.create_future()
         task = loop.create_task(self._serve(spec, ready))
         self._tasks.append(task)
         return await ready
 
-    async def _serve(self, spec: ServerSpec, ready: asyncio.Future) -> None:
+    async def _serve(self, spec: ServerSpec, ready: asyncio.Future[tuple[Any, list[Any], float]]) -> None:
         from contextlib import AsyncExitStack
 
         from mcp import ClientSession
@@ -157,7 +157,7 @@ class Hub:
         try:
             async with AsyncExitStack() as stack:
                 if spec.url:
-                    read, write = await stack.enter_async_context(self._http(spec))
+                    read, write = await stack.enter_async_context(self._http(spec, spec.url))
                 else:
                     read, write = await stack.enter_async_context(self._stdio(spec))
                 session = await stack.enter_async_context(ClientSession(read, write))
@@ -166,7 +166,7 @@ class Hub:
                 ready.set_result((session, list(listed.tools), time.monotonic() - start))
                 assert self._closing is not None
                 await self._closing.wait()
-        except BaseException as exc:  # noqa: BLE001 - surfaced through `ready` or ignored at close
+        except BaseException as exc:
             if not ready.done():
                 ready.set_exception(exc if isinstance(exc, Exception) else RuntimeError(str(exc)))
             if isinstance(exc, (KeyboardInterrupt, SystemExit)):
@@ -182,13 +182,13 @@ class Hub:
         params = StdioServerParameters(command=spec.command, args=spec.args, env=spec.env or None, cwd=spec.cwd)
         return stdio_client(params, errlog=errlog)
 
-    def _http(self, spec: ServerSpec) -> Any:
+    def _http(self, spec: ServerSpec, url: str) -> Any:
         import httpx2  # the SDK's own HTTP client
         from mcp.client.streamable_http import streamable_http_client
 
         headers = {k: expand(v, self.environ) for k, v in spec.headers.items()}
         client = httpx2.AsyncClient(headers=headers, timeout=spec.timeout)
-        return streamable_http_client(spec.url, http_client=client)
+        return streamable_http_client(url, http_client=client)
 
     def _describe_failure(self, spec: ServerSpec, exc: BaseException) -> str:
         while isinstance(exc, BaseExceptionGroup) and exc.exceptions:

@@ -29,7 +29,7 @@ def run(env: Any, shell: str, words: list[str]) -> int:
     completer = click.shell_completion.ShellComplete(command, {"obj": env}, "otchat", COMPLETE_VAR)
     try:
         items = completer.get_completions(args, incomplete)
-    except Exception:  # a half-typed command line must never print a traceback on TAB
+    except Exception:  # noqa: BLE001 (a half-typed command line must never print a traceback on TAB)
         return 0
     lines = []
     if not items and args and args[-1] in _path_options(command):

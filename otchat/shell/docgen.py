@@ -55,11 +55,13 @@ EXAMPLES = [
 
 
 def man_page() -> str:
+    import click
     import typer.main
 
     from ..app import ONESHOT, app
 
     root = typer.main.get_command(app)
+    assert isinstance(root, click.Group)  # the root app has subcommands
     out = [
         f'.TH OTCHAT 1 "" "otchat {__version__}" "User Commands"',
         ".SH NAME",
@@ -88,9 +90,9 @@ def man_page() -> str:
     out += [".SH EXIT STATUS"]
     out += _definitions([(code, _sentence(long)) for code, _, long in EXIT_STATUS], bold=True)
     out += [".SH EXAMPLES"]
-    for text, command in EXAMPLES:
+    for text, example in EXAMPLES:
         out += [".PP", _escape(text), ".PP", ".RS 4", ".nf"]
-        out += [_escape(line) for line in command.splitlines()]
+        out += [_escape(line) for line in example.splitlines()]
         out += [".fi", ".RE"]
     out += [
         ".SH SEE ALSO",
@@ -135,7 +137,7 @@ def _context(command: Any) -> Any:
 
 
 def _option_names(names: str) -> str:
-    def bold(match: re.Match) -> str:
+    def bold(match: re.Match[str]) -> str:
         return r"\fB" + match.group(0).replace("-", r"\-") + r"\fR"
 
     escaped = _escape(names).replace(r"\-", "-")

@@ -22,7 +22,7 @@ def _config(ctx: Any) -> dict[str, Any]:
 
     try:
         return load_file(config_path(_env(ctx).config_dir))
-    except Exception:
+    except Exception:  # noqa: BLE001 (a broken config file offers no values; TAB never fails)
         return {}
 
 
@@ -47,7 +47,8 @@ def tools(ctx: Any, incomplete: str) -> list[str]:
 
 def config_keys(ctx: Any, incomplete: str) -> list[str]:
     """Known top-level keys, plus every dotted key the file already has."""
-    from ..config import file as configfile, schema
+    from ..config import file as configfile
+    from ..config import schema
 
     data = _config(ctx)
     keys = [*schema.TOP, *(dotted for dotted, _ in configfile.flatten(data))]
@@ -66,6 +67,6 @@ def history_ids(ctx: Any, incomplete: str) -> list[tuple[str, str]]:
     try:
         with Store(env.data_dir / DB_NAME) as store:
             rows = store.conversations(200)
-    except Exception:
+    except Exception:  # noqa: BLE001 (an unreadable history offers no ids; TAB never fails)
         return []
     return [(c.id[:8], c.title) for c in rows if c.id.startswith(incomplete)]

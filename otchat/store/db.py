@@ -170,7 +170,7 @@ class Store:
             elif parent is not None:
                 self._check(cid, parent)
             ids = self._append(cid, messages, parent, now)
-            current = next((i for i, m in zip(reversed(ids), reversed(messages)) if not m.hidden), current)
+            current = next((i for i, m in zip(reversed(ids), reversed(messages), strict=True) if not m.hidden), current)
             self.db.execute("UPDATE conversations SET updated = ?, model = COALESCE(?, model), current_id = ?"
                             " WHERE id = ?", (now, model, current, cid))
         return ids
@@ -257,7 +257,7 @@ class Store:
         prefix = prefix.strip().lower()
         if not prefix or any(ch not in "0123456789abcdef" for ch in prefix):
             raise UsageError(f"not a conversation id: {prefix!r}")
-        rows = self.db.execute(
+        rows: list[tuple[str]] = self.db.execute(
             "SELECT id FROM conversations WHERE id >= ? AND id < ? ORDER BY id LIMIT 2",
             (prefix, prefix + "g"),
         ).fetchall()
@@ -273,7 +273,7 @@ class Store:
 
     def conversations(self, limit: int) -> list[Conversation]:
         """The most recently updated conversations, with their message and branch counts."""
-        rows = self.db.execute(
+        rows: list[tuple[str, str, str | None, str | None, float, float, int, int | None, int]] = self.db.execute(
             "SELECT c.id, c.title, c.model, c.profile, c.created, c.updated,"
             " (SELECT COUNT(*) FROM messages m WHERE m.conversation_id = c.id AND m.hidden = 0), c.current_id,"
             # Leaves are the messages no message follows (the index on (conversation, parent) covers this).
@@ -285,7 +285,7 @@ class Store:
 
     def conversation(self, cid: str) -> Conversation:
         """A conversation with every message it holds, on the current path or not, in id order."""
-        row = self.db.execute(
+        row: tuple[str, str, str | None, str | None, float, float, int | None] | None = self.db.execute(
             "SELECT id, title, model, profile, created, updated, current_id FROM conversations WHERE id = ?", (cid,)
         ).fetchone()
         if row is None:
@@ -304,7 +304,7 @@ class Store:
         row = self.db.execute("SELECT current_id FROM conversations WHERE id = ?", (cid,)).fetchone()
         if row is None:
             raise UsageError(f"no conversation {cid}")
-        return row[0]
+        return None if row[0] is None else int(row[0])
 
     def path(self, cid: str, leaf: int | None = CURRENT) -> list[Message]:
         """The messages from the root down to `leaf` (by default the current position; None: none)."""

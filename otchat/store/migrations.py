@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import sqlite3
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 # Each entry brings the schema from version i to i + 1; never edit a released one. An entry
 # is SQL statements, or a function of the connection for a step SQL alone cannot express.

@@ -4,7 +4,8 @@ history.db (a failure is one warning, never a failed chat), and loads a stored o
 from __future__ import annotations
 
 import sqlite3
-from typing import TYPE_CHECKING, Any, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from ..conversation import Conversation, Entry
 from ..env import Env
@@ -76,8 +77,12 @@ class Recorder:
                 entry.row = row
             parent = CURRENT
         if amended:
-            self._write(lambda store: [store.amend(e.row, e.content, e.finish_reason, e.interrupted)
-                                       for e in amended])
+            def amend(store: Store) -> None:
+                for e in amended:
+                    if e.row is not None:
+                        store.amend(e.row, e.content, e.finish_reason, e.interrupted)
+
+            self._write(amend)
         if self.cid is not None and schema != self._schema and self.enabled:
             self._store_schema(schema)
 

@@ -67,7 +67,7 @@ def pick_leaf(store: Store, cid: str, ref: str) -> int:
         return int(digits)
     except UsageError:
         pass
-    leaves = [m.id for m in store.leaves(cid) if str(m.id).startswith(digits)]
+    leaves = [m.id for m in store.leaves(cid) if m.id is not None and str(m.id).startswith(digits)]
     if len(leaves) != 1:
         raise UsageError(f"{'no branch' if not leaves else 'more than one branch'} starts with #{digits}",
                          hint="/branches (or otchat history show ID --tree) shows them")

@@ -129,7 +129,7 @@ class Menu:
         from prompt_toolkit.input import create_input
         from prompt_toolkit.output import create_output
 
-        tty = open(self.keys.fd, "r", closefd=False, encoding="utf-8")  # noqa: SIM115 (closed below)
+        tty = open(self.keys.fd, closefd=False, encoding="utf-8")
         try:
             session: PromptSession[str] = PromptSession(input=create_input(tty), output=create_output(self.env.stdout))
             multiline = "\n" in command

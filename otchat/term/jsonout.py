@@ -12,7 +12,6 @@ from ..models import Event
 from ..runner import Output, Session
 from ..structured import SchemaMismatch
 
-
 SPINNER = "dots"
 
 

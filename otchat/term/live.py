@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import threading
 import time
-from typing import Callable
+from collections.abc import Callable
 
 from markdown_it.token import Token
 from rich.console import Console, ConsoleOptions, RenderResult
@@ -50,30 +50,29 @@ class MarkdownSink:
         self._failed = False  # an error ended the turn (its line is printed by the caller)
 
     def handle(self, event: Event) -> None:
-        kind = type(event)
-        if kind is TextDelta:
+        if isinstance(event, TextDelta):
             if self._reasoning:
                 self._end_reasoning()
                 self.console.print()  # a blank line sets the answer apart from it
             self._began = True
             self.stream.feed(event.text)
-        elif kind is ReasoningDelta:
+        elif isinstance(event, ReasoningDelta):
             if event.text:
                 self._began = True
                 self._reasoning = event.text[-1]
                 self.console.print(Text(event.text, style="dim italic"), end="")
-        elif kind is ToolCall:
+        elif isinstance(event, ToolCall):
             self._began = True
             self.stream.close()
             if self._reasoning:
                 self._end_reasoning()
             self.console.print(tool_call_panel(event))
-        elif kind is ToolResult:
+        elif isinstance(event, ToolResult):
             mark = "✗" if event.is_error else "↳"
             self.console.print(Text(f"{mark} {event.name}: {clip(event.content, SUMMARY)}", style="dim"))
             self.stream = MarkdownStream(self.console, clock=self.stream.clock, interval=self.stream.interval,
                                          echo_off=self.echo_off, links=self.links)
-        elif kind is Error:
+        elif isinstance(event, Error):
             self._failed = True
 
     def flush(self) -> None:

@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import functools
 import re
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any, ClassVar
 
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 from rich.console import Console, ConsoleOptions, RenderResult
-from rich.markdown import CodeBlock, Markdown, TextElement
+from rich.markdown import CodeBlock, Markdown, MarkdownElement, TextElement
 from rich.segment import Segment
 from rich.syntax import Syntax
 
@@ -150,9 +151,9 @@ class StreamMarkdown(Markdown):
     and themes looked up once, showing everything the model wrote: raw HTML as text, link
     targets as `links` says (see rewrite)."""
 
-    elements = {**Markdown.elements, "html_block": HtmlBlock}
+    elements: ClassVar[dict[str, type[MarkdownElement]]] = {**Markdown.elements, "html_block": HtmlBlock}
     links = "inline"
-    _defaults: dict | None = None
+    _defaults: dict[str, Any] | None = None
 
     def __init__(self, markup: str, parsed: list[Token] | None = None) -> None:
         cls = type(self)
@@ -198,11 +199,15 @@ def _theme(name: str) -> Any:
 
 
 class CommitMarkdown(StreamMarkdown):
-    elements = {**StreamMarkdown.elements, "fence": _CodeBlock, "code_block": _CodeBlock}
+    elements: ClassVar[dict[str, type[MarkdownElement]]] = {
+        **StreamMarkdown.elements, "fence": _CodeBlock, "code_block": _CodeBlock
+    }
 
 
 class TailMarkdown(StreamMarkdown):
-    elements = {**StreamMarkdown.elements, "fence": _PlainCodeBlock, "code_block": _PlainCodeBlock}
+    elements: ClassVar[dict[str, type[MarkdownElement]]] = {
+        **StreamMarkdown.elements, "fence": _PlainCodeBlock, "code_block": _PlainCodeBlock
+    }
 
 
 @functools.cache

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from ..env import Env
 from ..text import clip
@@ -16,7 +17,7 @@ def ask(env: Env, question: str) -> str:
     env.stderr.write(question)
     env.stderr.flush()
     line = env.stdin.readline() if env.stdin is not None else b""
-    return line.decode("utf-8", "replace") if isinstance(line, bytes) else line
+    return line.decode("utf-8", "replace")
 
 
 def yes(answer: str) -> bool:

@@ -6,15 +6,16 @@ module only reads input, dispatches slash commands and keeps the session alive.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any
 
-from . import slash
 from ..env import Env
 from ..errors import ExitCode, OtchatError
 from ..runner import Output, Resume, Session, Setup, check_finish, finish_turn, make_transport, start_tools
-from .prompts import Approver
+from . import slash
 from .output import make_sink
+from .prompts import Approver
 
 HISTORY_FILE = "input_history"
 PROMPT = "› "
@@ -262,8 +263,8 @@ def _completer(env: Env, session: Session) -> Any:
                         yield Completion(word, start_position=-len(text), display_meta=command.help)
                 return
             name, _, arg = text[1:].partition(" ")
-            command = slash.BY_NAME.get(name)
-            for candidate in _candidates(env, session, command.complete if command else None, arg):
+            chosen = slash.BY_NAME.get(name)
+            for candidate in _candidates(env, session, chosen.complete if chosen else None, arg):
                 if candidate.startswith(arg):
                     yield Completion(candidate, start_position=-len(arg))
 

@@ -44,30 +44,31 @@ class PlainSink:
         self._round_over = False  # a local tool round ended: the next text starts a new block
 
     def handle(self, event: Event) -> None:
-        if self._reasoning and type(event) is not ReasoningDelta:
+        if self._reasoning and not isinstance(event, ReasoningDelta):
             self._end_reasoning()
-        if type(event) is TextDelta:
-            self._began = True
-            if self._round_over:
-                self._round_over = False
-                if self._last and event.text:
-                    self._pending.append(ROUND_BREAK)  # stdout holds what JSON's `content` holds
-            self._pending.append(event.text)
-        elif type(event) is ReasoningDelta:
-            self._began = True
-            if self.verbose and event.text:
-                self.err.write(event.text)
-                self._reasoning = event.text[-1]
-        elif type(event) is ToolCall:
-            self._began = True
-            self.flush()
-            self.err.write(f"tool call: {event.name} {compact_arguments(event)}\n")
-            self.err.flush()
-        elif type(event) is ToolResult:
-            shown = event.content if self.verbose else clip(event.content, SUMMARY)
-            self.err.write(f"tool result: {event.name}{' (error)' if event.is_error else ''}: {shown}\n")
-            self.err.flush()
-            self._round_over = True
+        match event:
+            case TextDelta():
+                self._began = True
+                if self._round_over:
+                    self._round_over = False
+                    if self._last and event.text:
+                        self._pending.append(ROUND_BREAK)  # stdout holds what JSON's `content` holds
+                self._pending.append(event.text)
+            case ReasoningDelta():
+                self._began = True
+                if self.verbose and event.text:
+                    self.err.write(event.text)
+                    self._reasoning = event.text[-1]
+            case ToolCall():
+                self._began = True
+                self.flush()
+                self.err.write(f"tool call: {event.name} {compact_arguments(event)}\n")
+                self.err.flush()
+            case ToolResult():
+                shown = event.content if self.verbose else clip(event.content, SUMMARY)
+                self.err.write(f"tool result: {event.name}{' (error)' if event.is_error else ''}: {shown}\n")
+                self.err.flush()
+                self._round_over = True
 
     def flush(self) -> None:
         if self._pending:
@@ -104,7 +105,7 @@ class JsonSink:
         self.error: Error | None = None
 
     def handle(self, event: Event) -> None:
-        if type(event) is Error:
+        if isinstance(event, Error):
             self.error = event
 
     def flush(self) -> None:
@@ -139,23 +140,24 @@ class JsonlSink:
 
 
 def event_json(event: Event) -> dict[str, Any] | None:
-    kind = type(event)
-    if kind is TextDelta:
-        return {"type": "text", "text": event.text}
-    if kind is ReasoningDelta:
-        return {"type": "reasoning", "text": event.text}
-    if kind is ToolCall:
-        return {"type": "tool_call", "id": event.id, "name": event.name, "arguments": event.arguments}
-    if kind is ToolResult:
-        return {"type": "tool_result", "id": event.id, "name": event.name, "content": event.content,
-                "is_error": event.is_error}
-    if kind is Usage:
-        return {"type": "usage", **event.to_dict()}
-    if kind is Finish:
-        return {"type": "finish", "reason": event.reason}
-    if kind is Error:
-        return {"type": "error", "message": event.message, "exit_code": event.exit_code}
-    return None
+    match event:
+        case TextDelta():
+            return {"type": "text", "text": event.text}
+        case ReasoningDelta():
+            return {"type": "reasoning", "text": event.text}
+        case ToolCall():
+            return {"type": "tool_call", "id": event.id, "name": event.name, "arguments": event.arguments}
+        case ToolResult():
+            return {"type": "tool_result", "id": event.id, "name": event.name, "content": event.content,
+                    "is_error": event.is_error}
+        case Usage():
+            return {"type": "usage", **event.to_dict()}
+        case Finish():
+            return {"type": "finish", "reason": event.reason}
+        case Error():
+            return {"type": "error", "message": event.message, "exit_code": event.exit_code}
+        case _:  # the wire's own events (deltas of a tool call, metadata) are not otchat's
+            return None
 
 
 def compact_arguments(call: ToolCall) -> str:

@@ -7,9 +7,9 @@ Values are checked by the config schema, as `otchat config set` checks them. No 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 from ..config import schema
 from ..config.resolve import Flags

@@ -29,7 +29,7 @@ def error_text(obj: Any) -> str:
     if not isinstance(obj, dict):
         return clip(json.dumps(obj), 300)
     for key in ("error", "message", "detail", "msg"):
-        if key in obj and obj[key]:
+        if obj.get(key):
             inner = error_text(obj[key])
             if key == "error" and isinstance(obj[key], dict):
                 code = obj[key].get("code") or obj[key].get("type")

@@ -105,7 +105,9 @@ def _message_events(message: Any, events: list[Event]) -> None:
         for position, call in enumerate(calls):
             if not isinstance(call, dict):
                 continue
-            function = call.get("function") if isinstance(call.get("function"), dict) else {}
+            function = call.get("function")
+            if not isinstance(function, dict):
+                function = {}
             index = call.get("index")
             arguments = function.get("arguments")
             if isinstance(arguments, (dict, list)):

@@ -6,10 +6,10 @@ import json
 import re
 from typing import Any
 
+from ..config.redact import shown_header
 from ..config.resolve import Settings
 from ..errors import UsageError
 from ..models import ChatRequest
-from ..config.redact import shown_header
 
 TOOL_CHOICES = ("auto", "none", "required")
 

@@ -6,7 +6,8 @@ import json
 import random
 import sys
 import time
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 # httpx's package import also loads its own command-line tool (httpx._main: click, rich,
 # pygments) whenever those are installed, as they are beside otchat: ~50 ms of every run.
@@ -14,14 +15,14 @@ from typing import Any, Callable, Iterator
 if "httpx" not in sys.modules:
     sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
 
-import httpx  # noqa: E402
+import httpx
 
-from ..errors import APIError, NetworkError, StreamError  # noqa: E402
-from ..models import ChatRequest  # noqa: E402
-from .error_body import error_message  # noqa: E402
-from .sse import EventData  # noqa: E402
-from ..config.redact import shown_header  # noqa: E402
-from ..structured import is_response_format_rejection  # noqa: E402
+from ..config.redact import shown_header
+from ..errors import APIError, NetworkError, StreamError
+from ..models import ChatRequest
+from ..structured import is_response_format_rejection
+from .error_body import error_message
+from .sse import EventData
 
 RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 MAX_BACKOFF = 8.0
@@ -243,7 +244,7 @@ class Transport:
         return response
 
     def _backoff(self, attempt: int) -> float:
-        return min(MAX_BACKOFF, 0.5 * 2**attempt) * (0.5 + self._rand() / 2)
+        return min(MAX_BACKOFF, 0.5 * 2.0**attempt) * (0.5 + self._rand() / 2)
 
     def _wait(self, delay: float, why: str, attempt: int) -> None:
         if self._notify:

@@ -19,5 +19,5 @@ while block := response.read1(65536):
     for line in lines:
         if line.startswith(b"data: ") and line != b"data: [DONE]":
             choices = json.loads(line[6:])["choices"]
-            out.write(choices and choices[0]["delta"].get("content") or "")
+            out.write((choices and choices[0]["delta"].get("content")) or "")
     out.flush()
