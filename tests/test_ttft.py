@@ -187,3 +187,31 @@ def test_a_prompt_is_parsed_by_the_one_shot_tree_alone_and_nothing_else_is():
     assert oneshot(["a story about a dragon"]) and oneshot(["dragon", "tales"])
     for first in [*names, *GROUP_FLAGS, "histroy", "confg"]:
         assert not oneshot([first, "list"]), first
+
+
+def test_a_deferred_sink_is_made_once_when_two_threads_ask_at_once():
+    """The engine prepares the sink on its thread while the reader asks for its frame: made
+    twice, the text would go to one sink and `end` to the other (seen: an answer lost)."""
+    import threading
+
+    from otchat.term.output import Deferred
+
+    started, release, made = threading.Event(), threading.Event(), []
+
+    def make():
+        made.append(object())
+        started.set()
+        release.wait(5)
+        return made[-1]
+
+    deferred = Deferred(make)
+    worker = threading.Thread(target=deferred.prepare)
+    worker.start()
+    started.wait(5)
+    reader = threading.Thread(target=lambda: deferred.sink)
+    reader.start()
+    reader.join(0.2)  # the reader waits for the sink being made instead of making another
+    release.set()
+    worker.join(5)
+    reader.join(5)
+    assert len(made) == 1 and deferred.sink is made[0]

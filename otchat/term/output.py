@@ -47,12 +47,18 @@ class Deferred:
     request leaves. Until then nothing is drawn, so output is the made sink's own."""
 
     def __init__(self, make: Callable[[], Any]) -> None:
+        import threading
+
         self._make = make
         self._sink: Any = None
+        # `prepare` runs on the engine's thread while the reader may already ask for the
+        # sink (its `frame`): made twice, events would go to one and `end` to the other.
+        self._lock = threading.Lock()
 
     def prepare(self) -> None:
-        if self._sink is None:
-            self._sink = self._make()
+        with self._lock:
+            if self._sink is None:
+                self._sink = self._make()
 
     @property
     def sink(self) -> Any:
