@@ -7,7 +7,6 @@ Imports here stay light: `--help` and shell completion load this module on every
 from __future__ import annotations
 
 import functools
-import os
 from collections.abc import Callable
 from typing import Any
 
@@ -18,7 +17,7 @@ from typer.core import TyperCommand, TyperGroup
 from .commands import ask
 from .commands.group import CommandGroup, closest, env_of
 from .commands.options import TRACEBACK, VersionOpt
-from .env import Env
+from .env import Env, silence
 from .errors import ExitCode, OtchatError, Terminated, exit_status_summary
 
 ONESHOT = "__oneshot__"  # the hidden default command; nobody types this name
@@ -170,7 +169,7 @@ def _boundary(ctx: click.Context, call: Callable[[], Any]) -> int:
     except Terminated as exc:
         code = exc.exit_code
     except BrokenPipeError:
-        _silence_stdout(env)
+        silence(env.stdout)
         code = 141
     except Exception as exc:
         if ctx.meta.get(TRACEBACK) or env.environ.get("OTCHAT_TRACEBACK") == "1":
@@ -182,15 +181,6 @@ def _boundary(ctx: click.Context, call: Callable[[], Any]) -> int:
     return 0
 
 
-def _silence_stdout(env: Env) -> None:
-    """After EPIPE, point stdout at /dev/null so the interpreter's final flush is quiet."""
-    try:
-        fd = env.stdout.fileno()
-    except (AttributeError, ValueError, OSError):
-        return
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, fd)
-    os.close(devnull)
 
 
 def run(args: list[str], env: Env | None = None) -> int:

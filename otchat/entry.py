@@ -48,7 +48,9 @@ def entry() -> NoReturn:
         sys.stdout.flush()
     except OSError:  # stdout closed early: exit as SIGPIPE would
         code = code or 141
-        _point_stdout_at_devnull()  # so the interpreter's own last flush is quiet
+        from .env import silence
+
+        silence(sys.stdout)  # so the interpreter's own last flush is quiet
     # The interpreter's teardown collects garbage through every object of the run (most
     # of its cost: measured 100+ ms against ~25 ms with this); the objects need no
     # collecting, the process ends. Frozen objects are skipped by those collections.
@@ -58,14 +60,6 @@ def entry() -> NoReturn:
     raise SystemExit(code)
 
 
-def _point_stdout_at_devnull() -> None:
-    try:
-        fd = sys.stdout.fileno()
-    except (AttributeError, ValueError, OSError):
-        return
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, fd)
-    os.close(devnull)
 
 
 def _install_signal_handlers() -> None:

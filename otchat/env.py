@@ -134,3 +134,14 @@ def _isatty(stream: Any) -> bool:
         return stream is not None and stream.isatty()
     except (AttributeError, ValueError):
         return False
+
+
+def silence(stream: Any) -> None:
+    """After EPIPE, point `stream`'s descriptor at /dev/null so the interpreter's last flush is quiet."""
+    try:
+        fd = stream.fileno()
+    except (AttributeError, ValueError, OSError):
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, fd)
+    os.close(devnull)
