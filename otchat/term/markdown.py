@@ -171,8 +171,9 @@ class _CodeBlock(CodeBlock):
     highlight = True
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        lexer = _lexer(self.lexer_name) if self.highlight else None
-        yield Syntax(str(self.text).rstrip(), lexer or "text", theme=_theme(self.theme), word_wrap=True, padding=1)
+        # A lexer object, never a name: rich looks a name up on every render.
+        lexer = (_lexer(self.lexer_name) if self.highlight else None) or _lexer("text")
+        yield Syntax(str(self.text).rstrip(), lexer, theme=_theme(self.theme), word_wrap=True, padding=1)
 
 
 class _PlainCodeBlock(_CodeBlock):

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tests.benchmarks import measure
+from tests.benchmarks.texts import markdown_answer
 from tests.conftest import clean_environ
 
 OTCHAT = str(Path(sys.executable).with_name("otchat"))
@@ -36,17 +37,6 @@ class Row:
     floor: measure.Stats
     target: str
     met: bool | None = None
-
-
-def markdown_answer(size: int) -> str:
-    block = (
-        "## A heading for this part\n\n"
-        "Some **bold** text, some `code`, and a [link](https://example.com) in a paragraph that is long "
-        "enough to wrap on a narrow terminal.\n\n"
-        "- first item\n- second item with *emphasis*\n- third item\n\n"
-        "```python\ndef f(x):\n    return x * 2\n```\n\n"
-    )
-    return (block * (size // len(block) + 1))[:size]
 
 
 def main() -> None:
@@ -173,6 +163,13 @@ def main() -> None:
                     met = met and growth <= 2.3
                 rows.append(Row(f"markdown on a terminal, {size:,} chars", ours, "curl on the same pty", floor,
                                 note, met))
+                # What rendering alone costs: rich given the whole text at once, no stream,
+                # no HTTP (one process on one core: the floor of any single-process renderer).
+                rich_argv = [sys.executable, "-m", "tests.benchmarks.render_floor", str(size)]
+                library = measure.repeat(lambda a=rich_argv: measure.run_pty(a, {**env, "PYTHONPATH": str(HERE)}),
+                                         runs, 0)
+                rows.append(Row("  the same beside rich rendering it whole", ours, "rich alone, same pty", library,
+                                "(reported: what the stream and live tail add)"))
 
         # A paced stream: about 100 tokens (400 chars) a second of markdown on a terminal,
         # beside curl of the same stream on the same terminal: its wall time is how long
