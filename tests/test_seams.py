@@ -53,3 +53,15 @@ def test_the_check_sees_the_seams_it_is_for():
     )
     assert sorted(private_uses(ast.parse(source))) == [
         "_network_backend", "_pool", "atexit._run_exitfuncs", "httpx_sse._decoders: SSELineDecoder", "os.fork"]
+
+
+def test_no_other_packages_modules_are_stubbed_out():
+    """No import of another package is steered through sys.modules (e.g. a None entry for
+    one of its private modules so that its package skips loading it)."""
+    found = []
+    for path in sorted(ROOT.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if (isinstance(node, ast.Attribute) and node.attr == "modules" and isinstance(node.value, ast.Name)
+                    and node.value.id == "sys"):
+                found.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    assert found == [], f"sys.modules used at {found}"

@@ -159,7 +159,11 @@ except SystemExit:
     pass
 sys.stderr.write("AT_CONNECT=" + ",".join(seen[0]) + "\\n")
 """
-LATER = ("rich", "markdown_it", "pygments", "sqlite3", "prompt_toolkit", "tomllib", "otchat.store.db",
+# Not "rich" or "pygments" whole: httpx's package import loads its optional command-line
+# tool whenever click, rich and pygments are installed (as beside otchat), and with it
+# rich.console, rich.syntax and pygments.lexers; no public httpx API keeps them off this
+# path. What otchat itself loads for the answer must wait.
+LATER = ("rich.markdown", "markdown_it", "pygments.lexers.python", "sqlite3", "prompt_toolkit", "tomllib", "otchat.store.db",
          "otchat.term.live", "otchat.commands.chat", "otchat.commands.config", "otchat.commands.history",
          "otchat.commands.auth", "otchat.commands.mcp", "otchat.commands.models")
 

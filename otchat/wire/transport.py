@@ -4,16 +4,9 @@ from __future__ import annotations
 
 import json
 import random
-import sys
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
-
-# httpx's package import also loads its own command-line tool (httpx._main: click, rich,
-# pygments) whenever those are installed, as they are beside otchat: ~50 ms of every run.
-# A None entry makes that optional import fail fast; httpx then defines a stub `main`.
-if "httpx" not in sys.modules:
-    sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
 
 import httpx
 
