@@ -1,6 +1,7 @@
 """How often the live markdown tail is redrawn while a reply trickles in, on a scripted clock."""
 
 import io
+import time
 
 import pyte
 from rich.console import Console
@@ -61,3 +62,44 @@ def test_a_paced_trickle_is_redrawn_once_a_frame_and_wakes_the_watcher_once():
     pyte.Stream(screen).feed(out.getvalue().replace("\n", "\r\n"))
     shown = [line.rstrip() for line in screen.display if line.strip()]
     assert shown == [f"Paragraph {n} says a few words about otters." for n in range(12)]
+
+
+class OnePrintAtATime(Console):
+    """A terminal that notices two prints in progress at once (a slow write widens the window).
+
+    rich's Live places its cursor for a print from the shape of the last render, under its
+    lock, but renders and writes after it: two threads drawing at once (the reader's commit,
+    the watcher's repaint) each move up over the same old tail, and the later one draws over
+    lines the earlier one committed: finished lines vanish from the screen."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.active = 0
+        self.overlaps = 0
+
+    def print(self, *args, **kwargs):
+        self.active += 1
+        if self.active > 1:
+            self.overlaps += 1
+        try:
+            time.sleep(0.03)
+            super().print(*args, **kwargs)
+        finally:
+            self.active -= 1
+
+
+def test_the_reader_and_the_watcher_never_draw_at_once():
+    console = OnePrintAtATime(file=io.StringIO(), width=60, height=30, force_terminal=True, color_system=None)
+    stream = MarkdownStream(console, clock=time.monotonic, interval=0.1, paint_interval=0.1)
+    text = TEXT[: len(TEXT) // 2]
+    try:
+        for piece in [text[i : i + 12] for i in range(0, len(text), 12)]:
+            stream.feed(piece)
+            stream.tick()
+            # Ticks half a frame apart: one leaves the tail dirty (the watcher is armed),
+            # the next commits while the watcher's deadline passes.
+            time.sleep(0.05)
+    finally:
+        stream.close()
+    assert stream.wakeups > 0  # the watcher had its chances
+    assert console.overlaps == 0

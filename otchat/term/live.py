@@ -146,6 +146,11 @@ class MarkdownStream:
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._watcher: threading.Thread | None = None
+        # One drawer at a time: rich's Live places the cursor for a print from its last
+        # render's shape, but renders and writes after letting go of its lock, so a commit
+        # and a repaint made at once both move up over the same old tail and the later
+        # one draws over lines the other committed (they vanish from the screen).
+        self._drawing = threading.Lock()
         self.redraws = 0  # paints and commits while the tail is live (tests count them)
         self.wakeups = 0  # times a tick woke the watcher
 
@@ -206,10 +211,11 @@ class MarkdownStream:
         self.redraws += 1
 
     def _paint(self, now: float) -> None:
-        live = self._live
-        if live is not None:
-            self._redrawn(now)
-            live.refresh()
+        with self._drawing:
+            live = self._live
+            if live is not None:
+                self._redrawn(now)
+                live.refresh()
 
     def _watch(self, wake: threading.Event, stop: threading.Event) -> None:
         """Paint a tail the reading thread left unpainted half a frame longer than due
@@ -252,9 +258,10 @@ class MarkdownStream:
             self._watcher.join()
             self._watcher = None
         try:
-            if self._live is not None:
-                self._live.stop()
-                self._live = None
+            with self._drawing:  # the watcher has stopped; a commit may not have
+                if self._live is not None:
+                    self._live.stop()
+                    self._live = None
         finally:  # even when a second Ctrl-C lands here
             if self._echo_on is not None:
                 self._echo_on()
@@ -288,7 +295,8 @@ class MarkdownStream:
 
     def _commit(self, text: str, parsed: list[Token] | None = None) -> None:
         # One print per commit: while the live tail is shown, each print redraws it.
-        print_markdown(self.console, self.markdown, text, parsed, blank_before=self._printed)
+        with self._drawing:
+            print_markdown(self.console, self.markdown, text, parsed, blank_before=self._printed)
         self._printed = True
 
     def tail_renderable(self, height: int) -> Trimmed | Text:
