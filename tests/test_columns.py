@@ -124,6 +124,15 @@ def test_the_live_display_is_never_taller_than_the_screen():
         assert "Gamma line 60 of" in text and "Gamma line 1 of" not in text
 
 
+def test_stacked_a_short_answer_leaves_its_rows_to_a_long_one():
+    columns = [Column("model/a", (LONG,), (), False, 1), Column("model/b", ("Beta line 1.\n\nBeta line 2.\n",), (), False, 1)]
+    console = Console(file=io.StringIO(), width=60, height=20)
+    frame = console.render_lines(Layout().cropped(lambda: columns), console.options, pad=False)
+    text = "\n".join("".join(seg.text for seg in line) for line in frame)
+    assert len(frame) == 18 and "Beta line 1." in text  # all of b, and a fills the rest
+    assert "Gamma line 55 of" in text and "Gamma line 54 of" not in text
+
+
 def test_only_the_drawer_and_the_main_thread_write_to_the_terminal():
     writers = set()
 

@@ -103,19 +103,16 @@ class Board:
         width = (options.max_width - GAP * (count - 1)) // count if wide else options.max_width
         narrow = options.update_width(width)
         footers = [_render_all(console, narrow, column.footer) for column in self.columns]
-        keeps: list[int | None] = [None] * count
+        keep: int | None = None
         if rows is not None:
-            if wide:
-                keep = max(1, rows - 1 - max(len(footer) for footer in footers))
-            else:  # the rows left by headers, footers and the blank lines between, shared out
-                fixed = count + sum(len(footer) for footer in footers) + count - 1
-                keep = max(1, (rows - fixed) // count)
-            keeps = [keep] * count
-        blocks = [
-            [*console.render_lines(_header(column.model), narrow, pad=False),
-             *self.layout.body(console, narrow, index, column, keeps[index]), *footers[index]]
-            for index, column in enumerate(self.columns)
-        ]
+            fixed = 1 + max(len(footer) for footer in footers) if wide else \
+                count + sum(len(footer) for footer in footers) + count - 1  # headers, footers, blank lines
+            keep = max(1, rows - fixed)
+        bodies = [self.layout.body(console, narrow, index, column, keep) for index, column in enumerate(self.columns)]
+        if keep is not None and not wide:  # stacked: one screen shared out, short answers first
+            bodies = [body[len(body) - share:] for body, share in zip(bodies, _shares(bodies, keep), strict=True)]
+        blocks = [[*console.render_lines(_header(column.model), narrow, pad=False), *body, *footer]
+                  for column, body, footer in zip(self.columns, bodies, footers, strict=True)]
         newline = Segment.line()
         if not wide:
             for index, block in enumerate(blocks):
@@ -150,6 +147,19 @@ class LiveBoard:
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         rows = max(3, console.size.height - 2)
         yield from Board(self.layout, self.columns()).lines(console, options, rows)
+
+
+def _shares(bodies: Sequence[Lines], rows: int) -> list[int]:
+    """How many of `rows` each body gets: all it has when that is under an even share,
+    the rest evenly among the longer ones (at least one line each)."""
+    shares = [0] * len(bodies)
+    left, waiting = rows, sorted(range(len(bodies)), key=lambda index: len(bodies[index]))
+    while waiting:
+        even = max(1, left // len(waiting))
+        index = waiting.pop(0)
+        shares[index] = min(len(bodies[index]), even)
+        left -= shares[index]
+    return shares
 
 
 def _header(model: str) -> Rule:
