@@ -9,7 +9,7 @@ import pyte
 from rich.console import Console
 
 from otchat.models import Error, Finish, ReasoningDelta, TextDelta, ToolCall, TurnResult, Usage
-from otchat.term.live import MarkdownSink, _tail_source
+from otchat.term.live import MarkdownSink, tail_source
 from otchat.term.output import choose_format
 from otchat.term.sinks import JsonlSink, JsonSink, PlainSink, usage_line
 
@@ -204,7 +204,7 @@ def test_render_cost_is_linear_not_quadratic():
 
 def test_long_code_block_tail_shows_only_what_fits():
     source = "```\n" + "".join(f"line {i}\n" for i in range(100))
-    tail = _tail_source(source, 10)
+    tail = tail_source(source, 10)
     assert tail.startswith("```\n") and tail.count("\n") == 10 and "line 99" in tail
 
 

@@ -303,7 +303,7 @@ class MarkdownStream:
         tail = self._tail
         if not tail.strip():
             return Text("")
-        return Trimmed(self._tail_markdown(_tail_source(tail, height)), keep_last=height)
+        return Trimmed(self._tail_markdown(tail_source(tail, height)), keep_last=height)
 
 
 def _line_offset(text: str, line: int) -> int:
@@ -338,7 +338,7 @@ class _LiveTail:
             yield newline
 
 
-def _tail_source(pending: str, height: int) -> str:
+def tail_source(pending: str, height: int) -> str:
     """The last `height` lines of the tail, reopening a code fence cut off above them."""
     lines = pending.split("\n")
     if len(lines) <= height:

@@ -185,3 +185,22 @@ def usage_line(result: TurnResult) -> str:
     if result.model:
         parts.append(result.model)
     return " · ".join(parts)
+
+
+def speed_line(result: TurnResult, first_token: float | None) -> str:
+    """One answer of a comparison: how soon it began, how long it took, its tokens and its
+    speed (answer tokens over the time spent writing them, after the first one arrived)."""
+    parts = []
+    if first_token is not None:
+        parts.append(f"{first_token:.2f}s to first token")
+    parts.append(f"{result.elapsed:.1f}s")
+    usage = result.usage
+    given = [] if usage is None else [(usage.prompt_tokens, "in"), (usage.completion_tokens, "out")]
+    counts = [f"{count:,} {label}" for count, label in given if count is not None]
+    parts.append(" / ".join(counts) if counts else "tokens not reported")
+    out = usage.completion_tokens if usage is not None else None
+    if out and first_token is not None and result.elapsed > first_token:
+        parts.append(f"{out / (result.elapsed - first_token):.0f} tok/s")
+    if result.requests > 1:
+        parts.append(f"{result.requests} requests")
+    return " · ".join(parts)
