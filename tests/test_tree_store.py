@@ -307,6 +307,16 @@ def test_fork_copies_the_path_and_leaves_the_original(store, tmp_path):
         store.fork(cid)
 
 
+def test_a_fork_keeps_the_schema_its_replies_must_match(store):
+    from otchat.store.schemas import schema_of, set_schema
+
+    cid = store.new_conversation("people", "m/one", None)
+    store.add_messages(cid, exchange("q1", '{"name": "Ada"}'))
+    wanted = {"type": "object", "properties": {"name": {"type": "string"}}, "required": ["name"]}
+    set_schema(store, cid, wanted)
+    assert schema_of(store, store.fork(cid)) == wanted
+
+
 def test_messages_carry_their_place_in_the_tree(store):
     cid = store.new_conversation("q1", "m", None)
     q1, a1 = store.add_messages(cid, exchange("q1", "a1"))

@@ -224,7 +224,7 @@ class Store:
 
     def fork(self, cid: str, upto: int | None = CURRENT) -> str:
         """A new conversation holding a copy of the path to `upto` (by default the current position),
-        with the same title, model and profile; the original is left as it was. The new id."""
+        with the same title, model, profile and schema; the original is left as it was. The new id."""
         now = time.time()
         new = os.urandom(8).hex()
         with self._write():
@@ -232,8 +232,8 @@ class Store:
             if not messages:
                 raise UsageError("nothing to fork: the conversation is empty at that point")
             self.db.execute(
-                "INSERT INTO conversations (id, title, model, profile, created, updated)"
-                " SELECT ?, title, model, profile, ?, ? FROM conversations WHERE id = ?", (new, now, now, cid))
+                "INSERT INTO conversations (id, title, model, profile, schema, created, updated)"
+                " SELECT ?, title, model, profile, schema, ?, ? FROM conversations WHERE id = ?", (new, now, now, cid))
             copies = [Message(**{**m.__dict__, "hidden": False, "id": None, "parent": None}) for m in messages]
             ids = self._append(new, copies, None, now)
             self.db.execute("UPDATE conversations SET current_id = ? WHERE id = ?", (ids[-1], new))
