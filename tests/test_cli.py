@@ -207,6 +207,15 @@ def test_input_placeholder_with_nothing_piped_is_refused(tmp_path):
     assert "{input}" in env.stderr.getvalue() and env.stderr.getvalue().startswith("otchat: error: ")
 
 
+@pytest.mark.parametrize("flag", ["-x", "--extract-last", "--schema=name"])
+def test_one_shot_only_flags_without_a_prompt_on_a_terminal_are_refused_not_dropped(tmp_path, flag):
+    env = make_env(home=tmp_path)
+    env.stdin_isatty = True
+    assert run([flag], env) == 2
+    err = env.stderr.getvalue()
+    assert err.startswith("otchat: error: ") and "one-shot prompts" in err and "in the REPL" in err
+
+
 def test_doubled_braces_send_a_literal_placeholder(tmp_path):
     env = make_env(home=tmp_path)
     env.stdin_isatty = True

@@ -78,6 +78,8 @@ def ask(
 
         if wanted is not None:
             raise UsageError("--schema is for one-shot prompts", hint="use /schema SPEC in the REPL")
+        if output.extract:
+            raise UsageError("-x and --extract-last are for one-shot prompts", hint="use /extract in the REPL")
         return repl.run(env, prepare(env, flags), output, None, resume=resume)
     return run(env, flags, output, list(prompt or []), files, resume=resume, schema=wanted,
                schema_retries=schema_retries)
