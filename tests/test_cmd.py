@@ -62,6 +62,13 @@ def test_json_names_command_shell_model_and_usage(otchat, server):
     assert shown["usage"]["total_tokens"] > 0
 
 
+def test_usage_goes_to_stderr_and_the_command_alone_to_stdout(otchat, server):
+    server.enqueue(reply("ls -la"))
+    r = otchat("cmd", "-u", "list")
+    assert (r.code, r.stdout) == (0, "ls -la\n")
+    assert "in ·" in r.stderr and "out" in r.stderr and "fake/model" in r.stderr
+
+
 def test_system_prompt_minus_s_then_role_cmd_then_builtin(otchat, server, home):
     (home / "config" / "config.toml").write_text(
         'system = "You are a pirate."\n[roles.cmd]\nsystem = "Only POSIX sh."\n[roles.other]\nmodel = "x/y"\n')

@@ -67,6 +67,10 @@ def cmd(
             sink = WaitSink(env, f"asking {session.settings.model}…")
             result = runner.finish_turn(env, sink, lambda: session.send(message, sink, transport))
             runner.check_finish(env, result, session.settings)
+            if output.usage:  # on stderr: stdout (or the menu) is the command alone
+                from ..term.sinks import usage_line
+
+                env.stderr.write(usage_line(result) + "\n")
             command = clean_command(result.content)
             if not command:
                 raise OtchatError("the reply holds no command", hint="ask again in other words, or try -m MODEL")
