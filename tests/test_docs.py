@@ -117,6 +117,20 @@ def test_bash_completes_commands_options_and_values(completion_home):
     assert bash_complete(home, "otchat -f ") == []  # handed to bash's own file-name completion
 
 
+def test_history_switch_completes_the_branch_ends_of_the_conversation_named(completion_home):
+    from otchat.store.db import Message, Store
+
+    home = completion_home
+    with Store.open(home / "data") as store:
+        cid = store.new_conversation("about otters", "m", None)
+        (question,) = store.add_messages(cid, [Message("user", "why do otters hold hands")])
+        (first,) = store.add_messages(cid, [Message("assistant", "so they do not drift apart")])
+        (second,) = store.add_messages(cid, [Message("assistant", "to stay together asleep")], parent=question)
+    assert bash_complete(home, f"otchat history switch {cid[:8]} ") == [str(first), str(second)]
+    assert bash_complete(home, f"otchat history switch {cid[:8]} {second}") == [str(second)]
+    assert bash_complete(home, "otchat history switch nosuchid ") == []
+
+
 def test_zsh_script_offers_the_candidates(completion_home):
     if shutil.which("zsh") is None:
         pytest.skip("zsh is not installed here (.ci/run installs it)")

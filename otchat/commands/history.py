@@ -94,7 +94,8 @@ def switch(
     ctx: typer.Context,
     cid: IdArg,
     leaf: Annotated[str, typer.Argument(metavar="LEAF", help="A branch: its last message's number (#12 or 12;"
-                                        " a unique prefix is enough), as show --tree prints it.")],
+                                        " a unique prefix is enough), as show --tree prints it.",
+                                        autocompletion=values.branch_leaves)],
 ) -> int:
     """Make a branch the current one: -c and --cid continue it."""
     return switch_cmd(env_of(ctx), cid, leaf)

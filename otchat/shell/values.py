@@ -70,3 +70,21 @@ def history_ids(ctx: Any, incomplete: str) -> list[tuple[str, str]]:
     except Exception:  # noqa: BLE001 (an unreadable history offers no ids; TAB never fails)
         return []
     return [(c.id[:8], c.title) for c in rows if c.id.startswith(incomplete)]
+
+
+def branch_leaves(ctx: Any, incomplete: str) -> list[tuple[str, str]]:
+    """The branch ends of the conversation named before (`history switch ID LEAF`): their
+    numbers, each with the first words of its last message."""
+    from ..store.db import DB_NAME, Store
+    from ..store.views import first_words
+
+    env, ref = _env(ctx), ctx.params.get("cid")
+    if not ref or not (env.data_dir / DB_NAME).exists():
+        return []
+    digits = incomplete.lstrip("#")
+    try:
+        with Store(env.data_dir / DB_NAME) as store:
+            leaves = store.leaves(store.resolve(ref))
+    except Exception:  # noqa: BLE001 (an unknown id or unreadable history offers nothing; TAB never fails)
+        return []
+    return [(str(m.id), f"{m.role}: {first_words(m.content, 6)}") for m in leaves if str(m.id).startswith(digits)]
