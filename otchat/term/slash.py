@@ -201,9 +201,9 @@ def _branches(s: Session) -> str:
 
 
 def _switch(s: Session, arg: str) -> Outcome:
-    s.switch(arg)
+    model = f", model {s.settings.model}" if s.switch(arg) else ""
     turns = len(s.conversation.turns())
-    return Outcome(f"switched to #{arg.lstrip('#')} ({turns} turn{'s' if turns != 1 else ''})",
+    return Outcome(f"switched to #{arg.lstrip('#')} ({turns} turn{'s' if turns != 1 else ''}{model})",
                    recap=s.last_exchange())
 
 
