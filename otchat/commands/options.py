@@ -47,7 +47,7 @@ ModelOpt = Annotated[
     typer.Option("-m", "--model", help="Model id or alias, e.g. anthropic/claude-3.7-sonnet (one-shot: repeat it"
                  " to ask several at once).", autocompletion=values.models),
 ]
-MAX_MODELS = 8  # models one comparison asks at once
+
 SystemOpt = Annotated[str | None, typer.Option("-s", "--system", help="System prompt.")]
 ToolOpt = Annotated[
     list[str] | None,
@@ -220,7 +220,7 @@ def request_options_without(*names: str) -> Callable[[F], F]:
 def flags_from(p: dict[str, Any], also: list[str] | None = None) -> Flags:
     """The Flags that the shared request options ask for (REQUEST_OPTIONS, by name); `also`:
     more model names (`--models a,b`) after those of `-m`."""
-    from ..config.resolve import Flags
+    from ..config.resolve import MAX_MODELS, Flags
     from .inputs import load_functions, parse_options
 
     p = {**{option.name: option.default for option in REQUEST_OPTIONS}, **p}  # those a command left out
