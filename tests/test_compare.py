@@ -205,3 +205,58 @@ def test_the_server_can_answer_per_model(server):
     assert server.next_reply({"model": "a"}) is not None and server.per_model["a"] == ["two"]
     assert isinstance(server.next_reply({"model": "c"}), Stream)
     assert server.next_reply({"model": "b", "stream": True}).events[1]["choices"][0]["delta"] == {"content": "for b"}
+
+
+def test_ctrl_c_stops_every_answer_and_keeps_what_arrived(server, home):
+    import signal
+    import subprocess
+
+    from tests.conftest import KEY, OTCHAT, clean_environ
+    from tests.fakeserver import paused_text
+
+    server.per_model["a/one"] = paused_text("partial one", " and the rest", 60.0)
+    server.per_model["b/two"] = Text("never shown", first_byte_delay=60.0)  # still waiting to begin
+    proc = subprocess.Popen([str(OTCHAT), "-m", "a/one", "-m", "b/two", "hi"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
+                            env=clean_environ(home, OTCHAT_BASE_URL=server.url, OPENTOOLS_API_KEY=KEY))
+    expected = b"== a/one ==\npartial one"
+    first = proc.stdout.read(len(expected))  # blocks until the first answer has begun
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=30)  # a hang guard, not a measure
+    assert proc.returncode == 130, err
+    assert (first + out).decode() == "== a/one ==\npartial one\n\n== b/two ==\n"
+    assert b"Traceback" not in err
+    kept = rows(home, "SELECT content, interrupted FROM messages WHERE role = 'assistant'")
+    assert kept == [("partial one", 1)]
+
+
+def test_a_reply_can_be_stopped_from_another_thread(server):
+    """What Ctrl-C relies on: abort() wakes a read that waits on the socket (close() alone would not)."""
+    import threading
+
+    from otchat.errors import OtchatError
+    from otchat.models import ChatRequest
+    from otchat.wire.transport import Transport
+    from tests.fakeserver import paused_text
+
+    server.enqueue(paused_text("before the pause", "after", 60.0))
+    transport = Transport(timeout=120, connect_timeout=5, retries=0, plain_http=True)
+    reply = transport.open(ChatRequest(server.url + "/chat/completions", {}, {"stream": True}))
+    got, failed = [], []
+
+    def read():
+        try:
+            for batch in reply.batches(lambda: None):
+                got.extend(batch)
+        except OtchatError as exc:
+            failed.append(exc)
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    while not got and reader.is_alive():  # the first piece is in: the reader now waits for the rest
+        reader.join(0.05)
+    reply.abort()
+    reader.join(30)  # a hang guard, not a measure
+    assert not reader.is_alive() and failed
+    reply.close()
+    transport.close()
