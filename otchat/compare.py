@@ -280,30 +280,34 @@ def again(env: Env, session: Session, transport: Any, board: Board, models: list
     try:
         contest.run()
     finally:
-        _log(session, contest, question)
+        _log(session, contest, question, session.settings.model)
         last = conversation.entries[-1]
         session.recorder.move(last.row)
     _warn(env, contest)
     return contest.exit_code()
 
 
-def _log(session: Session, contest: Contest, question: Entry) -> Answer | None:
-    """Each model's answer logged under the question, the first-named last (so it is the log's
-    current position); the totals count them all. The first answer, in the order named."""
+def _log(session: Session, contest: Contest, question: Entry, model: str | None = None) -> Answer | None:
+    """Each model's answer logged under the question, in the order named; the totals count them
+    all. The first answer, in the order named (the log's current position when the question is new).
+    `model`: the conversation's model in the log (by default the first answer's)."""
     answered = [a for a in contest.answers if a.entries]
     for answer in contest.answers:
         if answer.result is not None:
             session.totals.add(answer.result)
-    if answered and question.row is not None:
-        from .store.recorder import to_message
+    if not answered or question.row is None:
+        return answered[0] if answered else None
+    from .store.recorder import to_message
 
-        s = session.settings
-        for answer in reversed(answered):
-            rows = session.recorder.record(answer.settings.model, s.profile, s.system,
-                                           [to_message(e) for e in answer.entries], parent=question.row)
-            for entry, row in zip(answer.entries, rows, strict=True):
-                entry.row = row
-    return answered[0] if answered else None
+    s, first = session.settings, answered[0]
+    for answer in answered:
+        # Each message keeps its own model; the conversation's is the first-named one's.
+        rows = session.recorder.record(model or first.settings.model, s.profile, s.system,
+                                       [to_message(e) for e in answer.entries], parent=question.row)
+        for entry, row in zip(answer.entries, rows, strict=True):
+            entry.row = row
+    session.recorder.move(first.entries[-1].row)
+    return first
 
 
 def _warn(env: Env, contest: Contest) -> None:

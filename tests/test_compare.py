@@ -143,8 +143,11 @@ def test_the_answers_are_siblings_and_c_continues_the_first_models_branch(otchat
     assert server.last_body["model"] == "a/one"
     assert contents(server.last_body) == ["question", "from one", "more"]
     cid = rows(home, "SELECT id FROM conversations")[0][0]
-    tree = otchat("history", "show", cid[:8], "--tree").stdout
-    assert "from one" in tree and "from two" in tree and "question" in tree
+    tree = otchat("history", "show", cid[:8], "--tree").stdout.splitlines()
+    assert tree[0].endswith("user: question")  # then each answer, in the order named, saying whose it is
+    assert tree[1].startswith("- #") and tree[1].endswith("assistant (a/one): from one")
+    assert tree[2].endswith("user: more") and tree[3].endswith("assistant: You said: more  ← current")
+    assert tree[4].startswith("- #") and tree[4].endswith("assistant (b/two): from two")
     # Another answer's branch, picked with history switch: -c goes on with its model.
     leaf = rows(home, "SELECT id FROM messages WHERE content = 'from two'")[0][0]
     assert otchat("history", "switch", cid[:8], str(leaf)).code == 0

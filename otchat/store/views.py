@@ -94,12 +94,15 @@ def tree_lines(messages: list[Message], current: int | None, *, drawn: bool) -> 
         children.setdefault(m.parent, []).append(m)
     lines: list[str] = []
 
-    def line(m: Message) -> str:
+    def line(m: Message, model: bool = False) -> str:
         mark = "  ← current" if m.id == current else ""
         hidden = " (not sent again)" if m.hidden else ""
-        return f"#{m.id} {m.role}: {first_words(m.content, 10)}{hidden}{mark}"
+        who = f" ({m.model})" if model and m.model else ""
+        return f"#{m.id} {m.role}{who}: {first_words(m.content, 10)}{hidden}{mark}"
 
     def branch(kids: list[Message], prefix: str) -> None:
+        # Answers of several models to one question (a comparison) say whose each is.
+        compared = len({kid.model for kid in kids if kid.role == "assistant"}) > 1
         for n, kid in enumerate(kids):
             last = n == len(kids) - 1
             if len(kids) == 1:
@@ -111,7 +114,7 @@ def tree_lines(messages: list[Message], current: int | None, *, drawn: bool) -> 
             node: Message | None = kid
             first = True
             while node is not None:  # a chain without forks: one column, no recursion
-                lines.append((head if first else rest) + line(node))
+                lines.append((head if first else rest) + line(node, compared and first))
                 first = False
                 following = children.get(node.id, [])
                 if len(following) == 1:
