@@ -220,19 +220,11 @@ class Session:
     def branches(self) -> list[str]:
         """One line for each branch off the current path: `#LEAF  turn N  M messages  first words`."""
         from .store.db import Store
-        from .store.views import first_words
+        from .store.views import branch_lines
 
         cid = self._logged()
         with Store.open(self.env.data_dir) as store:
-            path, branches = store.path(cid), store.branches(cid)
-        turn_at: dict[int | None, int] = {None: 0}
-        turn = 0
-        for m in path:
-            turn += m.role == "user"
-            turn_at[m.id] = turn
-        return [f"#{b.leaf}  from turn {turn_at.get(b.from_id, 0)}  {len(b.messages)} message"
-                f"{'s' if len(b.messages) != 1 else ''}  {b.messages[0].role}: {first_words(b.messages[0].content)}"
-                for b in branches if not _unanswered(b.messages)]
+            return branch_lines(store.path(cid), store.branches(cid))
 
     def switch(self, ref: str) -> bool:
         """Make the branch ending at leaf `ref` (its number, `#12` or `12`, or a unique prefix) current;
@@ -287,11 +279,6 @@ class Session:
     def tool_refs_text(self) -> str:
         names = self.tool_refs() + sorted(self.settings.declared_functions())
         return ", ".join(names) or "none"
-
-
-def _unanswered(messages: list[Any]) -> bool:
-    """A question that got no reply: logged, but no branch to go on from."""
-    return len(messages) == 1 and messages[0].role == "user" and messages[0].hidden
 
 
 def start_tools(env: Env, settings: Settings) -> Hub | None:

@@ -192,6 +192,13 @@ def test_compare_in_the_repl_shows_the_answers_and_keeps_the_conversation_on_its
     assert contents(server.last_body) == ["question", "You said: question", "next"]
     (question_id,) = rows(home, "SELECT id FROM messages WHERE content = 'question'")[0]
     assert len(rows(home, f"SELECT id FROM messages WHERE parent_id = {question_id}")) == 3
+    # The others are branches, which say whose answer each is; switching to one goes on with its model.
+    leaf = rows(home, "SELECT id FROM messages WHERE content = 'c''s answer'")[0][0]
+    r = otchat("chat", "-c", input=f"/branches\n/switch {leaf}\nafter\n")
+    assert f"#{leaf}  from turn 1  1 message  assistant (c/three): c's answer" in r.stderr
+    assert f"switched to #{leaf} (1 turn, model c/three)" in r.stderr
+    assert server.last_body["model"] == "c/three"
+    assert contents(server.last_body) == ["question", "c's answer", "after"]
 
 
 def test_compare_in_the_repl_needs_a_question_and_models(otchat, server):

@@ -86,6 +86,27 @@ def path_json(conversation: Conversation, path: list[Message], branches: list[Br
     return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
 
 
+def branch_lines(path: list[Message], branches: list[Branch]) -> list[str]:
+    """One line for each branch off `path`: `#LEAF  from turn N  M messages  first words`; an answer
+    by another model than the path's answer to the same question (a comparison) says whose it is."""
+    turn_at: dict[int | None, int] = {None: 0}
+    answered_by = {m.parent: m.model for m in path if m.role == "assistant"}
+    turn = 0
+    for m in path:
+        turn += m.role == "user"
+        turn_at[m.id] = turn
+    lines = []
+    for b in branches:
+        first = b.messages[0]
+        if len(b.messages) == 1 and first.role == "user" and first.hidden:
+            continue  # a question that got no reply: logged, but no branch to go on from
+        who = f" ({first.model})" if first.role == "assistant" and first.model not in (
+            None, answered_by.get(b.from_id, first.model)) else ""
+        lines.append(f"#{b.leaf}  from turn {turn_at.get(b.from_id, 0)}  {len(b.messages)} message"
+                     f"{'s' if len(b.messages) != 1 else ''}  {first.role}{who}: {first_words(first.content)}")
+    return lines
+
+
 def tree_lines(messages: list[Message], current: int | None, *, drawn: bool) -> list[str]:
     """The whole tree, a line a message: a chain stays in its column, each fork indents its
     branches (drawn with box characters on a terminal, `- ` and spaces in a pipe)."""
