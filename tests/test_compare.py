@@ -129,7 +129,7 @@ def test_too_many_or_repeated_models_are_refused(otchat, server, home):
 def test_what_one_model_at_a_time_does_refuses_several(otchat, server, args):
     r = otchat(*args)
     assert r.code == 2 and len(r.stderr.splitlines()) == 1 and r.stderr.startswith("otchat: error:")
-    assert posted(server) == []
+    assert "several" in r.stderr and posted(server) == []
 
 
 def test_the_answers_are_siblings_and_c_continues_the_first_models_branch(otchat, server, home):
@@ -171,6 +171,7 @@ def test_a_question_no_model_answered_leaves_the_conversation_as_it_was(otchat, 
     server.per_model["a/one"] = error(404, {"error": {"message": "no"}})
     server.per_model["b/two"] = error(404, {"error": {"message": "no"}})
     assert otchat("-c", "-m", "a/one", "-m", "b/two", "second").code == 4
+    assert sorted(req.body["model"] for req in posted(server)[1:]) == ["a/one", "b/two"]
     otchat("-c", "third")
     assert contents(server.last_body) == ["first", "You said: first", "third"]
 
