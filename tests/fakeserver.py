@@ -14,7 +14,6 @@ there: slow streams, tool calls, errors; `--help` lists them):
 
 from __future__ import annotations
 
-import argparse
 import json
 import threading
 import time
@@ -240,6 +239,13 @@ class FakeServer:
         self._thread.start()
         return self
 
+    def serve(self) -> None:
+        """Serve in this thread until Ctrl-C (`python -m tests.fakeserver`)."""
+        try:
+            self._httpd.serve_forever()
+        except KeyboardInterrupt:
+            pass
+
     def stop(self) -> None:
         self._httpd.shutdown()
         self._httpd.server_close()
@@ -397,27 +403,8 @@ def _headers(handler: BaseHTTPRequestHandler) -> dict[str, str]:
     return {name.lower(): value for name, value in handler.headers.items()}
 
 
-def main() -> None:
-    from tests.fakedemo import HELP, demo_reply
-
-    parser = argparse.ArgumentParser(description="A fake OpenTools server that echoes.", epilog=HELP,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--port", type=int, default=8765)
-    parser.add_argument("--delay", type=float, default=0.0, metavar="SECONDS",
-                        help="wait this long before every reply's first byte")
-    args = parser.parse_args()
-    server = FakeServer(args.port)
-    server.script = demo_reply
-    server.delay = args.delay
-    print(f"fake OpenTools server on {server.url} (Ctrl-C stops it)\n{HELP}", flush=True)
-    try:
-        server._httpd.serve_forever()
-    except KeyboardInterrupt:
-        pass
-
-
 if __name__ == "__main__":
-    # Run as the importable module, so its classes are the ones tests/fakedemo.py builds replies from.
-    from tests import fakeserver  # noqa: PLW0406
+    # Run as the importable modules, so the classes are the ones tests/fakedemo.py builds replies from.
+    from tests import fakedemo
 
-    fakeserver.main()
+    fakedemo.main()
