@@ -170,10 +170,12 @@ class Session:
         """Continue a stored conversation (`ref` an id prefix, None the latest) from its current position."""
         from .store.recorder import load_path
 
-        stored, path, schema = load_path(self.env, ref)
+        stored, path, schema, compared = load_path(self.env, ref)
         self.recorder.resumed(stored.id, schema)
         self.schema = schema  # a continued conversation keeps its schema
         self._follow(path, stored.title)
+        if compared is not None and self.flags.model is None and self.flags.role is None:
+            self._use_model(compared)  # after a comparison: the model whose answer the path holds
         branches = f", {stored.branches} branches" if stored.branches > 1 else ""
         return f"resumed {stored.id[:8]}: {stored.title} ({len(self.conversation.entries)} messages{branches})"
 
@@ -218,23 +220,17 @@ class Session:
     def branches(self) -> list[str]:
         """One line for each branch off the current path: `#LEAF  turn N  M messages  first words`."""
         from .store.db import Store
-        from .store.views import first_words
+        from .store.views import branch_lines
 
         cid = self._logged()
         with Store.open(self.env.data_dir) as store:
-            path, branches = store.path(cid), store.branches(cid)
-        turn_at: dict[int | None, int] = {None: 0}
-        turn = 0
-        for m in path:
-            turn += m.role == "user"
-            turn_at[m.id] = turn
-        return [f"#{b.leaf}  from turn {turn_at.get(b.from_id, 0)}  {len(b.messages)} message"
-                f"{'s' if len(b.messages) != 1 else ''}  {b.messages[0].role}: {first_words(b.messages[0].content)}"
-                for b in branches if not _unanswered(b.messages)]
+            return branch_lines(store.path(cid), store.branches(cid))
 
-    def switch(self, ref: str) -> None:
-        """Make the branch ending at leaf `ref` (its number, `#12` or `12`, or a unique prefix) current."""
+    def switch(self, ref: str) -> bool:
+        """Make the branch ending at leaf `ref` (its number, `#12` or `12`, or a unique prefix) current;
+        an answer of a comparison brings its model along (True: the model changed)."""
         from .store.db import Store
+        from .store.recorder import compared_model
         from .store.views import pick_leaf
 
         cid = self._logged()
@@ -242,7 +238,16 @@ class Session:
             leaf = pick_leaf(store, cid, ref)
             store.set_current(cid, leaf)
             path, title = store.path(cid), store.conversation(cid).title
+            compared = compared_model(store, path)
         self._follow(path, title)
+        return compared is not None and self._use_model(compared)
+
+    def _use_model(self, model: str) -> bool:
+        """Go on with `model` (True: it was not the model in use)."""
+        if model == self.settings.model:
+            return False
+        self.change(lambda f: setattr(f, "model", model))
+        return True
 
     def last_exchange(self) -> list[tuple[str, str]]:
         """(role, text) of the path's last exchange: its last question and what followed."""
@@ -274,11 +279,6 @@ class Session:
     def tool_refs_text(self) -> str:
         names = self.tool_refs() + sorted(self.settings.declared_functions())
         return ", ".join(names) or "none"
-
-
-def _unanswered(messages: list[Any]) -> bool:
-    """A question that got no reply: logged, but no branch to go on from."""
-    return len(messages) == 1 and messages[0].role == "user" and messages[0].hidden
 
 
 def start_tools(env: Env, settings: Settings) -> Hub | None:
@@ -351,19 +351,27 @@ def make_transport(env: Env, settings: Settings, output: Output, *, timeout: flo
 
 def check_finish(env: Env, result: TurnResult, settings: Settings) -> int:
     """Warnings for replies that stopped early; exit 9 for tool calls nobody will run."""
+    note, code = finish_note(result, settings)
+    if note is not None:
+        env.warn(note)
+    return code
+
+
+def finish_note(result: TurnResult, settings: Settings) -> tuple[str | None, int]:
+    """What to say of a reply that stopped early (None: nothing), and the exit code it earns."""
     reason = result.finish_reason
     if reason == "length":
-        env.warn("the reply was cut short at the token limit (finish_reason: length)")
-    elif reason == "content_filter":
-        env.warn("the reply was stopped by a content filter (finish_reason: content_filter)")
-    elif reason == "tool_calls":
+        return "the reply was cut short at the token limit (finish_reason: length)", ExitCode.OK
+    if reason == "content_filter":
+        return "the reply was stopped by a content filter (finish_reason: content_filter)", ExitCode.OK
+    if reason == "tool_calls":
         declared = settings.declared_functions()
         unrun = [call.name for call in result.tool_calls if call.name not in declared]
         if unrun or not result.tool_calls:
             names = ", ".join(unrun) or "unnamed"
-            env.warn(f"the reply stopped at the server's tool budget with tool calls unrun: {names}")
-            return ExitCode.TOOL_BUDGET
-    return ExitCode.OK
+            return (f"the reply stopped at the server's tool budget with tool calls unrun: {names}",
+                    ExitCode.TOOL_BUDGET)
+    return None, ExitCode.OK
 
 
 def _err_line(env: Env, line: str) -> None:

@@ -117,3 +117,22 @@ def _is_number(text: str) -> bool:
         return float(text) >= 0
     except ValueError:
         return False
+
+
+def main() -> None:
+    """`python -m tests.fakeserver`: the fake server with these scripted replies, until Ctrl-C."""
+    import argparse
+
+    from tests.fakeserver import FakeServer
+
+    parser = argparse.ArgumentParser(description="A fake OpenTools server that echoes.", epilog=HELP,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--delay", type=float, default=0.0, metavar="SECONDS",
+                        help="wait this long before every reply's first byte")
+    args = parser.parse_args()
+    server = FakeServer(args.port)
+    server.script = demo_reply
+    server.delay = args.delay
+    print(f"fake OpenTools server on {server.url} (Ctrl-C stops it)\n{HELP}", flush=True)
+    server.serve()

@@ -1,7 +1,9 @@
 """A fake OpenTools server on 127.0.0.1 (stdlib only), scripted per test.
 
-Each request takes the next scripted reply from `server.queue`; with an empty queue it
-echoes the last user message (streamed or not, as asked). Every request is recorded.
+Each request takes the reply `server.per_model` holds for its model (a reply, a list taken in
+turn, or a callable of the body), else the next scripted reply from `server.queue`; with neither
+it echoes the last user message (streamed or not, as asked). Every request is recorded, with when
+it came and when its reply ended (so a test can see two were in flight at once).
 
 Run it by hand to try otchat without an account (tests/fakedemo.py adds scripted replies
 there: slow streams, tool calls, errors; `--help` lists them):
@@ -12,7 +14,6 @@ there: slow streams, tool calls, errors; `--help` lists them):
 
 from __future__ import annotations
 
-import argparse
 import json
 import threading
 import time
@@ -29,6 +30,8 @@ class Recorded:
     path: str
     headers: dict[str, str]
     body: Any
+    started: float = 0.0  # time.monotonic() when it came
+    ended: float | None = None  # ... and when its reply was all sent
 
 
 # Replies ---------------------------------------------------------------------------
@@ -68,6 +71,7 @@ class Body:
     status: int = 200
     headers: dict[str, str] = field(default_factory=dict)
     content_type: str = "application/json"
+    first_byte_delay: float = 0.0
 
 
 @dataclass
@@ -75,6 +79,7 @@ class Text:
     """An answer of plain text, streamed or not as the request asks."""
 
     text: str
+    first_byte_delay: float = 0.0
 
 
 def error(status: int, body: Any, headers: dict[str, str] | None = None) -> Body:
@@ -168,6 +173,8 @@ class FakeServer:
         ]}
         # Replies chosen by the request when the queue is empty (None: echo); see tests/fakedemo.py.
         self.script: Callable[[Any], Stream | Body | None] | None = None
+        self.per_model: dict[str, Any] = {}  # model -> reply, [replies], or callable(body) -> reply
+        self.delay = 0.0  # seconds every reply waits before its first byte (a server that thinks)
         self._lock = threading.Lock()
         self._httpd = ThreadingHTTPServer(("127.0.0.1", port), _handler_for(self))
         self._httpd.daemon_threads = True
@@ -201,10 +208,20 @@ class FakeServer:
         if self.reject_response_format and isinstance(body, dict) and "response_format" in body:
             return error(400, {"error": {"message": "response_format is not supported by this model"}})
         with self._lock:
-            reply = self.queue.popleft() if self.queue else None
+            reply = self._for_model(body)
+            if reply is None and self.queue:
+                reply = self.queue.popleft()
         if isinstance(reply, Text):
-            return text_reply(reply.text, body)
+            return text_reply(reply.text, body, reply.first_byte_delay)
         return reply or (self.script and self.script(body)) or echo_reply(body)
+
+    def _for_model(self, body: Any) -> Stream | Body | Text | None:
+        mine = self.per_model.get(body.get("model")) if isinstance(body, dict) else None
+        if isinstance(mine, list):
+            mine = mine.pop(0) if mine else None
+        if callable(mine):
+            mine = mine(body)
+        return Text(mine) if isinstance(mine, str) else mine
 
     def record(self, entry: Recorded) -> None:
         with self._lock:
@@ -222,6 +239,13 @@ class FakeServer:
         self._thread.start()
         return self
 
+    def serve(self) -> None:
+        """Serve in this thread until Ctrl-C (`python -m tests.fakeserver`)."""
+        try:
+            self._httpd.serve_forever()
+        except KeyboardInterrupt:
+            pass
+
     def stop(self) -> None:
         self._httpd.shutdown()
         self._httpd.server_close()
@@ -231,6 +255,8 @@ class FakeServer:
             self.queue.clear()
             self.requests.clear()
             self.reject_response_format = False
+            self.per_model.clear()
+            self.delay = 0.0
 
     def __enter__(self) -> FakeServer:
         return self.start()
@@ -250,11 +276,11 @@ def echo_reply(body: Any) -> Stream | Body:
     return text_reply(f"You said: {last}", body)
 
 
-def text_reply(text: str, body: Any) -> Stream | Body:
+def text_reply(text: str, body: Any, delay: float = 0.0) -> Stream | Body:
     """`text` as the request asks for it: streamed, or one JSON completion."""
     if isinstance(body, dict) and body.get("stream"):
-        return Stream(text_chunks(text, 8))
-    return Body(completion(text))
+        return Stream(text_chunks(text, 8), first_byte_delay=delay)
+    return Body(completion(text), first_byte_delay=delay)
 
 
 def _handler_for(server: FakeServer) -> type[BaseHTTPRequestHandler]:
@@ -272,24 +298,30 @@ def _handler_for(server: FakeServer) -> type[BaseHTTPRequestHandler]:
                 self._send_body(error(404, {"error": {"message": f"no route {self.path}"}}))
 
         def do_POST(self) -> None:
+            started = time.monotonic()
             length = int(self.headers.get("content-length") or 0)
             raw = self.rfile.read(length)
             try:
                 body = json.loads(raw)
             except ValueError:
                 body = raw.decode("utf-8", "replace")
-            server.record(Recorded("POST", self.path, _headers(self), body))
+            entry = Recorded("POST", self.path, _headers(self), body, started)
+            server.record(entry)
             if self.path.rstrip("/") not in ("/v1/chat/completions", "/chat/completions"):
                 self._send_body(error(404, {"error": {"message": f"no route {self.path}"}}))
                 return
             reply = server.next_reply(body)
             try:
+                time.sleep(server.delay)
                 if isinstance(reply, Stream):
                     self._send_stream(reply)
                 else:
+                    time.sleep(reply.first_byte_delay)
                     self._send_body(reply)
             except (BrokenPipeError, ConnectionResetError):
                 pass
+            finally:
+                entry.ended = time.monotonic()
 
         def _send_body(self, reply: Body) -> None:
             content = reply.content
@@ -371,24 +403,8 @@ def _headers(handler: BaseHTTPRequestHandler) -> dict[str, str]:
     return {name.lower(): value for name, value in handler.headers.items()}
 
 
-def main() -> None:
-    from tests.fakedemo import HELP, demo_reply
-
-    parser = argparse.ArgumentParser(description="A fake OpenTools server that echoes.", epilog=HELP,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--port", type=int, default=8765)
-    args = parser.parse_args()
-    server = FakeServer(args.port)
-    server.script = demo_reply
-    print(f"fake OpenTools server on {server.url} (Ctrl-C stops it)\n{HELP}", flush=True)
-    try:
-        server._httpd.serve_forever()
-    except KeyboardInterrupt:
-        pass
-
-
 if __name__ == "__main__":
-    # Run as the importable module, so its classes are the ones tests/fakedemo.py builds replies from.
-    from tests import fakeserver  # noqa: PLW0406
+    # Run as the importable modules, so the classes are the ones tests/fakedemo.py builds replies from.
+    from tests import fakedemo
 
-    fakeserver.main()
+    fakedemo.main()

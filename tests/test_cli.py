@@ -228,9 +228,9 @@ def test_doubled_braces_send_a_literal_placeholder(tmp_path):
 
 # `otchat chat` takes the request flags of a one-shot prompt, defined once.
 
-# output flags, --regenerate, -x (chat has its own --format), --schema (/schema in the REPL)
+# output flags, --regenerate, -x (chat has its own --format), --schema (/schema in the REPL), --models (/compare)
 ONESHOT_ONLY = {"format", "json_", "raw", "dry_run", "regenerate", "extract", "extract_last", "version",
-                "schema", "schema_multi", "schema_retries"}
+                "schema", "schema_multi", "schema_retries", "models"}
 CHAT_ONLY = {"multiline", "format"}
 
 

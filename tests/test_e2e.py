@@ -146,6 +146,7 @@ def test_long_silent_gap_with_keepalives_survives_a_short_timeout(otchat, server
 def test_formats_json_and_jsonl(otchat, server):
     server.enqueue(Stream(text_chunks("hey", 1, reasoning="thinking")))
     data = json.loads(otchat("--json", "hi").stdout)
+    assert isinstance(data.pop("latency"), float)  # the turn's seconds: it varies
     assert data == {"id": "genr_fake", "model": "fake/model", "content": "hey", "tool_calls": [],
                     "finish_reason": "stop", "usage": USAGE, "reasoning": "thinking"}
     server.enqueue(Stream(text_chunks("hey", 1, reasoning="thinking")))

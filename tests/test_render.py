@@ -57,7 +57,7 @@ def test_json_is_one_final_object():
     assert data == {"id": "g", "model": "m", "content": "Hello world", "finish_reason": "stop",
                     "tool_calls": [{"id": "call_1", "type": "function",
                                     "function": {"name": "search", "arguments": '{"query": "otters"}'}}],
-                    "usage": {"prompt_tokens": 3, "completion_tokens": 4, "total_tokens": 7}}
+                    "usage": {"prompt_tokens": 3, "completion_tokens": 4, "total_tokens": 7}, "latency": 1.25}
 
 
 def test_json_of_a_failed_turn_keeps_the_partial_content():

@@ -11,8 +11,9 @@ import typer
 
 from ..env import Env
 from ..errors import ExitCode, UsageError
+from ..shell import values
 from .group import env_of
-from .options import Format, VersionOpt, flags_from, resume_from, with_request_options
+from .options import Format, VersionOpt, flags_from, one_model, resume_from, split_models, with_request_options
 
 HELP = """\
 Chat with the OpenTools API from the shell.
@@ -52,6 +53,10 @@ def ask(
         "--schema-retries", metavar="N", min=0, max=10, help="Re-asks when a reply does not match [default: 2].",
         show_default=False,
     )] = 2,
+    models: Annotated[str | None, typer.Option(
+        "--models", metavar="A,B,...", help="Ask several models at once (as -m repeated), up to 8.",
+        autocompletion=values.models,
+    )] = None,
     version: VersionOpt = False,
     **request: Any,
 ) -> int:
@@ -59,7 +64,7 @@ def ask(
 
     env = env_of(ctx)
     fmt = output_format(format, json_=json_, raw=raw)
-    flags = flags_from(request)
+    flags = flags_from(request, split_models(models))
     output = Output(format=fmt, usage=request["usage"], verbose=request["verbose"], dry_run=dry_run,
                     extract="last" if extract_last else "all" if extract else None)
     if output.extract and fmt in ("json", "jsonl"):
@@ -67,6 +72,8 @@ def ask(
     resume = resume_from(request)
     wanted = schema_from(schema, schema_multi)
     files = list(request["file"] or [])
+    if flags.models:
+        refuse_for_models(regenerate=regenerate, schema=isinstance(wanted, dict), extract=output.extract)
     if regenerate:
         if prompt or files or resume is None:
             raise UsageError("--regenerate asks a conversation's last question again: give -c or --cid, no prompt",
@@ -80,9 +87,18 @@ def ask(
             raise UsageError("--schema is for one-shot prompts", hint="use /schema SPEC in the REPL")
         if output.extract:
             raise UsageError("-x and --extract-last are for one-shot prompts", hint="use /extract in the REPL")
+        one_model(flags, "the REPL", hint="give a prompt, or use /compare MODEL [MODEL...] in the REPL")
         return repl.run(env, prepare(env, flags), output, None, resume=resume)
     return run(env, flags, output, list(prompt or []), files, resume=resume, schema=wanted,
                schema_retries=schema_retries)
+
+
+def refuse_for_models(*, regenerate: bool, schema: bool, extract: str | None) -> None:
+    """What a comparison of several models cannot do, refused before anything is sent."""
+    asked = [name for name, given in (("--regenerate", regenerate), ("--schema", schema), ("-x/--extract", extract))
+             if given]
+    if asked:
+        raise UsageError(f"{asked[0]} asks one model; several -m/--models cannot be used with it")
 
 
 class NoSchema:
@@ -119,14 +135,19 @@ def output_format(format: Format | None, *, json_: bool, raw: bool) -> str:
 
 def run(env: Env, flags: Any, output: Any, prompt_words: list[str], files: list[Path], resume: Any = None,
         regenerate: bool = False, schema: dict[str, Any] | NoSchema | None = None, schema_retries: int = 2) -> int:
-    """Gather the input, run one exchange, pick the exit code."""
-    from .. import runner
+    """Gather the input, run one exchange (or a comparison of several models), pick the exit code."""
+    from .. import compare, runner
     from ..term.output import make_sink
     from ..term.prompts import Approver
     from ..wire import request
 
     setup = runner.prepare(env, flags, need_key=not output.dry_run)
     settings = setup.settings
+    models = compare.model_ids(flags.models, setup.file) if flags.models else []
+    if models and settings.mcp_servers:
+        raise UsageError("several models at once cannot use local MCP servers yet (approving their tool calls"
+                         " across answers that arrive together is not designed)",
+                         hint="leave out --mcp/--mcp-command or disable the servers, or ask one model")
     message = "" if regenerate else _message(env, settings, " ".join(prompt_words), files)
     hub = runner.start_tools(env, settings)
     try:
@@ -137,12 +158,24 @@ def run(env: Env, flags: Any, output: Any, prompt_words: list[str], files: list[
             message = session.regenerate()
         if schema is not None:  # ...unless --schema gives another, or `-` none
             session.set_schema(None if isinstance(schema, NoSchema) else schema)
+        if models and session.schema is not None:
+            raise UsageError("the conversation asks for a --schema, which one model answers at a time",
+                             hint="--schema - leaves it out")
         if output.dry_run:
-            shown = request.redacted(session.request_for(message))
+            shown: Any = ([request.redacted(r) for r in compare.requests_for(session, models, message)] if models
+                          else request.redacted(session.request_for(message)))
             env.stdout.write(json.dumps(shown, indent=2, ensure_ascii=False) + "\n")
             env.stdout.flush()
             return ExitCode.OK
         transport = runner.make_transport(env, session.settings, output)
+        if models:
+            from ..term.boards import make_board
+
+            try:
+                board = make_board(env, models, output, env.clock)
+                return compare.ask(env, session, transport, board, models, message)
+            finally:
+                transport.close()
         if session.schema is not None:
             from ..term import jsonout
 

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 import typer
 
 from .group import env_of
-from .options import Format, flags_from, resume_from, with_request_options
+from .options import Format, flags_from, one_model, resume_from, with_request_options
 
 
 @with_request_options
@@ -28,7 +28,9 @@ def chat(
 
     env = env_of(ctx)
     output = Output(format=format.value, usage=request["usage"], verbose=request["verbose"])
-    setup = prepare(env, flags_from(request))
+    flags = flags_from(request)
+    one_model(flags, "otchat chat", hint="compare models in the REPL with /compare MODEL [MODEL...]")
+    setup = prepare(env, flags)
     files = [read_text_file(path, setup.settings.max_input_bytes) for path in request["file"] or []]
     return repl.run(env, setup, output, " ".join(first) if first else None, multiline=multiline,
                     resume=resume_from(request), files=files)

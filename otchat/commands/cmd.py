@@ -10,7 +10,7 @@ import typer
 from ..env import Env
 from ..errors import ExitCode, OtchatError, UsageError
 from .group import env_of
-from .options import flags_from, request_options_without
+from .options import flags_from, one_model, request_options_without
 
 HELP = """\
 Ask the model for one command for your shell and OS.
@@ -46,6 +46,7 @@ def cmd(
     if not words:
         raise UsageError("no request given", hint='try: otchat cmd "find files over 100 MB here"')
     flags = flags_from(request)
+    one_model(flags, "otchat cmd")
     setup = runner.prepare(env, flags, need_key=not dry_run)
     shell = shell_name(env.environ)
     use_command_prompt(env, setup, shell, os_name())

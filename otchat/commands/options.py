@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 import typer
 
 from ..config.schema import TOP
+from ..errors import UsageError
 from ..shell import values
 
 if TYPE_CHECKING:
@@ -42,10 +43,11 @@ def _span(key: str) -> str:
 
 
 ModelOpt = Annotated[
-    str | None,
-    typer.Option("-m", "--model", help="Model id or alias, e.g. anthropic/claude-3.7-sonnet.",
-                 autocompletion=values.models),
+    list[str] | None,
+    typer.Option("-m", "--model", help="Model id or alias, e.g. anthropic/claude-3.7-sonnet (one-shot: repeat it"
+                 " to ask several at once).", autocompletion=values.models),
 ]
+
 SystemOpt = Annotated[str | None, typer.Option("-s", "--system", help="System prompt.")]
 ToolOpt = Annotated[
     list[str] | None,
@@ -215,14 +217,19 @@ def request_options_without(*names: str) -> Callable[[F], F]:
     return lambda command: with_request_options(command, without=names)
 
 
-def flags_from(p: dict[str, Any]) -> Flags:
-    """The Flags that the shared request options ask for (REQUEST_OPTIONS, by name)."""
-    from ..config.resolve import Flags
+def flags_from(p: dict[str, Any], also: list[str] | None = None) -> Flags:
+    """The Flags that the shared request options ask for (REQUEST_OPTIONS, by name); `also`:
+    more model names (`--models a,b`) after those of `-m`."""
+    from ..config.resolve import MAX_MODELS, Flags
     from .inputs import load_functions, parse_options
 
     p = {**{option.name: option.default for option in REQUEST_OPTIONS}, **p}  # those a command left out
+    names = [*(p["model"] or []), *(also or [])]
+    if len(names) > MAX_MODELS:
+        raise UsageError(f"{len(names)} models named; a comparison asks at most {MAX_MODELS} at once")
     return Flags(
-        model=p["model"],
+        model=names[0] if names else None,
+        models=names if len(names) > 1 else [],
         system=p["system"],
         tools=list(p["tool"] or []),
         no_tools=list(p["no_tool"] or []),
@@ -243,6 +250,22 @@ def flags_from(p: dict[str, Any]) -> Flags:
         yes=p["yes"],
         max_tool_rounds=p["max_tool_rounds"],
     )
+
+
+def one_model(flags: Flags, command: str, hint: str | None = None) -> None:
+    """Refuse several models where only a one-shot prompt can take them."""
+    if flags.models:
+        raise UsageError(f"{command} talks to one model; several -m/--models are for one-shot prompts", hint=hint)
+
+
+def split_models(text: str | None) -> list[str]:
+    """`--models a,b,c`: the names, in order (blanks between commas are left out)."""
+    if text is None:
+        return []
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    if not names:
+        raise UsageError("--models names no model", hint="try: --models openai/gpt-4o,anthropic/claude-3.7-sonnet")
+    return names
 
 
 def resume_from(p: dict[str, Any]) -> Resume | None:

@@ -16,6 +16,7 @@ KEY_ENV = "OPENTOOLS_API_KEY"
 # Environment variables that stand for config keys (between the two kinds of profile).
 ENV_KEYS = {"model": "OTCHAT_MODEL", "base_url": "OTCHAT_BASE_URL"}
 # Keys a flag can set; None in Flags means "not given".
+MAX_MODELS = 8  # models one comparison asks at once
 FLAG_KEYS = ("model", "system", "base_url", "temperature", "max_tokens", "timeout", "retries")
 
 
@@ -43,6 +44,9 @@ class Flags:
     mcp_commands: list[str] = field(default_factory=list)
     yes: bool = False
     max_tool_rounds: int | None = None
+    # Several models at once (`-m` repeated, `--models`): the names as given, first = `model`.
+    # Empty for one model, which behaves as it always did.
+    models: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -205,10 +209,8 @@ def resolve(flags: Flags, environ: Mapping[str, str], file: Mapping[str, Any]) -
 
     refs = [*found.merged("tools")[0], *flags.tools]
     tools = [mcp_tool(ref) for ref in dict.fromkeys(refs) if ref not in flags.no_tools] + list(flags.functions)
-    model = pick("model")
-    aliases = file.get("aliases", {})
     return Settings(
-        model=aliases.get(model, model),
+        model=model_id(pick("model"), file),
         base_url=str(pick("base_url")).rstrip("/"),
         system=pick("system"),
         tools=tools,
@@ -235,12 +237,20 @@ def resolve(flags: Flags, environ: Mapping[str, str], file: Mapping[str, Any]) -
     )
 
 
+def model_id(name: str, file: Mapping[str, Any]) -> str:
+    """The model id a name stands for: an alias from config.toml's [aliases], or the name itself."""
+    aliases: Mapping[str, str] = file.get("aliases", {})
+    return aliases.get(name, name)
+
+
 def check_flags(flags: Flags) -> None:
     """Flag values held to the bounds of their config keys (a UsageError naming the flag)."""
     for key in (*FLAG_KEYS, "max_tool_rounds"):
         value = getattr(flags, key)
         if value is not None:
             schema.check_value(schema.TOP[key], value, "--" + key.replace("_", "-"), UsageError)
+    for name in flags.models:
+        schema.check_value(schema.TOP["model"], name, "--model", UsageError)
 
 
 def _mcp_servers(flags: Flags, file: Mapping[str, Any]) -> list[Any]:

@@ -172,15 +172,28 @@ def load_with_schema(env: Env, ref: str | None) -> tuple[Stored, dict[str, Any] 
         return store.conversation(cid), schema_of(store, cid)
 
 
-def load_path(env: Env, ref: str | None) -> tuple[Stored, list[Message], dict[str, Any] | None]:
-    """A stored conversation (as `load`), its current path (root first) and its schema."""
+def load_path(env: Env, ref: str | None) -> tuple[Stored, list[Message], dict[str, Any] | None, str | None]:
+    """A stored conversation (as `load`), its current path (root first), its schema, and the
+    model of the path's last answer when several models answered that question (`compared_model`)."""
     from .schemas import schema_of
 
     with Store.open(env.data_dir) as store:
         cid = store.resolve(ref) if ref else store.latest()
         if cid is None:
             raise UsageError("no earlier conversation to continue")
-        return store.conversation(cid), store.path(cid), schema_of(store, cid)
+        path = store.path(cid)
+        return store.conversation(cid), path, schema_of(store, cid), compared_model(store, path)
+
+
+def compared_model(store: Store, path: list[Message]) -> str | None:
+    """When the path's last question was answered by several models (a comparison), the model
+    of the answer on the path: the conversation goes on with it. None otherwise."""
+    question = next((n for n in range(len(path) - 1, -1, -1) if path[n].role == "user"), None)
+    if question is None or question + 1 >= len(path) or path[question].id is None:
+        return None
+    answer = path[question + 1]
+    models = {m.model for m in store.children(path[question].id or 0) if m.role == "assistant" and not m.hidden}
+    return answer.model if answer.role == "assistant" and len(models) > 1 else None
 
 
 def load(env: Env, ref: str | None) -> Stored:

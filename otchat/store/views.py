@@ -86,6 +86,27 @@ def path_json(conversation: Conversation, path: list[Message], branches: list[Br
     return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
 
 
+def branch_lines(path: list[Message], branches: list[Branch]) -> list[str]:
+    """One line for each branch off `path`: `#LEAF  from turn N  M messages  first words`; an answer
+    by another model than the path's answer to the same question (a comparison) says whose it is."""
+    turn_at: dict[int | None, int] = {None: 0}
+    answered_by = {m.parent: m.model for m in path if m.role == "assistant"}
+    turn = 0
+    for m in path:
+        turn += m.role == "user"
+        turn_at[m.id] = turn
+    lines = []
+    for b in branches:
+        first = b.messages[0]
+        if len(b.messages) == 1 and first.role == "user" and first.hidden:
+            continue  # a question that got no reply: logged, but no branch to go on from
+        who = f" ({first.model})" if first.role == "assistant" and first.model not in (
+            None, answered_by.get(b.from_id, first.model)) else ""
+        lines.append(f"#{b.leaf}  from turn {turn_at.get(b.from_id, 0)}  {len(b.messages)} message"
+                     f"{'s' if len(b.messages) != 1 else ''}  {first.role}{who}: {first_words(first.content)}")
+    return lines
+
+
 def tree_lines(messages: list[Message], current: int | None, *, drawn: bool) -> list[str]:
     """The whole tree, a line a message: a chain stays in its column, each fork indents its
     branches (drawn with box characters on a terminal, `- ` and spaces in a pipe)."""
@@ -94,12 +115,15 @@ def tree_lines(messages: list[Message], current: int | None, *, drawn: bool) -> 
         children.setdefault(m.parent, []).append(m)
     lines: list[str] = []
 
-    def line(m: Message) -> str:
+    def line(m: Message, model: bool = False) -> str:
         mark = "  ← current" if m.id == current else ""
         hidden = " (not sent again)" if m.hidden else ""
-        return f"#{m.id} {m.role}: {first_words(m.content, 10)}{hidden}{mark}"
+        who = f" ({m.model})" if model and m.model else ""
+        return f"#{m.id} {m.role}{who}: {first_words(m.content, 10)}{hidden}{mark}"
 
     def branch(kids: list[Message], prefix: str) -> None:
+        # Answers of several models to one question (a comparison) say whose each is.
+        compared = len({kid.model for kid in kids if kid.role == "assistant"}) > 1
         for n, kid in enumerate(kids):
             last = n == len(kids) - 1
             if len(kids) == 1:
@@ -111,7 +135,7 @@ def tree_lines(messages: list[Message], current: int | None, *, drawn: bool) -> 
             node: Message | None = kid
             first = True
             while node is not None:  # a chain without forks: one column, no recursion
-                lines.append((head if first else rest) + line(node))
+                lines.append((head if first else rest) + line(node, compared and first))
                 first = False
                 following = children.get(node.id, [])
                 if len(following) == 1:

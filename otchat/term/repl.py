@@ -127,6 +127,8 @@ def _command_or_turn(env: Env, session: Session, transport: Any, output: Output,
             _recap(env, info, outcome.recap)
         if outcome.go_on:
             turn(env, session, transport, output, None)
+        if outcome.compare:
+            _compare(env, session, transport, output, outcome.compare, info)
         if outcome.code is not None:
             from .code import show_code
 
@@ -140,6 +142,20 @@ def _command_or_turn(env: Env, session: Session, transport: Any, output: Output,
             if slash.is_command(pending):  # a retried message that itself looks like a command
                 pending = "/" + pending
     return True
+
+
+def _compare(env: Env, session: Session, transport: Any, output: Output, models: list[str], info: Any) -> None:
+    """/compare: the last question asked of `models`; the conversation stays on its own answer."""
+    from .. import compare
+    from .boards import make_board
+
+    try:
+        compare.again(env, session, transport, make_board(env, models, output, env.clock), models)
+    except OtchatError as exc:
+        env.error(exc.line())
+    except KeyboardInterrupt:
+        pass
+    _say(info, env, f"the conversation goes on from {session.settings.model}'s answer; /branches lists the others")
 
 
 def _recap(env: Env, stream: Any, exchange: list[tuple[str, str]]) -> None:

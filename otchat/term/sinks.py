@@ -112,13 +112,22 @@ class JsonSink:
         pass
 
     def end(self, result: TurnResult) -> None:
-        data = result.to_json()
-        if result.interrupted:
-            data["interrupted"] = True
-        if self.error:
-            data["error"] = {"message": self.error.message, "exit_code": self.error.exit_code}
-        self.out.write(json.dumps(data, ensure_ascii=False) + "\n")
+        self.out.write(json.dumps(turn_json(result, self.error), ensure_ascii=False) + "\n")
         self.out.flush()
+
+
+def turn_json(result: TurnResult, error: Error | None, model: str | None = None) -> dict[str, Any]:
+    """The one-shot JSON object of a turn: the reply, its latency (seconds), and what cut it.
+    `model`: the name asked for, shown in place of the server's (a comparison's answers)."""
+    data = result.to_json()
+    if model is not None:
+        data["model"] = model
+    data["latency"] = round(result.elapsed, 3)
+    if result.interrupted:
+        data["interrupted"] = True
+    if error:
+        data["error"] = {"message": error.message, "exit_code": error.exit_code}
+    return data
 
 
 class JsonlSink:

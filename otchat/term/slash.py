@@ -42,6 +42,8 @@ COMMANDS = [
     Command("branches", "/branches", "the other branches of this conversation"),
     Command("switch", "/switch ID", "make branch ID (#12, as /branches shows it) current"),
     Command("continue", "/continue", "go on with a reply that was cut short"),
+    Command("compare", "/compare MODEL [MODEL...]", "ask the last question of other models too (this answer stays)",
+            "models"),
     Command("clear", "/clear", "start a new conversation"),
     Command("edit", "/edit", "write the next message in $EDITOR (also Ctrl-X Ctrl-E)"),
     Command("save", "/save FILE", "save the conversation as markdown"),
@@ -64,6 +66,7 @@ class Outcome:
     recap: list[tuple[str, str]] | None = None  # (role, text) shown dimmed: where the conversation stands
     go_on: bool = False  # /continue the last reply
     code: str | None = None  # a reply to show only the code of (/extract)
+    compare: list[str] | None = None  # model ids to ask the last question of (/compare)
     last_block: bool = False
 
 
@@ -201,9 +204,9 @@ def _branches(s: Session) -> str:
 
 
 def _switch(s: Session, arg: str) -> Outcome:
-    s.switch(arg)
+    model = f", model {s.settings.model}" if s.switch(arg) else ""
     turns = len(s.conversation.turns())
-    return Outcome(f"switched to #{arg.lstrip('#')} ({turns} turn{'s' if turns != 1 else ''})",
+    return Outcome(f"switched to #{arg.lstrip('#')} ({turns} turn{'s' if turns != 1 else ''}{model})",
                    recap=s.last_exchange())
 
 
@@ -213,6 +216,24 @@ def _continue(s: Session) -> Outcome:
         why = "the last reply finished normally" if last and last.role == "assistant" else "no reply to continue"
         return Outcome(f"{why}; nothing sent")
     return Outcome(go_on=True)
+
+
+def _compare(s: Session, arg: str) -> Outcome:
+    """The models to ask the last question of, checked before anything is sent."""
+    from ..compare import model_ids
+    from ..config.resolve import MAX_MODELS
+
+    names = arg.replace(",", " ").split()
+    if len(names) > MAX_MODELS:
+        raise UsageError(f"{len(names)} models named; /compare asks at most {MAX_MODELS} at once")
+    if not s.conversation.turns():
+        raise UsageError("nothing to compare yet: ask a question first")
+    if s.schema is not None or s.tools is not None:
+        why = "a /schema" if s.schema is not None else "local MCP servers"
+        raise UsageError(f"/compare cannot be used with {why} yet: one model answers at a time")
+    for name in names:
+        schema.check_value(schema.TOP["model"], name, "/compare", UsageError)
+    return Outcome(compare=model_ids(names, s.file))
 
 
 def _clear(s: Session) -> str:
@@ -284,6 +305,7 @@ _HANDLERS: dict[str, Callable[[Session, str], Outcome]] = {
     "branches": lambda s, a: Outcome(_branches(s)),
     "switch": _needs_arg("/switch ID", _switch),
     "continue": lambda s, a: _continue(s),
+    "compare": _needs_arg("/compare MODEL [MODEL...]", _compare),
     "clear": lambda s, a: Outcome(_clear(s)),
     "edit": lambda s, a: Outcome(edit=True),
     "save": _needs_arg("/save FILE", lambda s, a: Outcome(_save(s, a))),

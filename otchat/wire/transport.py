@@ -87,9 +87,25 @@ class Reply:
     def close(self) -> None:
         self._response.close()
 
+    def abort(self) -> None:
+        """Stop this reply from another thread: a read blocked on its socket returns at once (the
+        reader then fails, and closes the reply). Closing alone would not wake that read: it would
+        wait for the server's next byte. httpcore's `network_stream` extension holds the socket."""
+        stream = self._response.extensions.get("network_stream")
+        sock = stream.get_extra_info("socket") if stream is not None else None
+        if sock is not None:
+            import socket
+
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:  # already closed: nothing to wake
+                pass
+
 
 class Transport:
-    """Sends chat requests with retries; holds one connection pool for a session."""
+    """Sends chat requests with retries; holds one connection pool for a session. Several threads
+    may send through one Transport at once (a comparison): httpx's Client is thread-safe, and the
+    only state kept here (body fields the server refused) is a set that threads only add to."""
 
     def __init__(
         self,
