@@ -150,3 +150,23 @@ def test_schema_shows_a_spinner_then_only_the_indented_json(server, home):
     assert b"attempt 1 of 3" in raw and b"attempt 2 of 3" in raw  # the spinner said which attempt ran
     assert [line for line in lines if line] == ["{", '  "name": "Otto",', '  "age": 3', "}"]
     assert b'"name": 7' not in raw  # the invalid reply was never shown
+
+
+def test_a_comparison_on_a_wide_terminal_shows_the_answers_side_by_side(server, home):
+    server.per_model["a/one"] = Stream(text_chunks("## Otters\n\nOtters hold hands asleep.\n", 3), piece_delay=0.01)
+    server.per_model["b/two"] = Stream(text_chunks("## Beavers\n\nBeavers build dams.\n", 3), piece_delay=0.01)
+    extra = {"OTCHAT_BASE_URL": server.url, "OPENTOOLS_API_KEY": KEY, "TERM": "xterm-256color"}
+    child = pexpect.spawn(str(OTCHAT), ["-m", "a/one", "-m", "b/two", "tell me"], env=clean_environ(home, **extra),
+                           dimensions=(ROWS, 100), timeout=30)
+    raw = child.read()
+    child.close()
+    screen = pyte.Screen(100, ROWS)
+    pyte.ByteStream(screen).feed(raw)
+    lines = [line.rstrip() for line in screen.display]
+    assert child.exitstatus == 0
+    both = [line for line in lines if "a/one" in line and "b/two" in line]  # the headers share a row
+    assert len(both) == 1
+    row = next(line for line in lines if "Otters hold hands asleep." in line)
+    assert "Beavers build dams." in row  # the answers too
+    assert sum("Otters hold hands asleep." in line for line in lines) == 1  # each line once
+    assert sum(line.count("to first token") for line in lines) == 2  # a usage line under each

@@ -15,15 +15,19 @@ from .output import TYPING_FRAME, choose_format
 from .sinks import PlainSink, event_json, turn_json
 
 
-def make_board(env: Env, models: list[str], output: Output, clock: Callable[[], float]) -> Any:
+def make_board(env: Env, models: list[str], output: Output, clock: Callable[[], float], *,
+               links: str = "inline") -> Any:
     """The board for `output` on this Env's streams (`clock` times the terminal view's usage lines)."""
     fmt = choose_format(output.format, env.stdout_isatty, env.environ.get("TERM"))
     if fmt == "json":
         return JsonBoard(env, models)
     if fmt == "jsonl":
         return JsonlBoard(env, models)
-    # The side-by-side columns (term/columns.py) go here, for "markdown"; meanwhile a terminal
-    # gets the answers stacked as in a pipe.
+    if fmt == "markdown":  # side by side, or stacked under headers when the terminal is narrow
+        from .columns import ColumnsView
+        from .console import console_for
+
+        return ColumnsView(console_for(env), models, clock=clock, links=links, echo_off=env.echo_off)
     return StackedBoard(env, models, usage=output.usage, verbose=output.verbose,
                         frame=TYPING_FRAME if env.stdout_isatty else 0.0)
 

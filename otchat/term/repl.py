@@ -150,7 +150,8 @@ def _compare(env: Env, session: Session, transport: Any, output: Output, models:
     from .boards import make_board
 
     try:
-        compare.again(env, session, transport, make_board(env, models, output, env.clock), models)
+        board = make_board(env, models, output, env.clock, links=session.settings.links)
+        compare.again(env, session, transport, board, models)
     except OtchatError as exc:
         env.error(exc.line())
     except KeyboardInterrupt:
