@@ -168,6 +168,8 @@ def test_speed_line():
     assert speed_line(result, None) == "2.4s · 1,200 in / 340 out"  # no text came: no speed
     assert speed_line(TurnResult(usage=Usage(completion_tokens=5), elapsed=1.0, requests=2), 0.5) == \
         "0.50s to first token · 1.0s · 5 out · 10 tok/s · 2 requests"
+    # An answer written all at once (one read) has no rate worth showing.
+    assert speed_line(TurnResult(usage=Usage(11, 22), elapsed=0.03), 0.01) == "0.01s to first token · 0.0s · 11 in / 22 out"
 
 
 def test_a_failed_model_shows_its_error_in_red_and_the_other_goes_on():

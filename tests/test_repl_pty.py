@@ -197,6 +197,23 @@ def test_slash_completion(spawn):
     assert leave(child) == 0
 
 
+def test_tab_after_switch_offers_the_branches(spawn):
+    child = spawn()
+    say(child, "hello")
+    child.expect("You said: hello")
+    child.expect(PROMPT)
+    say(child, "/retry")  # a second answer: the first is now a branch
+    child.expect("You said: hello")
+    child.expect(PROMPT)
+    child.send("/switch ")
+    child.expect(r" (\d+) +\x1b\[")  # the menu offers the one branch there is...
+    branch = child.match.group(1)
+    child.send("\t\r")  # ...and Tab takes it
+    child.expect(f"switched to #{branch}")
+    child.expect(PROMPT)
+    assert leave(child) == 0
+
+
 def test_edit_writes_the_message_in_the_editor(spawn, server, home):
     editor = home / "editor.sh"
     editor.write_text('#!/bin/sh\nprintf "written in the editor\\nsecond line\\n" > "$1"\n')

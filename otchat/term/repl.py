@@ -295,6 +295,11 @@ def _candidates(env: Env, session: Session, kind: str | None, arg: str) -> list[
         return sorted(session.file.get("aliases", {})) + cached_ids(env.data_dir)
     if kind == "roles":
         return sorted(session.file.get("roles", {}))
+    if kind == "branches":  # the numbers /branches shows (#12 is typed as 12 too)
+        try:
+            return [line.split()[0].lstrip("#") for line in session.branches()]
+        except OtchatError:  # nothing logged yet, or the log is off: nothing to offer
+            return []
     if kind == "tools":
         if " " not in arg:
             return ["add ", "rm "]

@@ -196,6 +196,9 @@ def usage_line(result: TurnResult) -> str:
     return " · ".join(parts)
 
 
+SPEED_SPAN = 0.1  # seconds of writing an answer must take for its tokens/second to be shown
+
+
 def speed_line(result: TurnResult, first_token: float | None) -> str:
     """One answer of a comparison: how soon it began, how long it took, its tokens and its
     speed (answer tokens over the time spent writing them, after the first one arrived)."""
@@ -208,7 +211,8 @@ def speed_line(result: TurnResult, first_token: float | None) -> str:
     counts = [f"{count:,} {label}" for count, label in given if count is not None]
     parts.append(" / ".join(counts) if counts else "tokens not reported")
     out = usage.completion_tokens if usage is not None else None
-    if out and first_token is not None and result.elapsed > first_token:
+    # Over less than a tenth of a second (a short answer all in one read) a rate is noise.
+    if out and first_token is not None and result.elapsed - first_token >= SPEED_SPAN:
         parts.append(f"{out / (result.elapsed - first_token):.0f} tok/s")
     if result.requests > 1:
         parts.append(f"{result.requests} requests")

@@ -23,7 +23,7 @@ class Command:
     name: str
     usage: str
     help: str
-    complete: str | None = None  # what the argument completes from: models, roles, tools
+    complete: str | None = None  # what the argument completes from: models, roles, tools, branches
 
 
 COMMANDS = [
@@ -40,7 +40,7 @@ COMMANDS = [
     Command("undo", "/undo", "go back one turn (same as /rewind)"),
     Command("rewind", "/rewind [N]", "go back to just after turn N (0: the start); later turns stay a branch"),
     Command("branches", "/branches", "the other branches of this conversation"),
-    Command("switch", "/switch ID", "make branch ID (#12, as /branches shows it) current"),
+    Command("switch", "/switch ID", "make branch ID (#12, as /branches shows it) current", "branches"),
     Command("continue", "/continue", "go on with a reply that was cut short"),
     Command("compare", "/compare MODEL [MODEL...]", "ask the last question of other models too (this answer stays)",
             "models"),
