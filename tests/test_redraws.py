@@ -82,7 +82,7 @@ class OnePrintAtATime(Console):
         if self.active > 1:
             self.overlaps += 1
         try:
-            time.sleep(0.03)
+            time.sleep(0.08)
             super().print(*args, **kwargs)
         finally:
             self.active -= 1
@@ -90,14 +90,14 @@ class OnePrintAtATime(Console):
 
 def test_the_reader_and_the_watcher_never_draw_at_once():
     console = OnePrintAtATime(file=io.StringIO(), width=60, height=30, force_terminal=True, color_system=None)
-    stream = MarkdownStream(console, clock=time.monotonic, interval=0.1, paint_interval=0.1)
+    stream = MarkdownStream(console, clock=time.monotonic, interval=0.2, paint_interval=0.2)
     text = TEXT[: len(TEXT) // 2]
     try:
         for piece in [text[i : i + 12] for i in range(0, len(text), 12)]:
             stream.feed(piece)
             stream.tick()
-            # Ticks half a frame apart: one leaves the tail dirty (the watcher is armed),
-            # the next commits while the watcher's deadline passes.
+            # Ticks well within a frame: one leaves the tail dirty (the watcher is armed),
+            # a later one commits (a slow print) while the watcher's deadline passes.
             time.sleep(0.05)
     finally:
         stream.close()
