@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import sys
 import threading
+import time
 from pathlib import Path
 
 import pexpect
@@ -229,6 +230,11 @@ def test_the_terminal_does_not_echo_while_the_live_display_is_drawn():
 
     view, _ = board(120, echo_off=echo_off)
     in_threads(view, (0, A, {}), (1, B, {}))
+    for _ in range(500):  # the drawer puts the live display up on its own thread, soon after
+        if calls:
+            break
+        time.sleep(0.01)
+    assert calls == ["off"]  # while drawn
     view.close(interrupted=False)
     assert calls == ["off", "on"]
 
