@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -248,13 +248,17 @@ class Contest:
         return result, None, entries
 
 
-def ask(env: Env, session: Session, transport: Any, board: Board, models: list[str], text: str) -> int:
+def ask(env: Env, session: Session, transport: Any, make_board: Callable[[], Board], models: list[str],
+        text: str) -> int:
     """A one-shot comparison: `text` asked of every model; the first-named model's answer (the
-    first that has one) becomes the conversation's current branch. The exit code."""
+    first that has one) becomes the conversation's current branch. The exit code.
+
+    The board is made once the question is logged, just before the requests leave: a terminal
+    board times each answer's first token from when it is made."""
     conversation = session.conversation
     question = conversation.question(text)
     session.save()  # logged once, before the answers (a run killed meanwhile keeps it)
-    contest = Contest(env, session, transport, board, models, conversation.entries[:-1], question)
+    contest = Contest(env, session, transport, make_board(), models, conversation.entries[:-1], question)
     try:
         contest.run()
     finally:

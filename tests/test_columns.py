@@ -163,6 +163,20 @@ def test_each_column_has_its_usage_line_under_it():
     assert row.index("1.00s to first token · 3.0s · tokens not reported") > 60
 
 
+def test_time_to_first_token_counts_from_when_the_request_left():
+    now = [100.0]
+    view, out = board(120, clock=lambda: now[0])
+    sink = view.sink(0)
+    now[0] = 100.2  # the question was logged, the request built and sent
+    sink.prepare()
+    now[0] = 100.31
+    sink.handle(TextDelta("Alpha answer.\n"))
+    view.done(0, TurnResult(content="x", usage=Usage(120, 340), elapsed=2.41), None)
+    view.done(1, TurnResult(interrupted=True), Error("refused", 4))
+    view.close(interrupted=False)
+    assert "0.11s to first token · 2.4s" in "\n".join(shown(out, 120))
+
+
 def test_speed_line():
     result = TurnResult(usage=Usage(1200, 340), elapsed=2.41)
     assert speed_line(result, 0.31) == "0.31s to first token · 2.4s · 1,200 in / 340 out · 162 tok/s"

@@ -172,7 +172,9 @@ def run(env: Env, flags: Any, output: Any, prompt_words: list[str], files: list[
             from ..term.boards import make_board
 
             try:
-                board = make_board(env, models, output, env.clock, links=session.settings.links)
+                def board() -> Any:
+                    return make_board(env, models, output, env.clock, links=session.settings.links)
+
                 return compare.ask(env, session, transport, board, models, message)
             finally:
                 transport.close()

@@ -62,6 +62,13 @@ class ColumnsView:
                 return
         self._wake.set()
 
+    def sent(self, index: int) -> None:
+        """Model `index`'s request left: its time to first token counts from here."""
+        with self._lock:
+            answer = self._answers[index]
+            if answer.sent is None:
+                answer.sent = self.clock() - self._begun
+
     def done(self, index: int, result: TurnResult, error: Error | None) -> None:
         with self._lock:
             if self._closed:
@@ -130,6 +137,10 @@ class ColumnSink:
         self.index = index
         self.frame = view.interval  # nothing new shows between repaints: read no more often
 
+    def prepare(self) -> None:
+        """Called by the engine once this model's request is on the wire."""
+        self.view.sent(self.index)
+
     def handle(self, event: Event) -> None:
         self.view.record(self.index, event)
 
@@ -159,6 +170,7 @@ class _Answer:
         self.model = model
         self.pieces: list[list[str] | _Thought | Text] = []
         self.first_token: float | None = None
+        self.sent: float | None = None  # when its request left (else the board's start counts)
         self.result: TurnResult | None = None
         self.error: Error | None = None
         self.version = 0
@@ -170,7 +182,7 @@ class _Answer:
             if not event.text:
                 return False
             if self.first_token is None:
-                self.first_token = now
+                self.first_token = now - (self.sent or 0.0)
             if isinstance(last, list):
                 last.append(event.text)
             else:
