@@ -3,7 +3,7 @@
 import json
 
 import httpx
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from otchat.engine import run_turn
@@ -89,6 +89,10 @@ def test_any_split_gives_the_same_tool_calls(calls, style, cuts):
 @SETTINGS
 @given(text=st.text(min_size=1))
 def test_any_unicode_round_trips(text):
+    # A reply that opens with a <think> block is split into reasoning and answer on purpose
+    # (tests/test_thinking.py holds that split to every cut of the stream); any other text
+    # is the answer exactly.
+    assume(not text.lstrip().lower().startswith(("<think>", "<thinking>")))
     result, _ = run([stream_bytes([chunk({"content": text}), chunk({}, "stop")])])
     assert result.content == text
 

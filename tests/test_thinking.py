@@ -41,6 +41,8 @@ CASES = [
     ("<b>bold</b> is HTML, not thinking", ("", "<b>bold</b> is HTML, not thinking")),
     ("The tag <think> later in a reply is text.", ("", "The tag <think> later in a reply is text.")),
     ("<thin", ("", "<thin")),
+    ("<THINK>", ("", "<THINK>")),  # a block that never closed and holds nothing was no block
+    ("\n<think>  \n", ("", "\n<think>  \n")),
     ("  ", ("", "  ")),
 ]
 

@@ -20,6 +20,7 @@ class ThinkSplitter:
 
     def __init__(self) -> None:
         self._held = ""
+        self._opener = ""  # the opening tag as written, with any blank space before it
         self._closer: str | None = None  # inside the block: the tag that ends it
         self._started = False  # inside the block, reasoning other than blank space has come
         self._after = False  # the block has closed: the answer's leading blank lines are dropped
@@ -38,9 +39,12 @@ class ThinkSplitter:
 
     def end(self) -> list[TextDelta | ReasoningDelta]:
         """What is still held back when the reply ends: reasoning inside an unclosed block,
-        else text."""
+        else text. A block that never closed and holds nothing was no block: a reply that is
+        just `<think>` is that text."""
         held, self._held = self._held, ""
         self.done = True
+        if self._closer is not None and not self._started and not self._after:
+            return [TextDelta(self._opener + held)]
         if not held or self._after:  # after the block only blank space is ever held
             return []
         return [ReasoningDelta(held)] if self._closer is not None else [TextDelta(held)]
@@ -51,6 +55,7 @@ class ThinkSplitter:
         for opener, closer in _OPENERS.items():
             if lowered.startswith(opener):
                 self._closer = closer
+                self._opener = held[: len(held) - len(start) + len(opener)]
                 return self._inside(start[len(opener):])
         if any(opener.startswith(lowered) for opener in _OPENERS):  # blank, or a tag not yet whole
             self._held = held
@@ -62,7 +67,9 @@ class ThinkSplitter:
         closer = self._closer
         assert closer is not None
         if not self._started:
-            held = held.lstrip()
+            stripped = held.lstrip()
+            self._opener += held[: len(held) - len(stripped)]  # the text a block that holds nothing was
+            held = stripped
             self._started = bool(held)
         at = held.lower().find(closer)
         if at < 0:
