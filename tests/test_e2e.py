@@ -380,6 +380,11 @@ def test_signals_during_a_stream(server, home, sig, code):
     server.enqueue(Stream(text_chunks("first words then a long pause", 5), gap=(3, 5.0)))
     proc = spawn(server, home, "hi")
     first = wait_for_output(proc, b"first word")
+    # Signal once it waits on the socket: a signal that lands in the instant between Python's
+    # last check for signals and the blocking read is acted on only when the read returns
+    # (CPython's own race; a person's Ctrl-C does not land there, a script's reading the
+    # output right before can).
+    time.sleep(0.3)
     start = time.monotonic()
     proc.send_signal(sig)
     out, err = proc.communicate(timeout=10)
