@@ -226,6 +226,15 @@ class Session:
         with Store.open(self.env.data_dir) as store:
             return branch_lines(store.path(cid), store.branches(cid))
 
+    def branch_leaves(self) -> list[int]:
+        """The numbers of the branches /branches lists (what /switch takes)."""
+        from .store.db import Store
+        from .store.views import open_branches
+
+        cid = self._logged()
+        with Store.open(self.env.data_dir) as store:
+            return [b.leaf for b in open_branches(store.branches(cid))]
+
     def switch(self, ref: str) -> bool:
         """Make the branch ending at leaf `ref` (its number, `#12` or `12`, or a unique prefix) current;
         an answer of a comparison brings its model along (True: the model changed)."""

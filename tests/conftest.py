@@ -84,11 +84,7 @@ def otchat(request: pytest.FixtureRequest, server: FakeServer, home: Path):
 
     def run(*args: str, input: bytes | str | None = b"", env: dict[str, str] | None = None,
             key: str | None = KEY, timeout: float = 60, cwd: Path | None = None) -> Result:
-        extra = {"OTCHAT_BASE_URL": server.url}
-        if key is not None:
-            extra["OPENTOOLS_API_KEY"] = key
-        extra.update(env or {})
-        data = input.encode() if isinstance(input, str) else input
+        extra, data = _call(server, input, env, key)
         proc = subprocess.run(
             [str(OTCHAT), *args],
             input=data,
@@ -101,6 +97,13 @@ def otchat(request: pytest.FixtureRequest, server: FakeServer, home: Path):
         return checked(Result(proc.returncode, proc.stdout.decode("utf-8"), proc.stderr.decode("utf-8")))
 
     return run
+
+
+def _call(server: FakeServer, input: bytes | str | None, env: dict[str, str] | None,
+          key: str | None) -> tuple[dict[str, str], bytes | None]:
+    """What one `otchat(...)` call adds to the environment (the server, the key, `env`), and its stdin."""
+    extra = {"OTCHAT_BASE_URL": server.url, **({"OPENTOOLS_API_KEY": key} if key is not None else {}), **(env or {})}
+    return extra, input.encode() if isinstance(input, str) else input
 
 
 @pytest.fixture
@@ -117,11 +120,7 @@ def otchat_inprocess(server: FakeServer, home: Path, monkeypatch: pytest.MonkeyP
 
     def run(*args: str, input: bytes | str | None = b"", env: dict[str, str] | None = None,
             key: str | None = KEY, timeout: float = 60, cwd: Path | None = None) -> Result:
-        extra = {"OTCHAT_BASE_URL": server.url}
-        if key is not None:
-            extra["OPENTOOLS_API_KEY"] = key
-        extra.update(env or {})
-        data = input.encode() if isinstance(input, str) else input
+        extra, data = _call(server, input, env, key)
         # No transport injected: real HTTP to the fake server over loopback. `timeout` is the
         # executable's; in-process a hang shows as a hung test.
         process_env = Env(stdin=io.BytesIO(data or b""), stdout=io.StringIO(), stderr=io.StringIO(),

@@ -169,12 +169,12 @@ def run(env: Env, flags: Any, output: Any, prompt_words: list[str], files: list[
             return ExitCode.OK
         transport = runner.make_transport(env, session.settings, output)
         if models:
+            from functools import partial
+
             from ..term.boards import make_board
 
+            board = partial(make_board, env, models, output, env.clock, links=session.settings.links)
             try:
-                def board() -> Any:
-                    return make_board(env, models, output, env.clock, links=session.settings.links)
-
                 return compare.ask(env, session, transport, board, models, message)
             finally:
                 transport.close()

@@ -86,6 +86,12 @@ def path_json(conversation: Conversation, path: list[Message], branches: list[Br
     return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
 
 
+def open_branches(branches: list[Branch]) -> list[Branch]:
+    """The branches one can go on from: not a question that got no reply (logged, nothing after it)."""
+    return [b for b in branches
+            if not (len(b.messages) == 1 and b.messages[0].role == "user" and b.messages[0].hidden)]
+
+
 def branch_lines(path: list[Message], branches: list[Branch]) -> list[str]:
     """One line for each branch off `path`: `#LEAF  from turn N  M messages  first words`; an answer
     by another model than the path's answer to the same question (a comparison) says whose it is."""
@@ -96,10 +102,8 @@ def branch_lines(path: list[Message], branches: list[Branch]) -> list[str]:
         turn += m.role == "user"
         turn_at[m.id] = turn
     lines = []
-    for b in branches:
+    for b in open_branches(branches):
         first = b.messages[0]
-        if len(b.messages) == 1 and first.role == "user" and first.hidden:
-            continue  # a question that got no reply: logged, but no branch to go on from
         who = f" ({first.model})" if first.role == "assistant" and first.model not in (
             None, answered_by.get(b.from_id, first.model)) else ""
         lines.append(f"#{b.leaf}  from turn {turn_at.get(b.from_id, 0)}  {len(b.messages)} message"

@@ -168,7 +168,7 @@ class JsonlBoard:
 
     def done(self, index: int, result: TurnResult, error: Error | None) -> None:
         if error is not None:
-            self._write(index, {"type": "error", "message": error.message, "exit_code": error.exit_code})
+            self.handle(index, error)
         self.flush(index)
 
     def close(self, interrupted: bool) -> None:

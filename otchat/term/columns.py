@@ -16,9 +16,8 @@ from rich.live import Live
 from rich.text import Text
 
 from ..models import Error, Event, ReasoningDelta, TextDelta, ToolCall, ToolResult, TurnResult
-from ..text import clip
 from .grid import Column, Layout
-from .sinks import SUMMARY, compact_arguments, speed_line
+from .sinks import compact_arguments, speed_line, tool_result_line
 
 
 class ColumnsView:
@@ -197,8 +196,7 @@ class _Answer:
         elif isinstance(event, ToolCall):
             self.pieces.append(_note(f"tool call · {event.name} {compact_arguments(event)}"))
         elif isinstance(event, ToolResult):
-            mark = "✗" if event.is_error else "↳"
-            self.pieces.append(_note(f"{mark} {event.name}: {clip(event.content, SUMMARY)}"))
+            self.pieces.append(_note(tool_result_line(event)))
         elif isinstance(event, Error):  # a runner that reports it as an event, too
             self.error = self.error or event
         else:

@@ -21,9 +21,8 @@ from rich.segment import Segment
 from rich.text import Text
 
 from ..models import Error, Event, ReasoningDelta, TextDelta, ToolCall, ToolResult, TurnResult
-from ..text import clip
 from .markdown import PARSER, CommitMarkdown, TailMarkdown, Trimmed, print_markdown, with_links
-from .sinks import SUMMARY, usage_line
+from .sinks import tool_result_line, usage_line
 
 _FENCES = ("```", "~~~")
 
@@ -68,8 +67,7 @@ class MarkdownSink:
                 self._end_reasoning()
             self.console.print(tool_call_panel(event))
         elif isinstance(event, ToolResult):
-            mark = "✗" if event.is_error else "↳"
-            self.console.print(Text(f"{mark} {event.name}: {clip(event.content, SUMMARY)}", style="dim"))
+            self.console.print(Text(tool_result_line(event), style="dim"))
             self.stream = MarkdownStream(self.console, clock=self.stream.clock, interval=self.stream.interval,
                                          echo_off=self.echo_off, links=self.links)
         elif isinstance(event, Error):

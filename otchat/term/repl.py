@@ -297,7 +297,7 @@ def _candidates(env: Env, session: Session, kind: str | None, arg: str) -> list[
         return sorted(session.file.get("roles", {}))
     if kind == "branches":  # the numbers /branches shows (#12 is typed as 12 too)
         try:
-            return [line.split()[0].lstrip("#") for line in session.branches()]
+            return [str(leaf) for leaf in session.branch_leaves()]
         except OtchatError:  # nothing logged yet, or the log is off: nothing to offer
             return []
     if kind == "tools":

@@ -169,6 +169,11 @@ def event_json(event: Event) -> dict[str, Any] | None:
             return None
 
 
+def tool_result_line(result: ToolResult) -> str:
+    """A tool's result in one line on a terminal: its mark, its name and the start of what it said."""
+    return f"{'✗' if result.is_error else '↳'} {result.name}: {clip(result.content, SUMMARY)}"
+
+
 def compact_arguments(call: ToolCall) -> str:
     parsed = call.parsed_arguments()
     if parsed is None:
