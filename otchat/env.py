@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, BinaryIO, TextIO
 
 from .config.redact import mask
+from .text import visible
 
 APP_NAME = "otchat"
 
@@ -36,6 +37,15 @@ class Env:
     sleep: Callable[[float], None] = time.sleep
     # Strings that must never be printed (the API key); see `redact`.
     secrets: set[str] = field(default_factory=set)
+
+    def __post_init__(self) -> None:
+        # A terminal never gets a control character of someone else's raw: whatever is
+        # written to stdout or stderr as text shows them (`visible`). Rich draws its own
+        # codes on the stream beneath (`screen`), and makes what it draws visible itself.
+        if self.stdout_isatty and not isinstance(self.stdout, Terminal):
+            self.stdout = Terminal(self.stdout)
+        if self.stderr_isatty and not isinstance(self.stderr, Terminal):
+            self.stderr = Terminal(self.stderr)
 
     @classmethod
     def from_process(cls) -> Env:
@@ -94,6 +104,42 @@ class Env:
         if not self.stdout_isatty:
             return _nothing
         return _echo_off(self.stdout)
+
+
+class Terminal(io.TextIOBase, TextIO):
+    """A text stream on a terminal: every write shows control characters visibly (`visible`).
+
+    `screen` is the stream beneath, for what draws the terminal's own codes (rich, the
+    clipboard's OSC 52); anything else a caller asks of it (`getvalue` of a test's buffer)
+    is the stream's own."""
+
+    def __init__(self, screen: TextIO) -> None:
+        super().__init__()
+        self.screen = screen
+
+    def write(self, text: str) -> int:
+        self.screen.write(visible(text))
+        return len(text)
+
+    def flush(self) -> None:
+        self.screen.flush()
+
+    def fileno(self) -> int:
+        return self.screen.fileno()
+
+    def isatty(self) -> bool:
+        return True
+
+    def writable(self) -> bool:
+        return True
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.screen, name)
+
+
+def screen(stream: TextIO) -> TextIO:
+    """The stream that draws on the terminal itself: beneath a `Terminal`, else `stream`."""
+    return stream.screen if isinstance(stream, Terminal) else stream
 
 
 def _nothing() -> None:

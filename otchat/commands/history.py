@@ -174,7 +174,9 @@ def show_cmd(env: Env, ref: str, fmt: str, tree: bool = False) -> int:
         # The same markdown as a streamed answer: HTML as text, link targets as configured.
         file = config.load_file(config.config_path(env.config_dir), warn=env.warn)
         links = config.resolve(config.Flags(), env.environ, file).links
-        print_markdown(console_for(env), with_links(CommitMarkdown, links), text, None, blank_before=False)
+        from ..text import visible
+
+        print_markdown(console_for(env), with_links(CommitMarkdown, links), visible(text), None, blank_before=False)
     else:
         env.stdout.write(text)
     return ExitCode.OK

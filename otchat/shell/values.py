@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..text import visible
+
 # Value completers: typer calls them with the click context and the incomplete word.
 
 
@@ -69,7 +71,8 @@ def history_ids(ctx: Any, incomplete: str) -> list[tuple[str, str]]:
             rows = store.conversations(200)
     except Exception:  # noqa: BLE001 (an unreadable history offers no ids; TAB never fails)
         return []
-    return [(c.id[:8], c.title) for c in rows if c.id.startswith(incomplete)]
+    # The shell draws these descriptions on the terminal: stored text, shown visibly.
+    return [(c.id[:8], visible(c.title)) for c in rows if c.id.startswith(incomplete)]
 
 
 def branch_leaves(ctx: Any, incomplete: str) -> list[tuple[str, str]]:
@@ -87,4 +90,5 @@ def branch_leaves(ctx: Any, incomplete: str) -> list[tuple[str, str]]:
             leaves = store.leaves(store.resolve(ref))
     except Exception:  # noqa: BLE001 (an unknown id or unreadable history offers nothing; TAB never fails)
         return []
-    return [(str(m.id), f"{m.role}: {first_words(m.content, 6)}") for m in leaves if str(m.id).startswith(digits)]
+    return [(str(m.id), visible(f"{m.role}: {first_words(m.content, 6)}")) for m in leaves
+            if str(m.id).startswith(digits)]

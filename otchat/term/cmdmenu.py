@@ -6,7 +6,7 @@ import os
 from typing import TYPE_CHECKING, Any
 
 from ..conversation import Entry
-from ..env import Env
+from ..env import Env, screen
 from ..errors import ExitCode, OtchatError
 
 if TYPE_CHECKING:
@@ -131,7 +131,8 @@ class Menu:
 
         tty = open(self.keys.fd, closefd=False, encoding="utf-8")
         try:
-            session: PromptSession[str] = PromptSession(input=create_input(tty), output=create_output(self.env.stdout))
+            output = create_output(screen(self.env.stdout))
+            session: PromptSession[str] = PromptSession(input=create_input(tty), output=output)
             multiline = "\n" in command
             edited = session.prompt("> ", default=command, multiline=multiline,
                                     bottom_toolbar="Esc Enter runs it" if multiline else None)

@@ -53,9 +53,9 @@ class WaitSink:
         self.env = env
         self._status: Status | None = None
         if env.stderr_isatty and env.stdout_isatty:
-            from rich.console import Console
+            from .console import stderr_console
 
-            console = Console(file=env.stderr, force_terminal=True, no_color=bool(env.environ.get("NO_COLOR")))
+            console = stderr_console(env)
             self._status = console.status(label, spinner="dots")
             self._status.start()
 

@@ -16,8 +16,9 @@ from rich.live import Live
 from rich.text import Text
 
 from ..models import Error, Event, ReasoningDelta, TextDelta, ToolCall, ToolResult, TurnResult
+from ..text import visible
 from .grid import Column, Layout
-from .sinks import compact_arguments, speed_line, tool_result_line
+from .sinks import compact_arguments, speed_line, tool_result_line, visible_event
 
 
 class ColumnsView:
@@ -56,6 +57,7 @@ class ColumnsView:
 
     def record(self, index: int, event: Event) -> None:
         """What model `index` sent (from its worker thread): kept, and the drawer woken."""
+        event = visible_event(event)  # a terminal's board: untrusted text shows its controls
         with self._lock:
             if self._closed or not self._answers[index].take(event, self.clock() - self._begun):
                 return
@@ -72,7 +74,7 @@ class ColumnsView:
         with self._lock:
             if self._closed:
                 return
-            self._answers[index].end(result, error)
+            self._answers[index].end(result, error and Error(visible(error.message), error.exit_code))
         self._wake.set()
 
     def close(self, interrupted: bool) -> None:

@@ -28,10 +28,9 @@ class Waiting:
             return
         text = f"asking for JSON (attempt {number} of {total}{'' if number == 1 else ', asking again'})"
         if self._status is None:
-            from rich.console import Console
+            from .console import stderr_console
 
-            console = Console(file=self._env.stderr, force_terminal=True,
-                              no_color=bool(self._env.environ.get("NO_COLOR")))
+            console = stderr_console(self._env)
             self._status = console.status(text, spinner=SPINNER)
             self._status.start()
         # Naming the spinner again makes rich redraw now (a text alone waits for its next tick).

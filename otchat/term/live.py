@@ -21,8 +21,9 @@ from rich.segment import Segment
 from rich.text import Text
 
 from ..models import Error, Event, ReasoningDelta, TextDelta, ToolCall, ToolResult, TurnResult
+from ..text import visible
 from .markdown import PARSER, CommitMarkdown, TailMarkdown, Trimmed, print_markdown, with_links
-from .sinks import tool_result_line, usage_line
+from .sinks import tool_result_line, usage_line, visible_event
 
 _FENCES = ("```", "~~~")
 
@@ -37,8 +38,10 @@ class MarkdownSink:
         show_usage: bool = True,
         echo_off: Callable[[], Callable[[], None]] | None = None,
         links: str = "inline",
+        visible: bool = False,
     ) -> None:
         self.console = console
+        self.visible = visible  # a terminal: untrusted text is shown with its controls visible
         self.echo_off = echo_off
         self.links = links
         self.stream = MarkdownStream(console, clock=clock, interval=interval, echo_off=echo_off, links=links)
@@ -49,6 +52,8 @@ class MarkdownSink:
         self._failed = False  # an error ended the turn (its line is printed by the caller)
 
     def handle(self, event: Event) -> None:
+        if self.visible:
+            event = visible_event(event)
         if isinstance(event, TextDelta):
             if self._reasoning:
                 self._end_reasoning()
@@ -86,7 +91,8 @@ class MarkdownSink:
         if result.interrupted and (exists or not self._failed):
             self.console.print(Text("[interrupted]", style="dim"))
         if self.show_usage and exists:
-            self.console.print(Text(usage_line(result), style="dim"))
+            line = usage_line(result)  # it names the model as the server did
+            self.console.print(Text(visible(line) if self.visible else line, style="dim"))
 
 
     def _end_reasoning(self) -> None:
@@ -102,8 +108,10 @@ def tool_call_panel(call: ToolCall) -> Panel:
     else:
         from rich.json import JSON
 
-        body = JSON(json.dumps(parsed, ensure_ascii=False), indent=2).text
-    return Panel(body, title=f"tool call · {call.name}", title_align="left", border_style="cyan", expand=False)
+        # Escapes stand for C0 controls in JSON; DEL and C1 are written as they are: made visible.
+        body = JSON(visible(json.dumps(parsed, ensure_ascii=False)), indent=2).text
+    # A Text title: a str would be read as rich markup, and the name is the model's.
+    return Panel(body, title=Text(f"tool call · {call.name}"), title_align="left", border_style="cyan", expand=False)
 
 
 class MarkdownStream:

@@ -36,7 +36,8 @@ def make_sink(env: Env, format: str, *, usage: bool = False, verbose: bool = Fal
         from .console import console_for
         from .live import MarkdownSink
 
-        return MarkdownSink(console_for(env), clock=env.clock, show_usage=True, echo_off=env.echo_off, links=links)
+        return MarkdownSink(console_for(env), clock=env.clock, show_usage=True, echo_off=env.echo_off, links=links,
+                            visible=env.stdout_isatty)
 
     return Deferred(markdown)
 

@@ -13,6 +13,7 @@ from typing import Any
 from ..env import Env
 from ..errors import ExitCode, OtchatError
 from ..runner import Output, Resume, Session, Setup, check_finish, finish_turn, make_transport, start_tools
+from ..text import visible
 from . import slash
 from .output import make_sink
 from .prompts import Approver
@@ -167,7 +168,7 @@ def _recap(env: Env, stream: Any, exchange: list[tuple[str, str]]) -> None:
 
         console = console_for(env)
         for line in lines:
-            console.print(env.redact(line), style="dim", markup=False, highlight=False, emoji=False)
+            console.print(visible(env.redact(line)), style="dim", markup=False, highlight=False, emoji=False)
         return
     for line in lines:
         _say(stream, env, line)
@@ -249,8 +250,9 @@ def _prompt_session(env: Env, session: Session, multiline: bool) -> Any:
         history = InMemoryHistory()
 
     def toolbar() -> str:
-        s = session.settings
-        return f" {s.model} │ tools: {session.tool_refs_text()} │ {session.totals.tokens:,} tokens this session "
+        s = session.settings  # the model's name may be what a server called it: shown visibly
+        tokens = f"{session.totals.tokens:,} tokens this session"
+        return visible(f" {s.model} │ tools: {session.tool_refs_text()} │ {tokens} ")
 
     return PromptSession(
         history=history,
@@ -282,8 +284,8 @@ def _completer(env: Env, session: Session) -> Any:
             name, _, arg = text[1:].partition(" ")
             chosen = slash.BY_NAME.get(name)
             for candidate in _candidates(env, session, chosen.complete if chosen else None, arg):
-                if candidate.startswith(arg):
-                    yield Completion(candidate, start_position=-len(arg))
+                if candidate.startswith(arg):  # model ids come from the server: shown visibly
+                    yield Completion(candidate, start_position=-len(arg), display=visible(candidate))
 
     return SlashCompleter()
 

@@ -7,6 +7,7 @@ A sink only receives events and the final TurnResult; it never calls back.
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from typing import Any, TextIO
 
 from ..models import (
@@ -21,7 +22,7 @@ from ..models import (
     TurnResult,
     Usage,
 )
-from ..text import clip
+from ..text import clip, visible
 
 SUMMARY = 120  # characters of a tool's result shown on one line
 FORMATS = ("auto", "markdown", "plain", "json", "jsonl")
@@ -167,6 +168,22 @@ def event_json(event: Event) -> dict[str, Any] | None:
             return {"type": "error", "message": event.message, "exit_code": event.exit_code}
         case _:  # the wire's own events (deltas of a tool call, metadata) are not otchat's
             return None
+
+
+def visible_event(event: Event) -> Event:
+    """`event` as a terminal shows it: every piece of untrusted text in it made `visible`
+    (before rich lays it out, so the widths it counts are the widths drawn)."""
+    match event:
+        case TextDelta() | ReasoningDelta():
+            return replace(event, text=visible(event.text))
+        case ToolCall():
+            return replace(event, name=visible(event.name), arguments=visible(event.arguments))
+        case ToolResult():
+            return replace(event, name=visible(event.name), content=visible(event.content))
+        case Error():
+            return replace(event, message=visible(event.message))
+        case _:
+            return event
 
 
 def tool_result_line(result: ToolResult) -> str:
