@@ -40,12 +40,26 @@ class OtchatGroup(CommandGroup):
         # Completing the first word (no args yet) offers the commands, so leave it alone.
         completing_first = ctx.resilient_parsing and not args
         if not completing_first and (not args or (args[0] not in self.commands and args[0] not in GROUP_FLAGS)):
-            if args and not ctx.resilient_parsing:
-                self.refuse_typo(args)
+            routed = None if ctx.resilient_parsing else self.route(args)
+            if routed is not None:
+                return super().parse_args(ctx, routed)
             args = [ONESHOT, *args]
         return super().parse_args(ctx, args)
 
-    def refuse_typo(self, args: list[str]) -> None:
+    def route(self, args: list[str]) -> list[str] | None:
+        """A command named after options (`otchat --profile p models`), as that command takes
+        it; a near miss of one is refused (the typo guard); None: the words are a prompt."""
+        from .commands.route import leading, route
+
+        lead = leading(args, self.commands[ONESHOT].params)
+        if lead.word is not None:
+            routed = route(args, lead, self.commands)
+            if routed is not None:
+                return routed
+            self.refuse_typo(args[lead.word:], before=lead.tokens)
+        return None
+
+    def refuse_typo(self, args: list[str], before: list[str] | None = None) -> None:
         """A near miss of a command, alone or before one of its subcommands, is not a prompt.
 
         `otchat histroy list` would otherwise be sent (and billed) as a question; anything
@@ -65,7 +79,7 @@ class OtchatGroup(CommandGroup):
             from .errors import UsageError
 
             raise UsageError(f"unknown command {word!r}; did you mean {match!r}?",
-                             hint=f"to send it as a prompt: otchat -- {shlex.join(args)}")
+                             hint=f"to send it as a prompt: otchat {shlex.join([*(before or []), '--', *args])}")
 
     def shell_complete(self, ctx: click.Context, incomplete: str) -> list[Any]:
         """The first word completes to commands, and to the one-shot command's options."""
@@ -142,10 +156,24 @@ def __getattr__(name: str) -> Any:
 
 def oneshot(args: list[str]) -> bool:
     """Whether `args` surely run the one-shot command, whose tree alone then parses them:
-    no command name, group flag or near miss of a command (refused, by the whole tree)."""
-    if args and (args[0] in COMMANDS or args[0] in GROUPS or args[0] in GROUP_FLAGS):
+    no command name, group flag or near miss of a command (refused, by the whole tree) first,
+    or after the leading options."""
+    if args and args[0] in GROUP_FLAGS:
         return False
+    if args and args[0].startswith("-"):
+        import typer.main
+
+        from .commands.route import leading
+
+        oneshot_command = typer.main.get_command(build(oneshot_only=True))
+        assert isinstance(oneshot_command, click.Group)
+        lead = leading(args, oneshot_command.commands[ONESHOT].params)
+        if lead.word is None:
+            return True
+        args = args[lead.word:]
     word = args[0] if args else ""
+    if word in COMMANDS or word in GROUPS:
+        return False
     return not word or word.startswith("-") or any(c.isspace() for c in word) or \
         closest(word, [*COMMANDS, *GROUPS], TYPO_CUTOFF) is None
 
@@ -189,6 +217,8 @@ def run(args: list[str], env: Env | None = None) -> int:
     import typer.main
 
     env = env or Env.from_process()
+    if args in (["help"], ["version"]):  # alone: the words of someone asking otchat itself
+        args = [f"--{args[0]}"]
     command = typer.main.get_command(build(oneshot_only=oneshot(args)))
     try:
         result = command.main(args, prog_name="otchat", standalone_mode=False, obj=env)

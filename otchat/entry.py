@@ -16,7 +16,7 @@ def main(argv: list[str] | None = None) -> NoReturn:
         from .shell.complete import run as complete
 
         raise SystemExit(complete(Env.from_process(), shell, args))
-    if args == ["--version"]:
+    if args in (["--version"], ["version"]):
         # Answered before typer is even imported: scripts call this in loops.
         from . import __version__
 

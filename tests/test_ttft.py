@@ -187,7 +187,9 @@ def test_a_prompt_is_parsed_by_the_one_shot_tree_alone_and_nothing_else_is():
 
     names = [n for n, c in typer.main.get_command(whole).commands.items() if not c.hidden]
     assert names == [*COMMANDS, *GROUPS]  # the names the routing knows are the tree's own
-    assert oneshot([]) and oneshot(["hi", "there"]) and oneshot(["-m", "x", "chat"]) and oneshot(["--", "chat"])
+    assert oneshot([]) and oneshot(["hi", "there"]) and oneshot(["-m", "x", "--", "chat"]) and oneshot(["--", "chat"])
+    assert oneshot(["-m", "x", "tell", "me"]) and oneshot(["-s", "terse", "--no-log"])
+    assert not oneshot(["-m", "x", "chat"]) and not oneshot(["--no-log", "histroy"])  # a command after options
     assert oneshot(["a story about a dragon"]) and oneshot(["dragon", "tales"])
     for first in [*names, *GROUP_FLAGS, "histroy", "confg"]:
         assert not oneshot([first, "list"]), first

@@ -54,6 +54,17 @@ EXAMPLES = [
 ]
 
 
+COMMAND_AFTER_OPTIONS = (
+    "Options may come before a command. The first word after them is the command when it stands alone "
+    "or is followed by one of its subcommands or options (cmd and chat take a prompt, so any words may "
+    "follow them); the options then apply to it, and one it does not take is a usage error (exit 2) "
+    "naming the option and the command. Otherwise the words are a prompt: otchat -s terse models of the "
+    "mind asks a question. A near miss of a command name, alone or before one of its subcommands, is "
+    "refused (exit 2) with a suggestion; otchat -- WORDS sends the words as they are.\n\n"
+    "otchat help and otchat version, alone, show the help and the version."
+)
+
+
 def man_page() -> str:
     import click
     import typer.main
@@ -78,6 +89,8 @@ def man_page() -> str:
     out += [".SH OPTIONS"]
     out += _options(root.commands[ONESHOT], with_help=True)
     out += [".PP", r"Every command takes \fB\-\-help\fR."]
+    out += [".SS Options before a command"]
+    out += _paragraphs(COMMAND_AFTER_OPTIONS)
     out += [".SH COMMANDS"]
     for name, command in root.commands.items():
         if command.hidden:
