@@ -138,7 +138,7 @@ class Session:
         from .store.recorder import load_path, route_of
 
         stored, path, schema, compared = load_path(self.env, ref)
-        held = route_of(stored, path)
+        held = route_of(stored, compared)
         if held != self.held:  # /resume of another conversation: it goes where it was held
             self.held = held
             self.change(lambda flags: None)
