@@ -112,7 +112,7 @@ def test_flags_on_the_call_win_and_are_remembered(otchat, server, llama, config,
     assert otchat("-c", "--profile", "other", "elsewhere").code == 0
     assert server.requests[-1].body["model"] == "other/model"
     assert server.requests[-1].headers["authorization"] == f"Bearer {KEY}"
-    assert [m["content"] for m in server.requests[-1].body["messages"]][0] == "first"
+    assert server.requests[-1].body["messages"][0]["content"] == "first"
     assert otchat("-c", "stays").code == 0  # where it was last held: now the default host
     assert len(server.requests) == 2 and len(llama.requests) == 3
 
