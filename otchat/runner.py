@@ -14,13 +14,19 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from .config import resolve as config
-from .config.redact import is_secret_header
 from .config.resolve import Flags, Settings
 from .conversation import Conversation, Totals
 from .env import Env
-from .errors import ConfigError, ExitCode, OtchatError, TurnCut, UsageError
+from .errors import ExitCode, OtchatError, TurnCut, UsageError
 from .models import ChatRequest, Error, TurnResult
+
+# The front doors take these from the runner; they live in `prepare`, which holds the key rules.
+from .prepare import Resume as Resume
+from .prepare import Setup as Setup
+from .prepare import key_route, with_key
+from .prepare import load_settings as load_settings
+from .prepare import prepare as prepare
+from .prepare import settings_for as settings_for
 
 if TYPE_CHECKING:
     from .engine import Approve, Opener, Sink
@@ -38,52 +44,6 @@ class Output:
     extract: str | None = None  # -x: "all" blocks, --extract-last: "last"
 
 
-@dataclass
-class Resume:
-    """Continue a stored conversation: `ref` an id prefix, or None for the latest."""
-
-    ref: str | None = None
-
-
-@dataclass
-class Setup:
-    """What a run starts from: its flags and config file, and the settings they resolve to."""
-
-    flags: Flags
-    file: dict[str, Any]
-    settings: Settings
-
-
-def settings_for(env: Env, flags: Flags, file: dict[str, Any], key: str | None) -> Settings:
-    """Flags + environment + config file → Settings, with the key: the one place a run resolves."""
-    settings = config.resolve(flags, env.environ, file)
-    settings.api_key = key
-    return settings
-
-
-def prepare(env: Env, flags: Flags, *, need_key: bool = True) -> Setup:
-    """Config file + environment + flags, and the key (required unless `need_key` is False).
-
-    A dry run still shows which key would be sent (redacted) but never runs api_key_cmd.
-    """
-    from .config.keys import find_key
-
-    file = config.load_file(config.config_path(env.config_dir), warn=env.warn)
-    settings = settings_for(env, flags, file, None)
-    found = find_key(settings, env.environ, env.config_dir, run_command=need_key)
-    settings.api_key = found.value
-    if found.value:
-        env.secrets.add(found.value)
-    env.secrets.update(value for name, value in settings.headers.items() if is_secret_header(name))
-    if need_key and not found.value and settings.api_key_env != "":
-        raise ConfigError(f"no API key: set {config.KEY_ENV} or run otchat auth login")
-    return Setup(flags, file, settings)
-
-
-def load_settings(env: Env, flags: Flags, *, need_key: bool = True) -> Settings:
-    return prepare(env, flags, need_key=need_key).settings
-
-
 def refuse(tool: Any, arguments: Any) -> bool:
     """The approval of a run that can ask nobody: read-only tools only."""
     return bool(tool.read_only)
@@ -98,6 +58,8 @@ class Session:
         self.file = setup.file
         self.tools = tools  # a mcp.hub.Hub of local MCP servers, or None
         self.approve = approve
+        self.held = setup.held  # where the continued conversation was held (None: nowhere stored)
+        self._need_key = setup.need_key
         self.conversation = Conversation()
         self.schema: dict[str, Any] | None = None  # --schema / /schema: replies must match it
         self._base = setup.settings  # as resolved from the flags
@@ -133,7 +95,12 @@ class Session:
         """Change the flags and resolve again; the old ones stay if the new ones do not resolve."""
         flags = copy.deepcopy(self.flags)
         apply(flags)
-        self._base = settings_for(self.env, flags, self.file, self._base.api_key)
+        base = settings_for(self.env, flags, self.file, self._base.api_key, self.held)
+        if key_route(base) != key_route(self._base):  # another host or profile: its own key
+            base = with_key(self.env, base, need_key=self._need_key)
+        else:
+            base.key_note = self._base.key_note
+        self._base = base
         self.flags = flags
         self.settings = self._complete()
 
@@ -164,13 +131,17 @@ class Session:
     def save(self) -> None:
         """Tell the log what the conversation added or took off its path."""
         s = self.settings
-        self.recorder.save(self.conversation, s.model, s.profile, s.system, self.schema)
+        self.recorder.save(self.conversation, s.model, s.profile, s.system, self.schema, base_url=s.base_url)
 
     def resume(self, ref: str | None) -> str:
         """Continue a stored conversation (`ref` an id prefix, None the latest) from its current position."""
-        from .store.recorder import load_path
+        from .store.recorder import load_path, route_of
 
         stored, path, schema, compared = load_path(self.env, ref)
+        held = route_of(stored, compared)
+        if held != self.held:  # /resume of another conversation: it goes where it was held
+            self.held = held
+            self.change(lambda flags: None)
         self.recorder.resumed(stored.id, schema)
         self.schema = schema  # a continued conversation keeps its schema
         self._follow(path, stored.title)
@@ -342,6 +313,8 @@ def make_transport(env: Env, settings: Settings, output: Output, *, timeout: flo
             if output.verbose:
                 env.warn("the server rejects response_format; the schema goes as a system message only")
 
+    if output.verbose and settings.key_note:
+        _err_line(env, f"* {settings.key_note}")
     log = (lambda line: _err_line(env, line)) if output.verbose else None
     notify = (lambda line: env.warn(line)) if (output.verbose or env.stderr_isatty) else None
     return Transport(
@@ -356,6 +329,31 @@ def make_transport(env: Env, settings: Settings, output: Output, *, timeout: flo
         ca_bundle=settings.ca_bundle,
         dropped=dropped,
     )
+
+
+class Transports:
+    """An opener that follows the session's host: one transport per base URL, made when first used.
+    /resume can move a REPL to a conversation held elsewhere, and a transport made for a plain-http
+    host checks no certificates (and remembers that host's quirks under its URL)."""
+
+    def __init__(self, env: Env, session: Session, output: Output) -> None:
+        self.env, self.session, self.output = env, session, output
+        self._made: dict[str, Transport] = {}
+
+    def current(self) -> Transport:
+        settings = self.session.settings
+        transport = self._made.get(settings.base_url)
+        if transport is None:
+            transport = self._made[settings.base_url] = make_transport(self.env, settings, self.output)
+        return transport
+
+    def open(self, request: ChatRequest, sent: Callable[[], None] | None = None) -> Any:
+        return self.current().open(request, sent)
+
+    def close(self) -> None:
+        for transport in self._made.values():
+            transport.close()
+        self._made.clear()
 
 
 def check_finish(env: Env, result: TurnResult, settings: Settings) -> int:

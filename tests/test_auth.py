@@ -5,7 +5,8 @@ import stat
 
 import pytest
 
-from otchat.config.keys import credentials_path, find_key, loose_permissions, read_credentials, write_credentials
+from otchat.config.credentials import credentials_path, loose_permissions, read_credentials, write_credentials
+from otchat.config.keys import find_key
 from otchat.config.resolve import Settings
 from otchat.errors import ConfigError
 

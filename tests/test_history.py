@@ -36,7 +36,7 @@ def test_migrates_a_version_1_database(tmp_path):
     db.commit()
     db.close()
     with Store(path) as store:
-        assert store.db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 5  # 5: conversations.schema (--schema)
+        assert store.db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 6  # 6: conversations.base_url (where -c goes)
         assert store.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         assert [hit[0] for hit in store.search("platypus")] == ["abcdef0123456789"]
         assert store.resolve("abc") == "abcdef0123456789"
@@ -339,7 +339,7 @@ def test_migrates_a_version_2_database_with_nothing_lost(tmp_path):
     before = db.execute("SELECT * FROM messages ORDER BY id").fetchall()
     db.close()
     with Store(path) as store:
-        assert store.db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 5  # 5: conversations.schema (--schema)
+        assert store.db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 6  # 6: conversations.base_url (where -c goes)
         after = store.db.execute("SELECT * FROM messages ORDER BY id").fetchall()
         assert [row[:len(before[0])] for row in after] == before
         assert [row[len(before[0]):] for row in after] == [(None, 0, None), (None, 0, 1)]  # reasoning, hidden, parent

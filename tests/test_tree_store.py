@@ -86,9 +86,11 @@ def test_each_released_file_migrates_with_every_row_kept(tmp_path, version):
     messages_before = raw(path, "SELECT * FROM messages ORDER BY id")
     conversations_before = raw(path, "SELECT * FROM conversations ORDER BY id")
     with Store(path) as store:
-        assert store.db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 5
+        assert store.db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 6
         # 5: conversations.schema (--schema), none for a conversation written before it
         assert {row[0] for row in store.db.execute("SELECT schema FROM conversations")} == {None}
+        # 6: conversations.base_url (where -c goes on), none for a conversation written before it
+        assert {row[0] for row in store.db.execute("SELECT base_url FROM conversations")} == {None}
     messages_after = raw(path, "SELECT * FROM messages ORDER BY id")
     width = len(messages_before[0])
     assert [row[:width] for row in messages_after] == messages_before

@@ -88,7 +88,7 @@ def ask(
         if output.extract:
             raise UsageError("-x and --extract-last are for one-shot prompts", hint="use /extract in the REPL")
         one_model(flags, "the REPL", hint="give a prompt, or use /compare MODEL [MODEL...] in the REPL")
-        return repl.run(env, prepare(env, flags), output, None, resume=resume)
+        return repl.run(env, prepare(env, flags, resume=resume), output, None, resume=resume)
     return run(env, flags, output, list(prompt or []), files, resume=resume, schema=wanted,
                schema_retries=schema_retries)
 
@@ -141,7 +141,7 @@ def run(env: Env, flags: Any, output: Any, prompt_words: list[str], files: list[
     from ..term.prompts import Approver
     from ..wire import request
 
-    setup = runner.prepare(env, flags, need_key=not output.dry_run)
+    setup = runner.prepare(env, flags, need_key=not output.dry_run, resume=resume)
     settings = setup.settings
     models = compare.model_ids(flags.models, setup.file) if flags.models else []
     if models and settings.mcp_servers:

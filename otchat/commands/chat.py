@@ -30,7 +30,8 @@ def chat(
     output = Output(format=format.value, usage=request["usage"], verbose=request["verbose"])
     flags = flags_from(request)
     one_model(flags, "otchat chat", hint="compare models in the REPL with /compare MODEL [MODEL...]")
-    setup = prepare(env, flags)
+    resume = resume_from(request)
+    setup = prepare(env, flags, resume=resume)
     files = [read_text_file(path, setup.settings.max_input_bytes) for path in request["file"] or []]
     return repl.run(env, setup, output, " ".join(first) if first else None, multiline=multiline,
-                    resume=resume_from(request), files=files)
+                    resume=resume, files=files)

@@ -129,7 +129,9 @@ def config_get(env: Env, key: str) -> int:
     if isinstance(value, dict):
         prefix = ".".join(configfile.quote(p) for p in parts) + "."
         for dotted, leaf in configfile.flatten(value, prefix):
-            _out(env, f"{dotted} = {configfile.toml_value(leaf)}")
+            _out(env, f"{dotted} = {_shown(dotted, leaf)}")
+    elif is_secret(".".join(parts)):
+        _out(env, "***")  # as `config list` shows it: a header value that carries credentials
     else:
         _out(env, value if isinstance(value, str) else configfile.toml_value(value))
     return ExitCode.OK

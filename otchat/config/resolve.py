@@ -1,4 +1,5 @@
-"""Settings resolution: flags > role > --profile > environment > default profile > file > defaults."""
+"""Settings resolution: flags > role > a continued conversation's route > --profile (or the
+conversation's) > environment > default profile > file > defaults."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from . import schema
 from .schema import DEFAULT_BASE_URL, DEFAULT_MODEL  # noqa: F401  (re-exported)
 
 DEFAULT_CONNECT_TIMEOUT = 10.0
+DEFAULT_KEY_CMD_TIMEOUT = 30.0
 KEY_ENV = "OPENTOOLS_API_KEY"
 # Environment variables that stand for config keys (between the two kinds of profile).
 ENV_KEYS = {"model": "OTCHAT_MODEL", "base_url": "OTCHAT_BASE_URL"}
@@ -49,6 +51,17 @@ class Flags:
     models: list[str] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class Held:
+    """Where a continued conversation was held (`-c`, `--cid`, `/resume`): below the flags of the
+    call, above the environment. `--profile` on the call replaces all three."""
+
+    profile: str | None
+    base_url: str | None
+    model: str | None
+    cid: str = ""  # the conversation's id, for messages
+
+
 @dataclass
 class Settings:
     """The resolved settings of one run; with the messages, all `request.build` needs."""
@@ -70,9 +83,17 @@ class Settings:
     headers: dict[str, str] = field(default_factory=dict)
     profile: str | None = None
     role: str | None = None
-    # Where the key comes from (see `auth.find_key`): None means "not set here".
+    # Where the key comes from (see `keys.find_key`): None means "not set here". With a profile these
+    # are its own sources and default_key_* config.toml's; without one, config.toml's.
     api_key_env: str | None = None
     api_key_cmd: str | None = None
+    api_key_cmd_timeout: float = DEFAULT_KEY_CMD_TIMEOUT
+    default_key_env: str | None = None
+    default_key_cmd: str | None = None
+    default_key_cmd_timeout: float = DEFAULT_KEY_CMD_TIMEOUT
+    # Where the default key may go: the base URL resolved without a profile (None: `base_url` itself).
+    default_base_url: str | None = None
+    key_note: str | None = None  # why no key is sent (shown under -v)
     log: bool = True
     mcp_servers: list[Any] = field(default_factory=list)  # mcp.specs.ServerSpec, started on demand
     auto_approve: bool | list[str] = False
@@ -124,11 +145,20 @@ def _find_line(text: str, parts: list[str]) -> int | None:
     return find_line(text, parts)
 
 
-def choose_profile(flag: str | None, environ: Mapping[str, str], file: Mapping[str, Any]) -> tuple[str | None, str]:
-    """The active profile and what chose it: "--profile", "OTCHAT_PROFILE" or "default_profile"."""
+def choose_profile(flag: str | None, environ: Mapping[str, str], file: Mapping[str, Any],
+                   held: Held | None = None) -> tuple[str | None, str]:
+    """The active profile and what chose it: "--profile", "the conversation", "OTCHAT_PROFILE" or
+    "default_profile"."""
     profiles = file.get("profiles", {})
     if flag:
         name, source = flag, "--profile"
+    elif held is not None:
+        if held.profile is None:
+            return None, ""  # held without a profile: it goes on without one
+        name, source = held.profile, "the conversation"
+        if name not in profiles:
+            raise ConfigError(f"conversation {held.cid[:8]} was held with profile {name!r}, which config.toml"
+                              " no longer has", hint="continue it with --profile NAME, or define the profile again")
     elif environ.get("OTCHAT_PROFILE"):
         name, source = environ["OTCHAT_PROFILE"], "OTCHAT_PROFILE"
     elif file.get("default_profile"):
@@ -178,17 +208,19 @@ class Sources:
         return (list(total) if schema.TOP[key].kind == "list" else total), origins
 
 
-def sources(flags: Flags, environ: Mapping[str, str], file: Mapping[str, Any]) -> Sources:
+def sources(flags: Flags, environ: Mapping[str, str], file: Mapping[str, Any], held: Held | None = None) -> Sources:
     """The precedence of design.md §3, in one place."""
-    profile_name, chosen_by = choose_profile(flags.profile, environ, file)
+    held = None if flags.profile else held  # --profile replaces the conversation's profile, URL and model
+    profile_name, chosen_by = choose_profile(flags.profile, environ, file, held)
     profile = file.get("profiles", {}).get(profile_name, {}) if profile_name else {}
-    explicit = chosen_by == "--profile"
+    explicit = chosen_by in ("--profile", "the conversation")
     profile_layer = (f"profile {profile_name} ({chosen_by})", profile)
     # A role holds only role keys; others were reported as ignored when the file was read.
     role = {key: value for key, value in _role(flags.role, file).items() if key in schema.ROLE}
     layers: list[tuple[str, Mapping[str, Any]]] = [
         ("flag", {key: getattr(flags, key) for key in FLAG_KEYS}),
         (f"role {flags.role}", role),
+        ("the conversation", {"base_url": held.base_url, "model": held.model} if held else {}),
         profile_layer if explicit else ("", {}),
         # One layer per variable: each names itself, and they never set the same key.
         *((f"${var}", {key: environ[var]}) for key, var in ENV_KEYS.items() if environ.get(var)),
@@ -198,11 +230,13 @@ def sources(flags: Flags, environ: Mapping[str, str], file: Mapping[str, Any]) -
     return Sources(layers, profile_name, profile, role)
 
 
-def resolve(flags: Flags, environ: Mapping[str, str], file: Mapping[str, Any]) -> Settings:
+def resolve(flags: Flags, environ: Mapping[str, str], file: Mapping[str, Any], held: Held | None = None) -> Settings:
     """Merge the sources by precedence; pure, so every combination is testable."""
     check_flags(flags)
-    found = sources(flags, environ, file)
-    profile = found.profile
+    found = sources(flags, environ, file, held)
+    own = found.profile if found.profile_name else file
+    base_url = str(found.pick("base_url")[0]).rstrip("/")
+    default_url = default_base_url(flags, environ, file)
 
     def pick(key: str) -> Any:
         return found.pick(key)[0]
@@ -211,7 +245,7 @@ def resolve(flags: Flags, environ: Mapping[str, str], file: Mapping[str, Any]) -
     tools = [mcp_tool(ref) for ref in dict.fromkeys(refs) if ref not in flags.no_tools] + list(flags.functions)
     return Settings(
         model=model_id(pick("model"), file),
-        base_url=str(pick("base_url")).rstrip("/"),
+        base_url=base_url,
         system=pick("system"),
         tools=tools,
         tool_choice=flags.tool_choice,
@@ -222,11 +256,17 @@ def resolve(flags: Flags, environ: Mapping[str, str], file: Mapping[str, Any]) -
         timeout=float(pick("timeout")),
         retries=int(pick("retries")),
         max_input_bytes=int(pick("max_input_bytes")),
-        headers=found.merged("headers")[0],
+        headers=_headers(found, same_host(base_url, default_url)),
         profile=found.profile_name,
         role=flags.role,
-        api_key_env=profile.get("api_key_env", file.get("api_key_env")),
-        api_key_cmd=profile.get("api_key_cmd", file.get("api_key_cmd")),
+        api_key_env=own.get("api_key_env"),
+        api_key_cmd=own.get("api_key_cmd"),
+        api_key_cmd_timeout=float(own.get("api_key_cmd_timeout", file.get("api_key_cmd_timeout",
+                                                                          DEFAULT_KEY_CMD_TIMEOUT))),
+        default_key_env=file.get("api_key_env"),
+        default_key_cmd=file.get("api_key_cmd"),
+        default_key_cmd_timeout=float(file.get("api_key_cmd_timeout", DEFAULT_KEY_CMD_TIMEOUT)),
+        default_base_url=default_url,
         log=bool(pick("log")) and not flags.no_log,
         mcp_servers=_mcp_servers(flags, file),
         auto_approve=True if flags.yes else pick("auto_approve"),
@@ -235,6 +275,43 @@ def resolve(flags: Flags, environ: Mapping[str, str], file: Mapping[str, Any]) -
         links=pick("links"),
         response_format=bool(pick("response_format")),
     )
+
+
+def default_base_url(flags: Flags, environ: Mapping[str, str], file: Mapping[str, Any]) -> str:
+    """The base URL resolved without a profile (nor a conversation's): the one the default key
+    and config.toml's secret headers may go to."""
+    url = flags.base_url or environ.get(ENV_KEYS["base_url"]) or file.get("base_url") or DEFAULT_BASE_URL
+    return str(url).rstrip("/")
+
+
+def same_host(url: str, other: str) -> bool:
+    """Whether two URLs name one origin: the same scheme, host and port."""
+    from urllib.parse import urlsplit
+
+    def origin(text: str) -> tuple[str, str, int | None]:
+        parts = urlsplit(text)
+        scheme = parts.scheme.lower()
+        try:
+            port = parts.port
+        except ValueError:
+            port = None
+        return scheme, (parts.hostname or "").lower(), port or {"http": 80, "https": 443}.get(scheme)
+
+    return origin(url) == origin(other)
+
+
+def default_host(settings: Settings) -> bool:
+    """May the default key go to the settings' base URL?"""
+    return settings.default_base_url is None or same_host(settings.base_url, settings.default_base_url)
+
+
+def _headers(found: Sources, default: bool) -> dict[str, str]:
+    """The headers of every layer; config.toml's secret ones only for the default base URL."""
+    from .redact import is_secret_header
+
+    headers, origins = found.merged("headers")
+    return {name: value for name, value in headers.items()
+            if default or origins[name] != "config.toml" or not is_secret_header(name)}
 
 
 def model_id(name: str, file: Mapping[str, Any]) -> str:

@@ -37,6 +37,7 @@ _KEYS = [
     Key("max_input_bytes", "int", "largest stdin accepted", 10 * 1024 * 1024, 1),
     Key("api_key_env", "str", 'environment variable holding the key ("" sends none)'),
     Key("api_key_cmd", "str", "command printing the key on its first line"),
+    Key("api_key_cmd_timeout", "float", "seconds api_key_cmd may take before it is stopped", 30, 0.1, 3600),
     Key("headers", "table", "extra request headers"),
     Key("default_profile", "str", "profile used when none is chosen"),
     Key("log", "bool", "keep every turn in history.db", True),

@@ -13,7 +13,8 @@ from ..errors import EXIT_STATUS
 from .scripts import FILES, completion_script
 
 ENVIRONMENT = [
-    ("OPENTOOLS_API_KEY", "The API key (after a profile's api_key_env, before the credentials file)."),
+    ("OPENTOOLS_API_KEY", "The default API key (after api_key_env, before the credentials file); sent only to"
+                          " the base URL resolved without a profile, never to a profile's other host."),
     ("OTCHAT_MODEL", "The model, between a --profile and the default profile in precedence."),
     ("OTCHAT_BASE_URL", "The API base URL, like OTCHAT_MODEL."),
     ("OTCHAT_PROFILE", "The profile to use when --profile is not given."),
@@ -29,7 +30,7 @@ ENVIRONMENT = [
 
 FILES_SECTION = [
     ("$OTCHAT_CONFIG_DIR/config.toml", "Settings, profiles, aliases and roles (e.g. ~/.config/otchat/config.toml)."),
-    ("$OTCHAT_CONFIG_DIR/credentials", "The key stored by auth login, mode 0600."),
+    ("$OTCHAT_CONFIG_DIR/credentials", "The keys stored by auth login (and auth login --profile), mode 0600."),
     ("$OTCHAT_DATA_DIR/history.db", "Every conversation (SQLite), e.g. ~/.local/share/otchat/history.db."),
     ("$OTCHAT_DATA_DIR/input_history", "What you typed in the REPL, for Up and auto-suggestion."),
     ("$OTCHAT_DATA_DIR/models.json", "The model list cache, refreshed after a day."),

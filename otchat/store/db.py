@@ -57,6 +57,7 @@ class Conversation:
     messages: list[Message] = field(default_factory=list)
     current: int | None = None  # the message the conversation goes on from; None: the start
     branches: int = 0  # its leaves (1 for a conversation never rewound or retried; 0 when empty)
+    base_url: str | None = None  # where it was last held (None: logged before otchat kept it)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -64,6 +65,7 @@ class Conversation:
             "title": self.title,
             "model": self.model,
             "profile": self.profile,
+            "base_url": self.base_url,
             "created": self.created,
             "updated": self.updated,
             "message_count": self.count,
@@ -147,21 +149,24 @@ class Store:
 
     # Writing --------------------------------------------------------------------------
 
-    def new_conversation(self, title: str, model: str | None, profile: str | None) -> str:
+    def new_conversation(self, title: str, model: str | None, profile: str | None,
+                         base_url: str | None = None) -> str:
         now = time.time()
         cid = os.urandom(8).hex()
         with self._write():
             self.db.execute(
-                "INSERT INTO conversations (id, title, model, profile, created, updated) VALUES (?, ?, ?, ?, ?, ?)",
-                (cid, _title(title), model, profile, now, now),
+                "INSERT INTO conversations (id, title, model, profile, base_url, created, updated)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (cid, _title(title), model, profile, base_url, now, now),
             )
         return cid
 
     def add_messages(self, cid: str, messages: list[Message], model: str | None = None,
-                     parent: int | None = CURRENT) -> list[int]:
+                     parent: int | None = CURRENT, route: tuple[str | None, str] | None = None) -> list[int]:
         """Append `messages` as a chain under `parent` (by default the current position; None: a
         new root) and move the current position to the last of them not logged hidden (a question
-        that got no reply leaves it where it was). Their row ids, in order."""
+        that got no reply leaves it where it was). `route`: the (profile, base URL) they were sent
+        with, where the conversation goes on. Their row ids, in order."""
         now = time.time()
         with self._write():
             current = self.current(cid)
@@ -173,6 +178,8 @@ class Store:
             current = next((i for i, m in zip(reversed(ids), reversed(messages), strict=True) if not m.hidden), current)
             self.db.execute("UPDATE conversations SET updated = ?, model = COALESCE(?, model), current_id = ?"
                             " WHERE id = ?", (now, model, current, cid))
+            if route is not None:
+                self.db.execute("UPDATE conversations SET profile = ?, base_url = ? WHERE id = ?", (*route, cid))
         return ids
 
     def _append(self, cid: str, messages: list[Message], parent: int | None, now: float) -> list[int]:
@@ -232,8 +239,9 @@ class Store:
             if not messages:
                 raise UsageError("nothing to fork: the conversation is empty at that point")
             self.db.execute(
-                "INSERT INTO conversations (id, title, model, profile, schema, created, updated)"
-                " SELECT ?, title, model, profile, schema, ?, ? FROM conversations WHERE id = ?", (new, now, now, cid))
+                "INSERT INTO conversations (id, title, model, profile, base_url, schema, created, updated)"
+                " SELECT ?, title, model, profile, base_url, schema, ?, ? FROM conversations WHERE id = ?",
+                (new, now, now, cid))
             copies = [Message(**{**m.__dict__, "hidden": False, "id": None, "parent": None}) for m in messages]
             ids = self._append(new, copies, None, now)
             self.db.execute("UPDATE conversations SET current_id = ? WHERE id = ?", (ids[-1], new))
@@ -285,12 +293,11 @@ class Store:
 
     def conversation(self, cid: str) -> Conversation:
         """A conversation with every message it holds, on the current path or not, in id order."""
-        row: tuple[str, str, str | None, str | None, float, float, int | None] | None = self.db.execute(
-            "SELECT id, title, model, profile, created, updated, current_id FROM conversations WHERE id = ?", (cid,)
-        ).fetchone()
+        row = self.db.execute("SELECT id, title, model, profile, created, updated, current_id, base_url"
+                              " FROM conversations WHERE id = ?", (cid,)).fetchone()
         if row is None:
             raise UsageError(f"no conversation {cid}")
-        conversation = Conversation(*row[:6], current=row[6])
+        conversation = Conversation(row[0], row[1], row[2], row[3], row[4], row[5], current=row[6], base_url=row[7])
         conversation.messages = self._select("WHERE conversation_id = ? ORDER BY id", cid)
         conversation.count = sum(not m.hidden for m in conversation.messages)
         followed = {m.parent for m in conversation.messages if m.parent is not None}

@@ -60,6 +60,9 @@ MIGRATIONS: list[Migration] = [
     lambda db: _to_tree(db),
     # 5: the JSON Schema a conversation's replies must match (--schema), as JSON text; NULL: none.
     "ALTER TABLE conversations ADD COLUMN schema TEXT;",
+    # 6: the base URL a conversation was last held with, so -c goes on there; NULL: logged before
+    # this was kept (such a conversation resolves its route as a new one would).
+    "ALTER TABLE conversations ADD COLUMN base_url TEXT;",
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -14,6 +14,7 @@ from ..models import ToolCall
 from .db import CURRENT, DB_NAME, Message, Store
 
 if TYPE_CHECKING:
+    from ..config.resolve import Held
     from .db import Conversation as Stored
 
 
@@ -58,7 +59,7 @@ class Recorder:
         self.cid, self._schema = cid, schema
 
     def save(self, conversation: Conversation, model: str, profile: str | None, system: str | None,
-             schema: dict[str, Any] | None = None) -> None:
+             schema: dict[str, Any] | None = None, base_url: str | None = None) -> None:
         """Write what the conversation added, hid and (/continue) amended since the last save. A run
         of entries logged hidden (failed --schema attempts) leaves from the current position as a
         branch of its own, so the visible entry after it follows the path, not the branch."""
@@ -72,8 +73,8 @@ class Recorder:
         if entries and conversation.anchor is not None:  # a /retry: beside the old answer
             parent, conversation.anchor = conversation.anchor, None
         for run in _runs(entries):
-            for entry, row in zip(run, self.record(model, profile, system, [to_message(e) for e in run], parent),
-                                  strict=True):
+            ids = self.record(model, profile, system, [to_message(e) for e in run], parent, base_url=base_url)
+            for entry, row in zip(run, ids, strict=True):
                 entry.row = row
             parent = CURRENT
         if amended:
@@ -98,10 +99,10 @@ class Recorder:
         except (sqlite3.Error, OSError) as exc:
             self._fail(f"{self.env.data_dir / DB_NAME}: {exc}")
 
-    def record(self, model: str, profile: str | None, system: str | None,
-               messages: list[Message], parent: int | None = CURRENT) -> list[int | None]:
-        """Log `messages` (under `parent`, by default the current position); their row ids
-        (None where nothing was written)."""
+    def record(self, model: str, profile: str | None, system: str | None, messages: list[Message],
+               parent: int | None = CURRENT, *, base_url: str | None = None) -> list[int | None]:
+        """Log `messages` (under `parent`, by default the current position), sent with `profile` to
+        `base_url` (None: where the conversation was); their row ids (None where nothing was written)."""
         if not self.enabled or not messages:
             return [None] * len(messages)
         try:
@@ -109,11 +110,12 @@ class Recorder:
                 head: list[Message] = []
                 if self.cid is None:
                     first = next((m.content for m in messages if m.role == "user"), messages[0].content)
-                    self.cid = store.new_conversation(first, model, profile)
+                    self.cid = store.new_conversation(first, model, profile, base_url)
                     self._schema = None  # a new conversation (after /clear) holds no schema yet
                     if system:
                         head = [Message("system", system)]
-                ids = store.add_messages(self.cid, head + messages, model=model, parent=parent)
+                route = (profile, base_url) if base_url is not None else None
+                ids = store.add_messages(self.cid, head + messages, model=model, parent=parent, route=route)
                 if head:
                     self.root = ids[0]
                 return list(ids[len(head):])
@@ -183,6 +185,35 @@ def load_path(env: Env, ref: str | None) -> tuple[Stored, list[Message], dict[st
             raise UsageError("no earlier conversation to continue")
         path = store.path(cid)
         return store.conversation(cid), path, schema_of(store, cid), compared_model(store, path)
+
+
+def held_route(env: Env, ref: str | None) -> Held | None:
+    """Where the conversation `ref` (None: the latest) goes on (see `route_of`)."""
+    with Store.open(env.data_dir) as store:
+        cid = store.resolve(ref) if ref else store.latest()
+        if cid is None:
+            raise UsageError("no earlier conversation to continue")
+        row = store.db.execute("SELECT profile, base_url, model FROM conversations WHERE id = ?", (cid,)).fetchone()
+        if row[1] is None:
+            return None  # logged before otchat kept the base URL: no path needs reading
+        return _held(cid, row[0], row[1], compared_model(store, store.path(cid)) or row[2])
+
+
+def route_of(stored: Stored, compared: str | None) -> Held | None:
+    """Where a stored conversation goes on: the profile and base URL it was last held with, and the
+    model of its current leaf: the branch's when several models answered there (`compared_model`),
+    else the one it was last asked of (a reply's own `model` is what the server called itself,
+    which is not always a name it accepts). None for one logged before otchat kept the base URL:
+    it resolves as a new conversation would."""
+    if stored.base_url is None:
+        return None
+    return _held(stored.id, stored.profile, stored.base_url, compared or stored.model)
+
+
+def _held(cid: str, profile: str | None, base_url: str, model: str | None) -> Held:
+    from ..config.resolve import Held
+
+    return Held(profile, base_url, model, cid)
 
 
 def compared_model(store: Store, path: list[Message]) -> str | None:

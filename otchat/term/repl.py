@@ -12,7 +12,7 @@ from typing import Any
 
 from ..env import Env
 from ..errors import ExitCode, OtchatError
-from ..runner import Output, Resume, Session, Setup, check_finish, finish_turn, make_transport, start_tools
+from ..runner import Output, Resume, Session, Setup, Transports, check_finish, finish_turn, start_tools
 from ..text import visible
 from . import slash
 from .output import make_sink
@@ -43,9 +43,12 @@ def run(env: Env, setup: Setup, output: Output, first: str | None, *, multiline:
     settings = setup.settings
     attach = Attachments(list(files or []))
     hub = start_tools(env, settings)
-    transport = make_transport(env, settings, output)
+    transport: Transports | None = None
     try:
         session = Session(env, setup, tools=hub, approve=Approver(env, settings.auto_approve))
+        # One transport per host the session goes to (/resume may change it): made now for this one.
+        transport = Transports(env, session, output)
+        transport.current()
         if resume is not None:
             notice = session.resume(resume.ref)
             if env.stdin_isatty:
@@ -55,7 +58,8 @@ def run(env: Env, setup: Setup, output: Output, first: str | None, *, multiline:
         else:
             _scripted(env, session, transport, output, first, attach)
     finally:
-        transport.close()
+        if transport is not None:
+            transport.close()
         if hub is not None:
             hub.close()
     return ExitCode.OK
