@@ -1,4 +1,5 @@
-"""The HTTP layer, and the only module importing httpx: send, retry, yield SSE payloads."""
+"""The HTTP layer: send, retry, yield SSE payloads. With `wakeful` (its network seam), the
+only modules importing httpx."""
 
 from __future__ import annotations
 
@@ -134,10 +135,11 @@ class Transport:
         self._log = log
         self._notify = notify
         self._rand = rand
+        verify = _verify(plain_http, ca_bundle)
         self._client = httpx.Client(
-            transport=httpx_transport,
+            transport=httpx_transport if httpx_transport is not None else _network(verify),
             timeout=httpx.Timeout(timeout, connect=connect_timeout),
-            verify=_verify(plain_http, ca_bundle),
+            verify=verify,
         )
 
     def open(self, request: ChatRequest, sent: Callable[[], None] | None = None) -> Reply:
@@ -269,6 +271,18 @@ def _on_sent(sent: Callable[[], None]) -> Callable[[str, Any], None]:
             sent()
 
     return trace
+
+
+def _network(verify: Any) -> httpx.BaseTransport | None:
+    """The transport to the network: ours, whose reads a signal wakes at once (wakeful.py);
+    None (httpx's own) when a proxy is configured, so httpx honours it and NO_PROXY."""
+    from .wakeful import WakefulTransport, direct
+
+    if not direct():
+        return None
+    if verify is False:
+        return WakefulTransport(None)
+    return WakefulTransport(verify if not isinstance(verify, bool) else httpx.create_ssl_context())
 
 
 def _verify(plain_http: bool, ca_bundle: str | None) -> Any:

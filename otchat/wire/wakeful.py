@@ -1,0 +1,225 @@
+"""The network seam: httpx over an httpcore pool whose socket reads a signal wakes at once.
+
+CPython runs a Python signal handler between bytecodes. A SIGINT that lands after the last
+check but before the thread blocks in recv() (or on another thread, so no recv is
+interrupted) would be acted on only when the read returns: on a slow stream, seconds later.
+Here a read on the main thread first waits, with poll(), on its socket and on the process's
+signal wakeup fd (`signal.set_wakeup_fd`: the C-level handler writes a byte to it the instant
+any signal with a Python handler arrives), then calls the real read. A signal that lands
+before the wait has left its byte; one during it wakes it. Only public API: httpcore's
+`network_backend=`, `NetworkBackend`/`NetworkStream`, httpx's `BaseTransport`. For httpx2
+(same API) this module's two imports change, nothing else.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import select
+import signal
+import ssl
+import threading
+import time
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import httpcore
+import httpx
+
+# httpcore's errors and httpx's of the same meaning, most specific first (httpx's own
+# transport maps them the same way).
+_ERRORS: tuple[tuple[type[Exception], type[httpx.TransportError]], ...] = (
+    (httpcore.PoolTimeout, httpx.PoolTimeout),
+    (httpcore.ConnectTimeout, httpx.ConnectTimeout),
+    (httpcore.ReadTimeout, httpx.ReadTimeout),
+    (httpcore.WriteTimeout, httpx.WriteTimeout),
+    (httpcore.TimeoutException, httpx.TimeoutException),
+    (httpcore.ConnectError, httpx.ConnectError),
+    (httpcore.ReadError, httpx.ReadError),
+    (httpcore.WriteError, httpx.WriteError),
+    (httpcore.NetworkError, httpx.NetworkError),
+    (httpcore.ProxyError, httpx.ProxyError),
+    (httpcore.UnsupportedProtocol, httpx.UnsupportedProtocol),
+    (httpcore.RemoteProtocolError, httpx.RemoteProtocolError),
+    (httpcore.LocalProtocolError, httpx.LocalProtocolError),
+    (httpcore.ProtocolError, httpx.ProtocolError),
+)
+
+
+class Wakeup:
+    """The process's signal wakeup fd: a non-blocking pipe made on first use, installed with
+    `signal.set_wakeup_fd` (which only the main thread may call) and checked on every wait,
+    since an event loop (prompt-toolkit's asyncio) may take it and give it back as none."""
+
+    def __init__(self) -> None:
+        self._pipe: tuple[int, int] | None = None
+
+    def fd(self) -> int | None:
+        """The pipe's read end, to wait on beside a socket; None off the main thread (signals
+        are handled only there) or while another owner holds the wakeup fd."""
+        if threading.current_thread() is not threading.main_thread():
+            return None
+        if self._pipe is None:
+            read, write = os.pipe()
+            os.set_blocking(read, False)
+            os.set_blocking(write, False)
+            self._pipe = (read, write)
+        read, write = self._pipe
+        try:
+            previous = signal.set_wakeup_fd(write, warn_on_full_buffer=False)
+        except ValueError:  # not the main interpreter
+            return None
+        if previous not in (-1, write):  # an event loop's own: give it back, read as before
+            signal.set_wakeup_fd(previous)
+            return None
+        return read
+
+    def drain(self) -> None:
+        """Empty the pipe: its bytes only said that a signal came."""
+        if self._pipe is None:
+            return
+        try:
+            while os.read(self._pipe[0], 512):
+                pass
+        except BlockingIOError:
+            pass
+
+
+WAKEUP = Wakeup()  # one per process, as the wakeup fd is; the pipe is made on first use
+
+
+class WakefulStream(httpcore.NetworkStream):
+    """A connection whose reads on the main thread a signal wakes; everything else as it was."""
+
+    def __init__(self, stream: httpcore.NetworkStream, wakeup: Wakeup, *, waits: bool = True) -> None:
+        self._stream = stream
+        self._wakeup = wakeup
+        self._waits = waits
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        if self._waits:
+            self._wait(timeout)
+        return self._stream.read(max_bytes, timeout)
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self._stream.write(buffer, timeout)
+
+    def close(self) -> None:
+        self._stream.close()
+
+    def start_tls(self, ssl_context: ssl.SSLContext, server_hostname: str | None = None,
+                  timeout: float | None = None) -> httpcore.NetworkStream:
+        # TLS in TLS (through a proxy) buffers records where no public API shows them: such
+        # a stream reads as before, without the wait.
+        tls_in_tls = self.get_extra_info("ssl_object") is not None
+        stream = self._stream.start_tls(ssl_context, server_hostname, timeout)
+        return WakefulStream(stream, self._wakeup, waits=self._waits and not tls_in_tls)
+
+    def get_extra_info(self, info: str) -> Any:
+        return self._stream.get_extra_info(info)
+
+    def _wait(self, timeout: float | None) -> None:
+        """Return once the socket is readable; a signal meanwhile has its handler run (the
+        loop's next bytecode), which raises for SIGINT/SIGTERM/SIGHUP. The read timeout holds."""
+        sock = self._stream.get_extra_info("socket")
+        if sock is None or sock.fileno() < 0:
+            return
+        if isinstance(sock, ssl.SSLSocket) and sock.pending():
+            return  # decrypted bytes wait in the TLS layer: the socket may never turn readable
+        wake = self._wakeup.fd()
+        if wake is None or not hasattr(select, "poll"):
+            return
+        poller = select.poll()
+        poller.register(sock.fileno(), select.POLLIN | select.POLLPRI)
+        poller.register(wake, select.POLLIN)
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            left = None if deadline is None else max(0, math.ceil((deadline - time.monotonic()) * 1000))
+            ready = [fd for fd, _ in poller.poll(left)]
+            if sock.fileno() in ready:
+                return  # readable, closed or broken: the real read tells which
+            if not ready:
+                raise httpcore.ReadTimeout("timed out")
+            self._wakeup.drain()  # a signal came: its handler runs before the next poll
+
+
+class WakefulBackend(httpcore.NetworkBackend):
+    """httpcore's own sync backend, its connections wrapped in `WakefulStream`."""
+
+    def __init__(self, wakeup: Wakeup) -> None:
+        self._backend = httpcore.SyncBackend()
+        self._wakeup = wakeup
+
+    def connect_tcp(self, host: str, port: int, timeout: float | None = None, local_address: str | None = None,
+                    socket_options: Iterable[Any] | None = None) -> httpcore.NetworkStream:
+        stream = self._backend.connect_tcp(host, port, timeout, local_address, socket_options)
+        return WakefulStream(stream, self._wakeup)
+
+    def connect_unix_socket(self, path: str, timeout: float | None = None,
+                            socket_options: Iterable[Any] | None = None) -> httpcore.NetworkStream:
+        return WakefulStream(self._backend.connect_unix_socket(path, timeout, socket_options), self._wakeup)
+
+    def sleep(self, seconds: float) -> None:
+        self._backend.sleep(seconds)
+
+
+class WakefulTransport(httpx.BaseTransport):
+    """What httpx's HTTPTransport does for a direct connection, over `WakefulBackend`."""
+
+    def __init__(self, ssl_context: ssl.SSLContext | None, wakeup: Wakeup = WAKEUP) -> None:
+        # httpx's default limits; `ssl_context` None only for plain http (httpcore would
+        # make a default one if an https URL came).
+        self._pool = httpcore.ConnectionPool(ssl_context=ssl_context, max_connections=100,
+                                             max_keepalive_connections=20, keepalive_expiry=5.0,
+                                             network_backend=WakefulBackend(wakeup))
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        assert isinstance(request.stream, httpx.SyncByteStream)
+        url = httpcore.URL(scheme=request.url.raw_scheme, host=request.url.raw_host, port=request.url.port,
+                           target=request.url.raw_path)
+        core = httpcore.Request(method=request.method, url=url, headers=request.headers.raw,
+                                content=request.stream, extensions=request.extensions)
+        with _mapped():
+            response = self._pool.handle_request(core)
+        assert isinstance(response.stream, Iterable)
+        return httpx.Response(status_code=response.status, headers=response.headers,
+                              stream=_Body(response.stream), extensions=response.extensions)
+
+    def close(self) -> None:
+        self._pool.close()
+
+
+class _Body(httpx.SyncByteStream):
+    """A response body from the pool, its errors httpx's."""
+
+    def __init__(self, stream: Iterable[bytes]) -> None:
+        self._stream = stream
+
+    def __iter__(self) -> Iterator[bytes]:
+        with _mapped():
+            yield from self._stream
+
+    def close(self) -> None:
+        close = getattr(self._stream, "close", None)  # httpcore's body streams have one
+        if close is not None:
+            close()
+
+
+@contextmanager
+def _mapped() -> Iterator[None]:
+    try:
+        yield
+    except Exception as exc:
+        for core, ours in _ERRORS:
+            if isinstance(exc, core):
+                raise ours(str(exc)) from exc
+        raise
+
+
+def direct() -> bool:
+    """No proxy is configured in the environment: the connection is ours to make. (With a
+    proxy, httpx's own transport honours it, NO_PROXY and all, and reads as before.)"""
+    from urllib.request import getproxies
+
+    return not {"all", "http", "https"} & set(getproxies())
