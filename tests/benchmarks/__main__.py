@@ -43,7 +43,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="tiny sizes, one run, no warm-up")
     parser.add_argument("--runs", type=int, default=5, help="runs per case after a warm-up (default 5)")
-    parser.add_argument("--only", choices=["startup", "oneshot", "ttft", "pipe", "terminal", "paced", "mcp"], action="append",
+    parser.add_argument("--only", choices=["startup", "oneshot", "ttft", "pipe", "terminal", "paced", "signal", "mcp"], action="append",
                         help="run only these groups of cases (repeatable)")
     args = parser.parse_args()
 
@@ -191,12 +191,31 @@ def main() -> None:
             rows.append(Row(f"paced stream, {paced:,} chars at ~100 tokens/s (pty)", ours, "curl on the same pty",
                             floor, f"CPU {share:.1%} of the stream (≤ 5%); ends with it (≤ 1.05×)",
                             share <= 0.05 and ours.wall <= floor.wall * 1.05))
+        if want("signal"):
+            rows.append(ctrl_c(server, env, 2 if args.quick else 20))
     finally:
         server.stop()
         shutil.rmtree(home, ignore_errors=True)
     report(rows, runs, warm, verdicts=not args.quick)
     if want("mcp") and not args.quick:
         mcp_latency(runs)
+
+
+def ctrl_c(server: measure.ServerProcess, env: dict[str, str], runs: int) -> Row:
+    """Ctrl-C to exit: SIGINT at random moments (seeded) of a slow one-shot stream, words
+    every 20 ms, then 30 s of silence (a lost signal would wait it out), beside python
+    signalled in a sleep. The median and the worst of the runs."""
+    import random
+
+    rng = random.Random(130)
+    server.script("slow", {"text": "tick " * 200, "size": 5, "delay": 0.02, "gap": [25, 30.0]})
+    floor_argv = [sys.executable, "-c", "import time; print('tick', flush=True); time.sleep(60)"]
+    ours = sorted(measure.signal_to_exit([OTCHAT, "slow"], env, b"tick", rng.uniform(0, 0.8)) for _ in range(runs))
+    floor = sorted(measure.signal_to_exit(floor_argv, env, b"tick", rng.uniform(0, 0.8)) for _ in range(runs))
+    median, worst = statistics.median(ours), ours[-1]
+    return Row(f"Ctrl-C to exit, slow stream ({runs} random moments)", measure.Stats(median, 0.0, None),
+               "python in a sleep", measure.Stats(statistics.median(floor), 0.0, None),
+               f"median ≤ 100 ms; worst {worst * 1000:.0f} ms (≤ 1 s)", median <= 0.1 and worst <= 1.0)
 
 
 def mcp_latency(runs: int) -> None:

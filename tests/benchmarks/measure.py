@@ -150,6 +150,31 @@ def first_text(argv: list[str], env: dict[str, str], marker: bytes, *, on_pty: b
         return Stats(wall, usage.ru_utime + usage.ru_stime, _rss(rss.name))
 
 
+def signal_to_exit(argv: list[str], env: dict[str, str], marker: bytes, after: float) -> float:
+    """Spawn with stdout a pipe; `after` seconds once `marker` was written, SIGINT; the seconds
+    from the signal until the process has exited (a blocking wait: no polling in the figure)."""
+    import signal
+
+    proc = subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.DEVNULL)
+    assert proc.stdout is not None
+    seen = b""
+    while marker not in seen:
+        chunk = os.read(proc.stdout.fileno(), 65536)
+        if not chunk:
+            raise SystemExit(f"benchmark command never wrote {marker!r}: {argv}")
+        seen = (seen + chunk)[-4096:]
+    time.sleep(after)
+    start = time.perf_counter()
+    proc.send_signal(signal.SIGINT)
+    proc.wait()
+    took = time.perf_counter() - start
+    proc.stdout.close()
+    if proc.returncode not in (130, -signal.SIGINT):
+        raise SystemExit(f"benchmark command did not end as Ctrl-C has it ({proc.returncode}): {argv}")
+    return took
+
+
 def time_to_prompt(otchat: str, env: dict[str, str]) -> Stats:
     """`otchat chat` from spawn to its first prompt; then Ctrl-D."""
     env = {**env, "PROMPT_TOOLKIT_NO_CPR": "1"}

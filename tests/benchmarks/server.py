@@ -1,8 +1,8 @@
 """The benchmark's fake server: every chat request gets the answer scripted last.
 
-POST /_bench/script {"text", "size", "cut"?, "delay"?, "ttfb"?} prepares the stream once
+POST /_bench/script {"text", "size", "cut"?, "delay"?, "ttfb"?, "gap"?} prepares the stream once
 (encoded ahead, sent in 64 KiB pieces, or one event per write every `delay` seconds),
-`ttfb` seconds after the request arrived.
+`ttfb` seconds after the request arrived; `gap` [event index, seconds]: a silence there.
 """
 
 import json
@@ -33,8 +33,9 @@ def main() -> None:
             spec = json.loads(self.rfile.read(int(self.headers["content-length"])))
             text = spec["text"][: spec.get("cut")] if spec.get("cut") else spec["text"]
             delay = spec.get("delay", 0.0)
-            stream = Stream(text_chunks(text, spec["size"]), split=None if delay else 65536, piece_delay=delay,
-                            first_byte_delay=spec.get("ttfb", 0.0))
+            gap = tuple(spec["gap"]) if spec.get("gap") else None
+            stream = Stream(text_chunks(text, spec["size"]), split=None if delay or gap else 65536,
+                            piece_delay=delay, first_byte_delay=spec.get("ttfb", 0.0), gap=gap)
             stream.encoded()
             server.current = stream
             self.send_response(204)
