@@ -45,8 +45,8 @@ class Output:
 
 
 def refuse(tool: Any, arguments: Any) -> bool:
-    """The approval of a run that can ask nobody: read-only tools only."""
-    return bool(tool.read_only)
+    """The approval of a run that can ask nobody: only read-only tools of servers the config trusts."""
+    return bool(tool.trusted_read_only)
 
 
 class Session:

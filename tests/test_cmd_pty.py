@@ -185,3 +185,46 @@ def test_no_controlling_terminal_behaves_as_a_pipe(spawn, server, home):
     assert finish(child) == 0
     assert screen(child) == ["touch marker"]
     assert not (home / "marker").exists()
+
+
+# What is not one visible command is shown with a warning, and run only after a second yes.
+
+def test_a_command_with_a_hidden_character_asks_twice_and_n_runs_nothing(spawn, server, home):
+    server.enqueue(Stream(text_chunks("```sh\ntouch marker\u200b\n```", 6)))
+    child = spawn("make a marker")
+    child.expect_exact(MENU)
+    shown_lines = "\n".join(screen(child))
+    assert "touch marker<U+200B>" in shown_lines
+    assert "a zero-width character U+200B (ZERO WIDTH SPACE)" in shown_lines
+    child.send("e")
+    child.expect_exact("Run it anyway? [y/N]")
+    child.send("n")
+    child.expect_exact("no")
+    child.expect_exact(MENU)  # back to the menu, nothing run
+    assert not list(home.glob("marker*"))
+    child.send("a")
+    assert finish(child) == 0
+    assert not list(home.glob("marker*"))
+
+
+def test_two_command_lines_run_only_after_y(spawn, server, home):
+    server.enqueue(Stream(text_chunks("```sh\ntouch one\ntouch two\n```", 6)))
+    child = spawn("make markers")
+    child.expect_exact(MENU)
+    assert "warning: the command holds 2 command lines, not one: the second begins at line 2" in "\n".join(
+        screen(child))
+    child.send("e")
+    child.expect_exact("Run it anyway? [y/N]")
+    child.send("y")
+    assert finish(child) == 0
+    assert (home / "one").exists() and (home / "two").exists()
+
+
+def test_a_plain_command_is_not_asked_twice(spawn, server, home):
+    server.enqueue(Stream(text_chunks("```sh\ntouch plain\n```", 6)))
+    child = spawn("make a marker")
+    child.expect_exact(MENU)
+    child.send("e")
+    assert finish(child) == 0
+    assert (home / "plain").exists()
+    assert "anyway" not in child.logfile_read.getvalue()

@@ -59,7 +59,8 @@ def test_schemas_are_fixed_only_where_needed():
 def test_the_time_server_answers_the_model(run, server):
     server.enqueue(calls(("time__get_current_time", {"timezone": "Asia/Tokyo"})),
                    Stream(text_chunks("It is evening in Tokyo.")))
-    r = run("--mcp-command", "mcp-server-time", "-t", "exa", "what time is it in Tokyo?")
+    # Its tools say they are read-only, but a --mcp-command server is not trusted: --yes runs them.
+    r = run("--mcp-command", "mcp-server-time", "--yes", "-t", "exa", "what time is it in Tokyo?")
     assert (r.code, r.stdout) == (0, "It is evening in Tokyo.\n")
     first, second = server.requests
     names = [t.get("function", {}).get("name") or t.get("ref") for t in first.body["tools"]]
@@ -89,7 +90,31 @@ def test_unapproved_calls_are_refused_when_piped(run, server):
     assert r.code == 0 and "t__echo was not run: not approved" in r.stderr
     echo, peek = server.last_body["messages"][-2:]
     assert "did not approve" in echo["content"]
-    assert peek["content"].startswith("pid ")  # read-only tools need no approval
+    # peek says it is read-only, but that is the server's word about itself, not trust
+    assert "t__peek was not run: not approved" in r.stderr and "did not approve" in peek["content"]
+
+
+def test_only_a_trusted_server_s_read_only_tools_run_unasked(run, server, home):
+    (home / "config" / "config.toml").write_text(
+        f'[mcp.servers.t]\ncommand = "{sys.executable}"\nargs = ["{TEST_SERVER}"]\ntrust = true\n')
+    server.enqueue(calls(("t__echo", {"text": "hi"}), ("t__peek", {})), Stream(text_chunks("ok")))
+    r = run("echo hi")
+    assert r.code == 0 and "t__echo was not run: not approved" in r.stderr  # trust is not for what writes
+    echo, peek = server.last_body["messages"][-2:]
+    assert "did not approve" in echo["content"] and peek["content"].startswith("pid ")
+    assert "t__peek" not in r.stderr.replace("tool result: t__peek", "")
+
+
+def test_trust_is_checked_like_the_other_server_keys(run, home):
+    config = home / "config" / "config.toml"
+    config.write_text('[mcp.servers.t]\ncommand = "x"\ntrust = "yes"\n')
+    r = run("mcp", "list")
+    assert r.code == 3 and "mcp.servers.t.trust must be true or false" in r.stderr and "line 3" in r.stderr
+    config.write_text("")
+    assert run("config", "set", "mcp.servers.t.trust", "maybe").code == 2
+    assert run("config", "set", "mcp.servers.t.command", "x").code == 0
+    assert run("config", "set", "mcp.servers.t.trust", "true").code == 0
+    assert "trust = true" in config.read_text()
 
 
 def test_yes_and_auto_approve_run_the_call(run, server, home):
@@ -162,8 +187,14 @@ def test_mcp_commands(run, home):
         '[mcp.servers.off]\ncommand = "nowhere"\nenabled = false\n')
     listed = run("mcp", "list").stdout
     assert "time" in listed and "disabled" in listed
+    assert all("untrusted" in line for line in listed.splitlines())
     tools = run("mcp", "tools", "time")
-    assert tools.code == 0 and "time__get_current_time (read-only)" in tools.stdout
+    assert tools.code == 0 and "time__get_current_time (read-only, asks: its server is not trusted)" in tools.stdout
+    with (home / "config" / "config.toml").open("a") as config:
+        config.write('[mcp.servers.time2]\ncommand = "mcp-server-time"\ntrust = true\n')
+    assert any(line.split()[:3] == ["time2", "enabled", "trusted"] for line in run("mcp", "list").stdout.splitlines())
+    tools = run("mcp", "tools", "time2")
+    assert "time2__get_current_time (read-only, trusted server: runs without asking)" in tools.stdout
     doctor = run("mcp", "doctor")
     assert doctor.code == 1
     lines = doctor.stdout.splitlines()
@@ -241,13 +272,34 @@ def test_on_a_terminal_each_call_is_approved_first(server, home):
     env = clean_environ(home, OTCHAT_BASE_URL=server.url, OPENTOOLS_API_KEY=KEY, TERM="xterm-256color")
     child = pexpect.spawn(str(OTCHAT), ["--mcp-command", TESTSERVER_CMD, "echo twice"], env=env,
                           dimensions=(40, 120), timeout=30, encoding="utf-8")
-    child.expect(r"Run t__echo \{\"text\": \"one\"\}\? \[y\]es / \[n\]o / \[a\]lways")
-    child.send("a\r")  # always: the second call is not asked about
+    child.expect_exact('Run t__echo {"text": "one"}? [y]es / [n]o / [t] always for this tool: ')
+    child.send("t")  # one key, no Enter: always, and the second call is not asked about
+    child.expect_exact("always for t__echo")
     child.expect("both done")
     child.expect(pexpect.EOF)
     child.close()
     assert child.exitstatus == 0
     assert [m["content"] for m in server.last_body["messages"] if m["role"] == "tool"] == ["echo: one", "echo: two"]
+
+
+def test_y_answers_at_once_and_enter_says_no(server, home):
+    server.enqueue(calls(("t__echo", {"text": "one"})), calls(("t__echo", {"text": "two"})),
+                   Stream(text_chunks("done")))
+    env = clean_environ(home, OTCHAT_BASE_URL=server.url, OPENTOOLS_API_KEY=KEY, TERM="xterm-256color")
+    child = pexpect.spawn(str(OTCHAT), ["--mcp-command", TESTSERVER_CMD, "echo twice"], env=env,
+                          dimensions=(40, 120), timeout=30, encoding="utf-8")
+    child.expect_exact('Run t__echo {"text": "one"}? ')
+    child.send("y")  # no Enter: it runs now (it once waited 30 s for one)
+    child.expect_exact("yes")
+    child.expect_exact('Run t__echo {"text": "two"}? ', timeout=10)
+    child.send("\r")
+    child.expect_exact("no")
+    child.expect("done")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
+    one, two = [m["content"] for m in server.last_body["messages"] if m["role"] == "tool"]
+    assert one == "echo: one" and "did not approve" in two
 
 
 def test_a_streamable_http_server_with_an_expanded_header(run, server, home):

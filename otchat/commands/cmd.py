@@ -111,7 +111,7 @@ def open_keys(env: Env) -> Any:
     if not env.stdout_isatty:
         return None
     if env.stdin_isatty and env.stdin is not None:
-        from ..term.cmdmenu import Keys
+        from ..term.keys import Keys
 
         return Keys(env.stdin.fileno(), own=False)
     try:
@@ -120,13 +120,18 @@ def open_keys(env: Env) -> Any:
         fd = os.open("/dev/tty", os.O_RDWR | os.O_NOCTTY)
     except OSError:  # no controlling terminal (cron, CI): behave as a pipe
         return None
-    from ..term.cmdmenu import Keys
+    from ..term.keys import Keys
 
     return Keys(fd, own=True)
 
 
 def print_command(env: Env, command: str, shell: str, model: str, usage: Any, *, json_: bool) -> int:
-    """Into a pipe or a file: the command alone (or as JSON), never run."""
+    """Into a pipe or a file: the command alone (or as JSON), never run; what keeps it from being
+    one visible command is said on stderr (`otchat cmd … | sh` and Alt-E would take it as it is)."""
+    from ..cmdcheck import findings, warnings
+
+    for line in warnings(findings(command, shell)):
+        env.warn(line)
     if json_:
         shown = {"command": command, "shell": shell, "model": model,
                  "usage": usage.raw if usage is not None else None}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -15,12 +15,15 @@ from ..mcp.specs import ServerSpec, parse_command, specs_from_config
 from .group import env_of, new_group
 from .options import McpCommandOpt
 
+if TYPE_CHECKING:
+    from ..mcp.hub import LocalTool
+
 app = new_group("Local MCP servers: list them, their tools, check them.")
 
 
 @app.command("list")
 def mcp_list(ctx: typer.Context) -> int:
-    """The configured servers and whether they are enabled."""
+    """The configured servers, whether they are enabled, and whether their read-only hints are trusted."""
     return list_cmd(env_of(ctx))
 
 
@@ -57,7 +60,8 @@ def list_cmd(env: Env) -> int:
         return ExitCode.OK
     for spec in specs:
         where = spec.url or " ".join([spec.command or "?", *spec.args])
-        _out(env, f"{spec.name:<16} {'enabled ' if spec.enabled else 'disabled'}  {where}")
+        trust = "trusted  " if spec.trust else "untrusted"
+        _out(env, f"{spec.name:<16} {'enabled ' if spec.enabled else 'disabled'}  {trust}  {where}")
     return ExitCode.OK
 
 
@@ -84,7 +88,7 @@ def tools_cmd(env: Env, name: str | None, commands: list[str], as_json: bool) ->
         if as_json:
             _out(env, json.dumps(hub.function_tools(), indent=2, ensure_ascii=False))
         for tool in [] if as_json else hub.tools:
-            flag = " (read-only)" if tool.read_only else ""
+            flag = read_only_note(tool) if tool.read_only else ""
             _out(env, f"{tool.function}{flag}")
             if tool.description:
                 _out(env, f"    {' '.join(tool.description.split())}")
@@ -94,6 +98,13 @@ def tools_cmd(env: Env, name: str | None, commands: list[str], as_json: bool) ->
     finally:
         hub.close()
     return ExitCode.UNEXPECTED if hub.failures else ExitCode.OK
+
+
+def read_only_note(tool: LocalTool) -> str:
+    """What a tool's read-only hint means for its calls: nothing unless its server is trusted."""
+    if tool.trusted:
+        return " (read-only, trusted server: runs without asking)"
+    return " (read-only, asks: its server is not trusted)"
 
 
 def doctor_cmd(env: Env, commands: list[str]) -> int:

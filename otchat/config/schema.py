@@ -63,6 +63,7 @@ MCP_SERVER: dict[str, Key] = {key.name: key for key in [
     Key("headers", "table", "HTTP headers; values may use ${VAR}"),
     Key("timeout", "float", "seconds a tool call may take", 60, 0.001),
     Key("enabled", "bool", "use it in every run (else only with --mcp NAME)", True),
+    Key("trust", "bool", "believe its read-only hints: its tools marked read-only run without asking", False),
 ]}
 
 

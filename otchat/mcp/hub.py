@@ -31,7 +31,13 @@ class LocalTool:
     function: str  # the name sent to the model: server__tool, sanitised and unique
     description: str
     schema: dict[str, Any]
-    read_only: bool = False
+    read_only: bool = False  # the server's own readOnlyHint: what it says of itself
+    trusted: bool = False  # its server's config entry says `trust = true`
+
+    @property
+    def trusted_read_only(self) -> bool:
+        """Whether a call may run unasked: read-only by its server's word, and the config trusts that word."""
+        return self.read_only and self.trusted
 
     def to_openai(self) -> dict[str, Any]:
         return {
@@ -133,6 +139,7 @@ class Hub:
                     description=(tool.description or "")[:1024],
                     schema=fix_schema(getattr(tool, "input_schema", None)),
                     read_only=bool(getattr(annotations, "read_only_hint", False)),
+                    trusted=spec.trust,
                 )
                 self.tools.append(local)
                 self._by_function[local.function] = local

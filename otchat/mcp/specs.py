@@ -27,6 +27,7 @@ class ServerSpec:
     headers: dict[str, str] = field(default_factory=dict)
     timeout: float = CALL_TIMEOUT
     enabled: bool = True
+    trust: bool = False  # the config says its read-only hints may be believed (a hint alone is no trust)
 
 
 def parse_command(text: str) -> ServerSpec:
@@ -64,5 +65,6 @@ def specs_from_config(servers: dict[str, Any]) -> list[ServerSpec]:
             headers=dict(table.get("headers", {})),
             timeout=float(table.get("timeout", CALL_TIMEOUT)),
             enabled=bool(table.get("enabled", True)),
+            trust=table.get("trust", False) is True,
         ))
     return specs

@@ -5,9 +5,11 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING, Any
 
+from ..cmdcheck import findings, shown, warnings
 from ..conversation import Entry
 from ..env import Env, screen
 from ..errors import ExitCode, OtchatError
+from .keys import CTRL_C, CTRL_D, ESC, Keys
 
 if TYPE_CHECKING:
     from ..runner import Session
@@ -15,40 +17,7 @@ if TYPE_CHECKING:
 MENU = "[e]xecute  [m]odify  [d]escribe  [c]opy  [a]bort"
 DESCRIBE = ("Explain briefly what this command does, part by part, and any risk in running it:\n\n"
             "```{lexer}\n{command}\n```")
-CTRL_C, CTRL_D, ESC = "\x03", "\x04", "\x1b"
 LEXERS = {"fish": "fish", "sh": "bash", "bash": "bash", "zsh": "zsh", "ksh": "bash", "dash": "bash"}
-
-
-class Keys:
-    """The terminal the menu reads single keys from (stdin, or /dev/tty when stdin is a pipe)."""
-
-    def __init__(self, fd: int, *, own: bool) -> None:
-        self.fd = fd
-        self.own = own  # opened here (/dev/tty): the command run gets it as stdin, and it is closed
-
-    def read(self) -> str:
-        """One key press, unechoed; Ctrl-C and Ctrl-D arrive as characters (the terminal is raw).
-
-        Keys typed before the menu was drawn are discarded (TCSAFLUSH): they were not typed
-        at this command. Several bytes at once (a paste, a line typed ahead, an arrow key's
-        escape sequence) are no key of the menu: "" — so "echo hi" pasted never means `e`.
-        """
-        import termios
-        import tty
-
-        saved = termios.tcgetattr(self.fd)
-        try:
-            tty.setraw(self.fd, termios.TCSAFLUSH)
-            data = os.read(self.fd, 64)
-        finally:
-            termios.tcsetattr(self.fd, termios.TCSADRAIN, saved)
-        if not data:
-            return CTRL_D
-        return data.decode("ascii") if len(data) == 1 and data < b"\x80" else ""
-
-    def close(self) -> None:
-        if self.own:
-            os.close(self.fd)
 
 
 class Menu:
@@ -78,12 +47,20 @@ class Menu:
                 return ExitCode.OK
             if key == "e":
                 self.console.print("execute")
-                return self.execute(command)
-            if key == "m":
+                sure = self.second_look(command)
+                if sure is None:
+                    return ExitCode.INTERRUPTED
+                if sure:
+                    return self.execute(command)
+            elif key == "m":
                 self.console.print("modify (Enter runs it, Ctrl-C returns to the menu)")
                 edited = self.modify(command)
-                if edited:
+                sure = self.second_look(edited) if edited else False
+                if sure is None:
+                    return ExitCode.INTERRUPTED
+                if edited and sure:
                     return self.execute(edited)
+                command = edited or command  # not run: what was edited stays, for another look
                 self.show(command)
             elif key == "d":
                 self.console.print("describe")
@@ -95,10 +72,29 @@ class Menu:
                 self.console.print()  # an unknown key: the menu again
 
     def show(self, command: str) -> None:
+        """The command highlighted, what a terminal would not show made visible, and a warning
+        for each thing that keeps it from being one visible command."""
         from rich.syntax import Syntax
 
         lexer = LEXERS.get(self.shell, "bash")
-        self.console.print(Syntax(command, lexer, background_color="default", word_wrap=True))
+        self.console.print(Syntax(shown(command), lexer, background_color="default", word_wrap=True))
+        for line in warnings(findings(command, self.shell)):
+            self.console.print(f"warning: {line}", style="bold yellow", markup=False)
+
+    def second_look(self, command: str) -> bool | None:
+        """Whether to run it: yes at once when nothing was found in it, else only when `y`
+        answers a second question (None: Ctrl-C)."""
+        if not findings(command, self.shell):
+            return True
+        self.console.print("It is not one plain command (see the warning above). Run it anyway? [y/N]",
+                           style="bold", end=" ", markup=False)
+        self.env.stdout.flush()
+        key = self.keys.read().lower()
+        if key == CTRL_C:
+            self.console.print("^C")
+            return None
+        self.console.print("yes" if key == "y" else "no")
+        return key == "y"
 
     def execute(self, command: str) -> int:
         """Run `command` with the user's shell, in the current directory, on the terminal."""

@@ -1,4 +1,4 @@
-"""Questions asked on the terminal: a line of input, yes or no, a hidden key, a tool call's approval."""
+"""Questions asked on the terminal: a line of input, yes or no, a hidden key, a tool call's approval (one key)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from ..env import Env
 from ..text import clip
 
 Ask = Callable[[str], str]
+APPROVAL_KEYS = "[y]es / [n]o / [t] always for this tool"  # not [a]: in `cmd`'s menu, a aborts
 
 
 def ask(env: Env, question: str) -> str:
@@ -38,27 +39,67 @@ def read_hidden(prompt: str) -> str:
 
 
 class Approver:
-    """Whether a local tool call may run: read-only tools, --yes, auto_approve and "always"
-    say yes; otherwise the person at the terminal is asked, and in a pipe the call is refused."""
+    """Whether a local tool call may run: --yes, auto_approve, "always for this tool" and the
+    read-only tools of servers the config trusts say yes; otherwise the person at the terminal
+    is asked for one key, and in a pipe the call is refused. A server's own readOnlyHint is its
+    word about itself, not trust: alone it skips nothing."""
 
-    def __init__(self, env: Env, auto: bool | list[str]) -> None:
+    def __init__(self, env: Env, auto: bool | list[str], *, read_key: Callable[[], str] | None = None) -> None:
         self.env = env
         self.auto = auto
         self.always: set[str] = set()
+        self.read_key = read_key  # one key press (tests script them); None: the terminal's, raw
 
     def __call__(self, tool: Any, arguments: Any) -> bool:
-        auto = self.auto
-        if tool.read_only or auto is True or tool.function in self.always or (
-                isinstance(auto, list) and tool.function in auto):
+        if self.approved(tool):
             return True
+        read_key = self.read_key or self.terminal_keys()
+        if read_key is None:
+            self.env.warn(f"{tool.function} was not run: not approved (pass --yes, or set auto_approve)")
+            return False
+        return self.ask(tool, arguments, read_key)
+
+    def approved(self, tool: Any) -> bool:
+        """Approved without asking: by the config, the command line or an earlier "always"."""
+        auto = self.auto
+        return bool(tool.trusted_read_only or auto is True or tool.function in self.always
+                    or (isinstance(auto, list) and tool.function in auto))
+
+    def terminal_keys(self) -> Callable[[], str] | None:
+        """Where keys are read when a person is there to ask (stdin and stderr a terminal), else None."""
         env = self.env
-        if env.stdin_isatty and env.stderr_isatty and env.stdin is not None:
-            shown = clip(json.dumps(arguments, ensure_ascii=False), 200)
-            answer = ask(env, f"Run {tool.function} {shown}? [y]es / [n]o / [a]lways for this tool: ")
-            answer = answer.strip().lower()
-            if answer.startswith("a"):
-                self.always.add(tool.function)
+        if not (env.stdin_isatty and env.stderr_isatty and env.stdin is not None):
+            return None
+        try:
+            fd = env.stdin.fileno()
+        except (AttributeError, OSError, ValueError):
+            return None
+        from .keys import Keys
+
+        return Keys(fd, own=False).read
+
+    def ask(self, tool: Any, arguments: Any, read_key: Callable[[], str]) -> bool:
+        """One key, no Enter: y yes; n, Enter, Esc or Ctrl-D no; t always for this tool. Ctrl-C
+        interrupts the turn as it would anywhere else. The answer is echoed."""
+        from ..cmdcheck import shown
+        from .keys import CTRL_C, CTRL_D, ESC
+
+        err = self.env.stderr
+        # The arguments come from the model: on one line, clipped, nothing hidden in them.
+        called = clip(shown(json.dumps(arguments, ensure_ascii=False, default=str)), 200)
+        err.write(f"Run {tool.function} {called}? {APPROVAL_KEYS}: ")
+        while True:
+            err.flush()
+            key = read_key().lower()
+            if key == CTRL_C:
+                err.write("^C\n")
+                raise KeyboardInterrupt
+            if key in ("y", "t"):
+                err.write("yes\n" if key == "y" else f"always for {tool.function}\n")
+                if key == "t":
+                    self.always.add(tool.function)
                 return True
-            return answer.startswith("y")
-        env.warn(f"{tool.function} was not run: not approved (pass --yes, or set auto_approve)")
-        return False
+            if key in ("n", "\r", "\n", ESC, CTRL_D):
+                err.write("no\n")
+                return False
+            err.write(f"\npress y, n or t ({APPROVAL_KEYS}): ")
