@@ -105,3 +105,11 @@ def test_help_and_version_alone_answer_for_otchat(otchat):
     done = otchat("help")
     assert done.code == 0 and done.stdout.startswith("Usage: otchat [OPTIONS] [PROMPT]...")
     assert "Commands" in done.stdout and done.stderr == ""
+
+
+def test_auth_status_after_a_profile_speaks_of_that_profile(tmp_path):
+    seen = []
+    env = setup(tmp_path, seen)
+    assert run(["--profile", "local", "auth", "status"], env) == 0, env.stderr.getvalue()
+    out = env.stdout.getvalue()
+    assert "http://127.0.0.1:9/v1 (profile local)" in out and seen == []
