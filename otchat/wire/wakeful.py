@@ -170,7 +170,7 @@ class WakefulTransport(httpx.BaseTransport):
     def __init__(self, ssl_context: ssl.SSLContext | None, wakeup: Wakeup = WAKEUP) -> None:
         # httpx's default limits; `ssl_context` None only for plain http (httpcore would
         # make a default one if an https URL came).
-        self._pool = httpcore.ConnectionPool(ssl_context=ssl_context, max_connections=100,
+        self.connections = httpcore.ConnectionPool(ssl_context=ssl_context, max_connections=100,
                                              max_keepalive_connections=20, keepalive_expiry=5.0,
                                              network_backend=WakefulBackend(wakeup))
 
@@ -181,13 +181,13 @@ class WakefulTransport(httpx.BaseTransport):
         core = httpcore.Request(method=request.method, url=url, headers=request.headers.raw,
                                 content=request.stream, extensions=request.extensions)
         with _mapped():
-            response = self._pool.handle_request(core)
+            response = self.connections.handle_request(core)
         assert isinstance(response.stream, Iterable)
         return httpx.Response(status_code=response.status, headers=response.headers,
                               stream=_Body(response.stream), extensions=response.extensions)
 
     def close(self) -> None:
-        self._pool.close()
+        self.connections.close()
 
 
 class _Body(httpx.SyncByteStream):
