@@ -7,32 +7,20 @@ import dataclasses
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any
 
 from .config.resolve import Settings, model_id
 from .conversation import Conversation, Entry
+from .engine import finish_note
 from .env import Env
 from .errors import OtchatError, TurnCut, UsageError
 from .models import ChatRequest, Error, Event, ReasoningDelta, TextDelta, TurnResult
-from .runner import Session, finish_note, refuse
-
-if TYPE_CHECKING:
-    from .engine import Sink
+from .seams import Board, Opener, Reply, Sink
+from .session import Session, refuse
 
 # After Ctrl-C, how long the workers get to hand in what arrived (their sockets are shut, so they
 # wake at once); one still waiting for a server's first byte is left behind (a daemon thread).
 GRACE = 1.0
-
-
-class Board(Protocol):
-    """Where a comparison's answers show (see the Board interface in the README's notes): a sink
-    per model, called from that model's worker thread; `done` once per model; `close` at the end."""
-
-    def sink(self, index: int) -> Sink: ...
-
-    def done(self, index: int, result: TurnResult, error: Error | None) -> None: ...
-
-    def close(self, interrupted: bool) -> None: ...
 
 
 class Cancelled(BaseException):
@@ -71,12 +59,10 @@ class _Tap:
 
     @property
     def frame(self) -> float:
-        return float(getattr(self.sink, "frame", 0.0))
+        return self.sink.frame
 
-    def prepare(self) -> None:
-        prepare = getattr(self.sink, "prepare", None)
-        if prepare is not None:
-            prepare()
+    def sent(self) -> None:
+        self.sink.sent()
 
     def handle(self, event: Event) -> None:
         if self.cancel.is_set():
@@ -97,20 +83,20 @@ class _Opener:
     """The shared transport, for one worker: it remembers the replies it opened, so the main
     thread can stop them."""
 
-    def __init__(self, transport: Any, cancel: threading.Event) -> None:
+    def __init__(self, transport: Opener, cancel: threading.Event) -> None:
         self.transport = transport
         self.cancel = cancel
-        self.replies: list[Any] = []
+        self.replies: list[Reply] = []
         self.lock = threading.Lock()
 
-    def open(self, request: ChatRequest, sent: Any = None) -> Any:
+    def open(self, request: ChatRequest, sent: Callable[[], None] | None = None) -> Reply:
         if self.cancel.is_set():
             raise Cancelled
         reply = self.transport.open(request, sent)
         with self.lock:
             self.replies.append(reply)
         if self.cancel.is_set():  # cancelled while it was opening: `abort` may have missed it
-            _abort(reply)
+            reply.abort()
             raise Cancelled
         return reply
 
@@ -118,13 +104,7 @@ class _Opener:
         with self.lock:
             replies = list(self.replies)
         for reply in replies:
-            _abort(reply)
-
-
-def _abort(reply: Any) -> None:
-    abort = getattr(reply, "abort", None)
-    if abort is not None:
-        abort()
+            reply.abort()
 
 
 @dataclass
@@ -148,7 +128,7 @@ class Answer:
 class Contest:
     """The threads of one comparison: each model's exchange on its own copy of the conversation."""
 
-    def __init__(self, env: Env, session: Session, transport: Any, board: Board, models: list[str],
+    def __init__(self, env: Env, session: Session, transport: Opener, board: Board, models: list[str],
                  before: list[Entry], question: Entry) -> None:
         self.env = env
         self.board = board
@@ -248,7 +228,7 @@ class Contest:
         return result, None, entries
 
 
-def ask(env: Env, session: Session, transport: Any, make_board: Callable[[], Board], models: list[str],
+def ask(env: Env, session: Session, transport: Opener, make_board: Callable[[], Board], models: list[str],
         text: str) -> int:
     """A one-shot comparison: `text` asked of every model; the first-named model's answer (the
     first that has one) becomes the conversation's current branch. The exit code.
@@ -272,7 +252,7 @@ def ask(env: Env, session: Session, transport: Any, make_board: Callable[[], Boa
     return contest.exit_code()
 
 
-def again(env: Env, session: Session, transport: Any, board: Board, models: list[str]) -> int:
+def again(env: Env, session: Session, transport: Opener, board: Board, models: list[str]) -> int:
     """REPL /compare: the last question asked of `models` too; their answers join the log beside
     the one the conversation holds, which stays current. The exit code (as `ask`)."""
     conversation = session.conversation
@@ -285,8 +265,7 @@ def again(env: Env, session: Session, transport: Any, board: Board, models: list
         contest.run()
     finally:
         _log(session, contest, question, session.settings.model)
-        last = conversation.entries[-1]
-        session.recorder.move(last.row)
+        session.log.move(conversation.entries[-1].row)
     _warn(env, contest)
     return contest.exit_code()
 
@@ -301,16 +280,11 @@ def _log(session: Session, contest: Contest, question: Entry, model: str | None 
             session.totals.add(answer.result)
     if not answered or question.row is None:
         return answered[0] if answered else None
-    from .store.recorder import to_message
-
-    s, first = session.settings, answered[0]
+    first = answered[0]
     for answer in answered:
         # Each message keeps its own model; the conversation's is the first-named one's.
-        rows = session.recorder.record(model or first.settings.model, s.profile, s.system,
-                                       [to_message(e) for e in answer.entries], parent=question.row)
-        for entry, row in zip(answer.entries, rows, strict=True):
-            entry.row = row
-    session.recorder.move(first.entries[-1].row)
+        session.log.siblings(session.settings, model or first.settings.model, answer.entries, question.row)
+    session.log.move(first.entries[-1].row)
     return first
 
 

@@ -163,6 +163,11 @@ class Conversation:
                 self.anchor = self.retried.row
         return self.last_user_text
 
+    def last_exchange(self) -> list[tuple[str, str]]:
+        """(role, text) of the path's last exchange: its last question and what followed."""
+        starts = self.turns()
+        return [(e.role, e.content) for e in self.entries[starts[-1] if starts else 0:] if e.role != "tool"]
+
     def continuable(self) -> Entry | None:
         """The last reply, when it was cut short (interrupted, or stopped at the token limit)."""
         last = self.entries[-1] if self.entries else None

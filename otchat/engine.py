@@ -6,11 +6,10 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterable
-from typing import Any, Protocol
 
 from .config.resolve import Settings
 from .conversation import Conversation, Entry
-from .errors import StreamError, ToolBudgetError, TurnCut
+from .errors import ExitCode, StreamError, ToolBudgetError, TurnCut
 from .models import (
     ChatRequest,
     Event,
@@ -24,32 +23,10 @@ from .models import (
     TurnResult,
     Usage,
 )
+from .seams import Approve, Opener, Sink, Tools
 from .wire import request as requests
 from .wire.protocol import ChunkDecoder, ToolCallAccumulator, completion_events
 from .wire.thinking import ThinkSplitter
-
-
-class Sink(Protocol):
-    """Where events go (a renderer). It never calls back into the engine.
-
-    `flush` is called whenever everything that arrived has been handed over; a sink with
-    a `frame` (seconds) asks for network reads no closer together than that.
-    """
-
-    def handle(self, event: Event) -> None: ...
-
-    def flush(self) -> None: ...
-
-
-class Tools(Protocol):
-    """Local tools (a mcp.hub.Hub): look one up by its function name, call it."""
-
-    def tool(self, function: str) -> Any: ...
-
-    def call(self, function: str, arguments: Any) -> Any: ...
-
-
-Approve = Callable[[Any, Any], bool]  # (the local tool, its arguments) -> may it run?
 
 
 def run_tool_calls(calls: list[ToolCall], tools: Tools | None, approve: Approve, sink: Sink) -> list[ToolResult]:
@@ -73,10 +50,6 @@ def run_tool_calls(calls: list[ToolCall], tools: Tools | None, approve: Approve,
         results.append(result)
     sink.flush()
     return results
-
-
-class Opener(Protocol):
-    def open(self, request: ChatRequest, sent: Callable[[], None] | None = None) -> Any: ...  # -> wire.transport.Reply
 
 
 def exchange(
@@ -183,7 +156,7 @@ def run_turn(
     """Send `request`, pass every event to `sink`, and return what arrived.
 
     The request leaves first: once it is sent, what only the answer needs (the sink's
-    `prepare`, which loads the renderer, and `meanwhile`, the log's write of the
+    `sent`, which loads the renderer, and `meanwhile`, the log's write of the
     question) run on a thread while this one waits for the server's first byte, and are
     done before any event reaches the sink or the caller sees the turn's end.
 
@@ -193,7 +166,7 @@ def run_turn(
     turn = _Turn(sink, request.body.get("model"))
     start = clock()
     try:
-        beside = _Beside([meanwhile, getattr(sink, "prepare", None)])
+        beside = _Beside([meanwhile, sink.sent])
         try:
             reply = transport.open(request, sent=beside.start)
         finally:
@@ -203,7 +176,7 @@ def run_turn(
             if failed is not None:
                 raise failed
             if reply.is_stream:
-                turn.read_stream(reply.batches(sink.flush, getattr(sink, "frame", 0.0)))
+                turn.read_stream(reply.batches(sink.flush, sink.frame))
             else:
                 for event in completion_events(reply.json()):
                     turn.dispatch(event)
@@ -335,3 +308,20 @@ class _Turn:
             self.sink.handle(self.result.usage)
         self.sink.handle(Finish(self.result.finish_reason))
         self.sink.flush()
+
+
+def finish_note(result: TurnResult, settings: Settings) -> tuple[str | None, int]:
+    """What to say of a reply that stopped early (None: nothing), and the exit code it earns."""
+    reason = result.finish_reason
+    if reason == "length":
+        return "the reply was cut short at the token limit (finish_reason: length)", ExitCode.OK
+    if reason == "content_filter":
+        return "the reply was stopped by a content filter (finish_reason: content_filter)", ExitCode.OK
+    if reason == "tool_calls":
+        declared = settings.declared_functions()
+        unrun = [call.name for call in result.tool_calls if call.name not in declared]
+        if unrun or not result.tool_calls:
+            names = ", ".join(unrun) or "unnamed"
+            return (f"the reply stopped at the server's tool budget with tool calls unrun: {names}",
+                    ExitCode.TOOL_BUDGET)
+    return None, ExitCode.OK

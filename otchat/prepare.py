@@ -3,7 +3,8 @@ resolve to, and the key their host may get (design.md §3)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import dataclasses
+from dataclasses import dataclass, field
 from typing import Any
 
 from .config import resolve as config
@@ -11,16 +12,10 @@ from .config.redact import is_secret_header
 from .config.resolve import Flags, Held, Settings
 from .env import Env
 from .errors import ConfigError
+from .plan import Mode, Resume
 
 
-@dataclass
-class Resume:
-    """Continue a stored conversation: `ref` an id prefix, or None for the latest."""
-
-    ref: str | None = None
-
-
-@dataclass
+@dataclass(frozen=True)
 class Setup:
     """What a run starts from: its flags and config file, where a continued conversation was held,
     and the settings they resolve to."""
@@ -30,17 +25,25 @@ class Setup:
     settings: Settings
     held: Held | None = None
     need_key: bool = True
+    mode: Mode = field(default_factory=Mode)
 
 
-def settings_for(env: Env, flags: Flags, file: dict[str, Any], key: str | None, held: Held | None = None) -> Settings:
-    """Flags + environment + config file (+ a continued conversation's route) → Settings, with
-    the key: the one place a run resolves."""
+def settings_for(env: Env, flags: Flags, file: dict[str, Any], key: str | None, held: Held | None = None,
+                 mode: Mode | None = None) -> Settings:
+    """Flags + environment + config file (+ a continued conversation's route, + the mode's own
+    role and system prompt) → Settings, with the key: the one place a run resolves."""
+    roles = file.get("roles", {})
+    if mode is not None and mode.role is not None and flags.role is None and mode.role in roles:
+        flags = dataclasses.replace(flags, role=mode.role)
     settings = config.resolve(flags, env.environ, file, held)
-    settings.api_key = key
-    return settings
+    if mode is not None and mode.system is not None:  # the mode's prompt, not config.toml's top-level one
+        role_system = roles.get(flags.role, {}).get("system") if flags.role else None
+        settings = dataclasses.replace(settings, system=flags.system or role_system or mode.system)
+    return dataclasses.replace(settings, api_key=key)
 
 
-def prepare(env: Env, flags: Flags, *, need_key: bool = True, resume: Resume | None = None) -> Setup:
+def prepare(env: Env, flags: Flags, *, need_key: bool = True, resume: Resume | None = None,
+            mode: Mode | None = None) -> Setup:
     """Config file + environment + flags, the route of the conversation `resume` continues, and
     the key for the host they resolve to (required unless `need_key` is False).
 
@@ -52,8 +55,8 @@ def prepare(env: Env, flags: Flags, *, need_key: bool = True, resume: Resume | N
         from .store.recorder import held_route
 
         held = held_route(env, resume.ref)
-    settings = with_key(env, settings_for(env, flags, file, None, held), need_key=need_key)
-    return Setup(flags, file, settings, held, need_key)
+    settings = with_key(env, settings_for(env, flags, file, None, held, mode), need_key=need_key)
+    return Setup(flags, file, settings, held, need_key, mode or Mode())
 
 
 def with_key(env: Env, settings: Settings, *, need_key: bool = True) -> Settings:
@@ -61,7 +64,7 @@ def with_key(env: Env, settings: Settings, *, need_key: bool = True) -> Settings
     from .config.keys import find_key
 
     found = find_key(settings, env.environ, env.config_dir, run_command=need_key)
-    settings.api_key, settings.key_note = found.value, found.withheld
+    settings = dataclasses.replace(settings, api_key=found.value, key_note=found.withheld)
     if found.value:
         env.secrets.add(found.value)
     env.secrets.update(value for name, value in settings.headers.items() if is_secret_header(name))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -207,6 +208,28 @@ def is_response_format_rejection(status: int, body_text: str | bytes) -> bool:
         return False
     body = body_text.decode("utf-8", "replace") if isinstance(body_text, bytes) else body_text
     return "response_format" in body or "json_schema" in body
+
+
+class ResponseFormatFallback:
+    """The `response_format` fallback a run hands to its transport: a server that refuses the
+    field gets the request again without it (the schema still goes as a system message, and the
+    reply is validated anyway), and its base URL is remembered, so the next run with a schema
+    leaves the field out from the start."""
+
+    field = "response_format"
+
+    def __init__(self, data_dir: Path, base_url: str, said: Callable[[], None] | None = None) -> None:
+        self.cache = RejectionCache(data_dir)
+        self.base_url = base_url
+        self.said = said  # told once the field was dropped (a -v line)
+
+    def rejects(self, status: int, body: bytes) -> bool:
+        return is_response_format_rejection(status, body)
+
+    def dropped(self) -> None:
+        self.cache.remember(self.base_url)
+        if self.said is not None:
+            self.said()
 
 
 class RejectionCache:

@@ -3,17 +3,20 @@ errors; the failed attempts leave the conversation's path as a branch of the log
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from .errors import TurnCut
+from .env import Env
+from .errors import ExitCode, TurnCut
 from .models import TurnResult
+from .plan import Format, Output
+from .seams import JSON, JSONObject, Opener, Sink
 from .structured import SchemaMismatch, extract_json, reask_message, validate
 
 if TYPE_CHECKING:
-    from .engine import Opener, Sink
-    from .runner import Session
+    from .session import Session
 
 
 @dataclass
@@ -22,7 +25,7 @@ class Outcome:
 
     result: TurnResult
     attempts: int
-    data: Any = None
+    data: JSON = None
     errors: list[str] = field(default_factory=list)
 
     @property
@@ -30,7 +33,7 @@ class Outcome:
         return not self.errors
 
 
-def check(reply: str, schema: dict[str, Any]) -> tuple[Any, list[str]]:
+def check(reply: str, schema: JSONObject) -> tuple[JSON, list[str]]:
     """A reply's JSON value and the schema's complaints about it (no JSON at all is one)."""
     try:
         data = extract_json(reply)
@@ -76,3 +79,21 @@ def ask(session: Session, text: str, sink: Sink, transport: Opener, *, retries: 
         return Outcome(result, total, errors=errors)
     finally:
         session.save()
+
+
+def show(env: Env, outcome: Outcome, output: Output) -> int:
+    """The JSON document on stdout (exit 0), or the errors as a SchemaMismatch (exit 10)."""
+    if not outcome.valid:
+        attempts = f"{outcome.attempts} attempt{'s' if outcome.attempts != 1 else ''}"
+        if output.verbose:
+            env.stderr.write(f"otchat: the last reply:\n{env.redact(outcome.result.content)}\n")
+            env.stderr.flush()
+        raise SchemaMismatch(f"the reply did not match the schema after {attempts}: {'; '.join(outcome.errors)}",
+                             errors=outcome.errors, hint=None if output.verbose else "-v shows the last reply")
+    document = json.dumps(outcome.data, ensure_ascii=False, indent=2 if env.stdout_isatty else None)
+    if output.format == Format.json:
+        envelope = {**outcome.result.to_json(), "content": document, "data": outcome.data}
+        document = json.dumps(envelope, ensure_ascii=False)
+    env.stdout.write(document + "\n")
+    env.stdout.flush()
+    return ExitCode.OK

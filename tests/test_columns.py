@@ -168,7 +168,7 @@ def test_time_to_first_token_counts_from_when_the_request_left():
     view, out = board(120, clock=lambda: now[0])
     sink = view.sink(0)
     now[0] = 100.2  # the question was logged, the request built and sent
-    sink.prepare()
+    sink.sent()
     now[0] = 100.31
     sink.handle(TextDelta("Alpha answer.\n"))
     view.done(0, TurnResult(content="x", usage=Usage(120, 340), elapsed=2.41), None)

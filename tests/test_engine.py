@@ -25,6 +25,11 @@ def pieces(data, size):
 
 
 class Recorder:
+    frame = 0.0
+
+    def sent(self):
+        pass
+
     def __init__(self):
         self.events = []
         self.flushes = 0

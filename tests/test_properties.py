@@ -17,6 +17,11 @@ REQUEST = ChatRequest("http://t/v1/chat/completions", {}, {"model": "m", "messag
 
 
 class Sink:
+    frame = 0.0
+
+    def sent(self):
+        pass
+
     def __init__(self):
         self.text = []
 

@@ -10,8 +10,12 @@ from prompt_toolkit.output import DummyOutput
 
 from otchat.config.resolve import Flags
 from otchat.errors import UsageError
-from otchat.runner import Output, Session, Setup, prepare, settings_for
+from otchat.plan import Format, Output, Plan
+from otchat.prepare import Setup, settings_for
+from otchat.runner import Run
+from otchat.session import Session
 from otchat.term import repl, slash
+from otchat.term.front import TermFront
 from tests.conftest import make_env
 from tests.fakeserver import text_chunks
 
@@ -57,7 +61,9 @@ def run_repl(tmp_path, keys, server, *, flags=None, multiline=False, first=None)
     with create_pipe_input() as pipe, create_app_session(input=pipe, output=DummyOutput()):
         pipe.send_text(keys)
         pipe.close()  # end of input: Ctrl-D at the last prompt
-        code = repl.run(env, prepare(env, flags or Flags()), Output(format="plain"), first, multiline=multiline)
+        plan = Plan(flags or Flags(), Output(format=Format.plain))
+        with Run(env, plan, TermFront(env, plan.output)) as run:
+            code = repl.run(env, run, first, multiline=multiline)
     return code, env
 
 

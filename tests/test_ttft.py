@@ -49,7 +49,7 @@ class Preparing(Recorder):
         self.ran = ran
         self.prepared_on = None
 
-    def prepare(self):
+    def sent(self):
         self.prepared_on = threading.current_thread()
         self.ran.set()
 
@@ -105,7 +105,7 @@ def test_the_deferred_markdown_sink_draws_what_the_markdown_sink_draws():
     draw(MarkdownSink(console(direct), show_usage=False))
     draw(Deferred(lambda: MarkdownSink(console(deferred), show_usage=False)))
     ahead = Deferred(lambda: MarkdownSink(console(prepared), show_usage=False))
-    thread = threading.Thread(target=ahead.prepare)
+    thread = threading.Thread(target=ahead.sent)
     thread.start()
     thread.join()
     draw(ahead)
@@ -205,13 +205,13 @@ def test_a_deferred_sink_is_made_once_when_two_threads_ask_at_once():
     started, release, made = threading.Event(), threading.Event(), []
 
     def make():
-        made.append(object())
+        made.append(Recorder())
         started.set()
         release.wait(5)
         return made[-1]
 
     deferred = Deferred(make)
-    worker = threading.Thread(target=deferred.prepare)
+    worker = threading.Thread(target=deferred.sent)
     worker.start()
     started.wait(5)
     reader = threading.Thread(target=lambda: deferred.sink)

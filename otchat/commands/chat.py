@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Unpack
 
 import typer
 
+from ..env import Env
+from ..plan import Format, Output, Plan, check
 from .group import env_of
-from .options import Format, flags_from, one_model, resume_from, with_request_options
+from .options import RequestOptions, flags_from, resume_from, with_request_options
 
 
 @with_request_options
@@ -19,19 +21,23 @@ def chat(
         bool, typer.Option("--multiline", help="Enter inserts a new line; Alt-Enter sends.")
     ] = False,
     format: Annotated[Format, typer.Option("--format", help="Output format of replies.")] = Format.auto,
-    **request: Any,
+    **request: Unpack[RequestOptions],
 ) -> int:
     """Chat interactively (one message per line when stdin is not a terminal)."""
-    from ..runner import Output, prepare
+    env = env_of(ctx)
+    output = Output(format=format, usage=request["usage"], verbose=request["verbose"])
+    plan = Plan(flags_from(request), output, resume_from(request), files=list(request["file"] or []))
+    check(plan, "chat")
+    return chat_in(env, plan, " ".join(first) if first else None, multiline=multiline)
+
+
+def chat_in(env: Env, plan: Plan, first: str | None, *, multiline: bool = False) -> int:
+    """The REPL of a run of `plan`; the -f files go with the first message."""
+    from ..runner import Run
     from ..term import repl
+    from ..term.front import TermFront
     from .inputs import read_text_file
 
-    env = env_of(ctx)
-    output = Output(format=format.value, usage=request["usage"], verbose=request["verbose"])
-    flags = flags_from(request)
-    one_model(flags, "otchat chat", hint="compare models in the REPL with /compare MODEL [MODEL...]")
-    resume = resume_from(request)
-    setup = prepare(env, flags, resume=resume)
-    files = [read_text_file(path, setup.settings.max_input_bytes) for path in request["file"] or []]
-    return repl.run(env, setup, output, " ".join(first) if first else None, multiline=multiline,
-                    resume=resume, files=files)
+    with Run(env, plan, TermFront(env, plan.output)) as run:
+        files = [read_text_file(path, run.settings.max_input_bytes) for path in plan.files]
+        return repl.run(env, run, first, multiline=multiline, files=files)

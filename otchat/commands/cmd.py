@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Unpack
 
 import typer
 
 from ..env import Env
 from ..errors import ExitCode, OtchatError, UsageError
 from .group import env_of
-from .options import flags_from, one_model, request_options_without
+from .options import RequestOptions, flags_from, request_options_without
+
+if TYPE_CHECKING:
+    from ..config.resolve import Settings
+    from ..models import Usage
+    from ..runner import Run
+    from ..term.keys import Keys
 
 HELP = """\
 Ask the model for one command for your shell and OS.
@@ -34,78 +41,69 @@ def cmd(
     *,
     json_: Annotated[bool, typer.Option("--json", help="Print {command, shell, model, usage} as JSON.")] = False,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the request as JSON; send nothing.")] = False,
-    **request: Any,
+    **request: Unpack[RequestOptions],
 ) -> int:
-    from .. import runner
-    from ..extract import clean_command, os_name, shell_name
-    from ..term.code import WaitSink
-    from ..wire import request as wire
-    from .inputs import read_stdin, read_text_file
+    from ..extract import command_system_prompt, os_name, shell_name
+    from ..plan import Mode, Output, Plan, check
+    from ..runner import Run
+    from ..session import refuse
+    from ..term.front import TermFront
 
     env = env_of(ctx)
     if not words:
         raise UsageError("no request given", hint='try: otchat cmd "find files over 100 MB here"')
-    flags = flags_from(request)
-    one_model(flags, "otchat cmd")
-    setup = runner.prepare(env, flags, need_key=not dry_run)
     shell = shell_name(env.environ)
-    use_command_prompt(env, setup, shell, os_name())
-    piped = read_stdin(env, setup.settings.max_input_bytes)
-    blocks = [read_text_file(path, setup.settings.max_input_bytes) for path in request["file"] or []]
-    message = wire.compose_user_message(" ".join(words), blocks, piped)
-    hub = runner.start_tools(env, setup.settings)
-    keys = None
-    try:
-        session = runner.Session(env, setup, tools=hub)
+    # [roles.cmd] when no --role is given; -s, else the role's, else the built-in system prompt
+    mode = Mode(role=ROLE, system=command_system_prompt(shell, os_name()))
+    output = Output(usage=request["usage"], verbose=request["verbose"], dry_run=dry_run)
+    plan = Plan(flags_from(request), output, files=list(request["file"] or []), mode=mode)
+    check(plan, "cmd")
+    with Run(env, plan, TermFront(env, output), approve=refuse) as run:
+        message = _message(env, run.settings, " ".join(words), plan.files)
+        run.start()
         if dry_run:
-            shown = wire.redacted(session.request_for(message))
-            env.stdout.write(json.dumps(shown, indent=2, ensure_ascii=False) + "\n")
-            return ExitCode.OK
+            return run.answer(message)
         keys = None if json_ else open_keys(env)
-        output = runner.Output(usage=request["usage"], verbose=request["verbose"])
-        transport = runner.make_transport(env, session.settings, output)
         try:
-            sink = WaitSink(env, f"asking {session.settings.model}…")
-            result = runner.finish_turn(env, sink, lambda: session.send(message, sink, transport))
-            runner.check_finish(env, result, session.settings)
-            if output.usage:  # on stderr: stdout (or the menu) is the command alone
-                from ..term.sinks import usage_line
-
-                env.stderr.write(usage_line(result) + "\n")
-            command = clean_command(result.content)
-            if not command:
-                raise OtchatError("the reply holds no command", hint="ask again in other words, or try -m MODEL")
-            if keys is None:
-                model = result.model or session.settings.model
-                return print_command(env, command, shell, model, result.usage, json_=json_)
-            from ..term.cmdmenu import Menu
-
-            return Menu(env, session, transport, keys, shell).run(command)
+            return _ask(env, run, message, shell, keys, json_=json_)
         finally:
-            transport.close()
-    finally:
-        if keys is not None:
-            keys.close()
-        if hub is not None:
-            hub.close()
+            if keys is not None:
+                keys.close()
 
 
-def use_command_prompt(env: Env, setup: Any, shell: str, os: str) -> None:
-    """The system prompt of a command request: -s, else the role's (--role, or [roles.cmd]
-    when there is one), else the built-in one; the config's top-level `system` is for chats."""
-    from .. import runner
-    from ..extract import command_system_prompt
+def _message(env: Env, settings: Settings, words: str, files: list[Path]) -> str:
+    """The request, with the -f files and piped stdin as its context."""
+    from ..wire.request import compose_user_message
+    from .inputs import read_stdin, read_text_file
 
-    flags = setup.flags
-    roles = setup.file.get("roles", {})
-    if flags.role is None and ROLE in roles:
-        flags.role = ROLE
-        setup.settings = runner.settings_for(env, flags, setup.file, setup.settings.api_key)
-    role_system = roles.get(flags.role, {}).get("system") if flags.role else None
-    setup.settings.system = flags.system or role_system or command_system_prompt(shell, os)
+    piped = read_stdin(env, settings.max_input_bytes)
+    blocks = [read_text_file(path, settings.max_input_bytes) for path in files]
+    return compose_user_message(words, blocks, piped)
 
 
-def open_keys(env: Env) -> Any:
+def _ask(env: Env, run: Run, message: str, shell: str, keys: Keys | None, *, json_: bool) -> int:
+    """The command, asked for and shown: alone into a pipe, else in the menu."""
+    from ..extract import clean_command
+    from ..term.code import WaitSink
+
+    result = run.send(message, WaitSink(env, f"asking {run.settings.model}…"))
+    run.finished(result)
+    if run.plan.output.usage:  # on stderr: stdout (or the menu) is the command alone
+        from ..term.sinks import usage_line
+
+        env.stderr.write(usage_line(result) + "\n")
+    command = clean_command(result.content)
+    if not command:
+        raise OtchatError("the reply holds no command", hint="ask again in other words, or try -m MODEL")
+    if keys is None:
+        model = result.model or run.settings.model
+        return print_command(env, command, shell, model, result.usage, json_=json_)
+    from ..term.cmdmenu import Menu
+
+    return Menu(env, run, keys, shell).run(command)
+
+
+def open_keys(env: Env) -> Keys | None:
     """Where the menu reads keys, or None to print the bare command (stdout not a terminal,
     or no terminal to read from): stdin when it is the terminal, else /dev/tty."""
     if not env.stdout_isatty:
@@ -125,7 +123,7 @@ def open_keys(env: Env) -> Any:
     return Keys(fd, own=True)
 
 
-def print_command(env: Env, command: str, shell: str, model: str, usage: Any, *, json_: bool) -> int:
+def print_command(env: Env, command: str, shell: str, model: str, usage: Usage | None, *, json_: bool) -> int:
     """Into a pipe or a file: the command alone (or as JSON), never run; what keeps it from being
     one visible command is said on stderr (`otchat cmd … | sh` and Alt-E would take it as it is)."""
     from ..cmdcheck import findings, warnings

@@ -7,9 +7,10 @@ from typing import Annotated, Any
 
 import typer
 
-from ..config.resolve import Flags
+from ..config.resolve import Flags, Settings
 from ..env import Env
 from ..errors import APIError, ExitCode, StreamError
+from ..seams import JSON
 from ..store.catalog import cache_path, cached, model_id, store
 from .group import env_of
 from .options import BaseUrlOpt, ProfileOpt
@@ -29,7 +30,7 @@ def models(
 
 
 def list_models(env: Env, flags: Flags, *, as_json: bool, refresh: bool, verbose: bool = False) -> int:
-    from ..runner import load_settings
+    from ..prepare import load_settings
 
     settings = load_settings(env, flags)
     path = cache_path(env.data_dir)
@@ -47,23 +48,20 @@ def list_models(env: Env, flags: Flags, *, as_json: bool, refresh: bool, verbose
     return ExitCode.OK
 
 
-def fetch(env: Env, settings: Any, verbose: bool) -> list[Any]:
-    from ..runner import Output, make_transport
+def fetch(env: Env, settings: Settings, verbose: bool) -> list[JSON]:
+    from ..runner import get_json
     from ..wire.request import auth_headers
 
-    # A model list is no place for a hosted tool's long silence: a shorter read timeout.
-    transport = make_transport(env, settings, Output(verbose=verbose), timeout=min(settings.timeout, 60.0))
     url = f"{settings.base_url}/models"
-    try:
-        data = transport.get_json(url, auth_headers(settings))
+    try:  # a model list is no place for a hosted tool's long silence: a shorter read timeout
+        data = get_json(env, settings, url, auth_headers(settings), verbose=verbose,
+                        timeout=min(settings.timeout, 60.0))
     except APIError as exc:
         if exc.status in (404, 405):
             raise APIError(f"{settings.base_url} does not list models ({exc.status})", status=exc.status) from None
         raise
     except StreamError:
         raise StreamError(f"{url} did not answer with JSON") from None
-    finally:
-        transport.close()
     found = data.get("data") if isinstance(data, dict) else data
     if not isinstance(found, list):
         raise StreamError(f"{url} answered without a list of models")

@@ -9,27 +9,51 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable
-from enum import Enum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypedDict, TypeVar, cast
 
 import typer
 
 from ..config.schema import TOP
 from ..errors import UsageError
+from ..plan import Format as Format
+from ..plan import Resume
 from ..shell import values
 
 if TYPE_CHECKING:
     from ..config.resolve import Flags
-    from ..runner import Resume
 
 
-class Format(str, Enum):
-    auto = "auto"
-    markdown = "markdown"
-    plain = "plain"
-    json = "json"
-    jsonl = "jsonl"
+class RequestOptions(TypedDict, total=False):
+    """The shared request options as a command receives them (`**request`); REQUEST_OPTIONS
+    below declares them to typer, under the same names (checked when this module loads)."""
+
+    model: list[str] | None
+    system: str | None
+    tool: list[str] | None
+    no_tool: list[str] | None
+    function: list[Path] | None
+    tool_choice: str | None
+    file: list[Path] | None
+    temperature: float | None
+    max_tokens: int | None
+    option: list[str] | None
+    no_stream: bool
+    base_url: str | None
+    timeout: float | None
+    retries: int | None
+    profile: str | None
+    role: str | None
+    continue_: bool
+    cid: str | None
+    no_log: bool
+    mcp: list[str] | None
+    mcp_command: list[str] | None
+    yes: bool
+    max_tool_rounds: int | None
+    usage: bool
+    verbose: bool
+    traceback: bool
 
 
 # Bounds and defaults come from the config schema (checked in `config.resolve`), so a flag and
@@ -187,6 +211,9 @@ REQUEST_OPTIONS: tuple[inspect.Parameter, ...] = (
     _shared("traceback", TracebackOpt, False),
 )
 
+if set(RequestOptions.__annotations__) != {p.name for p in REQUEST_OPTIONS}:
+    raise TypeError("RequestOptions and REQUEST_OPTIONS name different options")
+
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -217,13 +244,14 @@ def request_options_without(*names: str) -> Callable[[F], F]:
     return lambda command: with_request_options(command, without=names)
 
 
-def flags_from(p: dict[str, Any], also: list[str] | None = None) -> Flags:
+def flags_from(given: RequestOptions, also: list[str] | None = None) -> Flags:
     """The Flags that the shared request options ask for (REQUEST_OPTIONS, by name); `also`:
     more model names (`--models a,b`) after those of `-m`."""
     from ..config.resolve import MAX_MODELS, Flags
     from .inputs import load_functions, parse_options
 
-    p = {**{option.name: option.default for option in REQUEST_OPTIONS}, **p}  # those a command left out
+    defaults = cast(RequestOptions, {option.name: option.default for option in REQUEST_OPTIONS})
+    p: RequestOptions = {**defaults, **given}  # those a command left out take their defaults
     names = [*(p["model"] or []), *(also or [])]
     if len(names) > MAX_MODELS:
         raise UsageError(f"{len(names)} models named; a comparison asks at most {MAX_MODELS} at once")
@@ -252,12 +280,6 @@ def flags_from(p: dict[str, Any], also: list[str] | None = None) -> Flags:
     )
 
 
-def one_model(flags: Flags, command: str, hint: str | None = None) -> None:
-    """Refuse several models where only a one-shot prompt can take them."""
-    if flags.models:
-        raise UsageError(f"{command} talks to one model; several -m/--models are for one-shot prompts", hint=hint)
-
-
 def split_models(text: str | None) -> list[str]:
     """`--models a,b,c`: the names, in order (blanks between commas are left out)."""
     if text is None:
@@ -268,10 +290,8 @@ def split_models(text: str | None) -> list[str]:
     return names
 
 
-def resume_from(p: dict[str, Any]) -> Resume | None:
+def resume_from(p: RequestOptions) -> Resume | None:
     """What -c / --cid ask to continue (None: a new conversation)."""
-    if not (p["continue_"] or p["cid"]):
+    if not (p.get("continue_") or p.get("cid")):
         return None
-    from ..runner import Resume
-
-    return Resume(p["cid"])
+    return Resume(p.get("cid"))

@@ -62,7 +62,7 @@ class Held:
     cid: str = ""  # the conversation's id, for messages
 
 
-@dataclass
+@dataclass(frozen=True)
 class Settings:
     """The resolved settings of one run; with the messages, all `request.build` needs."""
 
@@ -102,6 +102,13 @@ class Settings:
     links: str = "inline"  # where a markdown link's target shows (see term.markdown)
     response_format: bool = True  # may a schema also go as `response_format` (config key)
     schema: dict[str, Any] | None = None  # --schema / /schema: set by the session, never resolved
+
+    def tool_refs(self) -> list[str]:
+        """The hosted tools in use (their registry refs)."""
+        return [tool["ref"] for tool in self.tools if tool.get("type") == "mcp"]
+
+    def tool_refs_text(self) -> str:
+        return ", ".join(self.tool_refs() + sorted(self.declared_functions())) or "none"
 
     def declared_functions(self) -> set[str]:
         """Names of the function tools this client declared (and could answer)."""

@@ -6,24 +6,25 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 from ..env import Env
 from ..models import Error, Event, TurnResult
-from ..runner import Output
+from ..plan import Format, Output
+from ..seams import Board
 from .output import TYPING_FRAME, choose_format
 from .sinks import PlainSink, event_json, turn_json
 
 
 def make_board(env: Env, models: list[str], output: Output, clock: Callable[[], float], *,
-               links: str = "inline") -> Any:
+               links: str = "inline") -> Board:
     """The board for `output` on this Env's streams (`clock` times the terminal view's usage lines)."""
     fmt = choose_format(output.format, env.stdout_isatty, env.environ.get("TERM"))
-    if fmt == "json":
+    if fmt == Format.json:
         return JsonBoard(env, models)
-    if fmt == "jsonl":
+    if fmt == Format.jsonl:
         return JsonlBoard(env, models)
-    if fmt == "markdown":  # side by side, or stacked under headers when the terminal is narrow
+    if fmt == Format.markdown:  # side by side, or stacked under headers when the terminal is narrow
         from .columns import ColumnsView
         from .console import console_for
 
@@ -32,13 +33,22 @@ def make_board(env: Env, models: list[str], output: Output, clock: Callable[[], 
                         frame=TYPING_FRAME if env.stdout_isatty else 0.0)
 
 
+class _Tagged(Protocol):
+    def handle(self, index: int, event: Event) -> None: ...
+
+    def flush(self, index: int) -> None: ...
+
+
 class _Lane:
     """The sink of one model on a board: events go to the board, tagged with the model's index."""
 
-    def __init__(self, board: Any, index: int, frame: float = 0.0) -> None:
+    def __init__(self, board: _Tagged, index: int, frame: float = 0.0) -> None:
         self.board = board
         self.index = index
         self.frame = frame
+
+    def sent(self) -> None:
+        pass
 
     def handle(self, event: Event) -> None:
         self.board.handle(self.index, event)

@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, Any
+from collections.abc import Mapping
 
 from ..cmdcheck import findings, shown, warnings
-from ..conversation import Entry
 from ..env import Env, screen
-from ..errors import ExitCode, OtchatError
+from ..errors import ExitCode
+from ..runner import Run
 from .keys import CTRL_C, CTRL_D, ESC, Keys
-
-if TYPE_CHECKING:
-    from ..runner import Session
 
 MENU = "[e]xecute  [m]odify  [d]escribe  [c]opy  [a]bort"
 DESCRIBE = ("Explain briefly what this command does, part by part, and any risk in running it:\n\n"
@@ -23,12 +20,11 @@ LEXERS = {"fish": "fish", "sh": "bash", "bash": "bash", "zsh": "zsh", "ksh": "ba
 class Menu:
     """One command on screen and the keys that act on it; `run` returns otchat's exit status."""
 
-    def __init__(self, env: Env, session: Session, transport: Any, keys: Keys, shell: str) -> None:
+    def __init__(self, env: Env, run: Run, keys: Keys, shell: str) -> None:
         from .console import console_for
 
         self.env = env
-        self.session = session
-        self.transport = transport
+        self.owner = run  # the run the command was asked in: describe asks in it too
         self.keys = keys
         self.shell = shell
         self.console = console_for(env)
@@ -139,18 +135,15 @@ class Menu:
         return edited.strip() or None
 
     def describe(self, command: str) -> None:
-        """Ask, in the same conversation, what the command does; render the answer."""
-        from ..runner import finish_turn
+        """Ask, in the same conversation, what the command does; render the answer. An error
+        or Ctrl-C ends only the answer: the command is still there to run, copy or abort."""
+        from ..plan import Format
         from .output import make_sink
 
-        sink = make_sink(self.env, "auto", links=self.session.settings.links)
+        sink = make_sink(self.env, Format.auto, links=self.owner.settings.links)
         text = DESCRIBE.format(lexer=LEXERS.get(self.shell, "bash"), command=command)
-        try:
-            finish_turn(self.env, sink, lambda: self.session.send(text, sink, self.transport))
-        except KeyboardInterrupt:
-            self.console.print("[interrupted]", markup=False)
-        except OtchatError as exc:  # the command is still there to run, copy or abort
-            self.env.error(exc.line())
+        self.owner.survive(lambda: self.owner.send(text, sink),
+                           interrupted=lambda: self.console.print("[interrupted]", markup=False))
         self.console.print()
 
     def copy(self, command: str) -> None:
@@ -165,11 +158,10 @@ class Menu:
 
     def log(self, note: str) -> None:
         """What ran and how it ended joins the logged conversation."""
-        self.session.conversation.add(Entry("user", note))
-        self.session.save()
+        self.owner.session.note(note)
 
 
-def shell_path(environ: Any) -> str:
+def shell_path(environ: Mapping[str, str]) -> str:
     """$SHELL when it names a program that can run, else /bin/sh."""
     shell = environ.get("SHELL", "")
     return shell if os.path.isabs(shell) and os.access(shell, os.X_OK) else "/bin/sh"

@@ -59,6 +59,11 @@ class WaitSink:
             self._status = console.status(label, spinner="dots")
             self._status.start()
 
+    frame = 0.0
+
+    def sent(self) -> None:
+        pass
+
     def handle(self, event: Event) -> None:
         if isinstance(event, Error):
             self._stop()

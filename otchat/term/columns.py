@@ -138,7 +138,7 @@ class ColumnSink:
         self.index = index
         self.frame = view.interval  # nothing new shows between repaints: read no more often
 
-    def prepare(self) -> None:
+    def sent(self) -> None:
         """Called by the engine once this model's request is on the wire."""
         self.view.sent(self.index)
 

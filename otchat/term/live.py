@@ -78,6 +78,9 @@ class MarkdownSink:
         elif isinstance(event, Error):
             self._failed = True
 
+    def sent(self) -> None:
+        pass
+
     def flush(self) -> None:
         self.stream.tick()
 

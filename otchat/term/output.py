@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 from ..env import Env
+from ..models import Event, TurnResult
+from ..plan import Format
+from ..seams import TurnSink
 from .sinks import JsonlSink, JsonSink, PlainSink
 
 
-def choose_format(requested: str, stdout_isatty: bool, term: str | None) -> str:
+def choose_format(requested: Format, stdout_isatty: bool, term: str | None) -> Format:
     """`auto` is markdown on a capable terminal, plain everywhere else."""
-    if requested != "auto":
+    if requested != Format.auto:
         return requested
-    return "markdown" if stdout_isatty and term != "dumb" else "plain"
+    return Format.markdown if stdout_isatty and term != "dumb" else Format.plain
 
 
 # Text typed straight onto a terminal is read in frames of 40 ms (25 a second): a person
@@ -22,17 +24,19 @@ def choose_format(requested: str, stdout_isatty: bool, term: str | None) -> str:
 TYPING_FRAME = 0.04
 
 
-def make_sink(env: Env, format: str, *, usage: bool = False, verbose: bool = False, links: str = "inline") -> Any:
+def make_sink(env: Env, format: Format, *, usage: bool = False, verbose: bool = False,
+              links: str = "inline") -> TurnSink:
     """The sink for `format` (auto, markdown, plain, json, jsonl) on this Env's streams."""
     fmt = choose_format(format, env.stdout_isatty, env.environ.get("TERM"))
-    if fmt == "json":
+    if fmt == Format.json:
         return JsonSink(env.stdout)
-    if fmt == "jsonl":
+    if fmt == Format.jsonl:
         return JsonlSink(env.stdout)
-    if fmt == "plain":
+    if fmt == Format.plain:
         return PlainSink(env.stdout, env.stderr, show_usage=usage, verbose=verbose,
                          frame=TYPING_FRAME if env.stdout_isatty else 0.0)
-    def markdown() -> Any:
+
+    def markdown() -> TurnSink:
         from .console import console_for
         from .live import MarkdownSink
 
@@ -44,37 +48,37 @@ def make_sink(env: Env, format: str, *, usage: bool = False, verbose: bool = Fal
 
 class Deferred:
     """A sink made when first needed: rich and the markdown parser (~100 ms of imports)
-    load in `prepare`, which the engine runs while the server thinks, not before the
+    load in `sent`, which the engine runs while the server thinks, not before the
     request leaves. Until then nothing is drawn, so output is the made sink's own."""
 
-    def __init__(self, make: Callable[[], Any]) -> None:
+    def __init__(self, make: Callable[[], TurnSink]) -> None:
         import threading
 
         self._make = make
-        self._sink: Any = None
-        # `prepare` runs on the engine's thread while the reader may already ask for the
+        self._sink: TurnSink | None = None
+        # `sent` runs on the engine's thread while the reader may already ask for the
         # sink (its `frame`): made twice, events would go to one and `end` to the other.
         self._lock = threading.Lock()
 
-    def prepare(self) -> None:
+    def sent(self) -> None:
+        self.sink.sent()
+
+    @property
+    def sink(self) -> TurnSink:
         with self._lock:
             if self._sink is None:
                 self._sink = self._make()
-
-    @property
-    def sink(self) -> Any:
-        self.prepare()
-        return self._sink
+            return self._sink
 
     @property
     def frame(self) -> float:
-        return float(getattr(self.sink, "frame", 0.0))
+        return self.sink.frame
 
-    def handle(self, event: Any) -> None:
+    def handle(self, event: Event) -> None:
         self.sink.handle(event)
 
     def flush(self) -> None:
         self.sink.flush()
 
-    def end(self, result: Any) -> None:
+    def end(self, result: TurnResult) -> None:
         self.sink.end(result)

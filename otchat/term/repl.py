@@ -1,22 +1,21 @@
 """`otchat chat`: the interactive REPL on a terminal, one message per line otherwise.
 
-Turns go through `runner.Session.send` → the engine and the same sinks as one-shot; this
-module only reads input, dispatches slash commands and keeps the session alive.
+Turns go through the run (`runner.Run.turn`) → the engine and the same sinks as one-shot;
+this module only reads input, dispatches slash commands and keeps the session alive.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TextIO
 
 from ..env import Env
 from ..errors import ExitCode, OtchatError
-from ..runner import Output, Resume, Session, Setup, Transports, check_finish, finish_turn, start_tools
+from ..runner import Run
+from ..session import Session
 from ..text import visible
 from . import slash
-from .output import make_sink
-from .prompts import Approver
 
 HISTORY_FILE = "input_history"
 PROMPT = "› "
@@ -37,68 +36,27 @@ class Attachments:
         return text
 
 
-def run(env: Env, setup: Setup, output: Output, first: str | None, *, multiline: bool = False,
-        resume: Resume | None = None, files: list[tuple[str, str]] | None = None) -> int:
-    """The REPL of a prepared run; `files` (name, text) go with the first message."""
-    settings = setup.settings
+def run(env: Env, owner: Run, first: str | None, *, multiline: bool = False,
+        files: list[tuple[str, str]] | None = None) -> int:
+    """The REPL of a run (its caller closes it); `files` (name, text) go with the first message."""
     attach = Attachments(list(files or []))
-    hub = start_tools(env, settings)
-    transport: Transports | None = None
-    try:
-        session = Session(env, setup, tools=hub, approve=Approver(env, settings.auto_approve))
-        # One transport per host the session goes to (/resume may change it): made now for this one.
-        transport = Transports(env, session, output)
-        transport.current()
-        if resume is not None:
-            notice = session.resume(resume.ref)
-            if env.stdin_isatty:
-                _say(env.stdout, env, notice)
-        if env.stdin_isatty:
-            _interactive(env, session, transport, output, first, multiline, attach)
-        else:
-            _scripted(env, session, transport, output, first, attach)
-    finally:
-        if transport is not None:
-            transport.close()
-        if hub is not None:
-            hub.close()
+    notice = owner.start()
+    owner.opener.current()  # the transport of the session's host, made before the first question
+    if notice is not None and env.stdin_isatty:
+        _say(env.stdout, env, notice)
+    if env.stdin_isatty:
+        _interactive(env, owner, first, multiline, attach)
+    else:
+        _scripted(env, owner, first, attach)
     return ExitCode.OK
 
 
-SCHEMA_RETRIES = 2  # as --schema-retries' default
-
-
-def turn(env: Env, session: Session, transport: Any, output: Output, text: str | None) -> None:
-    """One exchange (None: /continue the last reply); errors and Ctrl-C end the turn, never the session."""
-    if session.schema is not None and text is not None:  # /schema: only a reply that matches is shown
-        from . import jsonout
-
-        try:
-            jsonout.run(env, session, transport, output, text, SCHEMA_RETRIES)
-        except OtchatError as exc:
-            env.error(exc.line())
-        except KeyboardInterrupt:
-            pass
-        return
-    sink = make_sink(env, output.format, usage=output.usage, verbose=output.verbose, links=session.settings.links)
-    try:
-        result = finish_turn(env, sink, lambda: session.send(text, sink, transport) if text is not None
-                             else session.go_on(sink, transport))
-    except OtchatError as exc:
-        env.error(exc.line())
-        return
-    except KeyboardInterrupt:
-        return
-    check_finish(env, result, session.settings)
-
-
-def _scripted(env: Env, session: Session, transport: Any, output: Output, first: str | None,
-              attach: Attachments | None = None) -> None:
+def _scripted(env: Env, owner: Run, first: str | None, attach: Attachments | None = None) -> None:
     """Piped stdin: one message (or slash command) per line; replies printed plainly."""
     for line in _lines(env, first):
         if not line.strip():
             continue
-        if not _command_or_turn(env, session, transport, output, line.strip(), info=env.stderr, attach=attach):
+        if not _command_or_turn(env, owner, line.strip(), info=env.stderr, attach=attach):
             return
 
 
@@ -111,18 +69,17 @@ def _lines(env: Env, first: str | None) -> Iterator[str]:
         yield raw.decode("utf-8", "replace").rstrip("\r\n")
 
 
-def _command_or_turn(env: Env, session: Session, transport: Any, output: Output, text: str, info: Any,
-                     attach: Attachments | None = None) -> bool:
+def _command_or_turn(env: Env, owner: Run, text: str, info: TextIO, attach: Attachments | None = None) -> bool:
     """Handle one input; False means leave."""
     pending: str | None = text
     while pending is not None:
         text, pending = pending, None
         if not slash.is_command(text):
             message = text[1:] if text.startswith("//") else text
-            turn(env, session, transport, output, attach.onto(message) if attach else message)
+            owner.turn(attach.onto(message) if attach else message)
             return True
         try:
-            outcome = slash.run(session, text)
+            outcome = slash.run(owner.session, text)
         except OtchatError as exc:
             _say(info, env, f"otchat: {exc.line()}")
             return True
@@ -131,9 +88,11 @@ def _command_or_turn(env: Env, session: Session, transport: Any, output: Output,
         if outcome.recap:
             _recap(env, info, outcome.recap)
         if outcome.go_on:
-            turn(env, session, transport, output, None)
+            owner.turn(None)
         if outcome.compare:
-            _compare(env, session, transport, output, outcome.compare, info)
+            owner.compare(outcome.compare)
+            _say(info, env, f"the conversation goes on from {owner.settings.model}'s answer;"
+                 " /branches lists the others")
         if outcome.code is not None:
             from .code import show_code
 
@@ -149,22 +108,7 @@ def _command_or_turn(env: Env, session: Session, transport: Any, output: Output,
     return True
 
 
-def _compare(env: Env, session: Session, transport: Any, output: Output, models: list[str], info: Any) -> None:
-    """/compare: the last question asked of `models`; the conversation stays on its own answer."""
-    from .. import compare
-    from .boards import make_board
-
-    try:
-        board = make_board(env, models, output, env.clock, links=session.settings.links)
-        compare.again(env, session, transport, board, models)
-    except OtchatError as exc:
-        env.error(exc.line())
-    except KeyboardInterrupt:
-        pass
-    _say(info, env, f"the conversation goes on from {session.settings.model}'s answer; /branches lists the others")
-
-
-def _recap(env: Env, stream: Any, exchange: list[tuple[str, str]]) -> None:
+def _recap(env: Env, stream: TextIO, exchange: list[tuple[str, str]]) -> None:
     """Where the conversation now stands (what the model will see last): dimmed on a terminal."""
     lines = [f"{'you' if role == 'user' else role}: {text}" for role, text in exchange]
     if stream is env.stdout and env.stdout_isatty:
@@ -188,15 +132,15 @@ def _edit(env: Env) -> str | None:
     return "/" + text.strip() if slash.is_command(text.strip()) else text.strip()
 
 
-def _say(stream: Any, env: Env, text: str) -> None:
+def _say(stream: TextIO, env: Env, text: str) -> None:
     stream.write(env.redact(text) + "\n")
     stream.flush()
 
 
-def _interactive(env: Env, session: Session, transport: Any, output: Output, first: str | None,
-                 multiline: bool, attach: Attachments | None = None) -> None:
-    prompt = _prompt_session(env, session, multiline)
-    _say(env.stdout, env, _banner(session, multiline))
+def _interactive(env: Env, owner: Run, first: str | None, multiline: bool,
+                 attach: Attachments | None = None) -> None:
+    prompt = _prompt_session(env, owner.session, multiline)
+    _say(env.stdout, env, _banner(owner.session, multiline))
     if attach and attach.blocks and first is None:
         _say(env.stdout, env, f"{', '.join(name for name, _ in attach.blocks)} will go with your first message")
     pending = first
@@ -212,7 +156,7 @@ def _interactive(env: Env, session: Session, transport: Any, output: Output, fir
                 return
         if not text.strip():
             continue
-        if not _command_or_turn(env, session, transport, output, text.strip(), info=env.stdout, attach=attach):
+        if not _command_or_turn(env, owner, text.strip(), info=env.stdout, attach=attach):
             return
 
 
@@ -220,7 +164,7 @@ def _banner(session: Session, multiline: bool) -> str:
     from .. import __version__
 
     send = "Alt-Enter sends" if multiline else "Enter sends"
-    return (f"otchat {__version__} · {session.settings.model} · tools: {session.tool_refs_text()} · "
+    return (f"otchat {__version__} · {session.settings.model} · tools: {session.settings.tool_refs_text()} · "
             f"{send} · /help · Ctrl-D leaves")
 
 
@@ -256,7 +200,7 @@ def _prompt_session(env: Env, session: Session, multiline: bool) -> Any:
     def toolbar() -> str:
         s = session.settings  # the model's name may be what a server called it: shown visibly
         tokens = f"{session.totals.tokens:,} tokens this session"
-        return visible(f" {s.model} │ tools: {session.tool_refs_text()} │ {tokens} ")
+        return visible(f" {s.model} │ tools: {s.tool_refs_text()} │ {tokens} ")
 
     return PromptSession(
         history=history,
@@ -298,17 +242,17 @@ def _candidates(env: Env, session: Session, kind: str | None, arg: str) -> list[
     if kind == "models":
         from ..store.catalog import cached_ids
 
-        return sorted(session.file.get("aliases", {})) + cached_ids(env.data_dir)
+        return sorted(session.setup.file.get("aliases", {})) + cached_ids(env.data_dir)
     if kind == "roles":
-        return sorted(session.file.get("roles", {}))
+        return sorted(session.setup.file.get("roles", {}))
     if kind == "branches":  # the numbers /branches shows (#12 is typed as 12 too)
         try:
-            return [str(leaf) for leaf in session.branch_leaves()]
+            return [str(leaf) for leaf in session.log.leaves()]
         except OtchatError:  # nothing logged yet, or the log is off: nothing to offer
             return []
     if kind == "tools":
         if " " not in arg:
             return ["add ", "rm "]
         if arg.startswith("rm "):
-            return [f"rm {ref}" for ref in session.tool_refs()]
+            return [f"rm {ref}" for ref in session.settings.tool_refs()]
     return []

@@ -25,7 +25,6 @@ from ..models import (
 from ..text import clip, visible
 
 SUMMARY = 120  # characters of a tool's result shown on one line
-FORMATS = ("auto", "markdown", "plain", "json", "jsonl")
 
 
 class PlainSink:
@@ -43,6 +42,9 @@ class PlainSink:
         self._began = False  # some of a reply arrived
         self._reasoning = ""  # the end of the reasoning written to stderr, until it is closed
         self._round_over = False  # a local tool round ended: the next text starts a new block
+
+    def sent(self) -> None:
+        pass
 
     def handle(self, event: Event) -> None:
         if self._reasoning and not isinstance(event, ReasoningDelta):
@@ -101,9 +103,14 @@ class PlainSink:
 class JsonSink:
     """One final JSON object; a failed turn still prints what arrived, with an `error`."""
 
+    frame = 0.0
+
     def __init__(self, out: TextIO) -> None:
         self.out = out
         self.error: Error | None = None
+
+    def sent(self) -> None:
+        pass
 
     def handle(self, event: Event) -> None:
         if isinstance(event, Error):
@@ -134,8 +141,13 @@ def turn_json(result: TurnResult, error: Error | None, model: str | None = None)
 class JsonlSink:
     """otchat's typed events, one JSON object per line, as they arrive."""
 
+    frame = 0.0
+
     def __init__(self, out: TextIO) -> None:
         self.out = out
+
+    def sent(self) -> None:
+        pass
 
     def handle(self, event: Event) -> None:
         data = event_json(event)

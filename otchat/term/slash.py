@@ -15,7 +15,7 @@ from ..config import schema
 from ..config.resolve import Flags
 from ..conversation import Entry
 from ..errors import UsageError
-from ..runner import Session
+from ..session import Session
 
 
 @dataclass(frozen=True)
@@ -125,7 +125,7 @@ def _schema(s: Session, arg: str) -> Outcome:
 
 def _role(s: Session, arg: str) -> Outcome:
     if not arg:
-        roles = ", ".join(sorted(s.file.get("roles", {}))) or "none defined in config.toml"
+        roles = ", ".join(sorted(s.setup.file.get("roles", {}))) or "none defined in config.toml"
         return Outcome(f"role: {s.settings.role or 'none'} (roles: {roles})")
     s.change(lambda f: setattr(f, "role", arg))
     return Outcome(f"role: {arg} (model {s.settings.model})")
@@ -141,10 +141,10 @@ def _tool(s: Session, arg: str) -> Outcome:
                 f.tools.append(ref)
 
         s.change(add)
-        return Outcome(f"tools: {s.tool_refs_text()}")
+        return Outcome(f"tools: {s.settings.tool_refs_text()}")
     if action in ("rm", "remove") and ref:
-        if ref not in s.tool_refs():
-            raise UsageError(f"{ref} is not in use; tools: {s.tool_refs_text()}")
+        if ref not in s.settings.tool_refs():
+            raise UsageError(f"{ref} is not in use; tools: {s.settings.tool_refs_text()}")
 
         def remove(f: Flags) -> None:
             f.tools = [r for r in f.tools if r != ref]
@@ -152,7 +152,7 @@ def _tool(s: Session, arg: str) -> Outcome:
                 f.no_tools.append(ref)
 
         s.change(remove)
-        return Outcome(f"tools: {s.tool_refs_text()}")
+        return Outcome(f"tools: {s.settings.tool_refs_text()}")
     raise UsageError("usage: /tool add REF or /tool rm REF")
 
 
@@ -180,14 +180,15 @@ def _rewind(s: Session, arg: str) -> Outcome:
     turns = len(s.conversation.turns())
     where = f"after turn {turns}" if turns else "at the start"
     return Outcome(f"back {where}; the next message starts a new branch (/branches lists them)",
-                   recap=s.last_exchange())
+                   recap=s.conversation.last_exchange())
 
 
 def _undo(s: Session) -> Outcome:
     if not s.conversation.turns():
         return Outcome("nothing to undo")
     s.rewind(None)
-    return Outcome("dropped the last exchange; it stays as a branch (/branches lists them)", recap=s.last_exchange())
+    return Outcome("dropped the last exchange; it stays as a branch (/branches lists them)",
+                   recap=s.conversation.last_exchange())
 
 
 def _retry(s: Session) -> str:
@@ -199,7 +200,7 @@ def _retry(s: Session) -> str:
 
 
 def _branches(s: Session) -> str:
-    lines = s.branches()
+    lines = s.log.branches()
     return "\n".join(lines) if lines else "one branch only: nothing to switch to"
 
 
@@ -207,7 +208,7 @@ def _switch(s: Session, arg: str) -> Outcome:
     model = f", model {s.settings.model}" if s.switch(arg) else ""
     turns = len(s.conversation.turns())
     return Outcome(f"switched to #{arg.lstrip('#')} ({turns} turn{'s' if turns != 1 else ''}{model})",
-                   recap=s.last_exchange())
+                   recap=s.conversation.last_exchange())
 
 
 def _continue(s: Session) -> Outcome:
@@ -233,7 +234,7 @@ def _compare(s: Session, arg: str) -> Outcome:
         raise UsageError(f"/compare cannot be used with {why} yet: one model answers at a time")
     for name in names:
         schema.check_value(schema.TOP["model"], name, "/compare", UsageError)
-    return Outcome(compare=model_ids(names, s.file))
+    return Outcome(compare=model_ids(names, s.setup.file))
 
 
 def _clear(s: Session) -> str:
@@ -296,7 +297,7 @@ _HANDLERS: dict[str, Callable[[Session, str], Outcome]] = {
     "schema": _schema,
     "role": _role,
     "tool": _tool,
-    "tools": lambda s, a: Outcome(f"tools: {s.tool_refs_text()}"),
+    "tools": lambda s, a: Outcome(f"tools: {s.settings.tool_refs_text()}"),
     "temperature": _temperature,
     "usage": lambda s, a: Outcome(_usage(s)),
     "retry": lambda s, a: Outcome(message=_retry(s)),

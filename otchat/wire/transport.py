@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import random
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import httpx
@@ -14,7 +14,7 @@ import httpx
 from ..config.redact import shown_header
 from ..errors import APIError, NetworkError, StreamError
 from ..models import ChatRequest
-from ..structured import is_response_format_rejection
+from ..seams import Fallback
 from .error_body import error_message
 from .sse import EventData
 
@@ -122,12 +122,12 @@ class Transport:
         rand: Callable[[], float] = random.random,
         plain_http: bool = False,
         ca_bundle: str | None = None,
-        dropped: Callable[[str], None] | None = None,
+        fallbacks: Sequence[Fallback] = (),
     ) -> None:
         self.timeout = timeout
-        # Body fields the server refused (response_format): reported once through `dropped`,
-        # then left out of this transport's later requests (a re-ask would be refused again).
-        self._dropped = dropped
+        # Body fields a server may refuse (the run says which, and what to do then): once
+        # refused, left out of this transport's later requests (a re-ask would be refused again).
+        self._fallbacks = fallbacks
         self._refused: set[str] = set()
         self.retries = retries
         self._sleep = sleep
@@ -156,13 +156,11 @@ class Transport:
             if not dropped and status in (400, 422) and "stream_options" in body and b"stream_options" in data:
                 dropped = True
                 return {k: v for k, v in body.items() if k != "stream_options"}
-            # A server without structured outputs (or a schema strict mode cannot take): the
-            # schema still goes as a system message, and the reply is validated anyway.
-            if "response_format" in body and is_response_format_rejection(status, data):
-                self._refused.add("response_format")
-                if self._dropped is not None:
-                    self._dropped("response_format")
-                return {k: v for k, v in body.items() if k != "response_format"}
+            for fallback in self._fallbacks:
+                if fallback.field in body and fallback.rejects(status, data):
+                    self._refused.add(fallback.field)
+                    fallback.dropped()
+                    return {k: v for k, v in body.items() if k != fallback.field}
             return None
 
         body = {k: v for k, v in request.body.items() if k not in self._refused}

@@ -1,0 +1,138 @@
+"""The seams of a run, typed in one place: what the engine and the run call on the parts that
+are injected into them (sinks and boards from the terminal, local tools, the approval, the
+HTTP reply). Nothing here does anything; `JSON` is the one name for "any JSON value"."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from .models import ChatRequest, Error, Event, TurnResult
+
+JSON = Any  # a value decoded from (or bound for) JSON: dict, list, str, int, float, bool or None
+JSONObject = dict[str, JSON]
+
+
+class Sink(Protocol):
+    """Where the events of one reply go (a renderer). It never calls back into the engine.
+
+    `sent` is called once the request is on the wire, on a thread of its own while the server
+    thinks (a sink loads what drawing needs then, or starts its clock). `flush` is called
+    whenever everything that arrived has been handed over; `frame` (seconds) asks for network
+    reads no closer together than that (0: every piece at once)."""
+
+    @property
+    def frame(self) -> float: ...
+
+    def sent(self) -> None: ...
+
+    def handle(self, event: Event) -> None: ...
+
+    def flush(self) -> None: ...
+
+
+class TurnSink(Sink, Protocol):
+    """The sink of a whole turn: `end` is called once, whatever happened, with what arrived."""
+
+    def end(self, result: TurnResult) -> None: ...
+
+
+class Board(Protocol):
+    """Where a comparison's answers show: a sink per model, called from that model's worker
+    thread; `done` once per model; `close` at the end."""
+
+    def sink(self, index: int) -> Sink: ...
+
+    def done(self, index: int, result: TurnResult, error: Error | None) -> None: ...
+
+    def close(self, interrupted: bool) -> None: ...
+
+
+class Waiting(Sink, Protocol):
+    """The sink of a --schema turn: shows nothing of a reply until it validates; `attempt` says
+    which attempt runs, `close` takes what it showed away."""
+
+    def attempt(self, number: int, total: int) -> None: ...
+
+    def close(self) -> None: ...
+
+
+class Tool(Protocol):
+    """A local tool, as the approval sees it."""
+
+    @property
+    def function(self) -> str: ...
+
+    @property
+    def trusted_read_only(self) -> bool: ...
+
+
+class Outcome(Protocol):
+    """What a local tool call returned."""
+
+    @property
+    def text(self) -> str: ...
+
+    @property
+    def is_error(self) -> bool: ...
+
+
+class Tools(Protocol):
+    """Local tools (a mcp.hub.Hub): their declarations, one looked up by function name, a call."""
+
+    def function_tools(self) -> list[JSONObject]: ...
+
+    def tool(self, function: str) -> Tool | None: ...
+
+    def call(self, function: str, arguments: JSONObject) -> Outcome: ...
+
+    def close(self) -> None: ...
+
+
+Approve = Callable[[Tool, JSONObject], bool]  # may this call of a local tool run?
+
+
+class Reply(Protocol):
+    """A 2xx response: an event stream (`batches`) or a JSON body (`json`)."""
+
+    is_stream: bool
+
+    def json(self) -> JSON: ...
+
+    def batches(self, idle: Callable[[], None], frame: float = 0.0) -> Iterator[list[str]]: ...
+
+    def close(self) -> None: ...
+
+    def abort(self) -> None: ...
+
+
+class Opener(Protocol):
+    """Sends a chat request; `sent` is called once its body is on the wire."""
+
+    def open(self, request: ChatRequest, sent: Callable[[], None] | None = None) -> Reply: ...
+
+
+class Fallback(Protocol):
+    """A body field some servers refuse: when `rejects` says a refusal was about it, the field
+    is left out of this request and the later ones, and `dropped` is told once."""
+
+    field: str
+
+    def rejects(self, status: int, body: bytes) -> bool: ...
+
+    def dropped(self) -> None: ...
+
+
+class Front(Protocol):
+    """What a run shows its answers on (made by the terminal layer for the output asked for)."""
+
+    def reply_sink(self, links: str) -> TurnSink: ...
+
+    def code_sink(self, last: bool) -> TurnSink: ...
+
+    def waiting(self) -> Waiting: ...
+
+    def board(self, models: list[str], links: str) -> Board: ...
+
+    def approver(self, auto: bool | list[str]) -> Approve: ...

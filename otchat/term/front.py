@@ -1,0 +1,40 @@
+"""The terminal as a run's front (`seams.Front`): the sinks, boards, spinner and approval that
+show a run's answers for the output asked for, on this Env's streams."""
+
+from __future__ import annotations
+
+from ..env import Env
+from ..plan import Output
+from ..seams import Approve, Board, TurnSink, Waiting
+
+
+class TermFront:
+    def __init__(self, env: Env, output: Output) -> None:
+        self.env = env
+        self.output = output
+
+    def reply_sink(self, links: str) -> TurnSink:
+        from .output import make_sink
+
+        o = self.output
+        return make_sink(self.env, o.format, usage=o.usage, verbose=o.verbose, links=links)
+
+    def code_sink(self, last: bool) -> TurnSink:
+        from .code import CodeSink
+
+        return CodeSink(self.env, last=last, usage=self.output.usage)
+
+    def waiting(self) -> Waiting:
+        from .jsonout import Waiting
+
+        return Waiting(self.env)
+
+    def board(self, models: list[str], links: str) -> Board:
+        from .boards import make_board
+
+        return make_board(self.env, models, self.output, self.env.clock, links=links)
+
+    def approver(self, auto: bool | list[str]) -> Approve:
+        from .prompts import Approver
+
+        return Approver(self.env, auto)
