@@ -174,7 +174,9 @@ def test_failed_changes_keep_the_old_settings(tmp_path):
 
 
 def test_help_lists_every_command(tmp_path):
-    text = slash.run(session_for(tmp_path), "/help").text
+    [said] = slash.run(session_for(tmp_path), "/help")
+    assert isinstance(said, slash.Say)
+    text = said.text
     for command in slash.COMMANDS:
         assert command.usage in text
 

@@ -79,32 +79,32 @@ def _command_or_turn(env: Env, owner: Run, text: str, info: TextIO, attach: Atta
             owner.turn(attach.onto(message) if attach else message)
             return True
         try:
-            outcome = slash.run(owner.session, text)
+            actions = slash.run(owner.session, text)
         except OtchatError as exc:
             _say(info, env, f"otchat: {exc.line()}")
             return True
-        if outcome.text:
-            _say(info, env, outcome.text)
-        if outcome.recap:
-            _recap(env, info, outcome.recap)
-        if outcome.go_on:
-            owner.turn(None)
-        if outcome.compare:
-            owner.compare(outcome.compare)
-            _say(info, env, f"the conversation goes on from {owner.settings.model}'s answer;"
-                 " /branches lists the others")
-        if outcome.code is not None:
-            from .code import show_code
+        for action in actions:
+            match action:
+                case slash.Say(said):
+                    _say(info, env, said)
+                case slash.Recap(exchange):
+                    _recap(env, info, exchange)
+                case slash.GoOn():
+                    owner.turn(None)
+                case slash.Compare(models):
+                    owner.compare(models)
+                    _say(info, env, f"the conversation goes on from {owner.settings.model}'s answer;"
+                         " /branches lists the others")
+                case slash.ShowCode(reply, last):
+                    from .code import show_code
 
-            show_code(env, outcome.code, last=outcome.last_block)
-        if outcome.exit:
-            return False
-        if outcome.edit:
-            pending = _edit(env)
-        elif outcome.message is not None:
-            pending = outcome.message
-            if slash.is_command(pending):  # a retried message that itself looks like a command
-                pending = "/" + pending
+                    show_code(env, reply, last=last)
+                case slash.Leave():
+                    return False
+                case slash.Edit():
+                    pending = _edit(env)
+                case slash.Send(message):  # a retried message that itself looks like a command
+                    pending = "/" + message if slash.is_command(message) else message
     return True
 
 

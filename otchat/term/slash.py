@@ -1,7 +1,7 @@
 """Slash commands of the REPL: parsing, dispatch, help, and what each one does to the session.
 
 A command that changes a setting changes the same Flags the command-line flags fill, and the
-session resolves them again (`runner.Session.change`): one implementation, two front doors.
+session resolves them again (`session.Session.change`): one implementation, two front doors.
 Values are checked by the config schema, as `otchat config set` checks them. No prompt-toolkit here.
 """
 
@@ -19,71 +19,89 @@ from ..session import Session
 
 
 @dataclass(frozen=True)
+class Say:
+    """Print a line (on stdout in the REPL, stderr when scripted)."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class Recap:
+    """Show, dimmed, where the conversation now stands: (role, text) of its last exchange."""
+
+    exchange: list[tuple[str, str]]
+
+
+@dataclass(frozen=True)
+class Send:
+    """Send this message next (/retry)."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class Edit:
+    """Write the next message in $EDITOR."""
+
+
+@dataclass(frozen=True)
+class GoOn:
+    """/continue the last reply."""
+
+
+@dataclass(frozen=True)
+class Compare:
+    """Ask the last question of these models too."""
+
+    models: list[str]
+
+
+@dataclass(frozen=True)
+class ShowCode:
+    """Show only the code of a reply (its last block only when `last`)."""
+
+    reply: str
+    last: bool = False
+
+
+@dataclass(frozen=True)
+class Leave:
+    """Leave the REPL."""
+
+
+Action = Say | Recap | Send | Edit | GoOn | Compare | ShowCode | Leave
+Handler = Callable[[Session, str], list[Action]]
+
+
+@dataclass(frozen=True)
 class Command:
     name: str
     usage: str
     help: str
+    run: Handler
     complete: str | None = None  # what the argument completes from: models, roles, tools, branches
+    needs_arg: bool = False  # without one, the usage is the answer
 
-
-COMMANDS = [
-    Command("help", "/help", "this list"),
-    Command("model", "/model [NAME]", "show or switch the model for this session (alias or id)", "models"),
-    Command("system", "/system [TEXT|-]", "show, set or (with -) clear the system prompt"),
-    Command("schema", "/schema [SPEC|-]", "show, set or (with -) clear the JSON Schema replies must match"),
-    Command("role", "/role NAME", "switch to a role from config.toml", "roles"),
-    Command("tool", "/tool add|rm REF", "add or remove a hosted MCP tool", "tools"),
-    Command("tools", "/tools", "the tools in use"),
-    Command("temperature", "/temperature X", "set the sampling temperature (0 to 2)"),
-    Command("usage", "/usage", "tokens and time used this session"),
-    Command("retry", "/retry", "ask the last message again (both answers are kept)"),
-    Command("undo", "/undo", "go back one turn (same as /rewind)"),
-    Command("rewind", "/rewind [N]", "go back to just after turn N (0: the start); later turns stay a branch"),
-    Command("branches", "/branches", "the other branches of this conversation"),
-    Command("switch", "/switch ID", "make branch ID (#12, as /branches shows it) current", "branches"),
-    Command("continue", "/continue", "go on with a reply that was cut short"),
-    Command("compare", "/compare MODEL [MODEL...]", "ask the last question of other models too (this answer stays)",
-            "models"),
-    Command("clear", "/clear", "start a new conversation"),
-    Command("edit", "/edit", "write the next message in $EDITOR (also Ctrl-X Ctrl-E)"),
-    Command("save", "/save FILE", "save the conversation as markdown"),
-    Command("extract", "/extract [last]", "print only the code of the last reply (last: its last block)"),
-    Command("history", "/history", "recent conversations"),
-    Command("resume", "/resume ID", "continue a past conversation"),
-    Command("exit", "/exit", "leave (also Ctrl-D)"),
-]
-BY_NAME = {command.name: command for command in COMMANDS}
-
-
-@dataclass
-class Outcome:
-    """What the REPL does after a slash command: print `text`, maybe send `message`, maybe exit."""
-
-    text: str = ""
-    message: str | None = None
-    edit: bool = False
-    exit: bool = False
-    recap: list[tuple[str, str]] | None = None  # (role, text) shown dimmed: where the conversation stands
-    go_on: bool = False  # /continue the last reply
-    code: str | None = None  # a reply to show only the code of (/extract)
-    compare: list[str] | None = None  # model ids to ask the last question of (/compare)
-    last_block: bool = False
+    def __call__(self, session: Session, arg: str) -> list[Action]:
+        if self.needs_arg and not arg:
+            raise UsageError(f"usage: {self.usage}")
+        return self.run(session, arg)
 
 
 def is_command(line: str) -> bool:
     return line.startswith("/") and not line.startswith("//")
 
 
-def run(session: Session, line: str) -> Outcome:
-    """Run one slash command; a bad one is a UsageError the REPL prints as a hint."""
+def run(session: Session, line: str) -> list[Action]:
+    """Run one slash command: what the REPL should do, in order; a bad one is a UsageError
+    the REPL prints as a hint."""
     name, _, arg = line[1:].strip().partition(" ")
-    arg = arg.strip()
-    handler = _HANDLERS.get(name)
-    if handler is None:
+    command = BY_NAME.get(name)
+    if command is None:
         close = [c.name for c in COMMANDS if c.name.startswith(name[:2])] if name else []
         hint = f"did you mean /{close[0]}? " if close else ""
         raise UsageError(f"unknown command /{name}; {hint}/help lists them")
-    return handler(session, arg)
+    return command(session, arg.strip())
 
 
 def help_text() -> str:
@@ -94,44 +112,43 @@ def help_text() -> str:
     return "\n".join(["Commands:", *rows, keys])
 
 
-def _model(s: Session, arg: str) -> Outcome:
-    if not arg:
-        return Outcome(f"model: {s.settings.model}")
-    name = schema.parse_value(schema.TOP["model"], arg, "model")
-    s.change(lambda f: setattr(f, "model", name))
-    return Outcome(f"model: {s.settings.model}")
+def _model(s: Session, arg: str) -> list[Action]:
+    if arg:
+        name = schema.parse_value(schema.TOP["model"], arg, "model")
+        s.change(lambda f: setattr(f, "model", name))
+    return [Say(f"model: {s.settings.model}")]
 
 
-def _system(s: Session, arg: str) -> Outcome:
+def _system(s: Session, arg: str) -> list[Action]:
     if not arg:
-        return Outcome(f"system prompt: {s.settings.system}" if s.settings.system else "no system prompt")
+        return [Say(f"system prompt: {s.settings.system}" if s.settings.system else "no system prompt")]
     value = "" if arg.strip() == "-" else arg
     s.change(lambda f: setattr(f, "system", value))
-    return Outcome(f"system prompt: {s.settings.system}" if s.settings.system else "system prompt cleared")
+    return [Say(f"system prompt: {s.settings.system}" if s.settings.system else "system prompt cleared")]
 
 
-def _schema(s: Session, arg: str) -> Outcome:
+def _schema(s: Session, arg: str) -> list[Action]:
     import json
 
     from ..structured import parse_spec
 
     if arg.strip() == "-":
         s.set_schema(None)
-        return Outcome("schema cleared")
+        return [Say("schema cleared")]
     if arg.strip():
         s.set_schema(parse_spec(arg.strip()))
-    return Outcome(f"schema: {json.dumps(s.schema, ensure_ascii=False)}" if s.schema else "no schema")
+    return [Say(f"schema: {json.dumps(s.schema, ensure_ascii=False)}" if s.schema else "no schema")]
 
 
-def _role(s: Session, arg: str) -> Outcome:
+def _role(s: Session, arg: str) -> list[Action]:
     if not arg:
         roles = ", ".join(sorted(s.setup.file.get("roles", {}))) or "none defined in config.toml"
-        return Outcome(f"role: {s.settings.role or 'none'} (roles: {roles})")
+        return [Say(f"role: {s.settings.role or 'none'} (roles: {roles})")]
     s.change(lambda f: setattr(f, "role", arg))
-    return Outcome(f"role: {arg} (model {s.settings.model})")
+    return [Say(f"role: {arg} (model {s.settings.model})")]
 
 
-def _tool(s: Session, arg: str) -> Outcome:
+def _tool(s: Session, arg: str) -> list[Action]:
     action, _, ref = arg.partition(" ")
     ref = ref.strip()
     if action == "add" and ref:
@@ -141,7 +158,7 @@ def _tool(s: Session, arg: str) -> Outcome:
                 f.tools.append(ref)
 
         s.change(add)
-        return Outcome(f"tools: {s.settings.tool_refs_text()}")
+        return _tools(s, "")
     if action in ("rm", "remove") and ref:
         if ref not in s.settings.tool_refs():
             raise UsageError(f"{ref} is not in use; tools: {s.settings.tool_refs_text()}")
@@ -152,74 +169,78 @@ def _tool(s: Session, arg: str) -> Outcome:
                 f.no_tools.append(ref)
 
         s.change(remove)
-        return Outcome(f"tools: {s.settings.tool_refs_text()}")
+        return _tools(s, "")
     raise UsageError("usage: /tool add REF or /tool rm REF")
 
 
-def _temperature(s: Session, arg: str) -> Outcome:
+def _tools(s: Session, arg: str) -> list[Action]:
+    return [Say(f"tools: {s.settings.tool_refs_text()}")]
+
+
+def _temperature(s: Session, arg: str) -> list[Action]:
     if not arg:
         value = s.settings.temperature
-        return Outcome(f"temperature: {'server default' if value is None else f'{value:g}'}")
+        return [Say(f"temperature: {'server default' if value is None else f'{value:g}'}")]
     number = schema.parse_value(schema.TOP["temperature"], arg, "temperature")
     s.change(lambda f: setattr(f, "temperature", number))
-    return Outcome(f"temperature: {number:g}")
+    return [Say(f"temperature: {number:g}")]
 
 
-def _usage(s: Session) -> str:
+def _usage(s: Session, arg: str) -> list[Action]:
     t = s.totals
     requests = f" ({t.requests} request{'s' if t.requests != 1 else ''})" if t.requests != t.turns else ""
-    return (f"this session: {t.turns} turn{'s' if t.turns != 1 else ''}{requests}, {t.prompt_tokens:,} in · "
-            f"{t.completion_tokens:,} out · {t.seconds:.1f} s")
+    return [Say(f"this session: {t.turns} turn{'s' if t.turns != 1 else ''}{requests}, {t.prompt_tokens:,} in · "
+                f"{t.completion_tokens:,} out · {t.seconds:.1f} s")]
 
 
-def _rewind(s: Session, arg: str) -> Outcome:
+def _rewind(s: Session, arg: str) -> list[Action]:
     """Back to just after a turn; the later turns stay in the log as a branch."""
     if arg and not arg.isdigit():
         raise UsageError("usage: /rewind [N] (N: a turn number, 0 the start)")
     s.rewind(int(arg) if arg else None)
     turns = len(s.conversation.turns())
     where = f"after turn {turns}" if turns else "at the start"
-    return Outcome(f"back {where}; the next message starts a new branch (/branches lists them)",
-                   recap=s.conversation.last_exchange())
+    return [Say(f"back {where}; the next message starts a new branch (/branches lists them)"),
+            Recap(s.conversation.last_exchange())]
 
 
-def _undo(s: Session) -> Outcome:
+def _undo(s: Session, arg: str) -> list[Action]:
     if not s.conversation.turns():
-        return Outcome("nothing to undo")
+        return [Say("nothing to undo")]
     s.rewind(None)
-    return Outcome("dropped the last exchange; it stays as a branch (/branches lists them)",
-                   recap=s.conversation.last_exchange())
+    return [Say("dropped the last exchange; it stays as a branch (/branches lists them)"),
+            Recap(s.conversation.last_exchange())]
 
 
-def _retry(s: Session) -> str:
+def _retry(s: Session, arg: str) -> list[Action]:
     text = s.conversation.retry()
     if text is None:
         raise UsageError("nothing to retry yet")
     s.save()
-    return text
+    return [Send(text)]
 
 
-def _branches(s: Session) -> str:
+def _branches(s: Session, arg: str) -> list[Action]:
     lines = s.log.branches()
-    return "\n".join(lines) if lines else "one branch only: nothing to switch to"
+    return [Say("\n".join(lines) if lines else "one branch only: nothing to switch to")]
 
 
-def _switch(s: Session, arg: str) -> Outcome:
+def _switch(s: Session, arg: str) -> list[Action]:
     model = f", model {s.settings.model}" if s.switch(arg) else ""
     turns = len(s.conversation.turns())
-    return Outcome(f"switched to #{arg.lstrip('#')} ({turns} turn{'s' if turns != 1 else ''}{model})",
-                   recap=s.conversation.last_exchange())
+    return [Say(f"switched to #{arg.lstrip('#')} ({turns} turn{'s' if turns != 1 else ''}{model})"),
+            Recap(s.conversation.last_exchange())]
 
 
-def _continue(s: Session) -> Outcome:
+def _continue(s: Session, arg: str) -> list[Action]:
     if s.conversation.continuable() is None:
         last = s.conversation.entries[-1] if s.conversation.entries else None
         why = "the last reply finished normally" if last and last.role == "assistant" else "no reply to continue"
-        return Outcome(f"{why}; nothing sent")
-    return Outcome(go_on=True)
+        return [Say(f"{why}; nothing sent")]
+    return [GoOn()]
 
 
-def _compare(s: Session, arg: str) -> Outcome:
+def _compare(s: Session, arg: str) -> list[Action]:
     """The models to ask the last question of, checked before anything is sent."""
     from ..compare import model_ids
     from ..config.resolve import MAX_MODELS
@@ -234,15 +255,15 @@ def _compare(s: Session, arg: str) -> Outcome:
         raise UsageError(f"/compare cannot be used with {why} yet: one model answers at a time")
     for name in names:
         schema.check_value(schema.TOP["model"], name, "/compare", UsageError)
-    return Outcome(compare=model_ids(names, s.setup.file))
+    return [Compare(model_ids(names, s.setup.file))]
 
 
-def _clear(s: Session) -> str:
+def _clear(s: Session, arg: str) -> list[Action]:
     s.clear()
-    return "new conversation"
+    return [Say("new conversation")]
 
 
-def _save(s: Session, path_text: str) -> str:
+def _save(s: Session, path_text: str) -> list[Action]:
     from ..files import write_atomic
     from ..store.recorder import to_message
     from ..store.views import markdown_of
@@ -256,63 +277,70 @@ def _save(s: Session, path_text: str) -> str:
         write_atomic(path, markdown_of(conversation.title or "otchat conversation", messages))
     except OSError as exc:
         raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
-    return f"saved {len(conversation.entries)} messages to {path}"
+    return [Say(f"saved {len(conversation.entries)} messages to {path}")]
 
 
-def _extract(s: Session, arg: str) -> Outcome:
+def _extract(s: Session, arg: str) -> list[Action]:
     if arg not in ("", "last"):
         raise UsageError("usage: /extract [last]")
     reply = next((e for e in reversed(s.conversation.entries) if e.role == "assistant" and e.content), None)
     if reply is None:
         raise UsageError("no reply to extract code from yet")
-    return Outcome(code=reply.content, last_block=arg == "last")
+    return [ShowCode(reply.content, last=arg == "last")]
 
 
-def _recent(s: Session) -> str:
+def _recent(s: Session, arg: str) -> list[Action]:
     from ..store.db import Store
     from ..store.views import listing
 
     with Store.open(s.env.data_dir) as store:
         rows = store.conversations(10)
-    return "\n".join(listing(rows)) if rows else "no conversations yet"
+    return [Say("\n".join(listing(rows)) if rows else "no conversations yet")]
 
 
-def _resume(s: Session, ref: str) -> str:
-    return s.resume(ref)
+def _help(s: Session, arg: str) -> list[Action]:
+    return [Say(help_text())]
 
 
-def _needs_arg(usage: str, handler: Callable[[Session, str], Outcome]) -> Callable[[Session, str], Outcome]:
-    def wrapped(s: Session, arg: str) -> Outcome:
-        if not arg:
-            raise UsageError(f"usage: {usage}")
-        return handler(s, arg)
-
-    return wrapped
+def _edit(s: Session, arg: str) -> list[Action]:
+    return [Edit()]
 
 
-_HANDLERS: dict[str, Callable[[Session, str], Outcome]] = {
-    "help": lambda s, a: Outcome(help_text()),
-    "model": _model,
-    "system": _system,
-    "schema": _schema,
-    "role": _role,
-    "tool": _tool,
-    "tools": lambda s, a: Outcome(f"tools: {s.settings.tool_refs_text()}"),
-    "temperature": _temperature,
-    "usage": lambda s, a: Outcome(_usage(s)),
-    "retry": lambda s, a: Outcome(message=_retry(s)),
-    "undo": lambda s, a: _undo(s),
-    "rewind": _rewind,
-    "branches": lambda s, a: Outcome(_branches(s)),
-    "switch": _needs_arg("/switch ID", _switch),
-    "continue": lambda s, a: _continue(s),
-    "compare": _needs_arg("/compare MODEL [MODEL...]", _compare),
-    "clear": lambda s, a: Outcome(_clear(s)),
-    "edit": lambda s, a: Outcome(edit=True),
-    "save": _needs_arg("/save FILE", lambda s, a: Outcome(_save(s, a))),
-    "extract": _extract,
-    "history": lambda s, a: Outcome(_recent(s)),
-    "resume": _needs_arg("/resume ID", lambda s, a: Outcome(_resume(s, a))),
-    "exit": lambda s, a: Outcome(exit=True),
-    "quit": lambda s, a: Outcome(exit=True),
-}
+def _resume(s: Session, ref: str) -> list[Action]:
+    return [Say(s.resume(ref))]
+
+
+def _leave(s: Session, arg: str) -> list[Action]:
+    return [Leave()]
+
+
+COMMANDS = [
+    Command("help", "/help", "this list", _help),
+    Command("model", "/model [NAME]", "show or switch the model for this session (alias or id)", _model, "models"),
+    Command("system", "/system [TEXT|-]", "show, set or (with -) clear the system prompt", _system),
+    Command("schema", "/schema [SPEC|-]", "show, set or (with -) clear the JSON Schema replies must match", _schema),
+    Command("role", "/role NAME", "switch to a role from config.toml", _role, "roles"),
+    Command("tool", "/tool add|rm REF", "add or remove a hosted MCP tool", _tool, "tools"),
+    Command("tools", "/tools", "the tools in use", _tools),
+    Command("temperature", "/temperature X", "set the sampling temperature (0 to 2)", _temperature),
+    Command("usage", "/usage", "tokens and time used this session", _usage),
+    Command("retry", "/retry", "ask the last message again (both answers are kept)", _retry),
+    Command("undo", "/undo", "go back one turn (same as /rewind)", _undo),
+    Command("rewind", "/rewind [N]", "go back to just after turn N (0: the start); later turns stay a branch",
+            _rewind),
+    Command("branches", "/branches", "the other branches of this conversation", _branches),
+    Command("switch", "/switch ID", "make branch ID (#12, as /branches shows it) current", _switch, "branches",
+            needs_arg=True),
+    Command("continue", "/continue", "go on with a reply that was cut short", _continue),
+    Command("compare", "/compare MODEL [MODEL...]", "ask the last question of other models too (this answer stays)",
+            _compare, "models", needs_arg=True),
+    Command("clear", "/clear", "start a new conversation", _clear),
+    Command("edit", "/edit", "write the next message in $EDITOR (also Ctrl-X Ctrl-E)", _edit),
+    Command("save", "/save FILE", "save the conversation as markdown", _save, needs_arg=True),
+    Command("extract", "/extract [last]", "print only the code of the last reply (last: its last block)", _extract),
+    Command("history", "/history", "recent conversations", _recent),
+    Command("resume", "/resume ID", "continue a past conversation", _resume, needs_arg=True),
+    Command("exit", "/exit", "leave (also Ctrl-D)", _leave),
+]
+# /quit leaves too; /help and Tab name /exit only.
+BY_NAME = {command.name: command for command in COMMANDS} | {"quit": COMMANDS[-1]}
