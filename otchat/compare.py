@@ -277,7 +277,7 @@ def _log(session: Session, contest: Contest, question: Entry, model: str | None 
     answered = [a for a in contest.answers if a.entries]
     for answer in contest.answers:
         if answer.result is not None:
-            session.totals.add(answer.result)
+            session.conversation.totals.add(answer.result)
     if not answered or question.row is None:
         return answered[0] if answered else None
     first = answered[0]

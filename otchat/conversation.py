@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from .errors import UsageError
 from .models import ToolCall, TurnResult
 
 
@@ -82,6 +83,11 @@ class Conversation:
     def messages(self) -> list[dict[str, Any]]:
         return [entry.to_api() for entry in self.entries]
 
+    def next_messages(self, text: str) -> list[dict[str, Any]]:
+        """The messages the next turn would send with `text` (a question /retry kept is asked again)."""
+        asked_again = self.retried is not None and bool(self.entries) and self.entries[-1] is self.retried
+        return self.messages() + ([] if asked_again else [{"role": "user", "content": text}])
+
     def add(self, entry: Entry) -> Entry:
         self.entries.append(entry)
         self.unsaved.append(entry)
@@ -138,6 +144,15 @@ class Conversation:
         self.last_user_text = next((e.content for e in reversed(self.entries) if e.role == "user"),
                                    self.last_user_text)
         return dropped
+
+    def go_back(self, turn: int | None) -> None:
+        """`rewind` to just after turn `turn` (None: one turn back); a UsageError names the turns there are."""
+        count = len(self.turns())
+        turn = count - 1 if turn is None else turn
+        if count == 0 or not 0 <= turn <= count:
+            raise UsageError(f"no turn {turn} to go back to: this conversation has {count} turn"
+                             f"{'s' if count != 1 else ''}" if count else "nothing to rewind yet")
+        self.rewind(turn)
 
     def set_aside(self, entries: list[Entry]) -> None:
         """Take entries off the conversation (failed --schema attempts and their re-asks): the

@@ -9,7 +9,7 @@ import dataclasses
 from collections.abc import Callable
 
 from .config.resolve import Flags, Settings
-from .conversation import Conversation, Entry, Totals
+from .conversation import Conversation, Entry
 from .env import Env
 from .errors import UsageError
 from .models import ChatRequest, TurnResult
@@ -69,17 +69,11 @@ class Session:
         self.setup = dataclasses.replace(setup, flags=flags, settings=base)
         self.settings = self._complete()
 
-    @property
-    def totals(self) -> Totals:
-        return self.conversation.totals
-
     def request_for(self, text: str) -> ChatRequest:
         """The request the next turn would send (what --dry-run prints)."""
         from .wire.request import build
 
-        c = self.conversation
-        asked_again = c.retried is not None and bool(c.entries) and c.entries[-1] is c.retried
-        return build(self.settings, c.messages() + ([] if asked_again else [{"role": "user", "content": text}]))
+        return build(self.settings, self.conversation.next_messages(text))
 
     def send(self, text: str, sink: Sink, opener: Opener, *, save: bool = True) -> TurnResult:
         """One exchange through the engine, logged whatever happens (unless the caller saves): the
@@ -125,33 +119,22 @@ class Session:
         branches = f", {path.branches} branches" if path.branches > 1 else ""
         return f"resumed {path.cid[:8]}: {path.title} ({len(self.conversation.entries)} messages{branches})"
 
-    def switch(self, ref: str) -> bool:
-        """Make the logged branch ending at leaf `ref` current (True: its model came along)."""
-        return self.follow(self.log.switch(ref))
-
     def follow(self, path: LoggedPath, *, asked_wins: bool = False) -> bool:
         """The conversation becomes the logged path; after a comparison, with the model whose
         answer the path holds, unless `asked_wins` and -m or --role chose one (True: the model changed)."""
         self.conversation.resume(path.entries, title=path.title, system=path.system)
         self.settings = self._complete()
-        flags = self.setup.flags
-        if path.compared is None or path.compared == self.settings.model:
+        model, flags = path.compared, self.setup.flags
+        chosen = asked_wins and (flags.model, flags.role) != (None, None)
+        if model is None or model == self.settings.model or chosen:
             return False
-        if asked_wins and (flags.model is not None or flags.role is not None):
-            return False
-        model = path.compared
         self.change(lambda f: setattr(f, "model", model))
         return True
 
     def rewind(self, turn: int | None) -> None:
         """Back to just after turn `turn` (None: one turn back; 0: the start). The later turns
         stay in the log as a branch; the next message starts a new one."""
-        count = len(self.conversation.turns())
-        turn = count - 1 if turn is None else turn
-        if count == 0 or not 0 <= turn <= count:
-            raise UsageError(f"no turn {turn} to go back to: this conversation has {count} turn"
-                             f"{'s' if count != 1 else ''}" if count else "nothing to rewind yet")
-        self.conversation.rewind(turn)
+        self.conversation.go_back(turn)
         entries = self.conversation.entries
         self.log.move(entries[-1].row if entries else None)
 

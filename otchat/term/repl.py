@@ -199,7 +199,7 @@ def _prompt_session(env: Env, session: Session, multiline: bool) -> Any:
 
     def toolbar() -> str:
         s = session.settings  # the model's name may be what a server called it: shown visibly
-        tokens = f"{session.totals.tokens:,} tokens this session"
+        tokens = f"{session.conversation.totals.tokens:,} tokens this session"
         return visible(f" {s.model} │ tools: {s.tool_refs_text()} │ {tokens} ")
 
     return PromptSession(

@@ -187,7 +187,7 @@ def _temperature(s: Session, arg: str) -> list[Action]:
 
 
 def _usage(s: Session, arg: str) -> list[Action]:
-    t = s.totals
+    t = s.conversation.totals
     requests = f" ({t.requests} request{'s' if t.requests != 1 else ''})" if t.requests != t.turns else ""
     return [Say(f"this session: {t.turns} turn{'s' if t.turns != 1 else ''}{requests}, {t.prompt_tokens:,} in · "
                 f"{t.completion_tokens:,} out · {t.seconds:.1f} s")]
@@ -226,7 +226,7 @@ def _branches(s: Session, arg: str) -> list[Action]:
 
 
 def _switch(s: Session, arg: str) -> list[Action]:
-    model = f", model {s.settings.model}" if s.switch(arg) else ""
+    model = f", model {s.settings.model}" if s.follow(s.log.switch(arg)) else ""
     turns = len(s.conversation.turns())
     return [Say(f"switched to #{arg.lstrip('#')} ({turns} turn{'s' if turns != 1 else ''}{model})"),
             Recap(s.conversation.last_exchange())]
