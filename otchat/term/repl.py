@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from ..env import Env
 from ..errors import ExitCode, OtchatError
@@ -16,6 +16,13 @@ from ..runner import Run
 from ..session import Session
 from ..text import visible
 from . import slash
+
+if TYPE_CHECKING:
+    from prompt_toolkit import PromptSession
+    from prompt_toolkit.completion import CompleteEvent, Completer, Completion
+    from prompt_toolkit.document import Document
+    from prompt_toolkit.history import History
+    from prompt_toolkit.key_binding import KeyPressEvent
 
 HISTORY_FILE = "input_history"
 PROMPT = "› "
@@ -168,7 +175,7 @@ def _banner(session: Session, multiline: bool) -> str:
             f"{send} · /help · Ctrl-D leaves")
 
 
-def _prompt_session(env: Env, session: Session, multiline: bool) -> Any:
+def _prompt_session(env: Env, session: Session, multiline: bool) -> PromptSession[str]:
     from prompt_toolkit import PromptSession
     from prompt_toolkit.auto_suggest import AutoSuggestFromHistory
     from prompt_toolkit.history import FileHistory, InMemoryHistory
@@ -177,17 +184,17 @@ def _prompt_session(env: Env, session: Session, multiline: bool) -> Any:
     bindings = KeyBindings()
 
     @bindings.add("escape", "enter")
-    def _alt_enter(event: Any) -> None:
+    def _alt_enter(event: KeyPressEvent) -> None:
         if multiline:
             event.current_buffer.validate_and_handle()
         else:
             event.current_buffer.insert_text("\n")
 
     @bindings.add("c-j")
-    def _ctrl_j(event: Any) -> None:
+    def _ctrl_j(event: KeyPressEvent) -> None:
         event.current_buffer.insert_text("\n")
 
-    history: Any
+    history: History
     try:
         env.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         path = env.data_dir / HISTORY_FILE
@@ -215,11 +222,11 @@ def _prompt_session(env: Env, session: Session, multiline: bool) -> Any:
     )
 
 
-def _completer(env: Env, session: Session) -> Any:
+def _completer(env: Env, session: Session) -> Completer:
     from prompt_toolkit.completion import Completer, Completion
 
     class SlashCompleter(Completer):
-        def get_completions(self, document: Any, complete_event: Any) -> Iterator[Any]:
+        def get_completions(self, document: Document, complete_event: CompleteEvent) -> Iterator[Completion]:
             text = document.text_before_cursor
             if not text.startswith("/") or "\n" in text:
                 return
