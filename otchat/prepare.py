@@ -1,5 +1,7 @@
 """A run's start: the config file, where a continued conversation was held, the settings they
-resolve to, and the key their host may get (design.md §3)."""
+resolve to, and the key their host may get: the default key (OPENTOOLS_API_KEY, the
+credentials file, a top-level api_key_cmd) only to the base URL resolved without a profile,
+a profile on another host only its own (README, "The API key")."""
 
 from __future__ import annotations
 
@@ -60,7 +62,7 @@ def prepare(env: Env, flags: Flags, *, need_key: bool = True, resume: Resume | N
 
 
 def with_key(env: Env, settings: Settings, *, need_key: bool = True) -> Settings:
-    """`settings` with the key its host may get (point 2 of design.md §3), kept out of all output."""
+    """`settings` with the key its host may get (see the module's docstring), kept out of all output."""
     from .config.keys import find_key
 
     found = find_key(settings, env.environ, env.config_dir, run_command=need_key)
