@@ -228,7 +228,7 @@ class Contest:
         return result, None, entries
 
 
-def ask(env: Env, session: Session, transport: Opener, make_board: Callable[[], Board], models: list[str],
+def ask_all(env: Env, session: Session, transport: Opener, make_board: Callable[[], Board], models: list[str],
         text: str) -> int:
     """A one-shot comparison: `text` asked of every model; the first-named model's answer (the
     first that has one) becomes the conversation's current branch. The exit code.

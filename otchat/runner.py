@@ -97,7 +97,7 @@ class Run:
             from . import compare
 
             links, models = session.settings.links, self.models
-            return compare.ask(self.env, session, self.opener.current(), lambda: self.front.board(models, links),
+            return compare.ask_all(self.env, session, self.opener.current(), lambda: self.front.board(models, links),
                                models, message)
         if session.schema is not None:
             return self._schema(message)
@@ -167,11 +167,11 @@ class Run:
         return ExitCode.OK
 
     def _schema(self, message: str) -> int:
-        from .validated import ask, show
+        from .validated import ask_until_valid, show
 
         waiting = self.front.waiting()
         try:
-            outcome = ask(self.session, message, waiting, self.opener, retries=self.plan.schema_retries,
+            outcome = ask_until_valid(self.session, message, waiting, self.opener, retries=self.plan.schema_retries,
                           progress=waiting.attempt)
         finally:
             waiting.close()

@@ -42,7 +42,7 @@ def check(reply: str, schema: JSONObject) -> tuple[JSON, list[str]]:
     return data, validate(data, schema)
 
 
-def ask(session: Session, text: str, sink: Sink, transport: Opener, *, retries: int,
+def ask_until_valid(session: Session, text: str, sink: Sink, transport: Opener, *, retries: int,
         progress: Callable[[int, int], None] = lambda attempt, total: None) -> Outcome:
     """Send `text`, then re-ask up to `retries` times until a reply matches `session.schema`.
 
@@ -53,7 +53,7 @@ def ask(session: Session, text: str, sink: Sink, transport: Opener, *, retries: 
     """
     schema = session.schema
     if schema is None:
-        raise ValueError("ask() needs a session with a schema")
+        raise ValueError("ask_until_valid() needs a session with a schema")
     conversation = session.conversation
     start = len(conversation.entries)
     if conversation.entries and conversation.entries[-1] is conversation.retried:

@@ -63,7 +63,7 @@ def run_repl(tmp_path, keys, server, *, flags=None, multiline=False, first=None)
         pipe.close()  # end of input: Ctrl-D at the last prompt
         plan = Plan(flags or Flags(), Output(format=Format.plain))
         with Run(env, plan, TermFront(env, plan.output)) as run:
-            code = repl.run(env, run, first, multiline=multiline)
+            code = repl.serve(env, run, first, multiline=multiline)
     return code, env
 
 
@@ -165,16 +165,16 @@ def session_for(tmp_path):
 def test_failed_changes_keep_the_old_settings(tmp_path):
     session = session_for(tmp_path)
     with pytest.raises(UsageError, match="known roles: poet"):
-        slash.run(session, "/role critic")
+        slash.dispatch(session, "/role critic")
     assert session.settings.role is None
     with pytest.raises(UsageError):
-        slash.run(session, "/temperature warm")
+        slash.dispatch(session, "/temperature warm")
     with pytest.raises(UsageError, match="not in use"):
-        slash.run(session, "/tool rm nothing")
+        slash.dispatch(session, "/tool rm nothing")
 
 
 def test_help_lists_every_command(tmp_path):
-    [said] = slash.run(session_for(tmp_path), "/help")
+    [said] = slash.dispatch(session_for(tmp_path), "/help")
     assert isinstance(said, slash.Say)
     text = said.text
     for command in slash.COMMANDS:

@@ -40,4 +40,4 @@ def chat_in(env: Env, plan: Plan, first: str | None, *, multiline: bool = False)
 
     with Run(env, plan, TermFront(env, plan.output)) as run:
         files = [read_text_file(path, run.settings.max_input_bytes) for path in plan.files]
-        return repl.run(env, run, first, multiline=multiline, files=files)
+        return repl.serve(env, run, first, multiline=multiline, files=files)

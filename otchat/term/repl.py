@@ -43,7 +43,7 @@ class Attachments:
         return text
 
 
-def run(env: Env, owner: Run, first: str | None, *, multiline: bool = False,
+def serve(env: Env, owner: Run, first: str | None, *, multiline: bool = False,
         files: list[tuple[str, str]] | None = None) -> int:
     """The REPL of a run (its caller closes it); `files` (name, text) go with the first message."""
     attach = Attachments(list(files or []))
@@ -86,7 +86,7 @@ def _command_or_turn(env: Env, owner: Run, text: str, info: TextIO, attach: Atta
             owner.turn(attach.onto(message) if attach else message)
             return True
         try:
-            actions = slash.run(owner.session, text)
+            actions = slash.dispatch(owner.session, text)
         except OtchatError as exc:
             _say(info, env, f"otchat: {exc.line()}")
             return True

@@ -92,7 +92,7 @@ def is_command(line: str) -> bool:
     return line.startswith("/") and not line.startswith("//")
 
 
-def run(session: Session, line: str) -> list[Action]:
+def dispatch(session: Session, line: str) -> list[Action]:
     """Run one slash command: what the REPL should do, in order; a bad one is a UsageError
     the REPL prints as a hint."""
     name, _, arg = line[1:].strip().partition(" ")
