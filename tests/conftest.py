@@ -72,18 +72,37 @@ def home(tmp_path: Path) -> Path:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "inprocess: the `otchat` fixture runs otchat in-process (no process start)")
+    config.addinivalue_line(
+        "markers",
+        "process: the `otchat` fixture runs the installed executable, for what only a process has "
+        "(signals, a terminal, pipes and EPIPE, start-up, the executable's exit status, the process "
+        "environment, its children)",
+    )
+
+
+# What `otchat(...)` takes: the arguments, then
+#   input   its stdin (bytes or str; None: no stdin at all, /dev/null for the executable)
+#   env     added to the environment; key the API key (None: none)
+#   expect  the exit status the call expects (or a tuple of them): any other fails the test
+#   timeout the executable's (in-process a hang shows as a hung test); cwd its working directory
+Expect = int | tuple[int, ...]
 
 
 @pytest.fixture
-def otchat(request: pytest.FixtureRequest, server: FakeServer, home: Path):
-    """Run the installed `otchat` executable against the fake server; in a test marked
-    `inprocess`, run it in-process instead (`otchat_inprocess`, the same calls and checks)."""
-    if request.node.get_closest_marker("inprocess"):
-        return request.getfixturevalue("otchat_inprocess")
+def otchat(request: pytest.FixtureRequest):
+    """Run otchat against the fake server: in-process (`otchat_inprocess`), or in a test
+    marked `process`, the installed executable (`otchat_process`): the same calls and checks."""
+    if request.node.get_closest_marker("process"):
+        return request.getfixturevalue("otchat_process")
+    return request.getfixturevalue("otchat_inprocess")
+
+
+@pytest.fixture
+def otchat_process(server: FakeServer, home: Path):
+    """Run the installed `otchat` executable against the fake server."""
 
     def run(*args: str, input: bytes | str | None = b"", env: dict[str, str] | None = None,
-            key: str | None = KEY, timeout: float = 60, cwd: Path | None = None) -> Result:
+            key: str | None = KEY, timeout: float = 60, cwd: Path | None = None, expect: Expect = 0) -> Result:
         extra, data = _call(server, input, env, key)
         proc = subprocess.run(
             [str(OTCHAT), *args],
@@ -94,7 +113,7 @@ def otchat(request: pytest.FixtureRequest, server: FakeServer, home: Path):
             timeout=timeout,
             cwd=cwd,
         )
-        return checked(Result(proc.returncode, proc.stdout.decode("utf-8"), proc.stderr.decode("utf-8")))
+        return checked(Result(proc.returncode, proc.stdout.decode("utf-8"), proc.stderr.decode("utf-8")), expect)
 
     return run
 
@@ -109,9 +128,9 @@ def _call(server: FakeServer, input: bytes | str | None, env: dict[str, str] | N
 @pytest.fixture
 def otchat_inprocess(server: FakeServer, home: Path, monkeypatch: pytest.MonkeyPatch):
     """`otchat` without the process: `app.run(args, env)` in this process, over real HTTP to
-    the fake server, with the environment the executable would get. For what has no process
-    boundary; exit statuses as a shell sees them, signals, terminals and start-up keep
-    the executable."""
+    the fake server, with the environment the executable would get. What only a process
+    has (signals, terminals, start-up, the process environment) keeps the executable:
+    mark the test `process`."""
     from otchat.app import run as run_app
     from otchat.env import Env
 
@@ -119,7 +138,7 @@ def otchat_inprocess(server: FakeServer, home: Path, monkeypatch: pytest.MonkeyP
     monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
 
     def run(*args: str, input: bytes | str | None = b"", env: dict[str, str] | None = None,
-            key: str | None = KEY, timeout: float = 60, cwd: Path | None = None) -> Result:
+            key: str | None = KEY, timeout: float = 60, cwd: Path | None = None, expect: Expect = 0) -> Result:
         extra, data = _call(server, input, env, key)
         # No transport injected: real HTTP to the fake server over loopback. `timeout` is the
         # executable's; in-process a hang shows as a hung test.
@@ -132,7 +151,7 @@ def otchat_inprocess(server: FakeServer, home: Path, monkeypatch: pytest.MonkeyP
             if cwd is not None:
                 stack.enter_context(contextlib.chdir(cwd))
             code = exit_code(lambda: run_app(list(args), process_env), process_env)
-        return checked(Result(code, process_env.stdout.getvalue(), process_env.stderr.getvalue()))
+        return checked(Result(code, process_env.stdout.getvalue(), process_env.stderr.getvalue()), expect)
 
     return run
 
@@ -150,10 +169,14 @@ def exit_code(call: Any, env: Any) -> int:
         return 1
 
 
-def checked(result: Result) -> Result:
-    """Every run's output: the key never shows, nor does a traceback."""
+def checked(result: Result, expect: Expect = 0) -> Result:
+    """Every run's output: the key never shows, nor does a traceback; the exit status is the
+    one the call expects (0 unless it says `expect=`)."""
     assert KEY not in result.stdout and KEY not in result.stderr, "the API key leaked"
     assert "Traceback" not in result.stderr, result.stderr
+    expected = (expect,) if isinstance(expect, int) else expect
+    assert result.code in expected, (f"otchat exited {result.code}, the call expects {expect}\n"
+                                     f"stdout: {result.stdout!r}\nstderr: {result.stderr!r}")
     return result
 
 

@@ -32,7 +32,7 @@ def test_the_history_keeps_the_whole_answer(otchat, server):
 
 
 def test_extract_and_json_contradict(otchat):
-    r = otchat("-x", "--json", "hi")
+    r = otchat("-x", "--json", "hi", expect=2)
     assert r.code == 2 and "contradict" in r.stderr
 
 

@@ -251,7 +251,6 @@ def test_toolbar_shows_model_tools_and_tokens(server, home):
     assert child.exitstatus == 0 and len(seen) == 3
 
 
-@pytest.mark.inprocess
 def test_scripted_chat_reads_one_message_per_line(otchat, server):
     r = otchat("chat", input="hi\nthere\n/model other/m\nagain\n/exit\nnever sent\n")
     assert r.code == 0

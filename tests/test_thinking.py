@@ -109,7 +109,6 @@ def test_sinks_keep_the_answer_alone():
 # End to end: the executable against the fake server ---------------------------------------
 
 
-@pytest.mark.inprocess
 def test_a_pipe_gets_the_answer_alone_and_verbose_the_reasoning_on_stderr(otchat, server):
     server.enqueue(Stream(text_chunks(REPLY, 3)))
     r = otchat("hi")
@@ -119,14 +118,12 @@ def test_a_pipe_gets_the_answer_alone_and_verbose_the_reasoning_on_stderr(otchat
     assert r.stdout == "The answer is **42**.\n" and "The user wants a number.\n" in r.stderr
 
 
-@pytest.mark.inprocess
 def test_json_has_the_reasoning_apart_from_the_content(otchat, server):
     server.enqueue(Stream(text_chunks(REPLY, 2)))
     data = json.loads(otchat("--json", "hi").stdout)
     assert data["content"] == "The answer is **42**." and data["reasoning"] == "The user wants a number.\n"
 
 
-@pytest.mark.inprocess
 def test_the_log_keeps_the_reasoning_and_later_requests_never_send_it(otchat, server, home):
     import sqlite3
 

@@ -128,8 +128,8 @@ def test_regenerate_asks_the_last_question_again_beside_the_old_answer(otchat, h
 
 
 def test_regenerate_takes_no_prompt_and_needs_a_conversation(otchat, server):
-    assert otchat("-c", "--regenerate", "a prompt").code == 2
-    assert otchat("--regenerate").code == 2
+    assert otchat("-c", "--regenerate", "a prompt", expect=2).code == 2
+    assert otchat("--regenerate", expect=2).code == 2
     assert not server.requests
 
 
@@ -144,7 +144,7 @@ def test_fork_copies_the_path_and_leaves_the_original(otchat, home, server):
     assert rows(home, f"SELECT * FROM messages WHERE conversation_id = '{cid}' ORDER BY id") == before
     otchat("--cid", new, "three")
     assert contents(server.last_body) == ["one", "You said: one", "three"]
-    assert otchat("history", "fork", cid[:8], "--at", "3").code == 2
+    assert otchat("history", "fork", cid[:8], "--at", "3", expect=2).code == 2
 
 
 def test_show_json_gives_the_path_and_the_branches_and_the_tree_is_indented_in_a_pipe(otchat, home, server):

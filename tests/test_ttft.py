@@ -136,7 +136,7 @@ def test_a_process_killed_mid_answer_keeps_the_question(server, home, otchat):
 def test_a_failed_request_leaves_no_question_on_the_path(server, home, otchat):
     assert otchat("first").code == 0
     server.enqueue(error(500, {"error": {"message": "down"}}))
-    assert otchat("-c", "--retries", "0", "lost question").code == 5
+    assert otchat("-c", "--retries", "0", "lost question", expect=5).code == 5
     r = otchat("-c", "--dry-run", "next")
     assert [m["content"] for m in json.loads(r.stdout)["body"]["messages"]] == ["first", "You said: first", "next"]
     assert ("lost question", 1) in rows(home, "SELECT content, hidden FROM messages")
