@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pexpect
 import pytest
 from hypothesis import settings
 
@@ -154,6 +155,44 @@ def otchat_inprocess(server: FakeServer, home: Path, monkeypatch: pytest.MonkeyP
         return checked(Result(code, process_env.stdout.getvalue(), process_env.stderr.getvalue()), expect)
 
     return run
+
+
+@pytest.fixture
+def spawn_pty(server: FakeServer, home: Path):
+    """Start the otchat executable (or `program`) in a pseudo-terminal of `dimensions` (rows,
+    cols) against the fake server, in the environment `otchat` gives it; what it draws is kept
+    in `child.logfile_read` (tests.helpers.screen reads it). Children still running are ended."""
+    children = []
+
+    def start(args: list[str], *, env: dict[str, str] | None = None, dimensions: tuple[int, int] = (40, 120),
+              program: str = str(OTCHAT), cwd: Path | None = None) -> pexpect.spawn:
+        # pexpect answers no cursor-position request: tell prompt-toolkit not to ask.
+        extra = {"OTCHAT_BASE_URL": server.url, "OPENTOOLS_API_KEY": KEY, "TERM": "xterm-256color",
+                 "PROMPT_TOOLKIT_NO_CPR": "1", **(env or {})}
+        child = pexpect.spawn(program, args, env=clean_environ(home, **extra), cwd=None if cwd is None else str(cwd),
+                              dimensions=dimensions, timeout=20, encoding="utf-8")
+        child.dimensions = dimensions
+        child.logfile_read = io.StringIO()  # everything shown, for `screen`
+        children.append(child)
+        return child
+
+    yield start
+    for child in children:
+        if child.isalive():
+            child.terminate(force=True)
+
+
+@pytest.fixture
+def llama():
+    """A second fake server, for a profile on another host."""
+    with FakeServer() as other:
+        yield other
+
+
+@pytest.fixture
+def cfg(tmp_path: Path) -> Path:
+    """A config directory (not created)."""
+    return tmp_path / "config"
 
 
 def exit_code(call: Any, env: Any) -> int:

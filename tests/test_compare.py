@@ -5,20 +5,11 @@ answers as sibling branches of one question, and what -c continues afterwards.""
 from __future__ import annotations
 
 import json
-import sqlite3
 
 import pytest
 
 from tests.fakeserver import Stream, Text, chunk, error, tool_call_chunks
-
-
-def rows(home, sql):
-    with sqlite3.connect(home / "data" / "history.db") as db:
-        return db.execute(sql).fetchall()
-
-
-def contents(body):
-    return [m["content"] for m in body["messages"]]
+from tests.helpers import contents, rows
 
 
 def posted(server):

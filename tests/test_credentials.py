@@ -19,7 +19,6 @@ from otchat.config.keys import find_key, run_key_command
 from otchat.config.resolve import Flags, resolve
 from otchat.errors import ConfigError
 from tests.conftest import KEY
-from tests.fakeserver import FakeServer
 
 LLAMA_KEY = "sk-llama-test-0123456789"
 BARE_KEY = "sk-bare-stored-0123456789"
@@ -33,11 +32,6 @@ def file_with(**profiles):
 
 def key_for(cfg, flags, file, environ=None):
     return find_key(resolve(flags, environ or {}, file), environ or {}, cfg)
-
-
-@pytest.fixture
-def cfg(tmp_path):
-    return tmp_path / "config"
 
 
 # The key lookup ---------------------------------------------------------------------------
@@ -192,12 +186,6 @@ def test_api_key_cmd_timeout_is_a_config_key_also_per_profile():
 
 
 # End to end: a recording server per host -------------------------------------------------
-
-
-@pytest.fixture
-def llama():
-    with FakeServer() as other:
-        yield other
 
 
 def write_config(home, server, llama):

@@ -3,8 +3,8 @@
 import pytest
 
 from tests.fakeserver import Stream, text_chunks
+from tests.helpers import run_in_pty
 from tests.test_cmd import last_logged
-from tests.test_pty import run_in_pty
 
 NONE = "Strings are reversed with slicing; no code needed.\n"
 ONE = "Here:\n\n```python\ndef rev(s):\n    return s[::-1]\n```\n\nThat's all.\n"

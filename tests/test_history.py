@@ -13,15 +13,11 @@ from otchat.store.db import SCHEMA_VERSION, Message, Store
 from otchat.store.migrations import MIGRATIONS, _statements
 from tests.conftest import KEY, OTCHAT, clean_environ, make_env
 from tests.fakeserver import Stream, chunk, error, text_chunks
+from tests.helpers import contents, rows
 
 
 def db_path(home):
     return home / "data" / "history.db"
-
-
-def rows(home, sql, *args):
-    with sqlite3.connect(db_path(home)) as db:
-        return db.execute(sql, args).fetchall()
 
 
 def test_migrates_a_version_1_database(tmp_path):
@@ -334,10 +330,6 @@ def test_migrates_a_version_2_database_with_nothing_lost(tmp_path):
         assert (reply.content, reply.tool_calls, reply.usage, reply.interrupted, reply.hidden) == (
             "the wombat digs", [{"id": "c1"}], {"total_tokens": 5}, True, False)
         assert [hit[0] for hit in store.search("wombat")] == ["0123456789abcdef"] * 2
-
-
-def contents(body):
-    return [m["content"] for m in body["messages"]]
 
 
 def test_an_undone_exchange_is_not_continued_but_kept(otchat, home, server):

@@ -12,7 +12,6 @@ from otchat.config.resolve import Flags, Held, resolve
 from otchat.errors import ConfigError
 from otchat.store.db import Store
 from tests.conftest import KEY
-from tests.fakeserver import FakeServer
 
 LLAMA_KEY = "sk-llama-route-0123456789"
 FILE = {"model": "top/model", "profiles": {
@@ -66,12 +65,6 @@ def test_the_key_follows_the_resolved_host():
 
 
 # End to end: two recording servers --------------------------------------------------------
-
-
-@pytest.fixture
-def llama():
-    with FakeServer() as other:
-        yield other
 
 
 @pytest.fixture

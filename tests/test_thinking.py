@@ -5,7 +5,6 @@ import itertools
 import json
 
 import httpx
-import pyte
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -16,6 +15,7 @@ from otchat.term.sinks import JsonlSink, JsonSink, PlainSink
 from otchat.wire.thinking import ThinkSplitter
 from otchat.wire.transport import Transport
 from tests.fakeserver import Stream, completion, text_chunks
+from tests.helpers import drawn
 from tests.test_engine import REQUEST, Recorder, Script, sse_bytes, streamed
 
 
@@ -154,9 +154,7 @@ def test_reasoning_on_a_terminal_is_set_apart_from_what_follows():
             sink.handle(event)
             sink.flush()
         sink.end(TurnResult())
-        display = pyte.Screen(60, 20)
-        pyte.Stream(display).feed(buf.getvalue().replace("\n", "\r\n"))
-        return [line.rstrip() for line in display.display]
+        return drawn(buf.getvalue(), 60, 20, onlcr=True)
 
     assert screen([ReasoningDelta("hmm"), TextDelta("Answer.\n")])[:3] == ["hmm", "", "Answer."]
     assert screen([ReasoningDelta("hmm\n"), TextDelta("Answer.\n")])[:3] == ["hmm", "", "Answer."]

@@ -4,18 +4,9 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 
 from tests.fakeserver import Stream, error, text_chunks
-
-
-def rows(home, sql):
-    with sqlite3.connect(home / "data" / "history.db") as db:
-        return db.execute(sql).fetchall()
-
-
-def contents(body):
-    return [m["content"] for m in body["messages"]]
+from tests.helpers import contents, rows, screen
 
 
 def only_cid(home):
@@ -168,7 +159,7 @@ def test_show_json_gives_the_path_and_the_branches_and_the_tree_is_indented_in_a
 
 # In a real terminal ---------------------------------------------------------------
 
-from tests.test_repl_pty import PROMPT, leave, say, screen, spawn  # noqa: E402,F401  (spawn: a fixture)
+from tests.test_repl_pty import PROMPT, leave, say, spawn  # noqa: E402,F401  (spawn: a fixture)
 
 
 def test_pty_rewind_shows_the_last_exchange_dimmed_and_continue_goes_on_after_ctrl_c(spawn, server, otchat, home):  # noqa: F811 (the fixture)

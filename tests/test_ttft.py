@@ -19,8 +19,8 @@ from otchat.term.output import Deferred, make_sink
 from otchat.wire.transport import Transport
 from tests.conftest import KEY, OTCHAT, clean_environ, make_env
 from tests.fakeserver import Stream, error, text_chunks
+from tests.helpers import contents, rows
 from tests.test_engine import Recorder, sse_bytes, streamed
-from tests.test_history import contents, rows
 
 REQUEST = ChatRequest("http://test/v1/chat/completions", {}, {"model": "m", "messages": [], "stream": True})
 SAFETY = 30  # seconds: only a broken engine (jobs not run beside the request) ever waits this long
