@@ -1,4 +1,4 @@
-"""End to end: the `otchat` executable against the fake server, as a user runs it."""
+"""End to end against the fake server, as a user runs otchat: in-process, and the executable where the process is the point (marked `process`)."""
 
 import json
 import signal
