@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pexpect
 import pytest
 from hypothesis import settings
 
@@ -72,18 +73,37 @@ def home(tmp_path: Path) -> Path:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "inprocess: the `otchat` fixture runs otchat in-process (no process start)")
+    config.addinivalue_line(
+        "markers",
+        "process: the `otchat` fixture runs the installed executable, for what only a process has "
+        "(signals, a terminal, pipes and EPIPE, start-up, the executable's exit status, the process "
+        "environment, its children)",
+    )
+
+
+# What `otchat(...)` takes: the arguments, then
+#   input   its stdin (bytes or str; None: no stdin at all, /dev/null for the executable)
+#   env     added to the environment; key the API key (None: none)
+#   expect  the exit status the call expects (or a tuple of them): any other fails the test
+#   timeout the executable's (in-process a hang shows as a hung test); cwd its working directory
+Expect = int | tuple[int, ...]
 
 
 @pytest.fixture
-def otchat(request: pytest.FixtureRequest, server: FakeServer, home: Path):
-    """Run the installed `otchat` executable against the fake server; in a test marked
-    `inprocess`, run it in-process instead (`otchat_inprocess`, the same calls and checks)."""
-    if request.node.get_closest_marker("inprocess"):
-        return request.getfixturevalue("otchat_inprocess")
+def otchat(request: pytest.FixtureRequest):
+    """Run otchat against the fake server: in-process (`otchat_inprocess`), or in a test
+    marked `process`, the installed executable (`otchat_process`): the same calls and checks."""
+    if request.node.get_closest_marker("process"):
+        return request.getfixturevalue("otchat_process")
+    return request.getfixturevalue("otchat_inprocess")
+
+
+@pytest.fixture
+def otchat_process(server: FakeServer, home: Path):
+    """Run the installed `otchat` executable against the fake server."""
 
     def run(*args: str, input: bytes | str | None = b"", env: dict[str, str] | None = None,
-            key: str | None = KEY, timeout: float = 60, cwd: Path | None = None) -> Result:
+            key: str | None = KEY, timeout: float = 60, cwd: Path | None = None, expect: Expect = 0) -> Result:
         extra, data = _call(server, input, env, key)
         proc = subprocess.run(
             [str(OTCHAT), *args],
@@ -94,7 +114,7 @@ def otchat(request: pytest.FixtureRequest, server: FakeServer, home: Path):
             timeout=timeout,
             cwd=cwd,
         )
-        return checked(Result(proc.returncode, proc.stdout.decode("utf-8"), proc.stderr.decode("utf-8")))
+        return checked(Result(proc.returncode, proc.stdout.decode("utf-8"), proc.stderr.decode("utf-8")), expect)
 
     return run
 
@@ -109,9 +129,9 @@ def _call(server: FakeServer, input: bytes | str | None, env: dict[str, str] | N
 @pytest.fixture
 def otchat_inprocess(server: FakeServer, home: Path, monkeypatch: pytest.MonkeyPatch):
     """`otchat` without the process: `app.run(args, env)` in this process, over real HTTP to
-    the fake server, with the environment the executable would get. For what has no process
-    boundary; exit statuses as a shell sees them, signals, terminals and start-up keep
-    the executable."""
+    the fake server, with the environment the executable would get. What only a process
+    has (signals, terminals, start-up, the process environment) keeps the executable:
+    mark the test `process`."""
     from otchat.app import run as run_app
     from otchat.env import Env
 
@@ -119,7 +139,7 @@ def otchat_inprocess(server: FakeServer, home: Path, monkeypatch: pytest.MonkeyP
     monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
 
     def run(*args: str, input: bytes | str | None = b"", env: dict[str, str] | None = None,
-            key: str | None = KEY, timeout: float = 60, cwd: Path | None = None) -> Result:
+            key: str | None = KEY, timeout: float = 60, cwd: Path | None = None, expect: Expect = 0) -> Result:
         extra, data = _call(server, input, env, key)
         # No transport injected: real HTTP to the fake server over loopback. `timeout` is the
         # executable's; in-process a hang shows as a hung test.
@@ -132,9 +152,47 @@ def otchat_inprocess(server: FakeServer, home: Path, monkeypatch: pytest.MonkeyP
             if cwd is not None:
                 stack.enter_context(contextlib.chdir(cwd))
             code = exit_code(lambda: run_app(list(args), process_env), process_env)
-        return checked(Result(code, process_env.stdout.getvalue(), process_env.stderr.getvalue()))
+        return checked(Result(code, process_env.stdout.getvalue(), process_env.stderr.getvalue()), expect)
 
     return run
+
+
+@pytest.fixture
+def spawn_pty(server: FakeServer, home: Path):
+    """Start the otchat executable (or `program`) in a pseudo-terminal of `dimensions` (rows,
+    cols) against the fake server, in the environment `otchat` gives it; what it draws is kept
+    in `child.logfile_read` (tests.helpers.screen reads it). Children still running are ended."""
+    children = []
+
+    def start(args: list[str], *, env: dict[str, str] | None = None, dimensions: tuple[int, int] = (40, 120),
+              program: str = str(OTCHAT), cwd: Path | None = None) -> pexpect.spawn:
+        # pexpect answers no cursor-position request: tell prompt-toolkit not to ask.
+        extra = {"OTCHAT_BASE_URL": server.url, "OPENTOOLS_API_KEY": KEY, "TERM": "xterm-256color",
+                 "PROMPT_TOOLKIT_NO_CPR": "1", **(env or {})}
+        child = pexpect.spawn(program, args, env=clean_environ(home, **extra), cwd=None if cwd is None else str(cwd),
+                              dimensions=dimensions, timeout=20, encoding="utf-8")
+        child.dimensions = dimensions
+        child.logfile_read = io.StringIO()  # everything shown, for `screen`
+        children.append(child)
+        return child
+
+    yield start
+    for child in children:
+        if child.isalive():
+            child.terminate(force=True)
+
+
+@pytest.fixture
+def llama():
+    """A second fake server, for a profile on another host."""
+    with FakeServer() as other:
+        yield other
+
+
+@pytest.fixture
+def cfg(tmp_path: Path) -> Path:
+    """A config directory (not created)."""
+    return tmp_path / "config"
 
 
 def exit_code(call: Any, env: Any) -> int:
@@ -150,10 +208,14 @@ def exit_code(call: Any, env: Any) -> int:
         return 1
 
 
-def checked(result: Result) -> Result:
-    """Every run's output: the key never shows, nor does a traceback."""
+def checked(result: Result, expect: Expect = 0) -> Result:
+    """Every run's output: the key never shows, nor does a traceback; the exit status is the
+    one the call expects (0 unless it says `expect=`)."""
     assert KEY not in result.stdout and KEY not in result.stderr, "the API key leaked"
     assert "Traceback" not in result.stderr, result.stderr
+    expected = (expect,) if isinstance(expect, int) else expect
+    assert result.code in expected, (f"otchat exited {result.code}, the call expects {expect}\n"
+                                     f"stdout: {result.stdout!r}\nstderr: {result.stderr!r}")
     return result
 
 

@@ -15,11 +15,6 @@ def settings(**kw):
     return Settings(model="m", base_url="http://h/v1", **kw)
 
 
-@pytest.fixture
-def cfg(tmp_path):
-    return tmp_path / "config"
-
-
 def test_credentials_file_is_private(cfg):
     path = credentials_path(cfg)
     write_credentials(path, "sk-stored-123456789")

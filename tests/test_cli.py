@@ -9,18 +9,15 @@ from typer.testing import CliRunner
 from otchat.app import app, run
 from tests.conftest import KEY, make_env
 from tests.fakeserver import text_chunks
+from tests.helpers import sse_bytes
 
 runner = CliRunner()
-
-
-def sse(events):
-    return "".join(f"data: {json.dumps(e)}\n\n" for e in events) + "data: [DONE]\n\n"
 
 
 def recording_transport(bodies, text="Hi there"):
     def handler(request):
         bodies.append(json.loads(request.content))
-        return httpx.Response(200, headers={"content-type": "text/event-stream"}, text=sse(text_chunks(text)))
+        return httpx.Response(200, headers={"content-type": "text/event-stream"}, content=sse_bytes(text_chunks(text)))
 
     return httpx.MockTransport(handler)
 

@@ -83,19 +83,19 @@ def test_system_prompt_minus_s_then_role_cmd_then_builtin(otchat, server, home):
 
 def test_an_empty_command_is_an_error(otchat, server):
     server.enqueue(reply("```\n\n```"))
-    r = otchat("cmd", "nothing")
+    r = otchat("cmd", "nothing", expect=1)
     assert r.code == 1 and r.stdout == ""
     assert r.stderr.startswith("otchat: error: the reply holds no command")
 
 
 def test_no_request_is_a_usage_error(otchat):
-    r = otchat("cmd")
+    r = otchat("cmd", expect=2)
     assert r.code == 2 and "no request given" in r.stderr
 
 
 @pytest.mark.parametrize("flag", ["--cid", "--function"])
 def test_options_that_make_no_sense_are_left_out(otchat, flag):
-    r = otchat("cmd", flag, "x", "list")
+    r = otchat("cmd", flag, "x", "list", expect=2)
     assert r.code == 2 and "No such option" in r.stderr
 
 
@@ -112,7 +112,7 @@ def test_shell_integration_prints_the_snippet(otchat, shell):
 
 
 def test_shell_integration_refuses_another_shell(otchat):
-    r = otchat("shell-integration", "tcsh")
+    r = otchat("shell-integration", "tcsh", expect=2)
     assert r.code == 2
 
 

@@ -1,13 +1,11 @@
 """`otchat cmd` on a terminal: the command shown, then a one-key menu; nothing runs without `e`."""
 
-import io
-
 import pexpect
-import pyte
 import pytest
 
-from tests.conftest import KEY, OTCHAT, clean_environ
+from tests.conftest import OTCHAT
 from tests.fakeserver import Stream, text_chunks
+from tests.helpers import screen
 from tests.test_cmd import last_logged
 
 MENU = "[e]xecute  [m]odify  [d]escribe  [c]opy  [a]bort"
@@ -15,33 +13,16 @@ COLS, ROWS = 100, 40
 
 
 @pytest.fixture
-def spawn(server, home):
-    children = []
+def spawn(spawn_pty, home):
+    """`otchat cmd ARGS` in a terminal, in `home`; with `shell_line`, that sh line instead."""
 
     def start(*args, env=None, shell_line=None):
-        extra = {"OTCHAT_BASE_URL": server.url, "OPENTOOLS_API_KEY": KEY, "TERM": "xterm-256color",
-                 "PROMPT_TOOLKIT_NO_CPR": "1", "SHELL": "/bin/sh", **(env or {})}
-        environ = clean_environ(home, **extra)
+        env = {"SHELL": "/bin/sh", **(env or {})}
         if shell_line is not None:  # stdin a pipe, stdout the terminal
-            child = pexpect.spawn("/bin/sh", ["-c", shell_line], env=environ, cwd=str(home),
-                                  dimensions=(ROWS, COLS), timeout=20, encoding="utf-8")
-        else:
-            child = pexpect.spawn(str(OTCHAT), ["cmd", *args], env=environ, cwd=str(home),
-                                  dimensions=(ROWS, COLS), timeout=20, encoding="utf-8")
-        child.logfile_read = io.StringIO()
-        children.append(child)
-        return child
+            return spawn_pty(["-c", shell_line], program="/bin/sh", env=env, cwd=home, dimensions=(ROWS, COLS))
+        return spawn_pty(["cmd", *args], env=env, cwd=home, dimensions=(ROWS, COLS))
 
-    yield start
-    for child in children:
-        if child.isalive():
-            child.terminate(force=True)
-
-
-def screen(child):
-    display = pyte.Screen(COLS, ROWS)
-    pyte.Stream(display).feed(child.logfile_read.getvalue())
-    return [line.rstrip() for line in display.display if line.strip()]
+    return start
 
 
 def finish(child):

@@ -5,22 +5,11 @@ answers as sibling branches of one question, and what -c continues afterwards.""
 from __future__ import annotations
 
 import json
-import sqlite3
 
 import pytest
 
 from tests.fakeserver import Stream, Text, chunk, error, tool_call_chunks
-
-pytestmark = pytest.mark.inprocess  # a process boundary only where one is tested (Ctrl-C, below)
-
-
-def rows(home, sql):
-    with sqlite3.connect(home / "data" / "history.db") as db:
-        return db.execute(sql).fetchall()
-
-
-def contents(body):
-    return [m["content"] for m in body["messages"]]
+from tests.helpers import contents, rows
 
 
 def posted(server):
@@ -68,7 +57,7 @@ def test_one_model_named_once_is_exactly_as_before(otchat, server):
 def test_json_is_an_array_of_one_shot_objects_in_the_order_named(otchat, server):
     server.per_model["a/one"] = Text("one", first_byte_delay=0.3)
     server.per_model["b/two"] = error(404, {"error": {"message": "no such model b/two"}})
-    r = otchat("--json", "-m", "a/one", "-m", "b/two", "hi")
+    r = otchat("--json", "-m", "a/one", "-m", "b/two", "hi", expect=4)
     assert r.code == 4
     first, second = json.loads(r.stdout)
     assert first["model"] == "a/one" and first["content"] == "one" and first["finish_reason"] == "stop"
@@ -84,7 +73,7 @@ def test_the_single_model_json_object_has_its_latency(otchat, server):
 
 def test_jsonl_tags_every_event_with_its_model(otchat, server):
     server.per_model["b/two"] = error(400, {"error": {"message": "unknown model"}})
-    r = otchat("--format", "jsonl", "-m", "a/one", "-m", "b/two", "hi")
+    r = otchat("--format", "jsonl", "-m", "a/one", "-m", "b/two", "hi", expect=4)
     lines = [json.loads(line) for line in r.stdout.splitlines()]
     assert r.code == 4 and all("model" in line for line in lines)
     assert "".join(e["text"] for e in lines if e["type"] == "text" and e["model"] == "a/one") == "You said: hi"
@@ -95,7 +84,7 @@ def test_jsonl_tags_every_event_with_its_model(otchat, server):
 def test_a_failing_model_shows_its_error_and_the_others_go_on(otchat, server):
     server.per_model["b/two"] = error(404, {"error": {"message": "no such model"}})
     server.per_model["c/three"] = error(500, {"error": {"message": "boom"}})
-    r = otchat("--retries", "0", "--models", "a/one,b/two,c/three", "hi")
+    r = otchat("--retries", "0", "--models", "a/one,b/two,c/three", "hi", expect=4)
     assert r.code == 4  # the first failure in the order named: b/two's 404, not c/three's 500
     assert r.stdout == "== a/one ==\nYou said: hi\n\n== b/two ==\n\n== c/three ==\n"
     errors = [line for line in r.stderr.splitlines() if line.startswith("otchat: error:")]
@@ -104,16 +93,16 @@ def test_a_failing_model_shows_its_error_and_the_others_go_on(otchat, server):
 
 def test_a_reply_stopped_at_the_tool_budget_counts_as_failed(otchat, server):
     server.per_model["b/two"] = Stream(tool_call_chunks([("firecrawl_search", "{}")]))
-    r = otchat("-m", "a/one", "-m", "b/two", "hi")
+    r = otchat("-m", "a/one", "-m", "b/two", "hi", expect=9)
     assert r.code == 9 and "== a/one ==\nYou said: hi\n" in r.stdout
     assert "tool budget" in r.stderr
 
 
 def test_too_many_or_repeated_models_are_refused(otchat, server, home):
-    r = otchat(*(arg for n in range(9) for arg in ("-m", f"m/{n}")), "hi")
+    r = otchat(*(arg for n in range(9) for arg in ("-m", f"m/{n}")), "hi", expect=2)
     assert r.code == 2 and "at most 8" in r.stderr
     (home / "config" / "config.toml").write_text('[aliases]\nfast = "a/one"\n')
-    r = otchat("-m", "fast", "-m", "a/one", "hi")
+    r = otchat("-m", "fast", "-m", "a/one", "hi", expect=2)
     assert r.code == 2 and "'fast' and 'a/one' name the same model" in r.stderr
     assert posted(server) == []
 
@@ -127,7 +116,7 @@ def test_too_many_or_repeated_models_are_refused(otchat, server, home):
     ["-c", "--regenerate", "-m", "a/one", "-m", "b/two"],
 ])
 def test_what_one_model_at_a_time_does_refuses_several(otchat, server, args):
-    r = otchat(*args)
+    r = otchat(*args, expect=2)
     assert r.code == 2 and len(r.stderr.splitlines()) == 1 and r.stderr.startswith("otchat: error:")
     assert "several" in r.stderr and posted(server) == []
 
@@ -170,9 +159,10 @@ def test_a_question_no_model_answered_leaves_the_conversation_as_it_was(otchat, 
     otchat("first")
     server.per_model["a/one"] = error(404, {"error": {"message": "no"}})
     server.per_model["b/two"] = error(404, {"error": {"message": "no"}})
-    assert otchat("-c", "-m", "a/one", "-m", "b/two", "second").code == 4
+    assert otchat("-c", "-m", "a/one", "-m", "b/two", "second", expect=4).code == 4
     assert sorted(req.body["model"] for req in posted(server)[1:]) == ["a/one", "b/two"]
-    otchat("-c", "third")
+    # -c goes on with the model last asked (a/one, README), which still answers 404.
+    otchat("-c", "third", expect=4)
     assert contents(server.last_body) == ["first", "You said: first", "third"]
 
 

@@ -231,7 +231,6 @@ def readme_world(home):
 
 
 @pytest.mark.parametrize("line, args, piped", readme_command_lines(), ids=[item[0] for item in readme_command_lines()])
-@pytest.mark.inprocess
 def test_readme_command_lines_parse(otchat, readme_world, line, args, piped):
     stdin = b"some piped text\n" if piped else b""
     if args and args[0] in SUBCOMMANDS:

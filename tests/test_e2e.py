@@ -1,4 +1,4 @@
-"""End to end: the `otchat` executable against the fake server, as a user runs it."""
+"""End to end against the fake server, as a user runs otchat: in-process, and the executable where the process is the point (marked `process`)."""
 
 import json
 import signal
@@ -14,6 +14,7 @@ from tests.fakeserver import USAGE, Body, Stream, chunk, completion, error, text
 NOW = {"Retry-After": "0"}
 
 
+@pytest.mark.process  # stdout a real pipe, the executable's exit status
 def test_streams_exactly_the_text_into_a_pipe(otchat, server):
     server.enqueue(Stream(text_chunks("The sky is blue because of **Rayleigh** scattering.", 4)))
     r = otchat("why is the sky blue")
@@ -24,14 +25,12 @@ def test_streams_exactly_the_text_into_a_pipe(otchat, server):
     assert server.requests[-1].headers["authorization"] == f"Bearer {KEY}"
 
 
-@pytest.mark.inprocess
 def test_piped_stdin_follows_the_prompt(otchat, server):
     r = otchat("write a commit message", input="diff --git a/x b/x\n+hello\n")
     assert r.code == 0
     assert server.last_body["messages"][0]["content"] == "write a commit message\n\ndiff --git a/x b/x\n+hello\n"
 
 
-@pytest.mark.inprocess
 def test_stdin_alone_is_the_message_and_empty_stdin_is_ignored(otchat, server):
     assert otchat(input="just this").code == 0
     assert server.last_body["messages"][0]["content"] == "just this"
@@ -39,13 +38,11 @@ def test_stdin_alone_is_the_message_and_empty_stdin_is_ignored(otchat, server):
     assert server.last_body["messages"][0]["content"] == "only the prompt"
 
 
-@pytest.mark.inprocess
 def test_input_placeholder(otchat, server):
     otchat("Translate: {input} (to French)", input="good morning")
     assert server.last_body["messages"][0]["content"] == "Translate: good morning (to French)"
 
 
-@pytest.mark.inprocess
 def test_dry_run_shows_the_diff_and_hides_the_key(otchat, server):
     r = otchat("write a commit message", "-t", "firecrawl", "--dry-run", input="+added line\n")
     assert r.code == 0 and server.requests == []
@@ -56,13 +53,11 @@ def test_dry_run_shows_the_diff_and_hides_the_key(otchat, server):
     assert shown["body"]["tools"] == [{"type": "mcp", "ref": "firecrawl"}]
 
 
-@pytest.mark.inprocess
 def test_dry_run_needs_no_key(otchat):
     r = otchat("hi", "--dry-run", key=None)
     assert r.code == 0 and "Authorization" not in json.loads(r.stdout)["headers"]
 
 
-@pytest.mark.inprocess
 def test_request_flags_reach_the_body(otchat, server, home):
     fn = home / "weather.json"
     fn.write_text(json.dumps({"name": "get_weather", "description": "d",
@@ -83,7 +78,6 @@ def test_request_flags_reach_the_body(otchat, server, home):
     assert (body["temperature"], body["max_tokens"], body["top_p"], body["user"]) == (0.3, 99, 0.9, "alice")
 
 
-@pytest.mark.inprocess
 def test_config_file_and_environment(otchat, server, home):
     (home / "config" / "config.toml").write_text('model = "file/model"\ntools = ["exa"]\nsystem = "sys"\n')
     otchat("hi")
@@ -94,7 +88,6 @@ def test_config_file_and_environment(otchat, server, home):
     assert server.last_body["model"] == "flag/model"
 
 
-@pytest.mark.inprocess
 def test_no_stream(otchat, server):
     server.enqueue(Body(completion("whole")))
     r = otchat("--no-stream", "hi")
@@ -104,7 +97,6 @@ def test_no_stream(otchat, server):
 @pytest.mark.parametrize("variant", [
     dict(crlf=True), dict(split=3), dict(split=1, piece_delay=0.0), dict(keepalive=True), dict(fields=True),
 ])
-@pytest.mark.inprocess
 def test_stream_variants(otchat, server, variant):
     text = "Ünïcödé — 日本語 — emoji 🎉 and plain ascii."
     server.enqueue(Stream(text_chunks(text, 3), **variant))
@@ -113,20 +105,17 @@ def test_stream_variants(otchat, server, variant):
 
 
 @pytest.mark.parametrize("style", ["empty-choices", "on-chunk", "finish"])
-@pytest.mark.inprocess
 def test_usage_styles_with_u(otchat, server, style):
     server.enqueue(Stream(text_chunks("ok", usage=style)))
     r = otchat("-u", "hi")
     assert r.stdout == "ok\n" and "usage: 11 in · 22 out" in r.stderr
 
 
-@pytest.mark.inprocess
 def test_json_reply_to_a_stream_request(otchat, server):
     server.enqueue(Body(completion("not streamed after all")))
     assert otchat("hi").stdout == "not streamed after all\n"
 
 
-@pytest.mark.inprocess
 def test_rejected_stream_options_retried_without(otchat, server):
     server.enqueue(error(400, {"error": {"message": "Unrecognized request argument supplied: stream_options"}}),
                    Stream(text_chunks("fine", usage=None)))
@@ -135,14 +124,12 @@ def test_rejected_stream_options_retried_without(otchat, server):
     assert "stream_options" in server.requests[0].body and "stream_options" not in server.requests[1].body
 
 
-@pytest.mark.inprocess
 def test_long_silent_gap_with_keepalives_survives_a_short_timeout(otchat, server):
     server.enqueue(Stream(text_chunks("after the tools ran", 5), gap=(2, 2.0), gap_keepalive=0.3))
     r = otchat("--timeout", "1", "hi")
     assert (r.code, r.stdout) == (0, "after the tools ran\n")
 
 
-@pytest.mark.inprocess
 def test_formats_json_and_jsonl(otchat, server):
     server.enqueue(Stream(text_chunks("hey", 1, reasoning="thinking")))
     data = json.loads(otchat("--json", "hi").stdout)
@@ -154,7 +141,6 @@ def test_formats_json_and_jsonl(otchat, server):
     assert [line["type"] for line in lines] == ["reasoning", "text", "text", "text", "usage", "finish"]
 
 
-@pytest.mark.inprocess
 def test_reasoning_never_mixes_into_the_answer(otchat, server):
     server.enqueue(Stream(text_chunks("answer", reasoning="secret thoughts")))
     r = otchat("hi")
@@ -164,7 +150,6 @@ def test_reasoning_never_mixes_into_the_answer(otchat, server):
     assert r.stdout == "answer\n" and "secret thoughts" in r.stderr
 
 
-@pytest.mark.inprocess
 def test_verbose_shows_the_exchange_without_the_key(otchat, server):
     r = otchat("-v", "hi")
     assert "> POST" in r.stderr and "Bearer ***" in r.stderr and "< 200 OK" in r.stderr
@@ -172,7 +157,6 @@ def test_verbose_shows_the_exchange_without_the_key(otchat, server):
 
 
 @pytest.mark.parametrize("style", ["once", "repeat"])
-@pytest.mark.inprocess
 def test_declared_function_calls_go_to_stderr_and_exit_0(otchat, server, home, style):
     fn = home / "f.json"
     fn.write_text(json.dumps({"name": "lookup", "parameters": {"type": "object"}}))
@@ -182,16 +166,16 @@ def test_declared_function_calls_go_to_stderr_and_exit_0(otchat, server, home, s
     assert 'tool call: lookup {"q":"otters"}' in r.stderr
 
 
+@pytest.mark.process  # one exit status per code as a shell sees it, from the executable
 def test_tool_budget_keeps_the_content_and_exits_9(otchat, server):
     server.enqueue(Stream(tool_call_chunks([("firecrawl_scrape", '{"url": "https://x"}')],
                                            text="Partial findings.")))
-    r = otchat("-t", "firecrawl", "research")
+    r = otchat("-t", "firecrawl", "research", expect=9)
     assert r.code == 9 and r.stdout == "Partial findings.\n"
     assert "tool budget" in r.stderr and "firecrawl_scrape" in r.stderr
 
 
 @pytest.mark.parametrize("reason, words", [("length", "token limit"), ("content_filter", "content filter")])
-@pytest.mark.inprocess
 def test_cut_replies_warn(otchat, server, reason, words):
     server.enqueue(Stream(text_chunks("cut", finish=reason)))
     r = otchat("hi")
@@ -222,54 +206,51 @@ def one_line(r):
     (["--json", "--format", "plain", "hi"], b"", "contradict"),
     (["translate {input}"], b"", "{input}"),
 ])
-@pytest.mark.inprocess
 def test_exit_2_bad_input(otchat, server, args, stdin, words):
-    r = otchat(*args, input=stdin)
+    r = otchat(*args, input=stdin, expect=2)
     assert r.code == 2 and words in one_line(r) and server.requests == []
 
 
-@pytest.mark.inprocess
 def test_exit_2_malformed_function_file(otchat, home):
     bad = home / "bad.json"
     bad.write_text("{not json")
-    r = otchat("--function", str(bad), "hi")
+    r = otchat("--function", str(bad), "hi", expect=2)
     assert r.code == 2 and str(bad) in one_line(r)
 
 
+@pytest.mark.process  # stdin a real pipe, read only up to the limit; the exit status
 def test_exit_2_stdin_above_the_limit_before_reading_it_all(otchat, home):
     (home / "config" / "config.toml").write_text("max_input_bytes = 1000\n")
-    r = otchat("hi", input=b"x" * 5000)
+    r = otchat("hi", input=b"x" * 5000, expect=2)
     assert r.code == 2 and "max_input_bytes" in one_line(r) and "tokens" in r.stderr
 
 
-@pytest.mark.inprocess
 def test_exit_2_file_above_the_limit(otchat, server, home):
     (home / "config" / "config.toml").write_text("max_input_bytes = 1000\n")
     big = home / "big.log"
     big.write_bytes(b"x" * 5000)
-    r = otchat("-f", str(big), "hi")
+    r = otchat("-f", str(big), "hi", expect=2)
     assert r.code == 2 and str(big) in one_line(r) and server.requests == []
 
 
+@pytest.mark.process  # one exit status per code as a shell sees it, from the executable
 def test_exit_3_no_key(otchat, server):
-    r = otchat("hi", key=None)
+    r = otchat("hi", key=None, expect=3)
     assert r.code == 3 and "OPENTOOLS_API_KEY" in one_line(r) and server.requests == []
 
 
-@pytest.mark.inprocess
 def test_exit_3_broken_config_names_path_and_line(otchat, home):
     path = home / "config" / "config.toml"
     path.write_text('model = "x"\n[oops\n')
-    r = otchat("hi")
+    r = otchat("hi", expect=3)
     assert r.code == 3 and str(path) in one_line(r) and "line 2" in r.stderr
     assert path.read_text() == 'model = "x"\n[oops\n'
 
 
 @pytest.mark.parametrize("status", [401, 403])
-@pytest.mark.inprocess
 def test_exit_3_rejected_key_never_echoes_it(otchat, server, status):
     server.enqueue(error(status, {"error": {"message": f"Incorrect API key provided: {KEY}"}}))
-    r = otchat("hi")
+    r = otchat("hi", expect=3)
     assert r.code == 3 and str(status) in one_line(r)  # the runner asserts the key is absent
 
 
@@ -281,85 +262,83 @@ def test_exit_3_rejected_key_never_echoes_it(otchat, server, status):
     ({"detail": "validation failed"}, "validation failed"),
     ("<html><h1>400 Bad Request</h1></html>", "400 Bad Request"),
 ])
-@pytest.mark.inprocess
 def test_exit_4_every_error_body_shape(otchat, server, body, words):
     server.enqueue(error(400, body))
-    r = otchat("hi")
+    r = otchat("hi", expect=4)
     line = one_line(r)
     assert r.code == 4 and "400" in line and words in line and len(server.requests) == 1
 
 
+@pytest.mark.process  # one exit status per code as a shell sees it, from the executable
 def test_exit_4_wrong_path_404(otchat, server):
-    r = otchat("hi", env={"OTCHAT_BASE_URL": server.url + "/nowhere"})
+    r = otchat("hi", env={"OTCHAT_BASE_URL": server.url + "/nowhere"}, expect=4)
     assert r.code == 4 and "404" in one_line(r)
 
 
-@pytest.mark.inprocess
 def test_retries_the_first_failures_then_answers(otchat, server):
     server.enqueue(error(503, {"error": "busy"}, NOW), error(500, "oops", NOW), Stream(text_chunks("third time")))
     r = otchat("hi")
     assert (r.code, r.stdout) == (0, "third time\n") and len(server.requests) == 3
 
 
-@pytest.mark.inprocess
 def test_exit_5_server_errors_after_retries(otchat, server):
     server.enqueue(*[error(502, {"error": {"message": "bad gateway"}}, NOW)] * 3)
-    r = otchat("hi")
+    r = otchat("hi", expect=5)
     assert r.code == 5 and "502" in one_line(r) and len(server.requests) == 3
 
 
+@pytest.mark.process  # one exit status per code as a shell sees it, from the executable
 def test_exit_5_error_event_mid_stream(otchat, server):
     server.enqueue(Stream([chunk({"content": "Start of "}), {"error": {"message": "provider overloaded"}}], done=False))
-    r = otchat("hi")
+    r = otchat("hi", expect=5)
     assert r.code == 5 and r.stdout == "Start of \n" and "provider overloaded" in one_line(r)
 
 
+@pytest.mark.process  # one exit status per code as a shell sees it, from the executable
 def test_exit_6_connection_refused(otchat):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    r = otchat("--retries", "0", "hi", env={"OTCHAT_BASE_URL": f"http://127.0.0.1:{port}/v1"})
+    r = otchat("--retries", "0", "hi", env={"OTCHAT_BASE_URL": f"http://127.0.0.1:{port}/v1"}, expect=6)
     assert r.code == 6 and "cannot connect" in one_line(r)
 
 
-@pytest.mark.inprocess
 def test_exit_6_read_timeout_keeps_the_text(otchat, server):
     server.enqueue(Stream(text_chunks("early words", 4), gap=(3, 3.0)))
-    r = otchat("--timeout", "0.5", "hi")
+    r = otchat("--timeout", "0.5", "hi", expect=6)
     assert r.code == 6 and r.stdout == "early wo\n" and "no data" in one_line(r)
 
 
-@pytest.mark.inprocess
 def test_exit_6_408_after_retries(otchat, server):
     server.enqueue(*[error(408, {"error": "timeout"}, NOW)] * 2)
-    r = otchat("--retries", "1", "hi")
+    r = otchat("--retries", "1", "hi", expect=6)
     assert r.code == 6 and "408" in one_line(r) and len(server.requests) == 2
 
 
 @pytest.mark.parametrize("complete", [True, False])
-@pytest.mark.inprocess
 def test_exit_7_truncated_stream_keeps_the_text(otchat, server, complete):
     server.enqueue(Stream([chunk({"content": "half of the ans"})], done=False, complete=complete))
-    r = otchat("hi")
+    r = otchat("hi", expect=7)
     assert r.code == 7 and r.stdout == "half of the ans\n" and one_line(r)
 
 
+@pytest.mark.process  # one exit status per code as a shell sees it, from the executable
 def test_exit_7_undecodable_event(otchat, server):
     server.enqueue(Stream([chunk({"content": "ok "}), "{this is not json"], done=False))
-    r = otchat("hi")
+    r = otchat("hi", expect=7)
     assert r.code == 7 and "undecodable" in one_line(r) and r.stdout == "ok \n"
 
 
-@pytest.mark.inprocess
 def test_exit_8_rate_limited_after_retries(otchat, server):
     server.enqueue(*[error(429, {"error": {"message": "Rate limit reached"}}, NOW)] * 3)
-    r = otchat("hi")
+    r = otchat("hi", expect=8)
     assert r.code == 8 and "429" in one_line(r) and len(server.requests) == 3
 
 
+@pytest.mark.process  # one exit status per code as a shell sees it, from the executable
 def test_exit_8_out_of_credit_is_not_retried(otchat, server):
     server.enqueue(error(402, {"error": {"message": "Insufficient credits"}}))
-    r = otchat("hi")
+    r = otchat("hi", expect=8)
     assert r.code == 8 and "Insufficient credits" in one_line(r) and len(server.requests) == 1
 
 

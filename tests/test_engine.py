@@ -10,14 +10,7 @@ from otchat.errors import APIError, ExitCode, NetworkError, StreamError, TurnCut
 from otchat.models import ChatRequest, TextDelta, ToolCall
 from otchat.wire.transport import Transport
 from tests.fakeserver import chunk, completion, text_chunks, tool_call_chunks
-
-
-def sse_bytes(events, done=True, nl="\n"):
-    out = ""
-    for event in events + (["[DONE]"] if done else []):
-        payload = event if isinstance(event, str) else json.dumps(event, ensure_ascii=False)
-        out += f"data: {payload}{nl}{nl}"
-    return out.encode()
+from tests.helpers import sse_bytes
 
 
 def pieces(data, size):

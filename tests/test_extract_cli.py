@@ -3,8 +3,8 @@
 import pytest
 
 from tests.fakeserver import Stream, text_chunks
+from tests.helpers import run_in_pty
 from tests.test_cmd import last_logged
-from tests.test_pty import run_in_pty
 
 NONE = "Strings are reversed with slicing; no code needed.\n"
 ONE = "Here:\n\n```python\ndef rev(s):\n    return s[::-1]\n```\n\nThat's all.\n"
@@ -32,7 +32,7 @@ def test_the_history_keeps_the_whole_answer(otchat, server):
 
 
 def test_extract_and_json_contradict(otchat):
-    r = otchat("-x", "--json", "hi")
+    r = otchat("-x", "--json", "hi", expect=2)
     assert r.code == 2 and "contradict" in r.stderr
 
 

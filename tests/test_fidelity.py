@@ -5,16 +5,16 @@ and the streaming renderer shows what the whole-text renderer shows."""
 import io
 import re
 
-import pexpect
-import pyte
 import pytest
 from rich.console import Console
 
 from otchat.models import TextDelta, TurnResult
 from otchat.term.live import MarkdownSink
 from otchat.term.markdown import CommitMarkdown, print_markdown, with_links
-from tests.conftest import KEY, OTCHAT, clean_environ
+from tests import helpers
+from tests.conftest import KEY
 from tests.fakeserver import Stream, text_chunks
+from tests.helpers import Tick, drawn
 
 CORPUS = {
     "html": """Use <br> to break a line in HTML, and <kbd>Ctrl</kbd>+<kbd>C</kbd> to copy.
@@ -112,13 +112,8 @@ def squeezed(lines: list[str]) -> str:
 
 def run_in_pty(server, home, answer):
     server.enqueue(Stream(text_chunks(answer, 5)))
-    environ = clean_environ(home, OTCHAT_BASE_URL=server.url, OPENTOOLS_API_KEY=KEY, TERM="xterm-256color")
-    child = pexpect.spawn(str(OTCHAT), ["--no-log", "show me"], env=environ, dimensions=(ROWS, COLS), timeout=30)
-    raw = child.read()
-    child.close()
-    screen = pyte.Screen(COLS, ROWS)  # pyte, like tmux before 3.4 and many terminals, drops OSC 8
-    pyte.ByteStream(screen).feed(raw)
-    return child.exitstatus, [line.rstrip() for line in screen.display], raw
+    # pyte, like tmux before 3.4 and many terminals, drops OSC 8
+    return helpers.run_in_pty(server, home, "--no-log", "show me", dimensions=(ROWS, COLS))
 
 
 @pytest.mark.parametrize("name", list(CORPUS))
@@ -161,22 +156,11 @@ def test_a_think_block_is_set_apart_from_the_answer(server, home):
 
 
 def screen_of(raw: str, width: int, height: int = 300) -> list[str]:
-    screen = pyte.Screen(width, height)
-    pyte.Stream(screen).feed(raw.replace("\n", "\r\n"))
-    return [line.rstrip() for line in screen.display if line.strip()]
+    return [line for line in drawn(raw, width, height, onlcr=True) if line]
 
 
 def console(buf: io.StringIO, width: int) -> Console:
     return Console(file=buf, width=width, height=100, force_terminal=True, color_system=None, legacy_windows=False)
-
-
-class Tick:
-    def __init__(self):
-        self.now = 0.0
-
-    def __call__(self):
-        self.now += 1.0
-        return self.now
 
 
 @pytest.mark.parametrize("links", ["inline", "footnotes", "hidden"])

@@ -13,15 +13,11 @@ from otchat.store.db import SCHEMA_VERSION, Message, Store
 from otchat.store.migrations import MIGRATIONS, _statements
 from tests.conftest import KEY, OTCHAT, clean_environ, make_env
 from tests.fakeserver import Stream, chunk, error, text_chunks
+from tests.helpers import contents, rows
 
 
 def db_path(home):
     return home / "data" / "history.db"
-
-
-def rows(home, sql, *args):
-    with sqlite3.connect(db_path(home)) as db:
-        return db.execute(sql, args).fetchall()
 
 
 def test_migrates_a_version_1_database(tmp_path):
@@ -64,7 +60,6 @@ def test_prefixes_must_be_unique(tmp_path):
         assert all(store.resolve(cid[:12]) == cid for cid in ids)
 
 
-@pytest.mark.inprocess
 def test_every_turn_is_logged_with_its_details(otchat, home, server):
     assert otchat("-s", "be brief", "what about otters").code == 0
     (cid, title, model, count), = rows(home, "SELECT c.id, c.title, c.model, (SELECT COUNT(*) FROM messages)"
@@ -79,7 +74,6 @@ def test_every_turn_is_logged_with_its_details(otchat, home, server):
     assert reply[5] >= 0 and reply[6] == 0
 
 
-@pytest.mark.inprocess
 def test_continue_and_cid_send_the_earlier_messages(otchat, home, server):
     otchat("first topic")
     otchat("second topic")
@@ -95,7 +89,6 @@ def test_continue_and_cid_send_the_earlier_messages(otchat, home, server):
     assert counts == {"first topic": 4, "second topic": 4}
 
 
-@pytest.mark.inprocess
 def test_continue_keeps_the_system_prompt_unless_replaced(otchat, server):
     otchat("-s", "talk like a pirate", "hello")
     otchat("-c", "again")
@@ -104,14 +97,12 @@ def test_continue_keeps_the_system_prompt_unless_replaced(otchat, server):
     assert server.last_body["messages"][0] == {"role": "system", "content": "talk normally"}
 
 
-@pytest.mark.inprocess
 def test_unknown_cid_is_a_usage_error(otchat):
     otchat("something")
-    r = otchat("--cid", "ffffffffff", "hi")
+    r = otchat("--cid", "ffffffffff", "hi", expect=2)
     assert r.code == 2 and "no conversation" in r.stderr
 
 
-@pytest.mark.inprocess
 def test_list_show_search_export(otchat, home, tmp_path):
     otchat("tell me about the capybara")
     time.sleep(0.01)
@@ -126,7 +117,7 @@ def test_list_show_search_export(otchat, home, tmp_path):
     hits = otchat("history", "search", "capybara").stdout.splitlines()
     assert len(hits) == 2 and all("[capybara]" in hit for hit in hits)
     assert hits[0].split()[3] == "assistant"  # newest first
-    assert otchat("history", "search", "no-such-word-anywhere").code == 1
+    assert otchat("history", "search", "no-such-word-anywhere", expect=1).code == 1
     exported = json.loads(otchat("history", "export", cid, "--format", "json").stdout)
     assert [m["role"] for m in exported["messages"]] == ["user", "assistant"]
     target = tmp_path / "out.md"
@@ -135,12 +126,11 @@ def test_list_show_search_export(otchat, home, tmp_path):
     assert otchat("history", "path").stdout.strip() == str(db_path(home))
 
 
-@pytest.mark.inprocess
 def test_rm_by_id_and_by_age(otchat, home):
     otchat("keep me")
     otchat("drop me")
     cid = rows(home, "SELECT id FROM conversations WHERE title = 'drop me'")[0][0]
-    r = otchat("history", "rm", cid[:8])
+    r = otchat("history", "rm", cid[:8], expect=2)
     assert r.code == 2 and "--yes" in r.stderr
     assert otchat("history", "rm", cid[:8], "--yes").code == 0
     assert rows(home, "SELECT title FROM conversations") == [("keep me",)]
@@ -149,7 +139,7 @@ def test_rm_by_id_and_by_age(otchat, home):
         db.execute("UPDATE conversations SET updated = updated - 40 * 86400")
     assert otchat("history", "rm", "--older-than", "30d", "--yes").code == 0
     assert rows(home, "SELECT COUNT(*) FROM conversations") == [(0,)]
-    assert otchat("history", "rm", "--older-than", "soon", "--yes").code == 2
+    assert otchat("history", "rm", "--older-than", "soon", "--yes", expect=2).code == 2
 
 
 def stored_conversation(home, text="about otters"):
@@ -196,7 +186,6 @@ def test_search_without_a_match_is_no_match_not_an_error(home):
     assert run(["history", "search", "otters"], env) == 0 and "otters" in env.stdout.getvalue()
 
 
-@pytest.mark.inprocess
 def test_no_log_flag_and_config(otchat, home):
     otchat("--no-log", "private")
     assert not db_path(home).exists()
@@ -238,22 +227,19 @@ def test_an_interrupted_reply_is_stored_and_marked(server, home, sig, code):
         ("user", "long one", 0), ("assistant", "Half of an", 1)]
 
 
-@pytest.mark.inprocess
 def test_a_broken_stream_is_stored_and_marked(otchat, home, server):
     server.enqueue(Stream([chunk({"content": "cut off he"})], done=False))
-    assert otchat("hi").code == 7
+    assert otchat("hi", expect=7).code == 7
     assert rows(home, "SELECT role, content, interrupted FROM messages ORDER BY id")[-1] == (
         "assistant", "cut off he", 1)
 
 
-@pytest.mark.inprocess
 def test_a_failed_request_still_logs_what_the_user_typed(otchat, home, server):
     server.enqueue(error(400, {"error": {"message": "nope"}}))
-    assert otchat("my precious words").code == 4
+    assert otchat("my precious words", expect=4).code == 4
     assert rows(home, "SELECT role, content FROM messages") == [("user", "my precious words")]
 
 
-@pytest.mark.inprocess
 def test_a_corrupt_database_does_not_stop_the_answer(otchat, home):
     db_path(home).write_bytes(b"this is not a database at all" * 100)
     before = db_path(home).read_bytes()
@@ -261,11 +247,10 @@ def test_a_corrupt_database_does_not_stop_the_answer(otchat, home):
     assert r.code == 0 and r.stdout == "You said: hello\n"
     assert r.stderr.count("\n") == 1 and str(db_path(home)) in r.stderr and "history not saved" in r.stderr
     assert db_path(home).read_bytes() == before
-    r = otchat("history", "list")
+    r = otchat("history", "list", expect=1)
     assert r.code == 1 and str(db_path(home)) in r.stderr and len(r.stderr.splitlines()) == 1
 
 
-@pytest.mark.inprocess
 def test_an_unwritable_data_dir_is_a_warning(otchat, home):
     blocker = home / "not-a-dir"
     blocker.write_text("a file where the data dir should be")
@@ -273,7 +258,6 @@ def test_an_unwritable_data_dir_is_a_warning(otchat, home):
     assert r.code == 0 and r.stdout == "You said: hello\n" and "history not saved" in r.stderr
 
 
-@pytest.mark.inprocess
 def test_no_row_contains_the_key(otchat, home, server):
     otchat("-v", "one")
     otchat("-c", "two", "--json")
@@ -283,7 +267,6 @@ def test_no_row_contains_the_key(otchat, home, server):
     assert "three" in dump and KEY not in dump
 
 
-@pytest.mark.inprocess
 def test_repl_history_and_resume(otchat, home, server):
     otchat("an old conversation about tea")
     cid = rows(home, "SELECT id FROM conversations")[0][0]
@@ -295,7 +278,6 @@ def test_repl_history_and_resume(otchat, home, server):
     assert rows(home, "SELECT COUNT(*) FROM messages") == [(4,)]
 
 
-@pytest.mark.inprocess
 def test_chat_continue_flag(otchat, server):
     otchat("opening")
     otchat("chat", "-c", input="follow-up\n")
@@ -308,7 +290,6 @@ def test_message_json_leaves_out_empty_fields():
         "role": "assistant", "content": "x", "interrupted": True, "latency": 1.5}
 
 
-@pytest.mark.inprocess
 def test_rm_asks_on_a_terminal(otchat, home, server):
     import pexpect
 
@@ -351,11 +332,6 @@ def test_migrates_a_version_2_database_with_nothing_lost(tmp_path):
         assert [hit[0] for hit in store.search("wombat")] == ["0123456789abcdef"] * 2
 
 
-def contents(body):
-    return [m["content"] for m in body["messages"]]
-
-
-@pytest.mark.inprocess
 def test_an_undone_exchange_is_not_continued_but_kept(otchat, home, server):
     r = otchat("chat", input="first\nsecond\n/undo\n")
     assert r.code == 0 and "dropped the last exchange" in r.stderr
@@ -372,7 +348,6 @@ def test_an_undone_exchange_is_not_continued_but_kept(otchat, home, server):
     assert rows(home, "SELECT COUNT(*) FROM messages WHERE hidden = 0") == [(10,)]
 
 
-@pytest.mark.inprocess
 def test_a_retried_question_appears_once_with_the_new_answer(otchat, home, server):
     server.enqueue(Stream(text_chunks("the old answer")), Stream(text_chunks("the new answer")))
     r = otchat("chat", input="what is a quokka\n/retry\n")
@@ -384,7 +359,6 @@ def test_a_retried_question_appears_once_with_the_new_answer(otchat, home, serve
         ("user", "what is a quokka", None), ("assistant", "the old answer", 1), ("assistant", "the new answer", 1)]
 
 
-@pytest.mark.inprocess
 def test_retry_in_a_resumed_conversation_replaces_the_stored_answer(otchat, home, server):
     server.enqueue(Stream(text_chunks("a poor answer")))
     otchat("name a marsupial")
@@ -395,7 +369,6 @@ def test_retry_in_a_resumed_conversation_replaces_the_stored_answer(otchat, home
     assert contents(server.last_body) == ["name a marsupial", "a koala", "another"]
 
 
-@pytest.mark.inprocess
 def test_a_question_that_got_no_reply_is_not_continued(otchat, home, server):
     server.enqueue(error(400, {"error": {"message": "nope"}}))
     otchat("chat", input="unanswered\nanswered\n")
@@ -404,7 +377,6 @@ def test_a_question_that_got_no_reply_is_not_continued(otchat, home, server):
     assert rows(home, "SELECT content, hidden FROM messages ORDER BY id")[0] == ("unanswered", 1)
 
 
-@pytest.mark.inprocess
 def test_clear_starts_a_new_logged_conversation(otchat, home, server):
     otchat("chat", input="old topic\n/clear\nnew topic\n")
     assert rows(home, "SELECT title FROM conversations ORDER BY created") == [("old topic",), ("new topic",)]
@@ -412,7 +384,6 @@ def test_clear_starts_a_new_logged_conversation(otchat, home, server):
     assert contents(server.last_body) == ["new topic", "You said: new topic", "more"]
 
 
-@pytest.mark.inprocess
 def test_history_show_and_export_keep_what_was_taken_back(otchat, home, server):
     # An undone exchange is a branch: show and export give the current path, the JSON the
     # branch beside it, --tree every message.

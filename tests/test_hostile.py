@@ -43,6 +43,7 @@ def test_fifty_megabytes_of_stdin_are_refused_before_they_are_read(server, home)
     assert server.requests == []
 
 
+@pytest.mark.process  # LANG/LC_ALL set the interpreter's stdio encoding at start
 @pytest.mark.parametrize("extra", [{"LANG": "C", "LC_ALL": "C"}, {"COLUMNS": "20"}, {"NO_COLOR": "1"},
                                    {"TERM": "dumb"}])
 def test_odd_environments_still_stream_exactly(otchat, server, extra):
@@ -118,6 +119,7 @@ def proxy():
     httpd.server_close()
 
 
+@pytest.mark.process  # httpx/urllib read the proxies from the process environment
 def test_http_proxy_is_honoured_and_no_proxy_bypasses_it(otchat, server, proxy):
     r = otchat("via the proxy", env={"HTTP_PROXY": proxy, "NO_PROXY": ""})
     assert r.code == 0 and r.stdout == "You said: via the proxy\n"
@@ -138,9 +140,10 @@ def tls_server(tmp_path):
         yield server, cert
 
 
+@pytest.mark.process  # ssl reads SSL_CERT_FILE from the process environment
 def test_untrusted_certificate_then_ssl_cert_file_and_ca_bundle(otchat, home, tls_server):
     server, cert = tls_server
-    r = otchat("hi", env={"OTCHAT_BASE_URL": server.url})
+    r = otchat("hi", env={"OTCHAT_BASE_URL": server.url}, expect=6)
     assert r.code == 6 and "not trusted" in r.stderr and "SSL_CERT_FILE" in r.stderr
     assert len(r.stderr.splitlines()) == 1
     r = otchat("hi", env={"OTCHAT_BASE_URL": server.url, "SSL_CERT_FILE": str(cert)})
@@ -150,7 +153,6 @@ def test_untrusted_certificate_then_ssl_cert_file_and_ca_bundle(otchat, home, tl
     assert (r.code, r.stdout) == (0, "You said: again\n")
 
 
-@pytest.mark.inprocess
 def test_created_directories_and_files_are_private(otchat, home, tmp_path):
     data, config = tmp_path / "fresh-data", tmp_path / "fresh-config"
     env = {"OTCHAT_DATA_DIR": str(data), "OTCHAT_CONFIG_DIR": str(config)}
@@ -161,7 +163,6 @@ def test_created_directories_and_files_are_private(otchat, home, tmp_path):
     assert stat.S_IMODE(os.stat(config / "credentials").st_mode) == 0o600
 
 
-@pytest.mark.inprocess
 def test_the_key_is_nowhere(otchat, home, server):
     """A sentinel key through every mode: outputs (the runner checks), files, history, -v."""
     runs = [["hi"], ["-v", "hi"], ["--json", "hi"], ["--format", "jsonl", "hi"], ["--dry-run", "-v", "hi"],
@@ -171,6 +172,6 @@ def test_the_key_is_nowhere(otchat, home, server):
     for args in runs:
         otchat(*args, input="hello\n" if args == ["chat"] else b"")
     server.enqueue(error(401, {"error": {"message": f"bad key {KEY}"}}))
-    assert otchat("hi").code == 3
+    assert otchat("hi", expect=3).code == 3
     for path in [p for p in home.rglob("*") if p.is_file()]:
         assert KEY.encode() not in path.read_bytes(), path

@@ -125,22 +125,22 @@ def test_models(against):
 
 
 def test_unknown_model_is_a_400(against):
-    r = against("-m", "no-such-model", "hi")
+    r = against("-m", "no-such-model", "hi", expect=4)
     assert r.code == 4 and "400" in r.stderr and "no-such-model" in r.stderr and len(r.stderr.splitlines()) == 1
 
 
 def test_rate_limit_is_a_429(against):
-    r = against("-m", "mock-429", "--retries", "0", "hi")
+    r = against("-m", "mock-429", "--retries", "0", "hi", expect=8)
     assert r.code == 8 and "429" in r.stderr and "RateLimitError" in r.stderr
 
 
 def test_server_error_is_a_500(against):
-    r = against("-m", "mock-500", "--retries", "0", "hi")
+    r = against("-m", "mock-500", "--retries", "0", "hi", expect=5)
     assert r.code == 5 and "500" in r.stderr and "InternalServerError" in r.stderr
 
 
 def test_a_wrong_key(against):
-    r = against("-m", "mock-text", "hi", key="sk-not-the-master-key")
+    r = against("-m", "mock-text", "hi", key="sk-not-the-master-key", expect=(3, 4))
     # Without a database LiteLLM cannot look the key up and says so (a 400, not a 401).
     assert r.code in (3, 4) and r.stdout == "" and len(r.stderr.splitlines()) == 1
     assert "sk-not-the-master-key" not in r.stderr

@@ -26,7 +26,6 @@ def config_file(home):
     return home / "config" / "config.toml"
 
 
-@pytest.mark.inprocess
 def test_set_keeps_comments_and_layout(otchat, config_file):
     config_file.write_text(COMMENTED)
     assert otchat("config", "set", "model", "anthropic/claude-3.7-sonnet").code == 0
@@ -36,7 +35,6 @@ def test_set_keeps_comments_and_layout(otchat, config_file):
     assert 'base_url = "http://127.0.0.1:1/v1"  # llama.cpp\nmodel = "llama3"\n' in text
 
 
-@pytest.mark.inprocess
 def test_writes_replace_the_file_atomically(otchat, config_file):
     config_file.write_text(COMMENTED)
     before = os.stat(config_file).st_ino
@@ -52,33 +50,30 @@ def test_writes_replace_the_file_atomically(otchat, config_file):
     (["config", "set", "api_key", "sk-x"], "otchat auth login"),
     (["config", "set", "profiles.local", "x"], "is a table"),
 ])
-@pytest.mark.inprocess
 def test_bad_set_is_exit_2_and_leaves_the_file_alone(otchat, config_file, args, words):
     config_file.write_text(COMMENTED)
     before = (config_file.read_bytes(), os.stat(config_file).st_mtime_ns)
-    r = otchat(*args)
+    r = otchat(*args, expect=2)
     assert r.code == 2 and words in r.stderr and len(r.stderr.splitlines()) == 1
     assert (config_file.read_bytes(), os.stat(config_file).st_mtime_ns) == before
 
 
 @pytest.mark.parametrize("args", [["config", "set", "model", "x"], ["config", "unset", "model"], ["config", "list"],
                                   ["config", "get", "model"], ["hi"], ["auth", "status"], ["models"]])
-@pytest.mark.inprocess
 def test_broken_config_is_exit_3_and_never_overwritten(otchat, config_file, args):
     broken = 'model = "x"\n[profiles.local\nbase_url = 1\n'
     config_file.write_text(broken)
-    r = otchat(*args)
+    r = otchat(*args, expect=3)
     assert r.code == 3 and str(config_file) in r.stderr and "line 2" in r.stderr
     assert config_file.read_text() == broken
 
 
-@pytest.mark.inprocess
 def test_get_unset_list_path(otchat, config_file):
     otchat("config", "set", "tools", "exa,firecrawl")
     otchat("config", "set", "profiles.local.headers.Authorization", "Bearer local-secret-token")
     assert otchat("config", "get", "tools").stdout == '["exa", "firecrawl"]\n'
     assert otchat("config", "get", "timeout").stdout == "300\n"  # the default when unset, as the README writes it
-    r = otchat("config", "get", "system")
+    r = otchat("config", "get", "system", expect=1)
     # grep's "no match": exit 1 with a note, not an error line (the exit-code tables say so).
     assert r.code == ExitCode.NO_MATCH == 1 and r.stderr == "system is not set\n" and r.stdout == ""
     listed = otchat("config", "list").stdout
@@ -97,7 +92,6 @@ def editor_script(home, body):
     return str(script)
 
 
-@pytest.mark.inprocess
 def test_edit_saves_a_valid_result(otchat, config_file, home):
     config_file.write_text(COMMENTED)
     editor = editor_script(home, 'sed -i "s/openai\\/gpt-4o/edited\\/model/" "$1"\n')
@@ -105,11 +99,10 @@ def test_edit_saves_a_valid_result(otchat, config_file, home):
     assert r.code == 0 and 'model = "edited/model"   # the usual' in config_file.read_text()
 
 
-@pytest.mark.inprocess
 def test_edit_that_breaks_the_file_is_discarded(otchat, config_file, home):
     config_file.write_text(COMMENTED)
     editor = editor_script(home, 'echo "[broken" >> "$1"\n')
-    r = otchat("config", "edit", env={"EDITOR": editor})
+    r = otchat("config", "edit", env={"EDITOR": editor}, expect=3)
     assert r.code == 3 and "discarded" in r.stderr and config_file.read_text() == COMMENTED
 
 
@@ -208,7 +201,6 @@ def test_a_wrong_typed_value_is_reported_with_its_line(home):
         assert config_file.read_text() == text
 
 
-@pytest.mark.inprocess
 def test_auth_login_status_logout(otchat, home, server):
     r = otchat("auth", "login", input=KEY + "\n", key=None)
     assert r.code == 0 and "Stored" in r.stderr
@@ -221,13 +213,12 @@ def test_auth_login_status_logout(otchat, home, server):
     os.chmod(cred, 0o644)
     assert "readable by others" in otchat("auth", "status", key=None).stderr
     assert otchat("auth", "logout", key=None).code == 0 and not cred.exists()
-    r = otchat("auth", "status", key=None)
+    r = otchat("auth", "status", key=None, expect=3)
     assert r.code == 3 and "key: none" in r.stdout
 
 
-@pytest.mark.inprocess
 def test_auth_login_rejects_empty_input(otchat, home):
-    r = otchat("auth", "login", input="\n", key=None)
+    r = otchat("auth", "login", input="\n", key=None, expect=2)
     assert r.code == 2 and not (home / "config" / "credentials").exists()
 
 
@@ -241,17 +232,15 @@ def test_auth_login_on_a_terminal_hides_the_key(home):
     assert (home / "config" / "credentials").read_text().count(KEY) == 1
 
 
-@pytest.mark.inprocess
 def test_api_key_cmd(otchat, server, config_file):
     config_file.write_text(f"api_key_cmd = \"printf '{KEY}\\\\nignored'\"\n")
     assert otchat("hi", key=None).code == 0
     assert server.last_request_header("authorization") == f"Bearer {KEY}"
     config_file.write_text("api_key_cmd = \"echo 'no vault' >&2; exit 4\"\n")
-    r = otchat("hi", key=None)
+    r = otchat("hi", key=None, expect=3)
     assert r.code == 3 and "api_key_cmd failed with exit status 4: no vault" in r.stderr
 
 
-@pytest.mark.inprocess
 def test_local_profile_never_gets_the_opentools_key(otchat, server, config_file):
     config_file.write_text(f'[profiles.local]\nbase_url = "{server.url}"\napi_key_env = ""\n'
                            '[profiles.local.headers]\nX-Org = "acme"\n')
@@ -260,7 +249,6 @@ def test_local_profile_never_gets_the_opentools_key(otchat, server, config_file)
     assert server.last_request_header("x-org") == "acme"
 
 
-@pytest.mark.inprocess
 def test_every_command_keeps_the_key_out_of_its_output(otchat, home, config_file, server):
     """The runner asserts the sentinel key is absent from stdout and stderr of each run."""
     config_file.write_text('[profiles.p]\napi_key_env = "OTHER_KEY"\n')
@@ -272,7 +260,6 @@ def test_every_command_keeps_the_key_out_of_its_output(otchat, home, config_file
         otchat(*args, input=KEY + "\n" if args == ["auth", "login"] else b"", env={"OTHER_KEY": KEY})
 
 
-@pytest.mark.inprocess
 def test_models_piped_json_and_cache(otchat, server):
     r = otchat("models")
     assert (r.code, r.stdout) == (0, "fake/echo\n")
@@ -284,11 +271,10 @@ def test_models_piped_json_and_cache(otchat, server):
     assert len([q for q in server.requests if q.method == "GET"]) == 2
 
 
-@pytest.mark.inprocess
 def test_models_404_is_one_line_exit_4(otchat, server):
     server.models = None
     try:
-        r = otchat("models", "--refresh")
+        r = otchat("models", "--refresh", expect=4)
     finally:
         server.models = {"object": "list", "data": [{"id": "fake/echo", "owned_by": "otchat-tests",
                                                       "context_length": 8192}]}
@@ -304,7 +290,6 @@ def test_models_table_on_a_terminal(server, home):
     assert "id" in out and "owner" in out and "context" in out and "8,192" in out and "otchat-tests" in out
 
 
-@pytest.mark.inprocess
 def test_done_when_scenario(otchat, server, home):
     """auth login, config set model sonnet + alias, a local profile; each request is right."""
     assert otchat("auth", "login", input=KEY, key=None).code == 0

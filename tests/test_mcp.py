@@ -56,6 +56,7 @@ def test_schemas_are_fixed_only_where_needed():
     assert fix_schema(None) == {"type": "object", "properties": {}}
 
 
+@pytest.mark.process  # the MCP SDK finds the server's command on the process PATH
 def test_the_time_server_answers_the_model(run, server):
     server.enqueue(calls(("time__get_current_time", {"timezone": "Asia/Tokyo"})),
                    Stream(text_chunks("It is evening in Tokyo.")))
@@ -73,6 +74,7 @@ def test_the_time_server_answers_the_model(run, server):
     assert "tool result: time__get_current_time" in r.stderr
 
 
+@pytest.mark.process  # the MCP SDK finds the server's command on the process PATH
 def test_git_server_on_a_temporary_repository(run, server, tmp_path):
     repo = tmp_path / "repo"
     subprocess.run(["git", "init", "-q", str(repo)], check=True)
@@ -108,10 +110,10 @@ def test_only_a_trusted_server_s_read_only_tools_run_unasked(run, server, home):
 def test_trust_is_checked_like_the_other_server_keys(run, home):
     config = home / "config" / "config.toml"
     config.write_text('[mcp.servers.t]\ncommand = "x"\ntrust = "yes"\n')
-    r = run("mcp", "list")
+    r = run("mcp", "list", expect=3)
     assert r.code == 3 and "mcp.servers.t.trust must be true or false" in r.stderr and "line 3" in r.stderr
     config.write_text("")
-    assert run("config", "set", "mcp.servers.t.trust", "maybe").code == 2
+    assert run("config", "set", "mcp.servers.t.trust", "maybe", expect=2).code == 2
     assert run("config", "set", "mcp.servers.t.command", "x").code == 0
     assert run("config", "set", "mcp.servers.t.trust", "true").code == 0
     assert "trust = true" in config.read_text()
@@ -140,6 +142,7 @@ def test_tool_errors_go_back_to_the_model(run, server):
     assert "not a JSON object" in results[3]
 
 
+@pytest.mark.process  # the MCP SDK finds the server's command on the process PATH
 def test_a_server_that_fails_to_start_is_reported_and_skipped(run, server):
     server.enqueue(calls(("time__get_current_time", {"timezone": "UTC"})), Stream(text_chunks("fine")))
     r = run("--mcp-command", f"{TESTSERVER_CMD} --fail-to-start", "--mcp-command", "mcp-server-time", "hi")
@@ -150,7 +153,7 @@ def test_a_server_that_fails_to_start_is_reported_and_skipped(run, server):
 
 def test_tool_rounds_are_limited(run, server):
     server.enqueue(*[calls(("t__peek", {})) for _ in range(4)])
-    r = run("--mcp-command", TESTSERVER_CMD, "--max-tool-rounds", "2", "loop")
+    r = run("--mcp-command", TESTSERVER_CMD, "--max-tool-rounds", "2", "loop", expect=9)
     assert r.code == 9 and "stopped after 2 tool rounds" in r.stderr
     assert len(server.requests) == 3
 
@@ -169,6 +172,7 @@ def test_tool_calls_and_results_are_logged(run, server, home):
     assert roles == ["user", "assistant", "tool", "assistant", "user"]
 
 
+@pytest.mark.process  # the MCP SDK finds the server's command on the process PATH
 def test_dry_run_lists_the_local_tools(run, server):
     r = run("--mcp-command", "mcp-server-time", "--dry-run", "hi")
     names = [t["function"]["name"] for t in json.loads(r.stdout)["body"]["tools"]]
@@ -176,10 +180,11 @@ def test_dry_run_lists_the_local_tools(run, server):
 
 
 def test_unknown_configured_server_name(run):
-    r = run("--mcp", "nothere", "hi")
+    r = run("--mcp", "nothere", "hi", expect=2)
     assert r.code == 2 and "unknown MCP server 'nothere'" in r.stderr
 
 
+@pytest.mark.process  # the MCP SDK finds the server's command on the process PATH
 def test_mcp_commands(run, home):
     (home / "config" / "config.toml").write_text(
         '[mcp.servers.time]\ncommand = "mcp-server-time"\n'
@@ -195,7 +200,7 @@ def test_mcp_commands(run, home):
     assert any(line.split()[:3] == ["time2", "enabled", "trusted"] for line in run("mcp", "list").stdout.splitlines())
     tools = run("mcp", "tools", "time2")
     assert "time2__get_current_time (read-only, trusted server: runs without asking)" in tools.stdout
-    doctor = run("mcp", "doctor")
+    doctor = run("mcp", "doctor", expect=1)
     assert doctor.code == 1
     lines = doctor.stdout.splitlines()
     assert lines[0].startswith("✓ time: started and listed 2 tool(s)")
@@ -206,7 +211,7 @@ def test_mcp_commands(run, home):
 def test_config_set_knows_mcp_keys(run, home):
     assert run("config", "set", "mcp.servers.time.command", "mcp-server-time").code == 0
     assert run("config", "set", "mcp.servers.time.args", "--local-timezone,UTC").code == 0
-    assert run("config", "set", "mcp.servers.time.timeout", "soon").code == 2
+    assert run("config", "set", "mcp.servers.time.timeout", "soon", expect=2).code == 2
     assert run("config", "get", "mcp.servers.time.args").stdout == '["--local-timezone", "UTC"]\n'
 
 
@@ -302,6 +307,9 @@ def test_y_answers_at_once_and_enter_says_no(server, home):
     assert one == "echo: one" and "did not approve" in two
 
 
+# In-process the hub's HTTP client for a url server is never closed: its socket leaks into later
+# tests (a ResourceWarning, an error here). In a process the exit closes it.
+@pytest.mark.process
 def test_a_streamable_http_server_with_an_expanded_header(run, server, home):
     import socket
 
@@ -332,11 +340,12 @@ def test_a_streamable_http_server_with_an_expanded_header(run, server, home):
         web.wait(timeout=10)
 
 
+@pytest.mark.process  # PYTHONPATH is read at the interpreter's start
 def test_without_the_sdk_the_message_says_how_to_install_it(run, tmp_path):
     shim = tmp_path / "shim"
     shim.mkdir()
     (shim / "mcp.py").write_text("raise ImportError('No module named mcp')\n")  # as if not installed
-    r = run("--mcp-command", "mcp-server-time", "hi", env={"PYTHONPATH": str(shim)})
+    r = run("--mcp-command", "mcp-server-time", "hi", env={"PYTHONPATH": str(shim)}, expect=2)
     assert r.code == 2 and "pip install 'otchat[mcp]'" in r.stderr and len(r.stderr.splitlines()) == 1
 
 
@@ -377,7 +386,7 @@ def test_a_turn_cut_after_a_tool_round_reports_what_arrived(run, server):
     from tests.fakeserver import error
 
     server.enqueue(calls(("t__peek", {}), text="Let me check."), error(400, {"error": {"message": "too long"}}))
-    r = run("--mcp-command", TESTSERVER_CMD, "--json", "is it running?")
+    r = run("--mcp-command", TESTSERVER_CMD, "--json", "is it running?", expect=4)
     data = json.loads(r.stdout)
     assert r.code == 4 and data["content"] == "Let me check." and data["interrupted"] is True
     assert [call["function"]["name"] for call in data["tool_calls"]] == ["t__peek"]

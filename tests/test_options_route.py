@@ -9,8 +9,6 @@ from otchat.app import run
 from tests.conftest import make_env
 from tests.fakeserver import text_chunks
 
-pytestmark = pytest.mark.inprocess
-
 PROFILE = '[profiles.local]\nbase_url = "http://127.0.0.1:9/v1"\nmodel = "local-model"\n'
 
 

@@ -10,6 +10,7 @@ import pytest
 
 from tests.conftest import KEY, OTCHAT, clean_environ
 from tests.fakeserver import Stream, error, paused_text, text_chunks, tool_call_chunks
+from tests.helpers import drawn, run_in_pty
 
 ANSWER = """## Why the sky is blue
 
@@ -28,18 +29,7 @@ def colour(wavelength):
 Rayleigh scattering.
 """
 
-ROWS, COLS = 60, 90
-
-
-def run_in_pty(server, home, *args, env=None):
-    extra = {"OTCHAT_BASE_URL": server.url, "OPENTOOLS_API_KEY": KEY, "TERM": "xterm-256color", **(env or {})}
-    child = pexpect.spawn(str(OTCHAT), list(args), env=clean_environ(home, **extra), dimensions=(ROWS, COLS),
-                          timeout=30)
-    raw = child.read()  # until EOF
-    child.close()
-    screen = pyte.Screen(COLS, ROWS)
-    pyte.ByteStream(screen).feed(raw)
-    return child.exitstatus, [line.rstrip() for line in screen.display], raw
+ROWS, COLS = 60, 90  # run_in_pty's terminal
 
 
 def test_markdown_is_rendered_not_shown_raw(server, home):
@@ -124,9 +114,7 @@ def test_ctrl_c_mid_markdown_leaves_every_shown_line_once(server, home):
     child.sendintr()  # the terminal echoes "^C" unless told not to
     raw = child.before + child.after + child.read()
     child.close()
-    screen = pyte.Screen(COLS, ROWS)
-    pyte.ByteStream(screen).feed(raw)
-    shown = [line.rstrip() for line in screen.display if line.strip()]
+    shown = [line for line in drawn(raw, COLS, ROWS) if line]
     assert child.exitstatus == 130
     assert shown[:-1] == [*PARAGRAPHS, "The sixth paragraph has begun and", "[interrupted]"]
     assert shown[-1].startswith("tokens not reported · ")

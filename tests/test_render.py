@@ -5,13 +5,13 @@ import json
 import os
 import re
 
-import pyte
 from rich.console import Console
 
 from otchat.models import Error, Finish, ReasoningDelta, TextDelta, ToolCall, TurnResult, Usage
 from otchat.term.live import MarkdownSink, tail_source
 from otchat.term.output import choose_format
 from otchat.term.sinks import JsonlSink, JsonSink, PlainSink, usage_line
+from tests.helpers import Tick, drawn
 
 CALL = ToolCall(0, "call_1", "search", '{"query": "otters"}')
 RESULT = TurnResult(id="g", model="m", content="Hello world", tool_calls=[CALL], finish_reason="stop",
@@ -109,17 +109,6 @@ Final paragraph.
 """
 
 
-class Tick:
-    """A clock that advances a second per call, so every flush refreshes."""
-
-    def __init__(self):
-        self.now = 0.0
-
-    def __call__(self):
-        self.now += 1.0
-        return self.now
-
-
 def render_streamed(text, step, width=60, height=200):
     buf = io.StringIO()
     console = Console(file=buf, width=width, height=height, force_terminal=True, color_system=None,
@@ -133,9 +122,7 @@ def render_streamed(text, step, width=60, height=200):
 
 
 def screen_of(raw, width=60, height=200):
-    screen = pyte.Screen(width, height)
-    pyte.Stream(screen).feed(raw.replace("\n", "\r\n"))
-    return [line.rstrip() for line in screen.display]
+    return drawn(raw, width, height, onlcr=True)
 
 
 def render_whole(text, width=60):

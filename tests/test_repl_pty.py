@@ -1,40 +1,30 @@
 """The REPL in a real pseudo-terminal against the fake server, as a person uses it."""
 
-import io
 import re
 import time
 
 import pexpect
-import pyte
 import pytest
 
 from tests.conftest import KEY, OTCHAT, clean_environ
 from tests.fakeserver import Stream, error, text_chunks
+from tests.helpers import screen
 from tests.test_pty import BEFORE_PAUSE, PARAGRAPHS, closed_port, paused_reply
 
 PROMPT = "›"  # the space after it is drawn by a cursor move
 
 
 @pytest.fixture
-def spawn(server, home):
-    children = []
+def spawn(spawn_pty):
+    """`otchat ARGS` (default: chat) in a 40 x 120 terminal, once it shows its first prompt."""
 
     def start(*args, env=None):
-        # pexpect answers no cursor-position request: tell prompt-toolkit not to ask.
-        extra = {"OTCHAT_BASE_URL": server.url, "OPENTOOLS_API_KEY": KEY, "TERM": "xterm-256color",
-                 "PROMPT_TOOLKIT_NO_CPR": "1", **(env or {})}
-        child = pexpect.spawn(str(OTCHAT), list(args) or ["chat"], env=clean_environ(home, **extra),
-                              dimensions=(40, 120), timeout=20, encoding="utf-8")
-        children.append(child)
-        child.logfile_read = io.StringIO()  # everything shown, for `screen`
+        child = spawn_pty(list(args) or ["chat"], env=env, dimensions=(40, 120))
         child.expect("Ctrl-D leaves")
         child.expect(PROMPT)
         return child
 
-    yield start
-    for child in children:
-        if child.isalive():
-            child.terminate(force=True)
+    return start
 
 
 def say(child, text):
@@ -51,13 +41,6 @@ def leave(child):
             break
     child.close()
     return child.exitstatus
-
-
-def screen(child):
-    """The terminal as a person sees it now: its non-blank lines."""
-    display = pyte.Screen(120, 40)
-    pyte.Stream(display).feed(child.logfile_read.getvalue())
-    return [line.rstrip() for line in display.display if line.strip()]
 
 
 def after(lines, typed):
@@ -251,7 +234,6 @@ def test_toolbar_shows_model_tools_and_tokens(server, home):
     assert child.exitstatus == 0 and len(seen) == 3
 
 
-@pytest.mark.inprocess
 def test_scripted_chat_reads_one_message_per_line(otchat, server):
     r = otchat("chat", input="hi\nthere\n/model other/m\nagain\n/exit\nnever sent\n")
     assert r.code == 0

@@ -12,7 +12,6 @@ from otchat.config.resolve import Flags, Held, resolve
 from otchat.errors import ConfigError
 from otchat.store.db import Store
 from tests.conftest import KEY
-from tests.fakeserver import FakeServer
 
 LLAMA_KEY = "sk-llama-route-0123456789"
 FILE = {"model": "top/model", "profiles": {
@@ -69,12 +68,6 @@ def test_the_key_follows_the_resolved_host():
 
 
 @pytest.fixture
-def llama():
-    with FakeServer() as other:
-        yield other
-
-
-@pytest.fixture
 def config(home, llama):
     path = home / "config" / "config.toml"
     path.write_text(f'[profiles.llama]\nbase_url = "{llama.url}"\nmodel = "llama3"\napi_key_cmd = "echo {LLAMA_KEY}"\n'
@@ -89,7 +82,6 @@ def latest(home):
         return store.conversation(cid)
 
 
-@pytest.mark.inprocess
 def test_continue_goes_where_the_conversation_was_held(otchat, server, llama, config, home):
     assert otchat("--profile", "llama", "first").code == 0
     assert latest(home).base_url == llama.url and latest(home).profile == "llama"
@@ -101,7 +93,6 @@ def test_continue_goes_where_the_conversation_was_held(otchat, server, llama, co
     assert server.requests == []  # the default endpoint never saw the conversation, nor its key
 
 
-@pytest.mark.inprocess
 def test_flags_on_the_call_win_and_are_remembered(otchat, server, llama, config, home):
     assert otchat("--profile", "llama", "first").code == 0
     assert otchat("-c", "-m", "llama3:70b", "bigger").code == 0
@@ -117,14 +108,12 @@ def test_flags_on_the_call_win_and_are_remembered(otchat, server, llama, config,
     assert len(server.requests) == 2 and len(llama.requests) == 3
 
 
-@pytest.mark.inprocess
 def test_the_model_of_the_current_leaf_without_a_profile(otchat, server, config):
     assert otchat("-m", "a/one", "first").code == 0
     assert otchat("-c", "second").code == 0
     assert server.last_body["model"] == "a/one"
 
 
-@pytest.mark.inprocess
 def test_history_switch_moves_the_model_with_the_branch(otchat, server, llama, config, home):
     assert otchat("--profile", "llama", "-m", "llama3:8b", "-m", "llama3:70b", "first").code == 0
     assert otchat("-c", "on from the first-named").code == 0
@@ -138,7 +127,6 @@ def test_history_switch_moves_the_model_with_the_branch(otchat, server, llama, c
     assert server.requests == []
 
 
-@pytest.mark.inprocess
 def test_dry_run_shows_where_a_continued_conversation_would_go(otchat, server, llama, config):
     assert otchat("--profile", "llama", "first").code == 0
     r = otchat("-c", "--dry-run", "next")
@@ -147,16 +135,14 @@ def test_dry_run_shows_where_a_continued_conversation_would_go(otchat, server, l
     assert shown["headers"]["Authorization"] == "Bearer ***"
 
 
-@pytest.mark.inprocess
 def test_a_stored_profile_no_longer_in_the_config_is_exit_3(otchat, llama, config):
     assert otchat("--profile", "llama", "first").code == 0
     config.write_text('[profiles.other]\nmodel = "other/model"\n')
-    r = otchat("-c", "next")
+    r = otchat("-c", "next", expect=3)
     assert r.code == 3 and "was held with profile 'llama'" in r.stderr and len(r.stderr.splitlines()) == 1
     assert otchat("-c", "--profile", "other", "next").code == 0
 
 
-@pytest.mark.inprocess
 def test_resume_in_the_repl_goes_where_that_conversation_was_held(otchat, server, llama, config, home):
     assert otchat("--profile", "llama", "first").code == 0
     cid = latest(home).id
@@ -169,7 +155,6 @@ def test_resume_in_the_repl_goes_where_that_conversation_was_held(otchat, server
     assert [m["content"] for m in llama.requests[-1].body["messages"]][-1] == "straight on"
 
 
-@pytest.mark.inprocess
 def test_a_conversation_from_an_old_file_resolves_as_a_new_one_would(otchat, server, home, config):
     """Schema 5 and before kept no base URL: -c goes where today's settings say (even though the
     row names profile "work", which this config does not have)."""

@@ -80,7 +80,7 @@ def test_an_invalid_reply_is_asked_again_with_the_validators_errors(otchat, serv
 
 def test_invalid_every_time_is_exit_10_with_nothing_on_stdout(otchat, server):
     server.answer("no JSON here", '{"vendor": 1}', '{"vendor": 2}', '{"vendor": 3}')
-    result = otchat("-v", "--schema", INVOICE, "--schema-retries", "2", "the invoice")
+    result = otchat("-v", "--schema", INVOICE, "--schema-retries", "2", "the invoice", expect=10)
     assert result.code == 10
     assert result.stdout == ""
     assert len(posts(server)) == 3  # 1 + retries
@@ -92,7 +92,7 @@ def test_invalid_every_time_is_exit_10_with_nothing_on_stdout(otchat, server):
 
 def test_schema_retries_0_never_asks_again(otchat, server):
     server.answer("nope", GOOD)
-    result = otchat("--schema", INVOICE, "--schema-retries", "0", "the invoice")
+    result = otchat("--schema", INVOICE, "--schema-retries", "0", "the invoice", expect=10)
     assert (result.code, result.stdout, len(posts(server))) == (10, "", 1)
     assert "the reply holds no JSON document" in result.stderr
 
@@ -180,7 +180,7 @@ def test_a_failed_exchange_leaves_the_conversation_as_it_was(otchat, server):
     server.answer(GOOD)
     assert otchat("--schema", INVOICE, "first").code == 0
     server.answer("x", "y", "z")
-    assert otchat("-c", "second").code == 10
+    assert otchat("-c", "second", expect=10).code == 10
     server.requests.clear()
     server.answer(GOOD)
     assert otchat("-c", "third").code == 0
@@ -189,7 +189,7 @@ def test_a_failed_exchange_leaves_the_conversation_as_it_was(otchat, server):
 
 
 def test_a_bad_spec_is_a_usage_error(otchat, server):
-    result = otchat("--schema", "name, age integerish", "hi")
+    result = otchat("--schema", "name, age integerish", "hi", expect=2)
     assert result.code == 2
     assert "unknown type 'integerish'" in result.stderr
     assert posts(server) == []

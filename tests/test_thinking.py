@@ -5,7 +5,6 @@ import itertools
 import json
 
 import httpx
-import pyte
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -16,6 +15,7 @@ from otchat.term.sinks import JsonlSink, JsonSink, PlainSink
 from otchat.wire.thinking import ThinkSplitter
 from otchat.wire.transport import Transport
 from tests.fakeserver import Stream, completion, text_chunks
+from tests.helpers import drawn
 from tests.test_engine import REQUEST, Recorder, Script, sse_bytes, streamed
 
 
@@ -109,7 +109,6 @@ def test_sinks_keep_the_answer_alone():
 # End to end: the executable against the fake server ---------------------------------------
 
 
-@pytest.mark.inprocess
 def test_a_pipe_gets_the_answer_alone_and_verbose_the_reasoning_on_stderr(otchat, server):
     server.enqueue(Stream(text_chunks(REPLY, 3)))
     r = otchat("hi")
@@ -119,14 +118,12 @@ def test_a_pipe_gets_the_answer_alone_and_verbose_the_reasoning_on_stderr(otchat
     assert r.stdout == "The answer is **42**.\n" and "The user wants a number.\n" in r.stderr
 
 
-@pytest.mark.inprocess
 def test_json_has_the_reasoning_apart_from_the_content(otchat, server):
     server.enqueue(Stream(text_chunks(REPLY, 2)))
     data = json.loads(otchat("--json", "hi").stdout)
     assert data["content"] == "The answer is **42**." and data["reasoning"] == "The user wants a number.\n"
 
 
-@pytest.mark.inprocess
 def test_the_log_keeps_the_reasoning_and_later_requests_never_send_it(otchat, server, home):
     import sqlite3
 
@@ -157,9 +154,7 @@ def test_reasoning_on_a_terminal_is_set_apart_from_what_follows():
             sink.handle(event)
             sink.flush()
         sink.end(TurnResult())
-        display = pyte.Screen(60, 20)
-        pyte.Stream(display).feed(buf.getvalue().replace("\n", "\r\n"))
-        return [line.rstrip() for line in display.display]
+        return drawn(buf.getvalue(), 60, 20, onlcr=True)
 
     assert screen([ReasoningDelta("hmm"), TextDelta("Answer.\n")])[:3] == ["hmm", "", "Answer."]
     assert screen([ReasoningDelta("hmm\n"), TextDelta("Answer.\n")])[:3] == ["hmm", "", "Answer."]

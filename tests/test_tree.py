@@ -4,18 +4,9 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 
 from tests.fakeserver import Stream, error, text_chunks
-
-
-def rows(home, sql):
-    with sqlite3.connect(home / "data" / "history.db") as db:
-        return db.execute(sql).fetchall()
-
-
-def contents(body):
-    return [m["content"] for m in body["messages"]]
+from tests.helpers import contents, rows, screen
 
 
 def only_cid(home):
@@ -128,8 +119,8 @@ def test_regenerate_asks_the_last_question_again_beside_the_old_answer(otchat, h
 
 
 def test_regenerate_takes_no_prompt_and_needs_a_conversation(otchat, server):
-    assert otchat("-c", "--regenerate", "a prompt").code == 2
-    assert otchat("--regenerate").code == 2
+    assert otchat("-c", "--regenerate", "a prompt", expect=2).code == 2
+    assert otchat("--regenerate", expect=2).code == 2
     assert not server.requests
 
 
@@ -144,7 +135,7 @@ def test_fork_copies_the_path_and_leaves_the_original(otchat, home, server):
     assert rows(home, f"SELECT * FROM messages WHERE conversation_id = '{cid}' ORDER BY id") == before
     otchat("--cid", new, "three")
     assert contents(server.last_body) == ["one", "You said: one", "three"]
-    assert otchat("history", "fork", cid[:8], "--at", "3").code == 2
+    assert otchat("history", "fork", cid[:8], "--at", "3", expect=2).code == 2
 
 
 def test_show_json_gives_the_path_and_the_branches_and_the_tree_is_indented_in_a_pipe(otchat, home, server):
@@ -168,7 +159,7 @@ def test_show_json_gives_the_path_and_the_branches_and_the_tree_is_indented_in_a
 
 # In a real terminal ---------------------------------------------------------------
 
-from tests.test_repl_pty import PROMPT, leave, say, screen, spawn  # noqa: E402,F401  (spawn: a fixture)
+from tests.test_repl_pty import PROMPT, leave, say, spawn  # noqa: E402,F401  (spawn: a fixture)
 
 
 def test_pty_rewind_shows_the_last_exchange_dimmed_and_continue_goes_on_after_ctrl_c(spawn, server, otchat, home):  # noqa: F811 (the fixture)

@@ -157,7 +157,6 @@ def test_a_failed_python_step_leaves_the_file_as_it_was(tmp_path):
     assert "parent_id" not in [row[1] for row in raw(path, "PRAGMA table_info(messages)")]
 
 
-@pytest.mark.inprocess
 def test_resuming_a_migrated_file_continues_its_current_path(otchat, home, server):
     copy_fixture(3, home / "data" / "history.db")
     assert otchat("--cid", MARSUPIAL[:8], "and a third").code == 0

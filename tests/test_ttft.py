@@ -19,8 +19,8 @@ from otchat.term.output import Deferred, make_sink
 from otchat.wire.transport import Transport
 from tests.conftest import KEY, OTCHAT, clean_environ, make_env
 from tests.fakeserver import Stream, error, text_chunks
+from tests.helpers import contents, rows
 from tests.test_engine import Recorder, sse_bytes, streamed
-from tests.test_history import contents, rows
 
 REQUEST = ChatRequest("http://test/v1/chat/completions", {}, {"model": "m", "messages": [], "stream": True})
 SAFETY = 30  # seconds: only a broken engine (jobs not run beside the request) ever waits this long
@@ -136,7 +136,7 @@ def test_a_process_killed_mid_answer_keeps_the_question(server, home, otchat):
 def test_a_failed_request_leaves_no_question_on_the_path(server, home, otchat):
     assert otchat("first").code == 0
     server.enqueue(error(500, {"error": {"message": "down"}}))
-    assert otchat("-c", "--retries", "0", "lost question").code == 5
+    assert otchat("-c", "--retries", "0", "lost question", expect=5).code == 5
     r = otchat("-c", "--dry-run", "next")
     assert [m["content"] for m in json.loads(r.stdout)["body"]["messages"]] == ["first", "You said: first", "next"]
     assert ("lost question", 1) in rows(home, "SELECT content, hidden FROM messages")

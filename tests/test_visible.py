@@ -111,7 +111,6 @@ def test_a_hostile_error_body_and_tool_call_on_a_terminal_are_shown_visibly(serv
     assert b"\x1b[2J" not in raw and b"\x1b]0;" not in raw and "bad ␛[2J␛]0;PWNED␇ request".encode() in raw
 
 
-@pytest.mark.inprocess
 def test_into_a_pipe_the_reply_and_the_json_are_byte_exact(otchat, server):
     server.enqueue(Stream(text_chunks(HOSTILE, 5)))
     assert otchat("hi").stdout == HOSTILE + "\n"
