@@ -25,7 +25,6 @@ from ..models import (
 from ..text import clip, visible
 
 SUMMARY = 120  # characters of a tool's result shown on one line
-FORMATS = ("auto", "markdown", "plain", "json", "jsonl")
 
 
 class PlainSink:
