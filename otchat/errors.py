@@ -1,4 +1,26 @@
-"""The exception tree and the exit codes it maps to (design.md §2), in one place."""
+"""The exception tree and the exit codes it maps to, in one place.
+
+What a command raises reaches one error boundary, `app._boundary`: an OtchatError becomes one
+`otchat: error:` line and the process exits with its `exit_code`; Ctrl-C exits 130, a closed
+stdout 141, any other exception 1 (`--traceback` shows it). Every exception class otchat
+defines, with the status it exits with (a class outside this module is named by its module
+under otchat/; tests/test_errors_tree.py holds this drawing to the classes themselves):
+
+    Exception
+    └── OtchatError                    1    an error the user sees as one line
+        ├── UsageError                 2    bad flags or input (stdin, files)
+        ├── ConfigError                3    a broken config file, or no usable API key
+        ├── APIError                   by status: 401/403 → 3, 402/429 → 8, 408 → 6, other 4xx → 4, 5xx or none → 5
+        ├── StreamError                7    the stream broke off or was undecodable
+        ├── NetworkError               6    no connection, or no data within the timeout
+        ├── ToolBudgetError            9    the reply stopped with tool calls nobody will run
+        ├── store.db.StoreError        1    history.db cannot be used
+        └── structured.SchemaMismatch  10   the reply did not match --schema after its re-asks
+    BaseException                           (past `except Exception`, like Ctrl-C)
+    ├── TurnCut                        its cause's: a turn ended early; the front door keeps the partial reply
+    ├── Terminated                     128 + signal: 129 on SIGHUP, 143 on SIGTERM
+    └── compare.Cancelled              none: it stops one comparison worker and never leaves compare.py
+"""
 
 from __future__ import annotations
 

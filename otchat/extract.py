@@ -7,7 +7,8 @@ import textwrap
 from collections.abc import Mapping
 from pathlib import PurePosixPath
 
-# A reasoning model may put its thinking in the content, before the answer (design.md §2).
+# A reasoning model may put its thinking in the content, before the answer, as a <think> block
+# (wire/thinking.py splits it out while a reply streams; a reply read whole may still hold it).
 _THINK = re.compile(r"\A\s*<think>.*?</think>", re.DOTALL)
 _PROMPT = "$ "
 

@@ -1,15 +1,33 @@
-"""The house plan holds: no import cycles in otchat/, imports only along the data path
-(design.md §1: argv → commands → config → wire → engine → term/store), small files."""
+"""The house plan holds (docs/architecture.md explains it):
+
+- no import cycles in otchat/, at module level or inside functions;
+- imports only along the data path, argv → commands → config → wire → engine → term/store:
+  wire never imports what comes after it, the engine no front door, config and store never
+  wire, nothing below the commands imports them, only the entry, TAB completion and docgen
+  import the root app, and the core (runner, conversation, models, errors, env, text) never
+  imports the terminal, which is handed to it;
+- small pieces: no file over 400 lines, no class over 200, no function body over 50 (from its
+  first statement to its last, docstring included, so a long parameter list does not count);
+- at most 10 parameters and returns annotated with a bare `typing.Any` (an alias such as
+  `JSON = Any` says what the value is, and does not count);
+- no comment or docstring points at a design document other than docs/architecture.md.
+"""
 
 from __future__ import annotations
 
 import ast
+import io
+import tokenize
+from collections.abc import Iterator
 from pathlib import Path
 
 import otchat
 
 ROOT = Path(otchat.__file__).parent
 MAX_LINES = 400
+MAX_CLASS_LINES = 200
+MAX_BODY_LINES = 50
+MAX_BARE_ANY = 10
 
 
 def module_name(path: Path) -> str:
@@ -146,3 +164,129 @@ def _imports_from_text(name: str, text: str, known: set[str]) -> set[str]:
         path = Path(tmp) / "x.py"
         path.write_text(text)
         return imports_of(name, path, known)
+
+
+# Sizes, annotations and comments ------------------------------------------------------------
+
+
+def sources() -> Iterator[tuple[str, str]]:
+    """(path under otchat/, text) of every module."""
+    for path in sorted(ROOT.rglob("*.py")):
+        yield str(path.relative_to(ROOT)), path.read_text(encoding="utf-8")
+
+
+def definitions(tree: ast.AST, prefix: str = "") -> Iterator[tuple[str, ast.AST]]:
+    """(qualified name, node) of every class and function, nested ones included."""
+    for node in ast.iter_child_nodes(tree):
+        if isinstance(node, (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
+            name = f"{prefix}{node.name}"
+            yield name, node
+            yield from definitions(node, f"{name}.")
+        else:
+            yield from definitions(node, prefix)
+
+
+def long_classes(where: str, text: str) -> list[str]:
+    """Classes over MAX_CLASS_LINES, from the `class` line to the last of its body."""
+    return [f"{where}:{node.lineno} {name}: {n} lines" for name, node in definitions(ast.parse(text))
+            if isinstance(node, ast.ClassDef) and (n := node.end_lineno - node.lineno + 1) > MAX_CLASS_LINES]
+
+
+def long_functions(where: str, text: str) -> list[str]:
+    """Functions whose body, from its first statement to its last, is over MAX_BODY_LINES."""
+    found = []
+    for name, node in definitions(ast.parse(text)):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            n = node.body[-1].end_lineno - node.body[0].lineno + 1
+            if n > MAX_BODY_LINES:
+                found.append(f"{where}:{node.lineno} {name}: {n} lines")
+    return found
+
+
+def bare_any(where: str, text: str) -> list[str]:
+    """Parameters and returns whose whole annotation is `typing.Any` (under any name it is
+    imported as); `list[Any]`, or an alias like `JSON = Any`, does not count."""
+    tree = ast.parse(text)
+    names, modules = set(), set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module == "typing":
+            names |= {alias.asname or alias.name for alias in node.names if alias.name == "Any"}
+        elif isinstance(node, ast.Import):
+            modules |= {alias.asname or alias.name for alias in node.names if alias.name == "typing"}
+
+    def is_any(annotation: ast.expr | None) -> bool:
+        if isinstance(annotation, ast.Constant) and isinstance(annotation.value, str):  # "Any", quoted
+            return is_any(ast.parse(annotation.value, mode="eval").body)
+        return (isinstance(annotation, ast.Name) and annotation.id in names) or (
+            isinstance(annotation, ast.Attribute) and annotation.attr == "Any"
+            and isinstance(annotation.value, ast.Name) and annotation.value.id in modules)
+
+    found = []
+    for name, node in definitions(tree):
+        if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            continue
+        a = node.args
+        params = [*a.posonlyargs, *a.args, *([a.vararg] if a.vararg else []), *a.kwonlyargs,
+                  *([a.kwarg] if a.kwarg else [])]
+        found += [f"{where}:{p.lineno} {name}({p.arg})" for p in params if is_any(p.annotation)]
+        if is_any(node.returns):
+            found.append(f"{where}:{node.lineno} {name} -> Any")
+    return found
+
+
+def design_doc_mentions(where: str, text: str) -> list[str]:
+    """Comments and docstrings that point at design.md, a document the repository does not hold."""
+    found = [f"{where}:{token.start[0]} (comment)" for token in tokenize.generate_tokens(io.StringIO(text).readline)
+             if token.type == tokenize.COMMENT and "design.md" in token.string]
+    tree = ast.parse(text)
+    for node in [tree, *(node for _, node in definitions(tree))]:
+        docstring = ast.get_docstring(node, clean=False)
+        if docstring and "design.md" in docstring:
+            found.append(f"{where}:{node.body[0].lineno} (docstring)")
+    return sorted(found)
+
+
+def test_no_class_over_200_lines():
+    long = [line for where, text in sources() for line in long_classes(where, text)]
+    assert not long, f"classes over {MAX_CLASS_LINES} lines:\n" + "\n".join(long)
+
+
+def test_no_function_body_over_50_lines():
+    long = [line for where, text in sources() for line in long_functions(where, text)]
+    assert not long, f"function bodies over {MAX_BODY_LINES} lines:\n" + "\n".join(long)
+
+
+def test_few_bare_any_annotations():
+    found = [line for where, text in sources() for line in bare_any(where, text)]
+    assert len(found) <= MAX_BARE_ANY, (
+        f"{len(found)} parameters and returns annotated bare Any (at most {MAX_BARE_ANY}):\n" + "\n".join(found))
+
+
+def test_no_comment_points_at_a_missing_design_doc():
+    found = [line for where, text in sources() for line in design_doc_mentions(where, text)]
+    assert not found, "design.md is not in the repository; point at docs/architecture.md:\n" + "\n".join(found)
+
+
+def test_the_size_and_annotation_checks_see_what_they_are_for():
+    """A long class and a long body are caught, a long parameter list is not; bare Any under
+    any import name is counted, Any inside a type or behind an alias is not; design.md is
+    found in comments and docstrings, not in other strings."""
+    method = 'class Big:\n    def f(self):\n        """Doc."""\n' + "".join(
+        f"        x{n} = {n}\n" for n in range(MAX_BODY_LINES))
+    assert long_functions("m.py", method) == [f"m.py:2 Big.f: {MAX_BODY_LINES + 1} lines"]
+    assert long_functions("m.py", method.rsplit("\n", 2)[0] + "\n") == []
+    params = "".join(f"    p{n}: int,\n" for n in range(MAX_BODY_LINES))
+    body = "".join(f"    x{n} = {n}\n" for n in range(MAX_BODY_LINES))
+    assert long_functions("m.py", f"def g(\n{params}) -> None:\n{body}") == []
+    big = "class C:\n" + "".join(f"    a{n} = {n}\n" for n in range(MAX_CLASS_LINES))
+    assert long_classes("m.py", big) == [f"m.py:1 C: {MAX_CLASS_LINES + 1} lines"]
+    assert long_classes("m.py", big.rsplit("\n", 2)[0] + "\n") == []
+    annotated = (
+        "import typing\nimport typing as t\nfrom typing import Any\nfrom typing import Any as A\nJSON = Any\n"
+        "def f(a: Any, b: A, *c: typing.Any, d: list[Any], e: JSON, f: 'Any', **g: t.Any) -> Any:\n"
+        "    def inner(h: Any) -> JSON: ...\n"
+    )
+    assert bare_any("m.py", annotated) == [
+        "m.py:6 f(a)", "m.py:6 f(b)", "m.py:6 f(c)", "m.py:6 f(f)", "m.py:6 f(g)", "m.py:6 f -> Any", "m.py:7 f.inner(h)"]
+    mentions = '"""See design.md."""\n# design.md §1\nx = "design.md"\ndef f():\n    """design.md §2"""\n'
+    assert design_doc_mentions("m.py", mentions) == ["m.py:1 (docstring)", "m.py:2 (comment)", "m.py:5 (docstring)"]

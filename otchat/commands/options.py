@@ -180,7 +180,7 @@ def _shared(name: str, annotation: Any, default: Any) -> inspect.Parameter:
     return inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=annotation)
 
 
-# The request options of design.md §2, in the order --help lists them. One-shot and `chat`
+# The request options (what one request is made of), in the order --help lists them. One-shot and `chat`
 # both take exactly these, by construction (`with_request_options`); tests/test_cli.py checks it.
 REQUEST_OPTIONS: tuple[inspect.Parameter, ...] = (
     _shared("model", ModelOpt, None),

@@ -216,7 +216,7 @@ class Sources:
 
 
 def sources(flags: Flags, environ: Mapping[str, str], file: Mapping[str, Any], held: Held | None = None) -> Sources:
-    """The precedence of design.md §3, in one place."""
+    """The precedence of the module docstring, in one place: layers in order, the first that sets a key wins."""
     held = None if flags.profile else held  # --profile replaces the conversation's profile, URL and model
     profile_name, chosen_by = choose_profile(flags.profile, environ, file, held)
     profile = file.get("profiles", {}).get(profile_name, {}) if profile_name else {}

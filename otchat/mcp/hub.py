@@ -14,9 +14,10 @@ import tempfile
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import IO, Any
 
 from ..errors import UsageError
+from .failures import describe_failure, stderr_tail
 from .specs import ServerSpec
 
 START_TIMEOUT = 20.0
@@ -101,7 +102,7 @@ class Hub:
         self._thread: threading.Thread | None = None
         self._closing: asyncio.Event | None = None
         self._tasks: list[Any] = []
-        self._errlogs: dict[str, Any] = {}
+        self._errlogs: dict[str, IO[str]] = {}
 
     # Lifecycle -------------------------------------------------------------------------
 
@@ -126,7 +127,8 @@ class Hub:
                 session, tools, elapsed = future.result(timeout=max(0.0, deadline - time.monotonic()))
             except Exception as exc:  # noqa: BLE001 - any failure is reported, the run goes on
                 future.cancel()
-                self.failures[spec.name] = self._describe_failure(spec, exc)
+                self.failures[spec.name] = describe_failure(spec, exc, timeout=self.start_timeout,
+                                                           tail=self.stderr_tail(spec.name))
                 continue
             self._sessions[spec.name] = session
             self.timings[spec.name] = elapsed
@@ -197,32 +199,9 @@ class Hub:
         client = httpx2.AsyncClient(headers=headers, timeout=spec.timeout)
         return streamable_http_client(url, http_client=client)
 
-    def _describe_failure(self, spec: ServerSpec, exc: BaseException) -> str:
-        while isinstance(exc, BaseExceptionGroup) and exc.exceptions:
-            exc = exc.exceptions[0]
-        if isinstance(exc, (TimeoutError, asyncio.TimeoutError)) or type(exc).__name__ == "TimeoutError":
-            why = f"no answer within {self.start_timeout:g} s"
-        elif isinstance(exc, FileNotFoundError):
-            why = f"command not found: {spec.command}"
-        elif type(exc).__name__ in ("ClosedResourceError", "EndOfStream", "BrokenResourceError") or (
-                "closed" in str(exc).lower()):
-            why = "the server exited before it answered"
-        else:
-            why = " ".join(str(exc).split()) or type(exc).__name__
-        tail = self.stderr_tail(spec.name)
-        return f"{why}" + (f"; its stderr ends: {tail}" if tail else "")
-
     def stderr_tail(self, name: str, lines: int = 3) -> str:
-        errlog = self._errlogs.get(name)
-        if errlog is None:
-            return ""
-        try:
-            errlog.flush()
-            errlog.seek(0)
-            text = errlog.read()
-        except (OSError, ValueError):
-            return ""
-        return " | ".join(line.strip() for line in text.strip().splitlines()[-lines:] if line.strip())
+        """The last lines of what server `name` wrote on stderr ("" for one not run on stdio)."""
+        return stderr_tail(self._errlogs.get(name), lines)
 
     def close(self) -> None:
         """Shut every server down (their processes end with their stdio sessions)."""
