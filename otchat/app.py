@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING
 
 import click
 import typer
@@ -19,6 +19,9 @@ from .commands.group import CommandGroup, closest, env_of
 from .commands.options import TRACEBACK, VersionOpt
 from .env import Env, silence
 from .errors import ExitCode, OtchatError, Terminated, exit_status_summary
+
+if TYPE_CHECKING:
+    from click.shell_completion import CompletionItem
 
 ONESHOT = "__oneshot__"  # the hidden default command; nobody types this name
 GROUP_FLAGS = ("--help", "-h", "--version")
@@ -33,7 +36,7 @@ class OtchatGroup(CommandGroup):
     error boundary of every command (`otchat -m x "hi"` runs the hidden one-shot command;
     `otchat chat` runs `chat`)."""
 
-    def invoke(self, ctx: click.Context) -> Any:
+    def invoke(self, ctx: click.Context) -> int:
         return _boundary(ctx, lambda: super(OtchatGroup, self).invoke(ctx))
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
@@ -81,7 +84,7 @@ class OtchatGroup(CommandGroup):
             raise UsageError(f"unknown command {word!r}; did you mean {match!r}?",
                              hint=f"to send it as a prompt: otchat {shlex.join([*(before or []), '--', *args])}")
 
-    def shell_complete(self, ctx: click.Context, incomplete: str) -> list[Any]:
+    def shell_complete(self, ctx: click.Context, incomplete: str) -> list[CompletionItem]:
         """The first word completes to commands, and to the one-shot command's options."""
         items = super().shell_complete(ctx, incomplete)
         if incomplete.startswith("-"):
@@ -90,12 +93,12 @@ class OtchatGroup(CommandGroup):
             items += [item for item in oneshot.shell_complete(ctx, incomplete) if item.value not in known]
         return items
 
-    def format_help(self, ctx: click.Context, formatter: Any) -> None:
+    def format_help(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         oneshot = self.commands[ONESHOT]
         oneshot.format_help(ctx, formatter)
         self.format_commands(ctx, formatter)
 
-    def format_commands(self, ctx: click.Context, formatter: Any) -> None:
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         rows = [
             (name, cmd.get_short_help_str(limit=60))
             for name, cmd in self.commands.items()
@@ -109,7 +112,7 @@ class OtchatGroup(CommandGroup):
 class OneshotCommand(TyperCommand):
     """Shows its usage as the program's own: `otchat [OPTIONS] [PROMPT]...`."""
 
-    def format_usage(self, ctx: click.Context, formatter: Any) -> None:
+    def format_usage(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         formatter.write_usage("otchat", "[OPTIONS] [PROMPT]...")
         formatter.write_usage("otchat", "COMMAND [ARGS]...", prefix="       ")
 
@@ -148,7 +151,7 @@ def build(*, oneshot_only: bool = False) -> typer.Typer:
     return tree
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> typer.Typer:
     if name == "app":  # the whole tree, for --help, the docs and completion
         return build()
     raise AttributeError(name)
@@ -178,7 +181,7 @@ def oneshot(args: list[str]) -> bool:
         closest(word, [*COMMANDS, *GROUPS], TYPO_CUTOFF) is None
 
 
-def _boundary(ctx: click.Context, call: Callable[[], Any]) -> int:
+def _boundary(ctx: click.Context, call: Callable[[], int | None]) -> int:
     """The one error boundary: run a command, map what it raises to one line and an exit code.
 
     typer's own exits (--help, --version, usage errors while parsing) pass through to `run`.

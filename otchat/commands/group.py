@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import click
 import typer
 from typer.core import TyperGroup
@@ -24,7 +22,8 @@ class CommandGroup(TyperGroup):
     def visible(self) -> list[str]:
         return [name for name, cmd in self.commands.items() if not cmd.hidden]
 
-    def resolve_command(self, ctx: click.Context, args: list[str]) -> Any:
+    def resolve_command(self, ctx: click.Context,
+                        args: list[str]) -> tuple[str | None, click.Command | None, list[str]]:
         name = args[0]
         # Click and typer would each add a "Did you mean"; say it once, here.
         if name not in self.commands and not name.startswith("-") and not ctx.resilient_parsing:
@@ -42,7 +41,7 @@ def new_group(help: str) -> typer.Typer:
                        rich_markup_mode=None)
 
 
-def env_of(ctx: Any) -> Env:
+def env_of(ctx: click.Context) -> Env:
     """The Env a run was given (`run(args, env)`, a test's `obj=`), or the process's own."""
     obj = ctx.find_root().obj
     return obj if isinstance(obj, Env) else Env.from_process()
