@@ -3,14 +3,18 @@ conversation's) > environment > default profile > file > defaults."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from ..errors import ConfigError, UsageError
+from ..seams import JSON, JSONObject
 from . import schema
 from .schema import DEFAULT_BASE_URL, DEFAULT_MODEL  # noqa: F401  (re-exported)
+
+if TYPE_CHECKING:
+    from ..mcp.specs import ServerSpec
 
 DEFAULT_CONNECT_TIMEOUT = 10.0
 DEFAULT_KEY_CMD_TIMEOUT = 30.0
@@ -29,11 +33,11 @@ class Flags:
     model: str | None = None
     system: str | None = None
     tools: list[str] = field(default_factory=list)
-    functions: list[dict[str, Any]] = field(default_factory=list)
+    functions: list[JSONObject] = field(default_factory=list)
     tool_choice: str | None = None
     temperature: float | None = None
     max_tokens: int | None = None
-    options: dict[str, Any] = field(default_factory=dict)
+    options: JSONObject = field(default_factory=dict)
     stream: bool = True
     base_url: str | None = None
     timeout: float | None = None
@@ -70,11 +74,11 @@ class Settings:
     base_url: str
     api_key: str | None = field(default=None, repr=False)
     system: str | None = None
-    tools: list[dict[str, Any]] = field(default_factory=list)
+    tools: list[JSONObject] = field(default_factory=list)
     tool_choice: str | None = None
     temperature: float | None = None
     max_tokens: int | None = None
-    options: dict[str, Any] = field(default_factory=dict)
+    options: JSONObject = field(default_factory=dict)
     stream: bool = True
     timeout: float = 300.0
     connect_timeout: float = DEFAULT_CONNECT_TIMEOUT
@@ -95,13 +99,13 @@ class Settings:
     default_base_url: str | None = None
     key_note: str | None = None  # why no key is sent (shown under -v)
     log: bool = True
-    mcp_servers: list[Any] = field(default_factory=list)  # mcp.specs.ServerSpec, started on demand
+    mcp_servers: list[ServerSpec] = field(default_factory=list)  # started on demand
     auto_approve: bool | list[str] = False
     max_tool_rounds: int = 8
     ca_bundle: str | None = None
     links: str = "inline"  # where a markdown link's target shows (see term.markdown)
     response_format: bool = True  # may a schema also go as `response_format` (config key)
-    schema: dict[str, Any] | None = None  # --schema / /schema: set by the session, never resolved
+    schema: JSONObject | None = None  # --schema / /schema: set by the session, never resolved
 
     def tool_refs(self) -> list[str]:
         """The hosted tools in use (their registry refs)."""
@@ -123,7 +127,7 @@ def config_path(config_dir: Path) -> Path:
     return config_dir / "config.toml"
 
 
-def load_file(path: Path, warn: Any = None) -> dict[str, Any]:
+def load_file(path: Path, warn: Callable[[str], None] | None = None) -> JSONObject:
     """Read config.toml; a missing file is empty, a broken one a ConfigError (path and line)."""
     try:
         raw = path.read_bytes()
@@ -152,7 +156,7 @@ def _find_line(text: str, parts: list[str]) -> int | None:
     return find_line(text, parts)
 
 
-def choose_profile(flag: str | None, environ: Mapping[str, str], file: Mapping[str, Any],
+def choose_profile(flag: str | None, environ: Mapping[str, str], file: Mapping[str, JSON],
                    held: Held | None = None) -> tuple[str | None, str]:
     """The active profile and what chose it: "--profile", "the conversation", "OTCHAT_PROFILE" or
     "default_profile"."""
@@ -183,12 +187,12 @@ def choose_profile(flag: str | None, environ: Mapping[str, str], file: Mapping[s
 class Sources:
     """Where settings come from, first match wins; `resolve` and `config list` both read it."""
 
-    layers: list[tuple[str, Mapping[str, Any]]]  # (what `config list` calls it, its values)
+    layers: list[tuple[str, Mapping[str, JSON]]]  # (what `config list` calls it, its values)
     profile_name: str | None
-    profile: Mapping[str, Any]
-    role: Mapping[str, Any]
+    profile: Mapping[str, JSON]
+    role: Mapping[str, JSON]
 
-    def pick(self, key: str) -> tuple[Any, str]:
+    def pick(self, key: str) -> tuple[JSON, str]:
         """The value of a top-level key and the name of the layer it came from."""
         for source, layer in self.layers:
             value = layer.get(key)
@@ -198,10 +202,10 @@ class Sources:
             return schema.TOP[key].default, "default"
         return None, ""
 
-    def merged(self, key: str) -> tuple[Any, dict[str, str]]:
+    def merged(self, key: str) -> tuple[JSON, dict[str, str]]:
         """A key whose values add up over the layers (a list: tools; a table: headers),
         and for each item or name the layer that set it (for a table, the one that wins)."""
-        total: dict[str, Any] = {}
+        total: JSONObject = {}
         origins: dict[str, str] = {}
         for source, layer in reversed(self.layers):
             value = layer.get(key)
@@ -215,7 +219,7 @@ class Sources:
         return (list(total) if schema.TOP[key].kind == "list" else total), origins
 
 
-def sources(flags: Flags, environ: Mapping[str, str], file: Mapping[str, Any], held: Held | None = None) -> Sources:
+def sources(flags: Flags, environ: Mapping[str, str], file: Mapping[str, JSON], held: Held | None = None) -> Sources:
     """The precedence of the module docstring, in one place: layers in order, the first that sets a key wins."""
     held = None if flags.profile else held  # --profile replaces the conversation's profile, URL and model
     profile_name, chosen_by = choose_profile(flags.profile, environ, file, held)
@@ -224,7 +228,7 @@ def sources(flags: Flags, environ: Mapping[str, str], file: Mapping[str, Any], h
     profile_layer = (f"profile {profile_name} ({chosen_by})", profile)
     # A role holds only role keys; others were reported as ignored when the file was read.
     role = {key: value for key, value in _role(flags.role, file).items() if key in schema.ROLE}
-    layers: list[tuple[str, Mapping[str, Any]]] = [
+    layers: list[tuple[str, Mapping[str, JSON]]] = [
         ("flag", {key: getattr(flags, key) for key in FLAG_KEYS}),
         (f"role {flags.role}", role),
         ("the conversation", {"base_url": held.base_url, "model": held.model} if held else {}),
@@ -237,7 +241,7 @@ def sources(flags: Flags, environ: Mapping[str, str], file: Mapping[str, Any], h
     return Sources(layers, profile_name, profile, role)
 
 
-def resolve(flags: Flags, environ: Mapping[str, str], file: Mapping[str, Any], held: Held | None = None) -> Settings:
+def resolve(flags: Flags, environ: Mapping[str, str], file: Mapping[str, JSON], held: Held | None = None) -> Settings:
     """Merge the sources by precedence; pure, so every combination is testable."""
     check_flags(flags)
     found = sources(flags, environ, file, held)
@@ -245,7 +249,7 @@ def resolve(flags: Flags, environ: Mapping[str, str], file: Mapping[str, Any], h
     base_url = str(found.pick("base_url")[0]).rstrip("/")
     default_url = default_base_url(flags, environ, file)
 
-    def pick(key: str) -> Any:
+    def pick(key: str) -> JSON:
         return found.pick(key)[0]
 
     refs = [*found.merged("tools")[0], *flags.tools]
@@ -284,7 +288,7 @@ def resolve(flags: Flags, environ: Mapping[str, str], file: Mapping[str, Any], h
     )
 
 
-def default_base_url(flags: Flags, environ: Mapping[str, str], file: Mapping[str, Any]) -> str:
+def default_base_url(flags: Flags, environ: Mapping[str, str], file: Mapping[str, JSON]) -> str:
     """The base URL resolved without a profile (nor a conversation's): the one the default key
     and config.toml's secret headers may go to."""
     url = flags.base_url or environ.get(ENV_KEYS["base_url"]) or file.get("base_url") or DEFAULT_BASE_URL
@@ -321,7 +325,7 @@ def _headers(found: Sources, default: bool) -> dict[str, str]:
             if default or origins[name] != "config.toml" or not is_secret_header(name)}
 
 
-def model_id(name: str, file: Mapping[str, Any]) -> str:
+def model_id(name: str, file: Mapping[str, JSON]) -> str:
     """The model id a name stands for: an alias from config.toml's [aliases], or the name itself."""
     aliases: Mapping[str, str] = file.get("aliases", {})
     return aliases.get(name, name)
@@ -337,7 +341,7 @@ def check_flags(flags: Flags) -> None:
         schema.check_value(schema.TOP["model"], name, "--model", UsageError)
 
 
-def _mcp_servers(flags: Flags, file: Mapping[str, Any]) -> list[Any]:
+def _mcp_servers(flags: Flags, file: Mapping[str, JSON]) -> list[ServerSpec]:
     """Configured servers that are enabled or named with --mcp, then --mcp-command ones."""
     configured = file.get("mcp", {}).get("servers", {})
     if not configured and not flags.mcp and not flags.mcp_commands:
@@ -357,16 +361,16 @@ def _mcp_servers(flags: Flags, file: Mapping[str, Any]) -> list[Any]:
     return specs
 
 
-def _role(name: str | None, file: Mapping[str, Any]) -> Mapping[str, Any]:
+def _role(name: str | None, file: Mapping[str, JSON]) -> Mapping[str, JSON]:
     if not name:
         return {}
     roles = file.get("roles", {})
     if name not in roles:
         known = ", ".join(sorted(roles)) or "none defined"
         raise UsageError(f"unknown role {name!r}; known roles: {known}")
-    role: Mapping[str, Any] = roles[name]
+    role: Mapping[str, JSON] = roles[name]
     return role
 
 
-def mcp_tool(ref: str) -> dict[str, Any]:
+def mcp_tool(ref: str) -> JSONObject:
     return {"type": "mcp", "ref": ref}
