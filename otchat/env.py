@@ -9,7 +9,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO, TextIO
+from typing import IO, Any, BinaryIO, TextIO
 
 from .config.redact import mask
 from .text import visible
@@ -133,7 +133,7 @@ class Terminal(io.TextIOBase, TextIO):
     def writable(self) -> bool:
         return True
 
-    def __getattr__(self, name: str) -> Any:
+    def __getattr__(self, name: str) -> object:
         return getattr(self.screen, name)
 
 
@@ -146,7 +146,7 @@ def _nothing() -> None:
     pass
 
 
-def _echo_off(stream: Any) -> Callable[[], None]:
+def _echo_off(stream: IO[str]) -> Callable[[], None]:
     try:
         import termios
     except ImportError:  # not a POSIX system
@@ -175,14 +175,14 @@ def _echo_off(stream: Any) -> Callable[[], None]:
     return echo_on
 
 
-def _isatty(stream: Any) -> bool:
+def _isatty(stream: IO[str] | IO[bytes] | None) -> bool:
     try:
         return stream is not None and stream.isatty()
     except (AttributeError, ValueError):
         return False
 
 
-def silence(stream: Any) -> None:
+def silence(stream: IO[str] | IO[bytes]) -> None:
     """After EPIPE, point `stream`'s descriptor at /dev/null so the interpreter's last flush is quiet."""
     try:
         fd = stream.fileno()

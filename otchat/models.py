@@ -6,6 +6,9 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+JSON = Any  # a value decoded from (or bound for) JSON: dict, list, str, int, float, bool or None
+JSONObject = dict[str, JSON]
+
 
 @dataclass(slots=True)
 class ChatRequest:
@@ -25,7 +28,7 @@ class ToolCall:
     name: str
     arguments: str
 
-    def parsed_arguments(self) -> Any:
+    def parsed_arguments(self) -> JSON:
         """The arguments as JSON, or None when the model produced something else."""
         try:
             return json.loads(self.arguments) if self.arguments.strip() else {}

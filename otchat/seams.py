@@ -1,17 +1,19 @@
 """The seams of a run, typed in one place: what the engine and the run call on the parts that
 are injected into them (sinks and boards from the terminal, local tools, the approval, the
-HTTP reply). Nothing here does anything; `JSON` is the one name for "any JSON value"."""
+HTTP reply). Nothing here does anything; `JSON` (defined with the data, in models) is the one
+name for "any JSON value"."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Protocol
+
+from .models import JSON as JSON
+from .models import JSONObject as JSONObject
 
 if TYPE_CHECKING:
     from .models import ChatRequest, Error, Event, TurnResult
 
-JSON = Any  # a value decoded from (or bound for) JSON: dict, list, str, int, float, bool or None
-JSONObject = dict[str, JSON]
 
 
 class Sink(Protocol):

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import NoReturn
 
 from .errors import ExitCode, OtchatError, UsageError
+from .seams import JSON, JSONObject
 
 MAX_ERRORS = 5
 DEFAULT_NAME = "otchat_schema"
@@ -29,7 +30,7 @@ class SchemaMismatch(OtchatError):
         self.errors = errors if errors is not None else [message]
 
 
-def parse_spec(text: str, *, multi: bool = False) -> dict[str, Any]:
+def parse_spec(text: str, *, multi: bool = False) -> JSONObject:
     """The JSON Schema a SPEC stands for: a schema file, inline JSON, or the concise form."""
     path = _existing_file(text)
     if path is not None:
@@ -65,7 +66,7 @@ def _looks_like_path(text: str) -> bool:
     return len(words) == 1 and "," not in text and ("/" in text or text.lower().endswith(".json"))
 
 
-def _load_file(path: Path) -> dict[str, Any]:
+def _load_file(path: Path) -> JSONObject:
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
@@ -73,7 +74,7 @@ def _load_file(path: Path) -> dict[str, Any]:
     return _loads(text, f"schema file {path}")
 
 
-def _loads(text: str, what: str) -> dict[str, Any]:
+def _loads(text: str, what: str) -> JSONObject:
     try:
         value = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -83,7 +84,7 @@ def _loads(text: str, what: str) -> dict[str, Any]:
     return value
 
 
-def _check(schema: dict[str, Any]) -> None:
+def _check(schema: JSONObject) -> None:
     from jsonschema import Draft202012Validator
     from jsonschema.exceptions import SchemaError
 
@@ -94,10 +95,10 @@ def _check(schema: dict[str, Any]) -> None:
         raise UsageError(f"not a valid JSON Schema (Draft 2020-12): {where}: {_short(exc.message)}") from None
 
 
-def _concise(text: str) -> dict[str, Any]:
+def _concise(text: str) -> JSONObject:
     # As llm does: newlines separate fields when there are any, so descriptions may hold commas.
     parts = text.split("\n") if "\n" in text else text.split(",")
-    properties: dict[str, Any] = {}
+    properties: JSONObject = {}
     for number, part in enumerate(parts, 1):
         if not part.strip() and "\n" in text:
             continue  # a blank line
@@ -120,7 +121,7 @@ def _concise(text: str) -> dict[str, Any]:
     return {"type": "object", "properties": properties, "required": list(properties), "additionalProperties": False}
 
 
-def system_message(schema: dict[str, Any]) -> str:
+def system_message(schema: JSONObject) -> str:
     """The instruction that asks for one JSON document matching `schema`."""
     return (
         "Reply with exactly one JSON document that matches the JSON Schema below. "
@@ -129,14 +130,14 @@ def system_message(schema: dict[str, Any]) -> str:
     )
 
 
-def response_format(schema: dict[str, Any], name: str | None = None) -> dict[str, Any]:
+def response_format(schema: JSONObject, name: str | None = None) -> JSONObject:
     """The request's `response_format` field; the name is made a safe identifier (<= 64 chars)."""
     raw = name or schema.get("title") or DEFAULT_NAME
     safe = re.sub(r"[^A-Za-z0-9_-]+", "_", str(raw)).strip("_")[:64] or DEFAULT_NAME
     return {"type": "json_schema", "json_schema": {"name": safe, "schema": schema, "strict": True}}
 
 
-def extract_json(reply_text: str) -> Any:
+def extract_json(reply_text: str) -> JSON:
     """The JSON value a reply holds: the whole text, else a fenced block, else one value inside prose."""
     decoder = json.JSONDecoder(parse_constant=_no_constant)
     for candidate in (reply_text, *_fenced_blocks(reply_text)):
@@ -157,7 +158,7 @@ def extract_json(reply_text: str) -> Any:
     )
 
 
-def _no_constant(name: str) -> Any:
+def _no_constant(name: str) -> NoReturn:
     # NaN and Infinity are not JSON: printed back out they would break the next program.
     raise ValueError(f"{name} is not JSON")
 
@@ -173,7 +174,7 @@ def _fenced_blocks(text: str) -> list[str]:
     return tagged + [t.content for t in fences if not t.info.strip().lower().startswith("json")]
 
 
-def validate(data: Any, schema: dict[str, Any]) -> list[str]:
+def validate(data: JSON, schema: JSONObject) -> list[str]:
     """The schema's complaints about `data` as "path: message", in path order, at most MAX_ERRORS."""
     from jsonschema import Draft202012Validator
 
@@ -182,7 +183,7 @@ def validate(data: Any, schema: dict[str, Any]) -> list[str]:
     return [f"{e.json_path}: {_short(e.message)}" for e in found[:MAX_ERRORS]]
 
 
-def _path_key(path: Any) -> tuple[tuple[int, int, str], ...]:
+def _path_key(path: Iterable[str | int]) -> tuple[tuple[int, int, str], ...]:
     # Indexes in numeric order (items[2] before items[10]); keys by name.
     return tuple((0, p, "") if isinstance(p, int) else (1, 0, str(p)) for p in path)
 

@@ -4,8 +4,10 @@
 - imports only along the data path, argv → commands → config → wire → engine → term/store:
   wire never imports what comes after it, the engine no front door, config and store never
   wire, nothing below the commands imports them, only the entry, TAB completion and docgen
-  import the root app, and the core (runner, conversation, models, errors, env, text) never
-  imports the terminal, which is handed to it;
+  import the root app, the core (runner, session, plan, seams, compare, validated, engine,
+  conversation, models, errors, env, text) never imports the terminal, which is handed to it;
+  only the run (and wire itself) imports the transport; the seams import only the data
+  (models), and the plan only config, errors, seams and models;
 - small pieces: no file over 400 lines, no class over 200, no function body over 50 (from its
   first statement to its last, docstring included, so a long parameter list does not count);
 - at most 10 parameters and returns annotated with a bare `typing.Any` (an alias such as
@@ -105,6 +107,11 @@ def cycles(edges: dict[str, set[str]]) -> list[list[str]]:
     return groups
 
 
+# The core of a run: handed the terminal (a Front, sinks, an approval), never importing it.
+CORE = ("runner", "session", "plan", "seams", "compare", "validated", "engine", "conversation", "models",
+        "errors", "env", "text")
+
+
 def under(name: str, *packages: str) -> bool:
     return any(name == f"otchat.{p}" or name.startswith(f"otchat.{p}.") for p in packages)
 
@@ -125,8 +132,14 @@ def against_the_path(edges: dict[str, set[str]]) -> list[str]:
                 wrong.append(f"{source} → {target}: only the entry, TAB completion and docgen read the root app")
             if under(source, "term", "store", "config", "wire", "mcp") and under(target, "commands"):
                 wrong.append(f"{source} → {target}: commands are front doors; nothing below imports them")
-            if under(source, "runner", "conversation", "models", "errors", "env", "text") and under(target, "term"):
+            if under(source, *CORE) and under(target, "term"):
                 wrong.append(f"{source} → {target}: the terminal is injected, never imported by the core")
+            if target == "otchat.wire.transport" and not (source == "otchat.runner" or under(source, "wire")):
+                wrong.append(f"{source} → {target}: the run opens the transport; nobody else builds one")
+            if source == "otchat.seams" and target != "otchat.models":
+                wrong.append(f"{source} → {target}: the seams name types; they import only the data")
+            if source == "otchat.plan" and not under(target, "config", "errors", "seams", "models"):
+                wrong.append(f"{source} → {target}: a plan is checked before anything runs; it imports no part that runs")
     return sorted(wrong)
 
 
@@ -149,8 +162,10 @@ def test_the_checks_see_what_they_are_for():
     edges = {"otchat.a": {"otchat.b"}, "otchat.b": {"otchat.c"}, "otchat.c": {"otchat.a"}, "otchat.d": set()}
     assert cycles(edges) == [["otchat.a", "otchat.b", "otchat.c"]]
     bad = {"otchat.wire.transport": {"otchat.term.live"}, "otchat.engine": {"otchat.commands.ask"},
-           "otchat.config.resolve": {"otchat.wire.request"}, "otchat.commands.chat": {"otchat.app"}}
-    assert len(against_the_path(bad)) == 4
+           "otchat.config.resolve": {"otchat.wire.request"}, "otchat.commands.chat": {"otchat.app"},
+           "otchat.commands.cmd": {"otchat.wire.transport"}, "otchat.seams": {"otchat.engine"},
+           "otchat.plan": {"otchat.runner"}, "otchat.session": {"otchat.term.live"}}
+    assert len(against_the_path(bad)) == 8
     source = "def f():\n    from ..app import app\n    from .. import runner\n"
     known = {"otchat.app", "otchat.runner", "otchat.commands", "otchat.commands.x"}
     tree_imports = _imports_from_text("otchat.commands.x", source, known)

@@ -176,7 +176,7 @@ VersionOpt = Annotated[
 ]
 
 
-def _shared(name: str, annotation: Any, default: Any) -> inspect.Parameter:
+def _shared(name: str, annotation: object, default: object) -> inspect.Parameter:
     return inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=annotation)
 
 

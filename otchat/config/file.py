@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import re
+from collections.abc import MutableMapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from ..errors import ConfigError
 from ..files import write_atomic
+from ..seams import JSON, JSONObject
 from . import schema
 
+if TYPE_CHECKING:
+    from tomlkit import TOMLDocument
 
-def read_document(path: Path) -> Any:
+
+def read_document(path: Path) -> TOMLDocument:
     """The file as a tomlkit document (empty if missing); a broken file is a ConfigError."""
     import tomlkit
     from tomlkit.exceptions import ParseError
@@ -28,7 +33,7 @@ def read_document(path: Path) -> Any:
         raise ConfigError(f"{path}: invalid TOML: {exc}", hint="fix it with otchat config edit") from exc
 
 
-def check_document(path: Path, doc: Any) -> None:
+def check_document(path: Path, doc: TOMLDocument) -> None:
     """Refuse to touch a file whose existing values are already wrong."""
     text = doc.as_string()
     schema.validate(doc.unwrap(), ConfigError, where=f"{path}: ", line_of=lambda parts: find_line(text, parts))
@@ -62,10 +67,10 @@ def find_line(text: str, parts: list[str]) -> int | None:
     return None
 
 
-def set_value(doc: Any, parts: list[str], value: Any) -> None:
+def set_value(doc: TOMLDocument, parts: list[str], value: JSON) -> None:
     import tomlkit
 
-    node = doc
+    node: MutableMapping[str, JSON] = doc
     for name in parts[:-1]:
         child = node.get(name)
         if child is None:
@@ -78,20 +83,21 @@ def set_value(doc: Any, parts: list[str], value: Any) -> None:
     node[parts[-1]] = value
 
 
-def unset_value(doc: Any, parts: list[str]) -> bool:
-    node = doc
+def unset_value(doc: TOMLDocument, parts: list[str]) -> bool:
+    node: MutableMapping[str, JSON] = doc
     for name in parts[:-1]:
-        node = node.get(name)
-        if not isinstance(node, dict):
+        child = node.get(name)
+        if not isinstance(child, dict):
             return False
+        node = child
     if parts[-1] not in node:
         return False
     del node[parts[-1]]
     return True
 
 
-def get_value(data: dict[str, Any], parts: list[str]) -> Any:
-    node: Any = data
+def get_value(data: JSONObject, parts: list[str]) -> JSON:
+    node: JSON = data
     for name in parts:
         if not isinstance(node, dict) or name not in node:
             raise KeyError(".".join(parts))
@@ -99,9 +105,9 @@ def get_value(data: dict[str, Any], parts: list[str]) -> Any:
     return node
 
 
-def flatten(data: dict[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
+def flatten(data: JSONObject, prefix: str = "") -> list[tuple[str, JSON]]:
     """Dotted `key = value` rows for every leaf, in file order."""
-    rows: list[tuple[str, Any]] = []
+    rows: list[tuple[str, JSON]] = []
     for name, value in data.items():
         dotted = f"{prefix}{quote(name)}"
         if isinstance(value, dict):
@@ -115,7 +121,7 @@ def quote(name: str) -> str:
     return name if name.replace("-", "").replace("_", "").isalnum() else f'"{name}"'
 
 
-def toml_value(value: Any) -> str:
+def toml_value(value: JSON) -> str:
     """A value as TOML writes it (for get and list)."""
     import tomlkit
 
@@ -123,5 +129,5 @@ def toml_value(value: Any) -> str:
     return text
 
 
-def save(path: Path, doc: Any) -> None:
+def save(path: Path, doc: TOMLDocument) -> None:
     write_atomic(path, doc.as_string())

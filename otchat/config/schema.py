@@ -6,9 +6,9 @@ import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 from ..errors import UsageError
+from ..seams import JSON, JSONObject
 
 DEFAULT_BASE_URL = "https://api.opentools.com/v1"
 DEFAULT_MODEL = "anthropic/claude-3.7-sonnet"
@@ -19,7 +19,7 @@ class Key:
     name: str
     kind: str  # str, url, int, float, bool, list, table
     help: str
-    default: Any = None
+    default: JSON = None
     low: float | None = None
     high: float | None = None
     choices: tuple[str, ...] = ()  # for a str: the values it may take
@@ -125,12 +125,12 @@ def _known_hint(parts: list[str]) -> str:
     return "known keys: " + ", ".join([*TOP, *TABLES])
 
 
-def parse_value(key: Key, text: str, where: str) -> Any:
+def parse_value(key: Key, text: str, where: str) -> JSON:
     """A command-line string converted to the key's type, or a UsageError naming `where`."""
     kind = key.kind
     try:
         if kind in ("str", "url"):
-            value: Any = text
+            value: JSON = text
         elif kind == "int":
             value = int(text)
         elif kind == "float":
@@ -165,14 +165,14 @@ def _parse_list(text: str) -> list[str]:
     return [item.strip() for item in text.split(",") if item.strip()]
 
 
-def check_value(key: Key, value: Any, where: str, error: type[Exception]) -> None:
+def check_value(key: Key, value: JSON, where: str, error: type[Exception]) -> None:
     """Type and range of a value (from TOML or the command line); raises `error(message)`."""
     problem = _problem(key, value, where)
     if problem:
         raise error(problem)
 
 
-def _problem(key: Key, value: Any, where: str) -> str | None:
+def _problem(key: Key, value: JSON, where: str) -> str | None:
     kind = key.kind
     ok = {
         "str": isinstance(value, str),
@@ -198,7 +198,7 @@ def _problem(key: Key, value: Any, where: str) -> str | None:
     return None
 
 
-def validate(data: dict[str, Any], error: type[Exception], where: str = "",
+def validate(data: JSONObject, error: type[Exception], where: str = "",
              line_of: Callable[[list[str]], int | None] | None = None) -> list[str]:
     """Check a whole config document; returns the unknown keys (for a warning), raises on bad values.
 
@@ -207,7 +207,7 @@ def validate(data: dict[str, Any], error: type[Exception], where: str = "",
     """
     unknown: list[str] = []
 
-    def walk(node: dict[str, Any], prefix: list[str]) -> None:
+    def walk(node: JSONObject, prefix: list[str]) -> None:
         for name, value in node.items():
             path = [*prefix, name]
             dotted = ".".join(path)
@@ -244,7 +244,7 @@ def _kind_name(kind: str) -> str:
     }[kind]
 
 
-def _describe(value: Any) -> str:
+def _describe(value: JSON) -> str:
     if isinstance(value, bool):
         return f"a boolean ({str(value).lower()})"
     if isinstance(value, dict):

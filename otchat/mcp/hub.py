@@ -14,11 +14,18 @@ import tempfile
 import threading
 import time
 from dataclasses import dataclass
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from ..errors import UsageError
+from ..seams import JSON, JSONObject
 from .failures import describe_failure, stderr_tail
 from .specs import ServerSpec
+
+if TYPE_CHECKING:
+    from contextlib import AsyncExitStack
+
+    from mcp import ClientSession
+    from mcp.types import CallToolResult, Tool
 
 START_TIMEOUT = 20.0
 MAX_NAME = 64
@@ -74,11 +81,11 @@ def function_name(server: str, tool: str, taken: set[str]) -> str:
     return name
 
 
-def fix_schema(schema: Any) -> dict[str, Any]:
+def fix_schema(schema: JSON) -> JSONObject:
     """Pass the tool's JSON schema through, fixing only what chat APIs reject."""
     if not isinstance(schema, dict):
         return {"type": "object", "properties": {}}
-    fixed: dict[str, Any] = dict(schema)
+    fixed: JSONObject = dict(schema)
     if fixed.get("type") != "object":
         fixed["type"] = "object"
     if not isinstance(fixed.get("properties"), dict):
@@ -96,12 +103,12 @@ class Hub:
         self.tools: list[LocalTool] = []
         self.failures: dict[str, str] = {}
         self.timings: dict[str, float] = {}
-        self._sessions: dict[str, Any] = {}
+        self._sessions: dict[str, ClientSession] = {}
         self._by_function: dict[str, LocalTool] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._closing: asyncio.Event | None = None
-        self._tasks: list[Any] = []
+        self._tasks: list[asyncio.Task[None]] = []
         self._errlogs: dict[str, IO[str]] = {}
 
     # Lifecycle -------------------------------------------------------------------------
@@ -149,27 +156,21 @@ class Hub:
     async def _make_closing(self) -> None:
         self._closing = asyncio.Event()
 
-    async def _launch(self, spec: ServerSpec) -> tuple[Any, list[Any], float]:
+    async def _launch(self, spec: ServerSpec) -> tuple[ClientSession, list[Tool], float]:
         """Start one server in a task of its own, which holds its contexts open until close."""
         loop = asyncio.get_running_loop()
-        ready: asyncio.Future[tuple[Any, list[Any], float]] = loop.create_future()
+        ready: asyncio.Future[tuple[ClientSession, list[Tool], float]] = loop.create_future()
         task = loop.create_task(self._serve(spec, ready))
         self._tasks.append(task)
         return await ready
 
-    async def _serve(self, spec: ServerSpec, ready: asyncio.Future[tuple[Any, list[Any], float]]) -> None:
+    async def _serve(self, spec: ServerSpec, ready: asyncio.Future[tuple[ClientSession, list[Tool], float]]) -> None:
         from contextlib import AsyncExitStack
-
-        from mcp import ClientSession
 
         start = time.monotonic()
         try:
             async with AsyncExitStack() as stack:
-                if spec.url:
-                    read, write = await stack.enter_async_context(self._http(spec, spec.url))
-                else:
-                    read, write = await stack.enter_async_context(self._stdio(spec))
-                session = await stack.enter_async_context(ClientSession(read, write))
+                session = await self._open(spec, stack)
                 await session.initialize()
                 listed = await session.list_tools()
                 ready.set_result((session, list(listed.tools), time.monotonic() - start))
@@ -181,23 +182,26 @@ class Hub:
             if isinstance(exc, (KeyboardInterrupt, SystemExit)):
                 raise
 
-    def _stdio(self, spec: ServerSpec) -> Any:
-        from mcp import StdioServerParameters, stdio_client
+    async def _open(self, spec: ServerSpec, stack: AsyncExitStack) -> ClientSession:
+        """The server's transport and session, entered into `stack`, which closes them all
+        (the HTTP client of a remote server too)."""
+        from mcp import ClientSession, StdioServerParameters, stdio_client
 
-        if not spec.command:
+        if spec.url:
+            import httpx2  # the SDK's own HTTP client
+            from mcp.client.streamable_http import streamable_http_client
+
+            headers = {k: expand(v, self.environ) for k, v in spec.headers.items()}
+            client = await stack.enter_async_context(httpx2.AsyncClient(headers=headers, timeout=spec.timeout))
+            read, write = await stack.enter_async_context(streamable_http_client(spec.url, http_client=client))
+        elif spec.command:
+            errlog = tempfile.TemporaryFile(mode="w+", encoding="utf-8", errors="replace")
+            self._errlogs[spec.name] = errlog
+            params = StdioServerParameters(command=spec.command, args=spec.args, env=spec.env or None, cwd=spec.cwd)
+            read, write = await stack.enter_async_context(stdio_client(params, errlog=errlog))
+        else:
             raise UsageError(f"MCP server {spec.name!r} has neither command nor url")
-        errlog = tempfile.TemporaryFile(mode="w+", encoding="utf-8", errors="replace")
-        self._errlogs[spec.name] = errlog
-        params = StdioServerParameters(command=spec.command, args=spec.args, env=spec.env or None, cwd=spec.cwd)
-        return stdio_client(params, errlog=errlog)
-
-    def _http(self, spec: ServerSpec, url: str) -> Any:
-        import httpx2  # the SDK's own HTTP client
-        from mcp.client.streamable_http import streamable_http_client
-
-        headers = {k: expand(v, self.environ) for k, v in spec.headers.items()}
-        client = httpx2.AsyncClient(headers=headers, timeout=spec.timeout)
-        return streamable_http_client(url, http_client=client)
+        return await stack.enter_async_context(ClientSession(read, write))
 
     def stderr_tail(self, name: str, lines: int = 3) -> str:
         """The last lines of what server `name` wrote on stderr ("" for one not run on stdio)."""
@@ -238,7 +242,7 @@ class Hub:
     def tool(self, function: str) -> LocalTool | None:
         return self._by_function.get(function)
 
-    def call(self, function: str, arguments: Any) -> ToolOutcome:
+    def call(self, function: str, arguments: JSON) -> ToolOutcome:
         """Run one tool call; errors come back as the tool's result, never as exceptions.
 
         Ctrl-C cancels the call (the server keeps running) and re-raises.
@@ -252,6 +256,7 @@ class Hub:
         future = asyncio.run_coroutine_threadsafe(
             asyncio.wait_for(session.call_tool(tool.name, arguments), spec.timeout), self._loop
         )
+        result: CallToolResult | Exception
         try:
             result = future.result()
         except BaseException as exc:
@@ -264,13 +269,13 @@ class Hub:
         if isinstance(result, Exception):  # JSON-RPC errors, a crashed server…
             why = " ".join(str(result).split()) or type(result).__name__
             return ToolOutcome(f"the tool failed: {why}", is_error=True)
-        return ToolOutcome(result_text(result), is_error=bool(getattr(result, "is_error", False)))
+        return ToolOutcome(result_text(result), is_error=bool(result.is_error))
 
 
-def result_text(result: Any) -> str:
+def result_text(result: CallToolResult) -> str:
     """The text the model sees: text blocks joined; structured or other content as JSON."""
     parts = []
-    for block in getattr(result, "content", None) or []:
+    for block in result.content or []:
         text = getattr(block, "text", None)
         if isinstance(text, str):
             parts.append(text)
@@ -279,6 +284,6 @@ def result_text(result: Any) -> str:
                 parts.append(json.dumps(block.model_dump(mode="json", exclude_none=True)))
             except Exception:  # noqa: BLE001
                 parts.append(str(block))
-    if not parts and getattr(result, "structured_content", None) is not None:
+    if not parts and result.structured_content is not None:
         parts.append(json.dumps(result.structured_content))
     return "\n".join(parts)

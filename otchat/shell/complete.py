@@ -9,13 +9,18 @@ nothing heavy (the values themselves come from `shell.values`).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import click
+
+    from ..env import Env
 
 COMPLETE_VAR = "_OTCHAT_COMPLETE"
 FILES = "__files__"
 
 
-def run(env: Any, shell: str, words: list[str]) -> int:
+def run(env: Env, shell: str, words: list[str]) -> int:
     """Print the candidates for the last word of `words`; always exits 0 (never break TAB)."""
     # typer < 0.26 builds its commands on click, whose resolver we reuse; none of its
     # shell classes (typer's load rich to format help for zsh and fish).
@@ -47,7 +52,7 @@ def run(env: Any, shell: str, words: list[str]) -> int:
     return 0
 
 
-def _path_options(command: Any) -> set[str]:
+def _path_options(command: click.Command) -> set[str]:
     """Every option name, in any command, whose value is a file path."""
     import click
 

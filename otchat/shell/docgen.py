@@ -3,10 +3,15 @@
     python -m otchat.shell.docgen      # rewrite completions/ and man/ (a test fails when they drift)
 """
 
+from __future__ import annotations
+
 import re
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import click
 
 from .. import __version__
 from ..errors import EXIT_STATUS
@@ -116,7 +121,7 @@ def man_page() -> str:
     return "\n".join(out) + "\n"
 
 
-def _command(path: str, command: Any) -> list[str]:
+def _command(path: str, command: click.Command) -> list[str]:
     out: list[str] = []
     subcommands = getattr(command, "commands", None)
     if subcommands:
@@ -130,7 +135,7 @@ def _command(path: str, command: Any) -> list[str]:
     return out
 
 
-def _options(command: Any, *, with_help: bool = False) -> list[str]:
+def _options(command: click.Command, *, with_help: bool = False) -> list[str]:
     out: list[str] = []
     ctx = _context(command)
     for param in command.get_params(ctx):
@@ -144,7 +149,7 @@ def _options(command: Any, *, with_help: bool = False) -> list[str]:
     return out
 
 
-def _context(command: Any) -> Any:
+def _context(command: click.Command) -> click.Context:
     import typer
 
     return typer.Context(command, info_name=command.name)

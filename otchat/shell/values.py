@@ -6,20 +6,26 @@ or the model cache, and only history ids open history.db.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
+import click  # at run time: typer reads the completers' annotations (click is loaded by then)
+
+from ..seams import JSONObject
 from ..text import visible
+
+if TYPE_CHECKING:
+    from ..env import Env
 
 # Value completers: typer calls them with the click context and the incomplete word.
 
 
-def _env(ctx: Any) -> Any:
+def _env(ctx: click.Context) -> Env:
     from ..commands.group import env_of
 
     return env_of(ctx)
 
 
-def _config(ctx: Any) -> dict[str, Any]:
+def _config(ctx: click.Context) -> JSONObject:
     from ..config.resolve import config_path, load_file
 
     try:
@@ -28,26 +34,26 @@ def _config(ctx: Any) -> dict[str, Any]:
         return {}
 
 
-def models(ctx: Any, incomplete: str) -> list[str]:
+def models(ctx: click.Context, incomplete: str) -> list[str]:
     from ..store.catalog import cached_ids
 
     names = [*_config(ctx).get("aliases", {}), *cached_ids(_env(ctx).data_dir)]
     return [name for name in dict.fromkeys(names) if name.startswith(incomplete)]
 
 
-def profiles(ctx: Any, incomplete: str) -> list[str]:
+def profiles(ctx: click.Context, incomplete: str) -> list[str]:
     return [name for name in _config(ctx).get("profiles", {}) if name.startswith(incomplete)]
 
 
-def roles(ctx: Any, incomplete: str) -> list[str]:
+def roles(ctx: click.Context, incomplete: str) -> list[str]:
     return [name for name in _config(ctx).get("roles", {}) if name.startswith(incomplete)]
 
 
-def tools(ctx: Any, incomplete: str) -> list[str]:
+def tools(ctx: click.Context, incomplete: str) -> list[str]:
     return [ref for ref in _config(ctx).get("tools", []) if ref.startswith(incomplete)]
 
 
-def config_keys(ctx: Any, incomplete: str) -> list[str]:
+def config_keys(ctx: click.Context, incomplete: str) -> list[str]:
     """Known top-level keys, plus every dotted key the file already has."""
     from ..config import file as configfile
     from ..config import schema
@@ -60,7 +66,7 @@ def config_keys(ctx: Any, incomplete: str) -> list[str]:
     return [key for key in dict.fromkeys(keys) if key.startswith(incomplete)]
 
 
-def history_ids(ctx: Any, incomplete: str) -> list[tuple[str, str]]:
+def history_ids(ctx: click.Context, incomplete: str) -> list[tuple[str, str]]:
     from ..store.db import DB_NAME, Store
 
     env = _env(ctx)
@@ -75,7 +81,7 @@ def history_ids(ctx: Any, incomplete: str) -> list[tuple[str, str]]:
     return [(c.id[:8], visible(c.title)) for c in rows if c.id.startswith(incomplete)]
 
 
-def branch_leaves(ctx: Any, incomplete: str) -> list[tuple[str, str]]:
+def branch_leaves(ctx: click.Context, incomplete: str) -> list[tuple[str, str]]:
     """The branch ends of the conversation named before (`history switch ID LEAF`): their
     numbers, each with the first words of its last message."""
     from ..store.db import DB_NAME, Store

@@ -8,6 +8,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from ..seams import JSON
+
 CACHE_NAME = "models.json"
 MAX_AGE = 24 * 3600
 
@@ -57,7 +59,7 @@ def store(path: Path, base_url: str, models: list[Any], warn: Callable[[str], No
         warn(f"could not cache the model list in {path}: {exc.strerror or exc}")
 
 
-def model_id(model: Any) -> str:
+def model_id(model: JSON) -> str:
     if isinstance(model, dict):
         return str(model.get("id") or model.get("name") or "")
     return str(model)

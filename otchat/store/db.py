@@ -10,7 +10,6 @@ import os
 import sqlite3
 import time
 from pathlib import Path
-from typing import Any
 
 from ..errors import OtchatError, UsageError
 from .migrations import MIGRATIONS, SCHEMA_VERSION, Transaction, run_step
@@ -76,7 +75,7 @@ class Store(Queries):
                 run_step(self.db, MIGRATIONS[number])
                 self.db.execute(f"PRAGMA user_version = {number + 1}")
 
-    def _write(self) -> Any:
+    def _write(self) -> Transaction:
         return Transaction(self.db)
 
     # Writing --------------------------------------------------------------------------

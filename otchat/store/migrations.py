@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable
-from typing import Any
 
 # Each entry brings the schema from version i to i + 1; never edit a released one. An entry
 # is SQL statements, or a function of the connection for a step SQL alone cannot express.
@@ -129,5 +128,5 @@ class Transaction:
     def __enter__(self) -> None:
         self.db.execute("BEGIN IMMEDIATE")
 
-    def __exit__(self, exc_type: Any, *rest: Any) -> None:
+    def __exit__(self, exc_type: type[BaseException] | None, *rest: object) -> None:
         self.db.execute("ROLLBACK" if exc_type else "COMMIT")

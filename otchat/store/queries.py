@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from typing import Any
 
 from ..errors import UsageError
 from .records import CURRENT, Branch, Conversation, Message
@@ -117,7 +116,7 @@ class Queries:
             return []
         return [row[0] for row in self.db.execute(f"{_ANCESTRY} ORDER BY depth DESC", (message_id,))]
 
-    def _select(self, where: str, *args: Any) -> list[Message]:
+    def _select(self, where: str, *args: object) -> list[Message]:
         out = []
         for row in self.db.execute(
             "SELECT m.role, m.content, m.tool_calls, m.tool_call_id, m.model, m.finish_reason, m.usage, m.latency,"

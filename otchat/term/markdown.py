@@ -7,14 +7,17 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Callable
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 from rich.console import Console, ConsoleOptions, RenderResult
 from rich.markdown import CodeBlock, Markdown, MarkdownElement, TextElement
 from rich.segment import Segment
-from rich.syntax import Syntax
+from rich.syntax import Syntax, SyntaxTheme
+
+if TYPE_CHECKING:
+    from pygments.lexer import Lexer
 
 LINKS = ("inline", "footnotes", "hidden")
 
@@ -172,7 +175,7 @@ class _CodeBlock(CodeBlock):
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         # A lexer object, never a name: rich looks a name up on every render.
-        lexer = (_lexer(self.lexer_name) if self.highlight else None) or _lexer("text")
+        lexer = (_lexer(self.lexer_name) if self.highlight else None) or _lexer("text") or "text"
         yield Syntax(str(self.text).rstrip(), lexer, theme=_theme(self.theme), word_wrap=True, padding=1)
 
 
@@ -184,7 +187,7 @@ class _PlainCodeBlock(_CodeBlock):
 
 
 @functools.cache
-def _lexer(name: str) -> Any:
+def _lexer(name: str) -> Lexer | None:
     from pygments.lexers import get_lexer_by_name
     from pygments.util import ClassNotFound
 
@@ -195,7 +198,7 @@ def _lexer(name: str) -> Any:
 
 
 @functools.cache
-def _theme(name: str) -> Any:
+def _theme(name: str) -> SyntaxTheme:
     return Syntax.get_theme(name)
 
 

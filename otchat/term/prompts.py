@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING
 
 from ..env import Env
 from ..text import clip
+
+if TYPE_CHECKING:
+    from ..seams import JSON, Tool
 
 Ask = Callable[[str], str]
 APPROVAL_KEYS = "[y]es / [n]o / [t] always for this tool"  # not [a]: in `cmd`'s menu, a aborts
@@ -50,7 +53,7 @@ class Approver:
         self.always: set[str] = set()
         self.read_key = read_key  # one key press (tests script them); None: the terminal's, raw
 
-    def __call__(self, tool: Any, arguments: Any) -> bool:
+    def __call__(self, tool: Tool, arguments: JSON) -> bool:
         if self.approved(tool):
             return True
         read_key = self.read_key or self.terminal_keys()
@@ -59,7 +62,7 @@ class Approver:
             return False
         return self.ask(tool, arguments, read_key)
 
-    def approved(self, tool: Any) -> bool:
+    def approved(self, tool: Tool) -> bool:
         """Approved without asking: by the config, the command line or an earlier "always"."""
         auto = self.auto
         return bool(tool.trusted_read_only or auto is True or tool.function in self.always
@@ -78,7 +81,7 @@ class Approver:
 
         return Keys(fd, own=False).read
 
-    def ask(self, tool: Any, arguments: Any, read_key: Callable[[], str]) -> bool:
+    def ask(self, tool: Tool, arguments: JSON, read_key: Callable[[], str]) -> bool:
         """One key, no Enter: y yes; n, Enter, Esc or Ctrl-D no; t always for this tool. Ctrl-C
         interrupts the turn as it would anywhere else. The answer is echoed."""
         from ..cmdcheck import shown

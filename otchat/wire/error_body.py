@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any
 
+from ..seams import JSON
 from ..text import clip
 
 
@@ -20,7 +20,7 @@ def error_message(status: int, reason: str, body: bytes) -> str:
     return f"{head}: {detail}" if detail else head
 
 
-def error_text(obj: Any) -> str:
+def error_text(obj: JSON) -> str:
     """The human message inside any of the error shapes servers send."""
     if isinstance(obj, str):
         return clip(obj, 300)

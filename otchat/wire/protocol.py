@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any
 
 from ..errors import APIError, StreamError
-from ..models import Event, Finish, Meta, ReasoningDelta, TextDelta, ToolCall, ToolCallDelta, Usage
+from ..models import JSON, Event, Finish, Meta, ReasoningDelta, TextDelta, ToolCall, ToolCallDelta, Usage
 from ..text import clip
 from .error_body import error_text
 
@@ -72,7 +71,7 @@ class ChunkDecoder:
         return events
 
 
-def completion_events(obj: Any) -> list[Event]:
+def completion_events(obj: JSON) -> list[Event]:
     """The events of a whole (non-streamed) completion, in streaming order."""
     if not isinstance(obj, dict):
         raise StreamError("the server's reply is not a JSON object")
@@ -91,7 +90,7 @@ def completion_events(obj: Any) -> list[Event]:
     return events
 
 
-def _message_events(message: Any, events: list[Event]) -> None:
+def _message_events(message: JSON, events: list[Event]) -> None:
     if not isinstance(message, dict):
         return
     reasoning = message.get("reasoning_content") or message.get("reasoning")

@@ -9,7 +9,7 @@ from typing import Any
 from ..config.redact import shown_header
 from ..config.resolve import Settings
 from ..errors import UsageError
-from ..models import ChatRequest
+from ..models import JSON, ChatRequest
 
 TOOL_CHOICES = ("auto", "none", "required")
 
@@ -133,7 +133,7 @@ def parse_option(item: str) -> tuple[str, Any]:
         return key, value
 
 
-def function_tool(definition: Any, source: str) -> dict[str, Any]:
+def function_tool(definition: JSON, source: str) -> dict[str, Any]:
     """A function tool from a definition `{name, description, parameters}` or a whole tool."""
     if isinstance(definition, dict) and definition.get("type") == "function":
         function = definition.get("function")

@@ -7,16 +7,19 @@ import json
 import random
 import time
 from collections.abc import Callable, Iterator, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
 from ..config.redact import shown_header
 from ..errors import APIError, NetworkError, StreamError
-from ..models import ChatRequest
+from ..models import JSON, ChatRequest
 from ..seams import Fallback
 from .error_body import error_message
 from .sse import EventData
+
+if TYPE_CHECKING:
+    import ssl
 
 RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 MAX_BACKOFF = 8.0
@@ -41,7 +44,7 @@ class Reply:
         content_type = response.headers.get("content-type", "")
         self.is_stream = "text/event-stream" in content_type
 
-    def json(self) -> Any:
+    def json(self) -> JSON:
         try:
             data = self._response.read()
         except httpx.TransportError as exc:
@@ -168,7 +171,7 @@ class Transport:
                                   _on_sent(sent) if sent is not None else None)
         return Reply(response, self.timeout, clock=self._clock, sleep=self._sleep)
 
-    def get_json(self, url: str, headers: dict[str, str]) -> Any:
+    def get_json(self, url: str, headers: dict[str, str]) -> JSON:
         """GET a JSON document (e.g. the model list), with the same retries and errors."""
         reply = Reply(self._exchange("GET", url, headers, None, None), self.timeout)
         try:
@@ -264,14 +267,14 @@ class Transport:
 def _on_sent(sent: Callable[[], None]) -> Callable[[str, Any], None]:
     """A `trace` callback (httpcore's events) that calls `sent` when a request body is out."""
 
-    def trace(event: str, info: Any) -> None:
+    def trace(event: str, info: object) -> None:
         if event.endswith("send_request_body.complete"):
             sent()
 
     return trace
 
 
-def _network(verify: Any) -> httpx.BaseTransport | None:
+def _network(verify: ssl.SSLContext | bool) -> httpx.BaseTransport | None:
     """The transport to the network: ours, whose reads a signal wakes at once (wakeful.py);
     None (httpx's own) when a proxy is configured, so httpx honours it and NO_PROXY."""
     from .wakeful import WakefulTransport, direct
@@ -283,7 +286,7 @@ def _network(verify: Any) -> httpx.BaseTransport | None:
     return WakefulTransport(verify if not isinstance(verify, bool) else httpx.create_ssl_context())
 
 
-def _verify(plain_http: bool, ca_bundle: str | None) -> Any:
+def _verify(plain_http: bool, ca_bundle: str | None) -> ssl.SSLContext | bool:
     """TLS verification: a given CA bundle; else httpx's default (which honours SSL_CERT_FILE)."""
     if ca_bundle:
         import os

@@ -116,7 +116,7 @@ class WakefulStream(httpcore.NetworkStream):
         stream = self._stream.start_tls(ssl_context, server_hostname, timeout)
         return WakefulStream(stream, self._wakeup, waits=self._waits and not tls_in_tls)
 
-    def get_extra_info(self, info: str) -> Any:
+    def get_extra_info(self, info: str) -> object:
         return self._stream.get_extra_info(info)
 
     def _wait(self, timeout: float | None) -> None:
