@@ -44,14 +44,24 @@ litellm_settings:
 """ % MASTER_KEY  # noqa: UP031 (the YAML's braces would all need doubling in a format string)
 
 
+# The suite runs in parallel workers: these tests share one worker (one proxy started), and
+# the install is locked, so two test runs at once never build the environment twice.
+pytestmark = pytest.mark.xdist_group("litellm")
+
+
 def install() -> Path:
+    import fcntl
+
     executable = VENV / "bin" / "litellm"
-    if (VENV / ".installed").exists() and executable.exists():
-        return executable
-    subprocess.run([sys.executable, "-m", "venv", "--clear", str(VENV)], check=True)
-    subprocess.run([str(VENV / "bin" / "pip"), "install", "-q", "--disable-pip-version-check", LITELLM], check=True,
-                   timeout=900)
-    (VENV / ".installed").write_text(LITELLM)
+    CACHE.mkdir(parents=True, exist_ok=True)
+    with (CACHE / "litellm.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if (VENV / ".installed").exists() and executable.exists():
+            return executable
+        subprocess.run([sys.executable, "-m", "venv", "--clear", str(VENV)], check=True)
+        subprocess.run([str(VENV / "bin" / "pip"), "install", "-q", "--disable-pip-version-check", LITELLM],
+                       check=True, timeout=900)
+        (VENV / ".installed").write_text(LITELLM)
     return executable
 
 

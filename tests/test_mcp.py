@@ -215,16 +215,18 @@ def test_config_set_knows_mcp_keys(run, home):
     assert run("config", "get", "mcp.servers.time.args").stdout == '["--local-timezone", "UTC"]\n'
 
 
-def our_servers():
-    """Processes still running tests/mcp_testserver.py."""
+def our_servers(where: Path):
+    """Processes still running tests/mcp_testserver.py in directory `where` (the test's own
+    otchat was started there; other tests, in parallel workers, run theirs elsewhere)."""
     found = []
     for pid in os.listdir("/proc"):
         if pid.isdigit():
             try:
                 cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+                cwd = Path(os.readlink(f"/proc/{pid}/cwd"))
             except OSError:
                 continue
-            if str(TEST_SERVER).encode() in cmdline.split(b"\0"):  # not otchat's own --mcp-command
+            if str(TEST_SERVER).encode() in cmdline.split(b"\0") and cwd == where.resolve():  # not otchat's own --mcp-command
                 found.append(int(pid))
     return found
 
@@ -234,7 +236,7 @@ def test_ctrl_c_during_a_slow_call_keeps_the_repl_and_leaves_no_process(server, 
     env = clean_environ(home, OTCHAT_BASE_URL=server.url, OPENTOOLS_API_KEY=KEY, TERM="xterm-256color",
                         PROMPT_TOOLKIT_NO_CPR="1", PATH=f"{BIN}{os.pathsep}{os.environ['PATH']}")
     child = pexpect.spawn(str(OTCHAT), ["chat", "--mcp-command", TESTSERVER_CMD, "--yes"], env=env,
-                          dimensions=(40, 120), timeout=30, encoding="utf-8")
+                          dimensions=(40, 120), timeout=30, encoding="utf-8", cwd=str(home))
     child.expect("›")
     child.send("be slow\r")
     child.expect("tool call · t__slow")
@@ -243,7 +245,7 @@ def test_ctrl_c_during_a_slow_call_keeps_the_repl_and_leaves_no_process(server, 
     child.send("\x03")
     child.expect("›")
     assert time.monotonic() - start < 5
-    assert len(our_servers()) == 1  # the server survived the cancelled call
+    assert len(our_servers(home)) == 1  # the server survived the cancelled call
     child.send("and now?\r")
     child.expect("after the cancel")
     child.expect("›")
@@ -252,14 +254,14 @@ def test_ctrl_c_during_a_slow_call_keeps_the_repl_and_leaves_no_process(server, 
     child.close()
     assert child.exitstatus == 0
     time.sleep(0.3)
-    assert our_servers() == []
+    assert our_servers(home) == []
 
 
 def test_one_shot_leaves_no_process_even_on_sigterm(server, home):
     server.enqueue(calls(("t__slow", {"seconds": 60})))
     env = clean_environ(home, OTCHAT_BASE_URL=server.url, OPENTOOLS_API_KEY=KEY)
     proc = subprocess.Popen([str(OTCHAT), "--mcp-command", TESTSERVER_CMD, "--yes", "slow"], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, cwd=home)
     deadline = time.monotonic() + 20
     while not server.requests and time.monotonic() < deadline:
         time.sleep(0.05)
@@ -268,7 +270,7 @@ def test_one_shot_leaves_no_process_even_on_sigterm(server, home):
     proc.communicate(timeout=20)
     assert proc.returncode == 143
     time.sleep(0.3)
-    assert our_servers() == []
+    assert our_servers(home) == []
 
 
 def test_on_a_terminal_each_call_is_approved_first(server, home):
@@ -307,9 +309,8 @@ def test_y_answers_at_once_and_enter_says_no(server, home):
     assert one == "echo: one" and "did not approve" in two
 
 
-# In-process the hub's HTTP client for a url server is never closed: its socket leaks into later
-# tests (a ResourceWarning, an error here). In a process the exit closes it.
-@pytest.mark.process
+# In-process: the hub closes a url server's HTTP client with its session (a leaked socket would be
+# a ResourceWarning, an error in this suite).
 def test_a_streamable_http_server_with_an_expanded_header(run, server, home):
     import socket
 
