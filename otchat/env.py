@@ -89,6 +89,11 @@ class Env:
                 text = text.replace(secret, mask(secret))
         return text
 
+    def out(self, line: str = "") -> None:
+        """One line of a command's output on stdout (its text as it is: no redaction)."""
+        self.stdout.write(line + "\n")
+        self.stdout.flush()
+
     def error(self, message: str) -> None:
         self.stderr.write(f"otchat: error: {self.redact(message)}\n")
         self.stderr.flush()

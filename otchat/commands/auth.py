@@ -38,11 +38,6 @@ def logout(ctx: typer.Context, profile: ProfileOpt = None) -> int:
     return auth_logout(env_of(ctx), profile)
 
 
-def _out(env: Env, text: str) -> None:
-    env.stdout.write(text + "\n")
-    env.stdout.flush()
-
-
 def _profile(env: Env, name: str | None) -> dict[str, Any]:
     """The config of profile `name` ({} for none); an unknown one is a usage error naming the known."""
     file = load_file(config_path(env.config_dir), warn=env.warn)
@@ -93,9 +88,9 @@ def auth_status(env: Env, profile: str | None) -> int:
     if loose_permissions(path):
         env.warn(f"{path} is readable by others; run: chmod 600 {path}")
     where = f" (profile {settings.profile})" if settings.profile else ""
-    _out(env, f"endpoint: {settings.base_url}{where}")
-    _out(env, f"key: {mask(found.value) if found.value else 'none'}")
-    _out(env, f"source: {found.source}")
+    env.out(f"endpoint: {settings.base_url}{where}")
+    env.out(f"key: {mask(found.value) if found.value else 'none'}")
+    env.out(f"source: {found.source}")
     if found.missing:
         env.error(f"no API key: set {KEY_ENV} or run otchat auth login")
         return ExitCode.CONFIG

@@ -73,11 +73,6 @@ def _path(env: Env) -> Path:
     return config_path(env.config_dir)
 
 
-def _out(env: Env, text: str) -> None:
-    env.stdout.write(text + "\n")
-    env.stdout.flush()
-
-
 def config_list(env: Env, profile: str | None = None) -> int:
     """Every key with the value a run would use and where it comes from; then the tables."""
     from ..config.resolve import sources
@@ -107,7 +102,7 @@ def config_list(env: Env, profile: str | None = None) -> int:
         rows.append((f"{dotted} = {_shown(dotted, value)}", "config.toml"))
     width = min(max(len(text) for text, _ in rows), 48)
     for text, origin in rows:
-        _out(env, f"{text:<{width}}  # {origin}")
+        env.out(f"{text:<{width}}  # {origin}")
     return ExitCode.OK
 
 
@@ -129,11 +124,11 @@ def config_get(env: Env, key: str) -> int:
     if isinstance(value, dict):
         prefix = ".".join(configfile.quote(p) for p in parts) + "."
         for dotted, leaf in configfile.flatten(value, prefix):
-            _out(env, f"{dotted} = {_shown(dotted, leaf)}")
+            env.out(f"{dotted} = {_shown(dotted, leaf)}")
     elif is_secret(".".join(parts)):
-        _out(env, "***")  # as `config list` shows it: a header value that carries credentials
+        env.out("***")  # as `config list` shows it: a header value that carries credentials
     else:
-        _out(env, value if isinstance(value, str) else configfile.toml_value(value))
+        env.out(value if isinstance(value, str) else configfile.toml_value(value))
     return ExitCode.OK
 
 
@@ -163,7 +158,7 @@ def config_unset(env: Env, key: str) -> int:
 
 
 def config_path_cmd(env: Env) -> int:
-    _out(env, str(_path(env)))
+    env.out(str(_path(env)))
     return ExitCode.OK
 
 

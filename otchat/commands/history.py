@@ -124,10 +124,6 @@ def path(ctx: typer.Context) -> int:
     return path_cmd(env_of(ctx))
 
 
-def _out(env: Env, text: str) -> None:
-    env.stdout.write(text + "\n")
-
-
 def list_cmd(env: Env, limit: int, as_json: bool) -> int:
     from ..store.db import Store
     from ..store.views import listing
@@ -136,12 +132,12 @@ def list_cmd(env: Env, limit: int, as_json: bool) -> int:
         conversations = store.conversations(limit)
     if as_json:
         rows = [{k: v for k, v in c.to_json().items() if k != "messages"} for c in conversations]
-        _out(env, json.dumps(rows, indent=2, ensure_ascii=False))
+        env.out(json.dumps(rows, indent=2, ensure_ascii=False))
         return ExitCode.OK
     if not conversations and env.stdout_isatty:
-        _out(env, "no conversations yet")
+        env.out("no conversations yet")
     for line in listing(conversations):
-        _out(env, line)
+        env.out(line)
     return ExitCode.OK
 
 
@@ -226,7 +222,7 @@ def fork_cmd(env: Env, ref: str, turn: int | None) -> int:
             upto = path[starts[turn] - 1].id if turn < len(starts) else upto
         new = store.fork(cid, upto)
     env.stderr.write(f"forked {cid[:8]}" + (f" at turn {turn}" if turn else "") + "\n")
-    _out(env, new)
+    env.out(new)
     return ExitCode.OK
 
 
@@ -254,7 +250,7 @@ def search_cmd(env: Env, query: str, limit: int) -> int:
         return ExitCode.NO_MATCH
     for cid, title, role, created, snippet in hits:
         snippet = " ".join(snippet.split())
-        _out(env, f"{cid[:8]}  {when(created)}  {role:<9}  {snippet}   ({title})")
+        env.out(f"{cid[:8]}  {when(created)}  {role:<9}  {snippet}   ({title})")
     return ExitCode.OK
 
 
@@ -285,7 +281,7 @@ def rm_cmd(env: Env, refs: list[str], older_than: str | None, yes: bool, ask: As
 def path_cmd(env: Env) -> int:
     from ..store.db import DB_NAME
 
-    _out(env, str(env.data_dir / DB_NAME))
+    env.out(str(env.data_dir / DB_NAME))
     return ExitCode.OK
 
 

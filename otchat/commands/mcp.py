@@ -49,19 +49,15 @@ def _configured(env: Env) -> list[ServerSpec]:
     return specs_from_config(file.get("mcp", {}).get("servers", {}))
 
 
-def _out(env: Env, text: str = "") -> None:
-    env.stdout.write(text + "\n")
-
-
 def list_cmd(env: Env) -> int:
     specs = _configured(env)
     if not specs:
-        _out(env, "no MCP servers configured ([mcp.servers.NAME] in config.toml, or --mcp-command)")
+        env.out("no MCP servers configured ([mcp.servers.NAME] in config.toml, or --mcp-command)")
         return ExitCode.OK
     for spec in specs:
         where = spec.url or " ".join([spec.command or "?", *spec.args])
         trust = "trusted  " if spec.trust else "untrusted"
-        _out(env, f"{spec.name:<16} {'enabled ' if spec.enabled else 'disabled'}  {trust}  {where}")
+        env.out(f"{spec.name:<16} {'enabled ' if spec.enabled else 'disabled'}  {trust}  {where}")
     return ExitCode.OK
 
 
@@ -86,13 +82,13 @@ def tools_cmd(env: Env, name: str | None, commands: list[str], as_json: bool) ->
     try:
         hub.start()
         if as_json:
-            _out(env, json.dumps(hub.function_tools(), indent=2, ensure_ascii=False))
+            env.out(json.dumps(hub.function_tools(), indent=2, ensure_ascii=False))
         for tool in [] if as_json else hub.tools:
             flag = read_only_note(tool) if tool.read_only else ""
-            _out(env, f"{tool.function}{flag}")
+            env.out(f"{tool.function}{flag}")
             if tool.description:
-                _out(env, f"    {' '.join(tool.description.split())}")
-            _out(env, f"    parameters: {json.dumps(tool.schema.get('properties', {}), ensure_ascii=False)}")
+                env.out(f"    {' '.join(tool.description.split())}")
+            env.out(f"    parameters: {json.dumps(tool.schema.get('properties', {}), ensure_ascii=False)}")
         for server, why in hub.failures.items():
             env.error(f"MCP server {server} did not start: {why}")
     finally:
@@ -110,7 +106,7 @@ def read_only_note(tool: LocalTool) -> str:
 def doctor_cmd(env: Env, commands: list[str]) -> int:
     specs = _chosen(env, None, commands)
     if not specs:
-        _out(env, "no MCP servers configured; nothing to check")
+        env.out("no MCP servers configured; nothing to check")
         return ExitCode.OK
     try:
         import mcp  # noqa: F401
@@ -129,10 +125,10 @@ def doctor_cmd(env: Env, commands: list[str]) -> int:
             elapsed = time.monotonic() - start
             if hub.failures:
                 bad += 1
-                _out(env, f"✗ {spec.name}: {hub.failures[spec.name]}")
+                env.out(f"✗ {spec.name}: {hub.failures[spec.name]}")
                 continue
             names = ", ".join(tool.name for tool in hub.tools) or "no tools"
-            _out(env, f"✓ {spec.name}: started and listed {len(hub.tools)} tool(s) in {elapsed:.2f} s: {names}")
+            env.out(f"✓ {spec.name}: started and listed {len(hub.tools)} tool(s) in {elapsed:.2f} s: {names}")
         finally:
             hub.close()
     return ExitCode.UNEXPECTED if bad else ExitCode.OK

@@ -1,7 +1,7 @@
 """The conversation log: SQLite in WAL mode, conversations as trees of messages, FTS5 search.
 
 This module opens and migrates history.db and writes to it; the reads are in queries.py, the
-values they hand out (Message, Conversation, Branch) in records.py."""
+values they hand out (Message, StoredConversation, Branch) in records.py."""
 
 from __future__ import annotations
 
@@ -14,10 +14,10 @@ from pathlib import Path
 from ..errors import OtchatError, UsageError
 from .migrations import MIGRATIONS, SCHEMA_VERSION, Transaction, run_step
 from .queries import Queries
-from .records import CURRENT, Branch, Conversation, Message
+from .records import CURRENT, Branch, Message, StoredConversation
 
-# Message, Conversation, Branch and CURRENT live in records.py; callers import them from here too.
-__all__ = ["CURRENT", "DB_NAME", "Branch", "Conversation", "Message", "Store", "StoreError"]
+# Message, StoredConversation, Branch and CURRENT live in records.py; callers import them from here too.
+__all__ = ["CURRENT", "DB_NAME", "Branch", "Message", "Store", "StoreError", "StoredConversation"]
 
 DB_NAME = "history.db"
 BUSY_TIMEOUT_MS = 30_000

@@ -7,7 +7,7 @@ import json
 import sqlite3
 
 from ..errors import UsageError
-from .records import CURRENT, Branch, Conversation, Message
+from .records import CURRENT, Branch, Message, StoredConversation
 
 
 class Queries:
@@ -34,7 +34,7 @@ class Queries:
         row = self.db.execute("SELECT id FROM conversations ORDER BY updated DESC, rowid DESC LIMIT 1").fetchone()
         return row[0] if row else None
 
-    def conversations(self, limit: int) -> list[Conversation]:
+    def conversations(self, limit: int) -> list[StoredConversation]:
         """The most recently updated conversations, with their message and branch counts."""
         rows: list[tuple[str, str, str | None, str | None, float, float, int, int | None, int]] = self.db.execute(
             "SELECT c.id, c.title, c.model, c.profile, c.created, c.updated,"
@@ -44,15 +44,16 @@ class Queries:
             " FROM conversations c ORDER BY c.updated DESC, c.rowid DESC LIMIT ?",
             (limit,),
         ).fetchall()
-        return [Conversation(*row[:7], current=row[7], branches=row[8]) for row in rows]
+        return [StoredConversation(*row[:7], current=row[7], branches=row[8]) for row in rows]
 
-    def conversation(self, cid: str) -> Conversation:
+    def conversation(self, cid: str) -> StoredConversation:
         """A conversation with every message it holds, on the current path or not, in id order."""
         row = self.db.execute("SELECT id, title, model, profile, created, updated, current_id, base_url"
                               " FROM conversations WHERE id = ?", (cid,)).fetchone()
         if row is None:
             raise UsageError(f"no conversation {cid}")
-        conversation = Conversation(row[0], row[1], row[2], row[3], row[4], row[5], current=row[6], base_url=row[7])
+        conversation = StoredConversation(row[0], row[1], row[2], row[3], row[4], row[5],
+                                          current=row[6], base_url=row[7])
         conversation.messages = self._select("WHERE conversation_id = ? ORDER BY id", cid)
         conversation.count = sum(not m.hidden for m in conversation.messages)
         followed = {m.parent for m in conversation.messages if m.parent is not None}

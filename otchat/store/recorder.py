@@ -15,7 +15,7 @@ from .db import CURRENT, DB_NAME, Message, Store
 
 if TYPE_CHECKING:
     from ..config.resolve import Held
-    from .db import Conversation as Stored
+    from .db import StoredConversation as Stored
 
 
 def to_message(entry: Entry) -> Message:

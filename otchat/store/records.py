@@ -32,7 +32,7 @@ class Message:
 
 
 @dataclass
-class Conversation:
+class StoredConversation:
     id: str
     title: str
     model: str | None

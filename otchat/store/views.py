@@ -8,14 +8,14 @@ import time
 from typing import Any
 
 from ..errors import UsageError
-from .db import Branch, Conversation, Message, Store
+from .db import Branch, Message, Store, StoredConversation
 
 
 def when(ts: float) -> str:
     return time.strftime("%Y-%m-%d %H:%M", time.localtime(ts))
 
 
-def listing(conversations: list[Conversation]) -> list[str]:
+def listing(conversations: list[StoredConversation]) -> list[str]:
     """One line a conversation: id, last change, model, message count, title (and its branches, if several)."""
     return [f"{c.id[:8]}  {when(c.updated)}  {(c.model or '-'):<28}  {c.count:>3}  {c.title}"
             + (f"  ({c.branches} branches)" if c.branches > 1 else "") for c in conversations]
@@ -43,7 +43,7 @@ def markdown_of(title: str, messages: list[Message], *, ids: bool = False) -> st
     return "\n".join(lines)
 
 
-def export_text(conversation: Conversation, fmt: str, schema: dict[str, Any] | None = None) -> str:
+def export_text(conversation: StoredConversation, fmt: str, schema: dict[str, Any] | None = None) -> str:
     """A conversation as `markdown` or `json` (which holds the JSON Schema its replies match, or null)."""
     if fmt == "json":
         data = {**conversation.to_json(), "schema": schema}
@@ -74,7 +74,7 @@ def pick_leaf(store: Store, cid: str, ref: str) -> int:
     return int(leaves[0])
 
 
-def path_json(conversation: Conversation, path: list[Message], branches: list[Branch],
+def path_json(conversation: StoredConversation, path: list[Message], branches: list[Branch],
               schema: dict[str, Any] | None = None) -> str:
     """A conversation as JSON: `messages` its current path (each with `id` and `parent`),
     `branches` the other leaves (`id`, `from` where it leaves the path, its `messages`), and
