@@ -43,7 +43,7 @@ def requests_for(session: Session, models: list[str], text: str) -> list[ChatReq
     """The request each model would get (what --dry-run prints)."""
     from .wire.request import build
 
-    messages = [*session.conversation.messages(), {"role": "user", "content": text}]
+    messages = session.conversation.next_messages(text)
     return [build(dataclasses.replace(session.settings, model=model), messages) for model in models]
 
 

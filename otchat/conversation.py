@@ -27,6 +27,7 @@ class Entry:
     row: int | None = None  # its id in history.db, once logged
     hidden: bool = False  # logged as off the conversation's path (a question nobody answered)
     finish_reason: str | None = None  # for a reply: why it stopped (`length`: /continue can go on)
+    note: bool = False  # a user line that joins the path unasked (what ran): the next question carries it
 
     def to_api(self) -> dict[str, Any]:
         if self.role == "tool":
@@ -74,19 +75,27 @@ class Conversation:
     retried: Entry | None = None  # the question /retry asks again, already logged
     unsaved: list[Entry] = field(default_factory=list)  # added, not yet written to the log
     unhidden: list[int] = field(default_factory=list)  # log rows taken off the path, not yet marked
-    # The log row the next entries hang under when it is not the log's current position: the
-    # question /retry asks again (the new answer is a sibling of the old one).
-    anchor: int | None = None
     dropped: list[Entry] = field(default_factory=list)  # the replies /retry took away, until it is answered
     amended: list[Entry] = field(default_factory=list)  # logged replies /continue added to, not yet rewritten
 
     def messages(self) -> list[dict[str, Any]]:
-        return [entry.to_api() for entry in self.entries]
+        """The entries as the API takes them: user lines in a row (a note, then a question) are
+        joined, so no request holds two user turns in a row (chat templates refuse that)."""
+        out: list[dict[str, Any]] = []
+        for entry in self.entries:
+            message = entry.to_api()
+            if out and message["role"] == out[-1]["role"] == "user":
+                out[-1] = {"role": "user", "content": f"{out[-1]['content']}\n\n{message['content']}"}
+            else:
+                out.append(message)
+        return out
 
     def next_messages(self, text: str) -> list[dict[str, Any]]:
         """The messages the next turn would send with `text` (a question /retry kept is asked again)."""
         asked_again = self.retried is not None and bool(self.entries) and self.entries[-1] is self.retried
-        return self.messages() + ([] if asked_again else [{"role": "user", "content": text}])
+        if asked_again:
+            return self.messages()
+        return Conversation([*self.entries, Entry("user", text)]).messages()
 
     def add(self, entry: Entry) -> Entry:
         self.entries.append(entry)
@@ -114,7 +123,7 @@ class Conversation:
         retried question that got no new answer gets its old answer back: nothing changed."""
         if self.dropped and self.entries and self.entries[-1] is user:
             self.entries.extend(self.dropped)
-            self.anchor, self.dropped = None, []
+            self.dropped = []
             return
         if self.entries and self.entries[-1] is user:  # by identity: an equal earlier question stays
             self.entries.pop()
@@ -140,7 +149,7 @@ class Conversation:
             return None
         cut = starts[turn] if turn < len(starts) else len(self.entries)
         dropped, self.entries = self.entries[cut:], self.entries[:cut]
-        self.retried, self.anchor = None, None
+        self.retried = None
         self.last_user_text = next((e.content for e in reversed(self.entries) if e.role == "user"),
                                    self.last_user_text)
         return dropped
@@ -167,15 +176,13 @@ class Conversation:
         the same question) and the question stays, so it is asked, and logged, once."""
         if self.last_user_text is None:
             return None
-        self.retried, self.anchor, self.dropped = None, None, []
+        self.retried, self.dropped = None, []
         users = self.turns()
         if users and self.entries[users[-1]].content == self.last_user_text:
             last_user = users[-1]
             self.dropped = self.entries[last_user + 1:]
             del self.entries[last_user + 1:]
-            self.retried = self.entries[last_user]
-            if self.retried.row is not None:
-                self.anchor = self.retried.row
+            self.retried = self.entries[last_user]  # logged: the new answer goes beside the old
         return self.last_user_text
 
     def last_exchange(self) -> list[tuple[str, str]]:
@@ -191,15 +198,16 @@ class Conversation:
         return last if last.interrupted or last.finish_reason == "length" else None
 
     def clear(self) -> None:
-        """A new conversation (/retry still knows the last message typed)."""
+        """A new conversation: nothing of the old one is asked again."""
         self.entries = []
         self.system = None
-        self.retried, self.anchor, self.dropped = None, None, []
+        self.last_user_text = None  # /retry after /clear: nothing to ask again
+        self.retried, self.dropped = None, []
 
     def resume(self, entries: list[Entry], *, title: str | None, system: str | None) -> None:
         """Continue a stored conversation from its entries."""
         self.entries = entries
         self.title = title
         self.system = system
-        self.retried, self.anchor, self.dropped = None, None, []
+        self.retried, self.dropped = None, []
         self.last_user_text = next((e.content for e in reversed(entries) if e.role == "user"), None)

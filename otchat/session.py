@@ -46,7 +46,7 @@ class Session:
         if self.schema is not None and response_format:
             from .structured import RejectionCache
 
-            response_format = not RejectionCache(self.env.data_dir).rejects(base.base_url)
+            response_format = RejectionCache(self.env.data_dir).format_for(base.base_url)
         return dataclasses.replace(base, tools=tools, system=system, schema=self.schema,
                                    response_format=response_format)
 
@@ -105,7 +105,7 @@ class Session:
 
     def note(self, text: str) -> None:
         """A line of the user's that joins the logged conversation without being sent (what ran)."""
-        self.conversation.add(Entry("user", text))
+        self.conversation.add(Entry("user", text, note=True))
         self.save()
 
     def resume(self, ref: str | None) -> str:

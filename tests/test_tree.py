@@ -73,6 +73,12 @@ def test_retry_keeps_both_answers_and_sends_only_the_new_one(otchat, home, serve
         ("the old answer", 1), ("the new answer", 1)]
 
 
+def test_retry_right_after_clear_has_nothing_to_retry(otchat, server):
+    r = otchat("chat", input="the cleared question\n/clear\n/retry\n")
+    assert "nothing to retry yet" in r.stderr
+    assert [contents(req.body) for req in server.requests if req.method == "POST"] == [["the cleared question"]]
+
+
 def test_a_failed_retry_changes_nothing(otchat, home, server):
     server.enqueue(Stream(text_chunks("the old answer")), error(500, {"error": {"message": "down"}}))
     otchat("chat", "--retries", "0", input="a question\n/retry\n")

@@ -129,8 +129,14 @@ def test_a_process_killed_mid_answer_keeps_the_question(server, home, otchat):
     proc.communicate(timeout=10)
     assert proc.returncode == -signal.SIGKILL
     assert rows(home, "SELECT role, content, hidden FROM messages") == [("user", "a question worth keeping", 0)]
+    # Kept in the log, beside the path, never on it: the path only ever ends with an answer, so
+    # the next message does not follow a question nobody answered (two user turns in a row).
+    assert rows(home, "SELECT current_id FROM conversations") == [(None,)]
     assert otchat("-c", "and again").code == 0
-    assert contents(server.last_body) == ["a question worth keeping", "and again"]
+    assert contents(server.last_body) == ["and again"]
+    cid = rows(home, "SELECT id FROM conversations")[0][0]
+    switch = otchat("history", "switch", cid[:8], "1", expect=2)
+    assert "#1 is a question that got no answer" in switch.stderr
 
 
 def test_a_failed_request_leaves_no_question_on_the_path(server, home, otchat):

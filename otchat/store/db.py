@@ -93,11 +93,14 @@ class Store(Queries):
         return cid
 
     def add_messages(self, cid: str, messages: list[Message], model: str | None = None,
-                     parent: int | None = CURRENT, route: tuple[str | None, str] | None = None) -> list[int]:
+                     parent: int | None = CURRENT, route: tuple[str | None, str] | None = None,
+                     move: bool = True) -> list[int]:
         """Append `messages` as a chain under `parent` (by default the current position; None: a
         new root) and move the current position to the last of them not logged hidden (a question
-        that got no reply leaves it where it was). `route`: the (profile, base URL) they were sent
-        with, where the conversation goes on. Their row ids, in order."""
+        that got no reply leaves it where it was); `move` False leaves it in any case (a question
+        still waiting for its answer: concurrent runs must not answer each other's questions).
+        `route`: the (profile, base URL) they were sent with, where the conversation goes on.
+        Their row ids, in order."""
         now = time.time()
         with self._write():
             current = self.current(cid)
@@ -106,7 +109,9 @@ class Store(Queries):
             elif parent is not None:
                 self._check(cid, parent)
             ids = self._append(cid, messages, parent, now)
-            current = next((i for i, m in zip(reversed(ids), reversed(messages), strict=True) if not m.hidden), current)
+            if move:
+                current = next((i for i, m in zip(reversed(ids), reversed(messages), strict=True) if not m.hidden),
+                               current)
             self.db.execute("UPDATE conversations SET updated = ?, model = COALESCE(?, model), current_id = ?"
                             " WHERE id = ?", (now, model, current, cid))
             if route is not None:

@@ -69,14 +69,15 @@ class Recorder:
         amended = [e for e in conversation.amended if e.row is not None]
         conversation.amended = []
         self.hide(rows)
-        parent: int | None = CURRENT
-        if entries and conversation.anchor is not None:  # a /retry: beside the old answer
-            parent, conversation.anchor = conversation.anchor, None
         for run in _runs(entries):
-            ids = self.record(model, profile, system, [to_message(e) for e in run], parent, base_url=base_url)
+            # Under what this run started from, never the log's current position: a concurrent
+            # run may have moved it (its question would answer ours).
+            parent = self._parent(conversation)
+            waiting = run[-1].role == "user" and not run[-1].note  # a question: current once answered
+            ids = self.record(model, profile, system, [to_message(e) for e in run], parent, base_url=base_url,
+                              move=not waiting)
             for entry, row in zip(run, ids, strict=True):
                 entry.row = row
-            parent = CURRENT
         if amended:
             def amend(store: Store) -> None:
                 for e in amended:
@@ -86,6 +87,13 @@ class Recorder:
             self._write(amend)
         if self.cid is not None and schema != self._schema and self.enabled:
             self._store_schema(schema)
+
+    def _parent(self, conversation: Conversation) -> int | None:
+        """Where new entries hang: the last logged entry on the conversation's path, else its logged
+        system prompt (None: a new root); a conversation not logged yet starts at CURRENT."""
+        if self.cid is None:
+            return CURRENT  # type: ignore[no-any-return]
+        return next((e.row for e in reversed(conversation.entries) if e.row is not None), self.root)
 
     def _store_schema(self, schema: dict[str, Any] | None) -> None:
         from .schemas import set_schema
@@ -100,9 +108,10 @@ class Recorder:
             self._fail(f"{self.env.data_dir / DB_NAME}: {exc}")
 
     def record(self, model: str, profile: str | None, system: str | None, messages: list[Message],
-               parent: int | None = CURRENT, *, base_url: str | None = None) -> list[int | None]:
+               parent: int | None = CURRENT, *, base_url: str | None = None, move: bool = True) -> list[int | None]:
         """Log `messages` (under `parent`, by default the current position), sent with `profile` to
-        `base_url` (None: where the conversation was); their row ids (None where nothing was written)."""
+        `base_url` (None: where the conversation was), moving the current position to them unless
+        `move` is False; their row ids (None where nothing was written)."""
         if not self.enabled or not messages:
             return [None] * len(messages)
         try:
@@ -115,7 +124,8 @@ class Recorder:
                     if system:
                         head = [Message("system", system)]
                 route = (profile, base_url) if base_url is not None else None
-                ids = store.add_messages(self.cid, head + messages, model=model, parent=parent, route=route)
+                ids = store.add_messages(self.cid, head + messages, model=model, parent=parent, route=route,
+                                         move=move)
                 if head:
                     self.root = ids[0]
                 return list(ids[len(head):])

@@ -63,15 +63,30 @@ def pick_leaf(store: Store, cid: str, ref: str) -> int:
     if not digits.isdigit():
         raise UsageError(f"not a branch id: {ref!r}", hint="/branches (or otchat history show ID --tree) shows them")
     try:
-        store.path(cid, int(digits))  # a message of this conversation, named in full
-        return int(digits)
+        path = store.path(cid, int(digits))  # a message of this conversation, named in full
     except UsageError:
-        pass
-    leaves = [m.id for m in store.leaves(cid) if m.id is not None and str(m.id).startswith(digits)]
-    if len(leaves) != 1:
-        raise UsageError(f"{'no branch' if not leaves else 'more than one branch'} starts with #{digits}",
-                         hint="/branches (or otchat history show ID --tree) shows them")
-    return int(leaves[0])
+        leaves = [m.id for m in store.leaves(cid) if m.id is not None and str(m.id).startswith(digits)]
+        if len(leaves) != 1:
+            raise UsageError(f"{'no branch' if not leaves else 'more than one branch'} starts with #{digits}",
+                             hint="/branches (or otchat history show ID --tree) shows them") from None
+        path = store.path(cid, int(leaves[0]))
+    return answered(store, path[-1])
+
+
+def answered(store: Store, message: Message) -> int:
+    """Where a switch to `message` lands: the message itself, or for a question its latest answer
+    (the last message of its newest exchange), so the path never ends with a question."""
+    if message.role != "user":
+        return int(message.id or 0)
+    exchange, todo = [], [message]
+    while todo:  # the question's exchanges: what follows it up to the next question
+        follow = [m for m in store.children(int(todo.pop().id or 0)) if m.role != "user" and not m.hidden]
+        exchange += follow
+        todo += follow
+    if not exchange:
+        raise UsageError(f"#{message.id} is a question that got no answer: nothing to go on from",
+                         hint="/branches (or otchat history show ID --tree) shows the answered ones")
+    return max(int(m.id or 0) for m in exchange)
 
 
 def path_json(conversation: StoredConversation, path: list[Message], branches: list[Branch],
