@@ -116,14 +116,15 @@ class Opener(Protocol):
 
 
 class Fallback(Protocol):
-    """A body field some servers refuse: when `rejects` says a refusal was about it, the field
-    is left out of this request and the later ones, and `dropped` is told once."""
+    """A body field some servers refuse: when `rejects` says a refusal (its status and body) was
+    about it, `instead` gives what this request and the later ones send in its place (None: the
+    field is left out of them)."""
 
     field: str
 
     def rejects(self, status: int, body: bytes) -> bool: ...
 
-    def dropped(self) -> None: ...
+    def instead(self, value: JSON, body: bytes) -> JSON | None: ...
 
 
 class Front(Protocol):

@@ -14,6 +14,8 @@ from .seams import JSON, JSONObject
 MAX_ERRORS = 5
 DEFAULT_NAME = "otchat_schema"
 CACHE_FILE = "response-format-rejects.json"
+# Statuses that say nothing about a body field: auth, rate limits, timeouts, gateways.
+NOT_ABOUT_THE_BODY = frozenset({401, 403, 407, 408, 429, 502, 503, 504})
 CONCISE_TYPES = {
     "str": "string", "int": "integer", "float": "number", "bool": "boolean",
     "string": "string", "integer": "integer", "number": "number", "boolean": "boolean",
@@ -130,8 +132,12 @@ def system_message(schema: JSONObject) -> str:
     )
 
 
-def response_format(schema: JSONObject, name: str | None = None) -> JSONObject:
-    """The request's `response_format` field; the name is made a safe identifier (<= 64 chars)."""
+def response_format(schema: JSONObject, name: str | None = None, kind: str = "json_schema") -> JSONObject:
+    """The request's `response_format` field; the name is made a safe identifier (<= 64 chars).
+    `kind` "json_object": JSON mode, for a server that takes only that, with the schema beside it
+    (llama.cpp's servers constrain the reply to it; others ignore it)."""
+    if kind == "json_object":
+        return {"type": "json_object", "schema": schema}
     raw = name or schema.get("title") or DEFAULT_NAME
     safe = re.sub(r"[^A-Za-z0-9_-]+", "_", str(raw)).strip("_")[:64] or DEFAULT_NAME
     return {"type": "json_schema", "json_schema": {"name": safe, "schema": schema, "strict": True}}
@@ -204,18 +210,28 @@ def reask_message(errors: list[str]) -> str:
 
 
 def is_response_format_rejection(status: int, body_text: str | bytes) -> bool:
-    """Whether an error reply refuses `response_format` (so the request can go again without it)."""
-    if status not in (400, 422):
+    """Whether an error reply refuses `response_format` (so the request can go again without it):
+    a 4xx or 5xx naming the field (llama-cpp-python answers a `json_schema` with a 500), or a 400
+    or 422 naming `json_schema`. Not a transient error: it is not retried."""
+    if not 400 <= status < 600 or status in NOT_ABOUT_THE_BODY:
         return False
     body = body_text.decode("utf-8", "replace") if isinstance(body_text, bytes) else body_text
-    return "response_format" in body or "json_schema" in body
+    return "response_format" in body or (status in (400, 422) and "json_schema" in body)
+
+
+def accepts_json_object(body_text: str | bytes) -> bool:
+    """Whether a refusal of `json_schema` names `json_object` as what the server takes instead
+    (llama-cpp-python: "Input should be 'text' or 'json_object'")."""
+    body = body_text.decode("utf-8", "replace") if isinstance(body_text, bytes) else body_text
+    return "json_object" in body
 
 
 class ResponseFormatFallback:
-    """The `response_format` fallback a run hands to its transport: a server that refuses the
-    field gets the request again without it (the schema still goes as a system message, and the
-    reply is validated anyway), and its base URL is remembered, so the next run with a schema
-    leaves the field out from the start."""
+    """The `response_format` fallback a run hands to its transport: a server that refuses a
+    `json_schema` but names `json_object` as what it takes gets the request again in JSON mode;
+    one that refuses the field gets it again without it (the schema still goes as a system
+    message, and the reply is validated anyway). What the base URL takes is remembered, so the
+    next run with a schema sends that from the start."""
 
     field = "response_format"
 
@@ -227,37 +243,54 @@ class ResponseFormatFallback:
     def rejects(self, status: int, body: bytes) -> bool:
         return is_response_format_rejection(status, body)
 
-    def dropped(self) -> None:
-        self.cache.remember(self.base_url)
+    def instead(self, value: JSON, body: bytes) -> JSON | None:
+        """What goes in place of the refused `value` (None: nothing; the field is left out)."""
+        if isinstance(value, dict) and value.get("type") == "json_schema" and accepts_json_object(body):
+            self.cache.remember(self.base_url, "json_object")
+            inner = value.get("json_schema")
+            return response_format(inner.get("schema", {}) if isinstance(inner, dict) else {}, kind="json_object")
+        self.cache.remember(self.base_url, None)
         if self.said is not None:
             self.said()
+        return None
 
 
 class RejectionCache:
-    """The base URLs known to reject `response_format`, kept in the data dir across runs."""
+    """What each base URL known to refuse a `json_schema` takes instead ("json_object", or
+    nothing), kept in the data dir across runs: `{"response_format": {URL: "json_object" | null}}`
+    (the older `{"rejects_response_format": [URL, ...]}` reads as nothing for each)."""
 
     def __init__(self, data_dir: Path) -> None:
         self.path = Path(data_dir) / CACHE_FILE
 
-    def rejects(self, base_url: str) -> bool:
-        return _cache_key(base_url) in self._load()
+    def format_for(self, base_url: str) -> str | None:
+        """The `response_format` kind to send to `base_url`: "json_schema" unless it is known to refuse that."""
+        known = self._load()
+        key = _cache_key(base_url)
+        return known[key] if key in known else "json_schema"
 
-    def remember(self, base_url: str) -> None:
+    def remember(self, base_url: str, kind: str | None) -> None:
         from .files import write_atomic
 
-        urls = self._load() | {_cache_key(base_url)}
+        known = {**self._load(), _cache_key(base_url): kind}
         try:
-            write_atomic(self.path, json.dumps({"rejects_response_format": sorted(urls)}, indent=2) + "\n")
+            write_atomic(self.path, json.dumps({"response_format": dict(sorted(known.items()))}, indent=2) + "\n")
         except OSError:
-            pass  # only a shortcut: the next run learns it again from the server's 400
+            pass  # only a shortcut: the next run learns it again from the server's refusal
 
-    def _load(self) -> set[str]:
+    def _load(self) -> dict[str, str | None]:
         try:
             data = json.loads(self.path.read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError, json.JSONDecodeError):
-            return set()  # missing or corrupt: nothing known, rewritten by the next remember()
-        urls = data.get("rejects_response_format") if isinstance(data, dict) else None
-        return {u for u in urls if isinstance(u, str)} if isinstance(urls, list) else set()
+            return {}  # missing or corrupt: nothing known, rewritten by the next remember()
+        if not isinstance(data, dict):
+            return {}
+        old = data.get("rejects_response_format")
+        known: dict[str, str | None] = {u: None for u in old if isinstance(u, str)} if isinstance(old, list) else {}
+        kinds = data.get("response_format")
+        if isinstance(kinds, dict):
+            known.update({u: k for u, k in kinds.items() if isinstance(u, str) and k in (None, "json_object")})
+        return known
 
 
 def _cache_key(base_url: str) -> str:

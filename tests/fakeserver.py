@@ -166,7 +166,7 @@ class FakeServer:
     def __init__(self, port: int = 0, tls: tuple[str, str] | None = None) -> None:
         self.queue: deque[Stream | Body | Text] = deque()
         # A server without structured outputs: a request with response_format gets a 400.
-        self.reject_response_format = False
+        self.reject_response_format: bool | str = False  # True: any; "json_schema": only that, with a 500
         self.requests: list[Recorded] = []
         self.models: Any = {"object": "list", "data": [
             {"id": "fake/echo", "owned_by": "otchat-tests", "context_length": 8192},
@@ -206,7 +206,12 @@ class FakeServer:
 
     def next_reply(self, body: Any) -> Stream | Body:
         if self.reject_response_format and isinstance(body, dict) and "response_format" in body:
-            return error(400, {"error": {"message": "response_format is not supported by this model"}})
+            if self.reject_response_format != "json_schema":
+                return error(400, {"error": {"message": "response_format is not supported by this model"}})
+            if body["response_format"].get("type") == "json_schema":  # as llama-cpp-python answers it
+                return error(500, {"error": {"message": "[{'type': 'literal_error', 'loc': ('body', "
+                                             "'response_format', 'type'), 'msg': \"Input should be 'text' or "
+                                             "'json_object'\", 'input': 'json_schema'}]"}})
         with self._lock:
             reply = self._for_model(body)
             if reply is None and self.queue:

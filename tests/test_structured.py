@@ -232,7 +232,10 @@ def test_reask_message_quotes_the_errors():
     (400, '{"error": {"message": "Unknown parameter: response_format"}}', True),
     (422, b'{"detail": "json_schema: strict mode needs additionalProperties"}', True),
     (400, '{"error": {"message": "model not found"}}', False),
-    (500, '{"error": "response_format broke us"}', False),
+    # A 5xx naming the field is a refusal too (llama-cpp-python answers json_schema with a 500).
+    (500, '{"error": "response_format broke us"}', True),
+    (503, '{"error": "json_schema is busy"}', False),
+    (500, '{"error": "overloaded"}', False),
     (401, "response_format", False),
 ])
 def test_is_response_format_rejection(status, body, rejected):
@@ -241,30 +244,31 @@ def test_is_response_format_rejection(status, body, rejected):
 
 def test_rejection_cache_round_trip(tmp_path):
     data = tmp_path / "data"  # not created yet: remember() makes it
-    assert not RejectionCache(data).rejects("http://127.0.0.1:8000/v1")
-    RejectionCache(data).remember("http://127.0.0.1:8000/v1/")
+    assert RejectionCache(data).format_for("http://127.0.0.1:8000/v1") == "json_schema"
+    RejectionCache(data).remember("http://127.0.0.1:8000/v1/", None)
     again = RejectionCache(data)
-    assert again.rejects("http://127.0.0.1:8000/v1") and again.rejects("HTTP://127.0.0.1:8000/v1/")
-    assert not again.rejects("http://127.0.0.1:8001/v1") and not again.rejects("http://127.0.0.1:8000/v2")
-    RejectionCache(data).remember("https://api.example.com/v1")
-    assert again.rejects("http://127.0.0.1:8000/v1") and again.rejects("https://api.example.com/v1")
+    assert again.format_for("http://127.0.0.1:8000/v1") is None and again.format_for("HTTP://127.0.0.1:8000/v1/") is None
+    assert again.format_for("http://127.0.0.1:8001/v1") == again.format_for("http://127.0.0.1:8000/v2") == "json_schema"
+    RejectionCache(data).remember("https://api.example.com/v1", "json_object")
+    assert again.format_for("http://127.0.0.1:8000/v1") is None
+    assert again.format_for("https://api.example.com/v1") == "json_object"
 
 
 def test_rejection_cache_keeps_no_credentials(tmp_path):
     cache = RejectionCache(tmp_path)
-    cache.remember("https://user:s3cret@proxy.example.com:8443/v1?key=s3cret")
+    cache.remember("https://user:s3cret@proxy.example.com:8443/v1?key=s3cret", None)
     assert "s3cret" not in cache.path.read_text()
-    assert cache.rejects("https://proxy.example.com:8443/v1")
+    assert cache.format_for("https://proxy.example.com:8443/v1") is None
 
 
 @pytest.mark.parametrize("content", ["{not json", '["http://x/v1"]', '{"rejects_response_format": "http://x/v1"}', "\udcff"])
 def test_rejection_cache_tolerates_a_corrupt_file(tmp_path, content):
     cache = RejectionCache(tmp_path)
     cache.path.write_text(content, errors="surrogateescape")
-    assert not cache.rejects("http://x/v1")
-    cache.remember("http://x/v1")
-    assert cache.rejects("http://x/v1")
-    assert json.loads(cache.path.read_text()) == {"rejects_response_format": ["http://x/v1"]}
+    assert cache.format_for("http://x/v1") == "json_schema"
+    cache.remember("http://x/v1", None)
+    assert cache.format_for("http://x/v1") is None
+    assert json.loads(cache.path.read_text()) == {"response_format": {"http://x/v1": None}}
 
 
 def test_importing_loads_neither_jsonschema_nor_markdown_it():

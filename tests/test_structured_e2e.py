@@ -7,6 +7,8 @@ import json
 
 import pytest
 
+from tests.fakeserver import error
+
 INVOICE = "vendor, date, total float: the sum to pay"
 GOOD = '{"vendor": "ACME", "date": "2026-11-30", "total": 12.5}'
 
@@ -111,6 +113,40 @@ def test_a_rejected_response_format_is_dropped_and_remembered(otchat, server, ho
     second = otchat("--schema", INVOICE, "the next invoice")
     assert second.code == 0, second.stderr
     assert [("response_format" in body) for body in posts(server)] == [False]
+
+
+def test_a_server_that_takes_only_json_object_gets_it_at_once_and_next_time(otchat, server, home):
+    """llama-cpp-python answers a json_schema with a 500 naming response_format: a refusal, not a
+    fault to retry; the request goes again in JSON mode with the schema, and the next run starts there."""
+    server.reject_response_format = "json_schema"
+    server.answer(GOOD, GOOD)
+    first = otchat("--schema", INVOICE, "the invoice")
+    assert first.code == 0, first.stderr
+    assert json.loads(first.stdout) == json.loads(GOOD)
+    sent = [body["response_format"] for body in posts(server)]
+    assert [f["type"] for f in sent] == ["json_schema", "json_object"]  # no retries of the 500
+    assert sent[1]["schema"] == sent[0]["json_schema"]["schema"]
+    assert "retrying" not in first.stderr
+    server.requests.clear()
+    second = otchat("--schema", INVOICE, "the next invoice")
+    assert second.code == 0, second.stderr
+    assert [body["response_format"]["type"] for body in posts(server)] == ["json_object"]
+
+
+def test_a_500_that_names_response_format_is_a_refusal_not_a_retry(otchat, server, home):
+    server.enqueue(error(500, {"error": {"message": "response_format: unsupported value"}}))
+    server.answer(GOOD)
+    result = otchat("--schema", INVOICE, "the invoice")
+    assert result.code == 0, result.stderr
+    assert [("response_format" in body) for body in posts(server)] == [True, False]
+
+
+def test_the_older_cache_of_refusals_still_reads(otchat, server, home):
+    (home / "data" / "response-format-rejects.json").write_text(
+        json.dumps({"rejects_response_format": [server.url.rstrip("/")]}))
+    server.answer(GOOD)
+    assert otchat("--schema", INVOICE, "the invoice").code == 0
+    assert "response_format" not in server.last_body
 
 
 def test_response_format_false_in_config_leaves_it_out(otchat, server, home):

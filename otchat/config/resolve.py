@@ -104,7 +104,9 @@ class Settings:
     max_tool_rounds: int = 8
     ca_bundle: str | None = None
     links: str = "inline"  # where a markdown link's target shows (see term.markdown)
-    response_format: bool = True  # may a schema also go as `response_format` (config key)
+    # How a schema also goes as `response_format`: "json_schema", "json_object" (a server that takes
+    # only that), or None (config key false, or a server that refuses the field).
+    response_format: str | None = "json_schema"
     schema: JSONObject | None = None  # --schema / /schema: set by the session, never resolved
 
     def tool_refs(self) -> list[str]:
@@ -284,7 +286,7 @@ def resolve(flags: Flags, environ: Mapping[str, str], file: Mapping[str, JSON], 
         max_tool_rounds=int(flags.max_tool_rounds or pick("max_tool_rounds")),
         ca_bundle=pick("ca_bundle"),
         links=pick("links"),
-        response_format=bool(pick("response_format")),
+        response_format="json_schema" if pick("response_format") else None,
     )
 
 

@@ -31,7 +31,7 @@ def build(settings: Settings, messages: list[dict[str, Any]]) -> ChatRequest:
     if settings.schema is not None and settings.response_format:
         from ..structured import response_format
 
-        body["response_format"] = response_format(settings.schema)
+        body["response_format"] = response_format(settings.schema, kind=settings.response_format)
     body.update(settings.options)
     accept = "text/event-stream" if body.get("stream") else "application/json"
     headers = {"Content-Type": "application/json", **auth_headers(settings, accept)}

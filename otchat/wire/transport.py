@@ -132,6 +132,7 @@ class Transport:
         # refused, left out of this transport's later requests (a re-ask would be refused again).
         self._fallbacks = fallbacks
         self._refused: set[str] = set()
+        self._instead: dict[str, JSON] = {}  # ... or what goes in their place
         self.retries = retries
         self._sleep = sleep
         self._clock = clock
@@ -160,13 +161,18 @@ class Transport:
                 dropped = True
                 return {k: v for k, v in body.items() if k != "stream_options"}
             for fallback in self._fallbacks:
-                if fallback.field in body and fallback.rejects(status, data):
-                    self._refused.add(fallback.field)
-                    fallback.dropped()
-                    return {k: v for k, v in body.items() if k != fallback.field}
+                field = fallback.field
+                if field in body and fallback.rejects(status, data):
+                    value = fallback.instead(body[field], data)
+                    if value is None:
+                        self._refused.add(field)
+                        self._instead.pop(field, None)
+                        return {k: v for k, v in body.items() if k != field}
+                    self._instead[field] = value
+                    return {**body, field: value}
             return None
 
-        body = {k: v for k, v in request.body.items() if k not in self._refused}
+        body = {k: self._instead.get(k, v) for k, v in request.body.items() if k not in self._refused}
         response = self._exchange("POST", request.url, request.headers, body, amend,
                                   _on_sent(sent) if sent is not None else None)
         return Reply(response, self.timeout, clock=self._clock, sleep=self._sleep)
