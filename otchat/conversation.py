@@ -83,6 +83,8 @@ class Conversation:
         joined, so no request holds two user turns in a row (chat templates refuse that)."""
         out: list[dict[str, Any]] = []
         for entry in self.entries:
+            if entry.role == "system":  # a /system on the path: the request starts with the latest
+                continue
             message = entry.to_api()
             if out and message["role"] == out[-1]["role"] == "user":
                 out[-1] = {"role": "user", "content": f"{out[-1]['content']}\n\n{message['content']}"}
@@ -192,7 +194,7 @@ class Conversation:
 
     def continuable(self) -> Entry | None:
         """The last reply, when it was cut short (interrupted, or stopped at the token limit)."""
-        last = self.entries[-1] if self.entries else None
+        last = next((e for e in reversed(self.entries) if e.role != "system"), None)
         if last is None or last.role != "assistant" or last.tool_calls:
             return None
         return last if last.interrupted or last.finish_reason == "length" else None

@@ -41,7 +41,9 @@ class Session:
         """The resolved settings plus what the run adds: local tools, a resumed system prompt."""
         base = self._base
         tools = base.tools + (self.tools.function_tools() if self.tools is not None else [])
-        system = base.system if base.system is not None else self.conversation.system
+        # --system (or /system) wins; else the conversation's own latest one; else the config's.
+        flagged, logged = self.setup.flags.system, self.conversation.system
+        system = flagged if flagged is not None else logged if logged is not None else base.system
         response_format = base.response_format
         if self.schema is not None and response_format:
             from .structured import RejectionCache
@@ -102,6 +104,15 @@ class Session:
     def save(self) -> None:
         """Tell the log what the conversation added or took off its path."""
         self.log.save(self.conversation, self.settings, self.schema)
+
+    def set_system(self, text: str) -> None:
+        """/system: the prompt ("": none) for the turns that follow. In a conversation already
+        under way it joins the logged path, so -c and `history show` carry the latest one."""
+        self.change(lambda f: setattr(f, "system", text))
+        if self.conversation.entries:
+            self.conversation.system = text
+            self.conversation.add(Entry("system", text))
+            self.save()
 
     def note(self, text: str) -> None:
         """A line of the user's that joins the logged conversation without being sent (what ran)."""

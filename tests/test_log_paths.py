@@ -87,3 +87,29 @@ def test_a_note_then_a_question_go_as_one_user_turn():
     assert conversation.next_messages("why?") == [
         {"role": "user", "content": "list files"}, {"role": "assistant", "content": "ls"},
         {"role": "user", "content": "$ ls\n[exit status 0]\n\nwhy?"}]
+
+
+def system_of(body):
+    return [m["content"] for m in body["messages"] if m["role"] == "system"]
+
+
+def test_a_system_prompt_set_after_the_first_turn_is_logged_and_carried(server, home, otchat):
+    assert otchat("--system", "be formal", "first").code == 0
+    r = otchat("chat", "-c", input="/system be terse\nsecond\n")
+    assert r.code == 0, r.stderr
+    assert system_of(server.last_body) == ["be terse"]
+    assert contents(server.last_body)[1:] == ["first", "You said: first", "second"]
+    assert otchat("-c", "third").code == 0
+    assert system_of(server.last_body) == ["be terse"]
+    assert contents(server.last_body)[1:] == ["first", "You said: first", "second", "You said: second", "third"]
+    cid = rows(home, "SELECT id FROM conversations")[0][0]
+    shown = otchat("history", "show", cid[:8]).stdout
+    assert shown.index("be formal") < shown.index("You said: first") < shown.index("be terse") < shown.index("third")
+    assert otchat("chat", "-c", input="fourth\n").code == 0
+    assert system_of(server.last_body) == ["be terse"]
+    # Cleared with -, it stays cleared; an explicit --system still wins for its run.
+    assert otchat("chat", "-c", input="/system -\nfifth\n").code == 0
+    assert system_of(server.last_body) == []
+    assert otchat("-c", "sixth").code == 0 and system_of(server.last_body) == []
+    assert otchat("-c", "--system", "be brief", "seventh").code == 0
+    assert system_of(server.last_body) == ["be brief"]

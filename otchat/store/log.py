@@ -68,7 +68,9 @@ class Log:
         head = path[0] if path and path[0].role == "system" else None
         self.recorder.root = head.id if head else None
         entries = [from_message(m) for m in path[1 if head else 0:]]
-        return LoggedPath(cid, title, entries, head.content if head else None, branches, schema, compared, held)
+        # The latest system prompt on the path (a /system after the first turn is logged there).
+        system = next((m.content for m in reversed(path) if m.role == "system"), None)
+        return LoggedPath(cid, title, entries, system, branches, schema, compared, held)
 
     def new(self) -> None:
         """The next save starts a new logged conversation."""

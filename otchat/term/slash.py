@@ -122,8 +122,7 @@ def _model(s: Session, arg: str) -> list[Action]:
 def _system(s: Session, arg: str) -> list[Action]:
     if not arg:
         return [Say(f"system prompt: {s.settings.system}" if s.settings.system else "no system prompt")]
-    value = "" if arg.strip() == "-" else arg
-    s.change(lambda f: setattr(f, "system", value))
+    s.set_system("" if arg.strip() == "-" else arg)
     return [Say(f"system prompt: {s.settings.system}" if s.settings.system else "system prompt cleared")]
 
 
