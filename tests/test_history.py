@@ -385,16 +385,21 @@ def test_clear_starts_a_new_logged_conversation(otchat, home, server):
 
 
 def test_history_show_and_export_keep_what_was_taken_back(otchat, home, server):
-    # An undone exchange is a branch: show and export give the current path, the JSON the
-    # branch beside it, --tree every message.
+    # An undone exchange is a branch: show and export give the current path (show's JSON lists
+    # the branch beside it, as documented; an export is the path alone), --tree every message.
     otchat("chat", input="kept\ndropped\n/undo\n")
     cid = rows(home, "SELECT id FROM conversations")[0][0]
     shown = otchat("history", "show", cid[:8]).stdout
     assert "dropped" not in shown and "## user\n\nkept" in shown
     assert otchat("history", "show", cid[:8], "--tree").stdout.splitlines() == [
         "#1 user: kept", "#2 assistant: You said: kept  ← current", "#3 user: dropped", "#4 assistant: You said: dropped"]
-    exported = json.loads(otchat("history", "export", cid[:8], "--format", "json").stdout)
+    shown_json = json.loads(otchat("history", "show", cid[:8], "--format", "json").stdout)
+    assert [m["content"] for m in shown_json["messages"]] == ["kept", "You said: kept"]
+    assert [m["content"] for m in shown_json["branches"][0]["messages"]] == ["dropped", "You said: dropped"]
+    raw = otchat("history", "export", cid[:8], "--format", "json").stdout
+    exported = json.loads(raw)
     assert [m["content"] for m in exported["messages"]] == ["kept", "You said: kept"]
-    assert [m["content"] for m in exported["branches"][0]["messages"]] == ["dropped", "You said: dropped"]
+    assert "dropped" not in raw and "branches" not in exported
+    assert "dropped" not in otchat("history", "export", cid[:8]).stdout
     whole = json.loads(otchat("history", "export", cid[:8], "--format", "json", "--tree").stdout)
     assert [m["content"] for m in whole["messages"]] == ["kept", "You said: kept", "dropped", "You said: dropped"]

@@ -141,8 +141,9 @@ def list_cmd(env: Env, limit: int, as_json: bool) -> int:
     return ExitCode.OK
 
 
-def _text(env: Env, ref: str, fmt: str, tree: bool, drawn: bool = False) -> tuple[str, bool]:
-    """A conversation as `fmt` (its current path, or with `tree` every branch); and whether it is markdown."""
+def _text(env: Env, ref: str, fmt: str, tree: bool, drawn: bool = False, beside: bool = True) -> tuple[str, bool]:
+    """A conversation as `fmt` (its current path, or with `tree` every branch); and whether it is
+    markdown. `beside`: JSON of the path lists the other branches too (`history show`)."""
     from ..store.db import Store
     from ..store.schemas import schema_of
     from ..store.views import export_text, markdown_of, path_json, tree_lines
@@ -156,7 +157,7 @@ def _text(env: Env, ref: str, fmt: str, tree: bool, drawn: bool = False) -> tupl
     if tree:
         return "\n".join(tree_lines(conversation.messages, conversation.current, drawn=drawn)) + "\n", False
     if fmt == "json":
-        return path_json(conversation, path, branches, schema), False
+        return path_json(conversation, path, branches if beside else None, schema), False
     return markdown_of(conversation.title, path), True
 
 
@@ -187,7 +188,7 @@ def export_cmd(env: Env, ref: str, fmt: str, output: Path | None, yes: bool = Fa
         stored = load(env, ref)
         text = markdown_of(stored.title, stored.messages, ids=True)
     else:
-        text = _text(env, ref, fmt, tree)[0]
+        text = _text(env, ref, fmt, tree, beside=False)[0]  # the path alone, as markdown has it
     if output is None:
         env.stdout.write(text)
         return ExitCode.OK

@@ -89,14 +89,17 @@ def answered(store: Store, message: Message) -> int:
     return max(int(m.id or 0) for m in exchange)
 
 
-def path_json(conversation: StoredConversation, path: list[Message], branches: list[Branch],
+def path_json(conversation: StoredConversation, path: list[Message], branches: list[Branch] | None,
               schema: dict[str, Any] | None = None) -> str:
     """A conversation as JSON: `messages` its current path (each with `id` and `parent`),
-    `branches` the other leaves (`id`, `from` where it leaves the path, its `messages`), and
-    `schema` the JSON Schema its replies match (or null)."""
+    `branches` the other leaves (`id`, `from` where it leaves the path, its `messages`; None: no
+    such key, as an export of the path has it), and `schema` the JSON Schema its replies match (or null)."""
     data = conversation.to_json()
     data["messages"] = [m.to_json() for m in path]
-    data["branches"] = [b.to_json() for b in branches]
+    if branches is not None:
+        data["branches"] = [b.to_json() for b in branches]
+    else:
+        del data["branches"]
     data["schema"] = schema
     return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
 
