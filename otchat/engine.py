@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 
 from .config.resolve import Settings
 from .conversation import Conversation, Entry
@@ -73,41 +74,66 @@ def exchange(
     as it was (the log keeps it, hidden). `meanwhile` runs beside each request while the
     server thinks (see `run_turn`)."""
     user = conversation.question(text)
-    chat_request = requests.build(settings, conversation.messages())
     rounds: list[TurnResult] = []
     try:
-        while True:
-            try:
-                result = run_turn(chat_request, transport, sink, clock=clock, meanwhile=meanwhile)
-            except TurnCut as cut:
-                if cut.partial.content or cut.partial.tool_calls:
-                    conversation.keep(cut.partial, settings.model)
-                    rounds.append(cut.partial)
-                if not rounds:
-                    conversation.unanswered(user)
-                    raise
-                raise TurnCut(TurnResult.whole(rounds, interrupted=True), cut.cause) from cut.cause
-            rounds.append(result)
-            reply = conversation.keep(result, settings.model)
-            if not _wants_local_tools(result, tools):
-                return TurnResult.whole(rounds)
-            if len(rounds) > settings.max_tool_rounds:
-                done = len(rounds) - 1
-                error = ToolBudgetError(
-                    f"stopped after {done} tool round{'s' if done != 1 else ''} (--max-tool-rounds);"
-                    " the model still asks for tools")
-                raise TurnCut(TurnResult.whole(rounds), error)
-            try:
-                outcomes = run_tool_calls(result.tool_calls, tools, approve, sink)
-            except BaseException as exc:
-                raise TurnCut(TurnResult.whole(rounds, interrupted=True), exc) from exc
-            reply.answered = True
-            for outcome in outcomes:
-                conversation.add(Entry("tool", outcome.content, tool_call_id=outcome.id))
-            chat_request = requests.build(settings, conversation.messages())
+        return _rounds(_Round(conversation, settings, transport, sink, tools, approve, clock, meanwhile),
+                       requests.build(settings, conversation.messages()), rounds,
+                       keep=lambda result: conversation.keep(result, settings.model),
+                       nothing=lambda: conversation.unanswered(user))
     finally:
         if rounds:
             conversation.totals.turns += 1
+
+
+@dataclass
+class _Round:
+    """What each request of an exchange goes with."""
+
+    conversation: Conversation
+    settings: Settings
+    transport: Opener
+    sink: Sink
+    tools: Tools | None
+    approve: Approve
+    clock: Callable[[], float]
+    meanwhile: Callable[[], None] | None = None
+
+
+def _rounds(r: _Round, chat_request: ChatRequest, rounds: list[TurnResult], *,
+            keep: Callable[[TurnResult], Entry], nothing: Callable[[], None]) -> TurnResult:
+    """Replies and local tool rounds from `chat_request` until a reply needs no local tool (or
+    the round limit). `keep` takes the first reply into the conversation (the later ones are new
+    entries); `nothing` is told when not even the first reply arrived."""
+    while True:
+        try:
+            result = run_turn(chat_request, r.transport, r.sink, clock=r.clock, meanwhile=r.meanwhile)
+        except TurnCut as cut:
+            if cut.partial.content or cut.partial.tool_calls:
+                keep(cut.partial)
+                rounds.append(cut.partial)
+            if not rounds:
+                nothing()
+                raise
+            raise TurnCut(TurnResult.whole(rounds, interrupted=True), cut.cause) from cut.cause
+        rounds.append(result)
+        reply = keep(result)
+        keep = lambda result: r.conversation.keep(result, r.settings.model)  # noqa: E731
+        if not _wants_local_tools(result, r.tools):
+            return TurnResult.whole(rounds)
+        if len(rounds) > r.settings.max_tool_rounds:
+            done = len(rounds) - 1
+            error = ToolBudgetError(
+                f"stopped after {done} tool round{'s' if done != 1 else ''} (--max-tool-rounds);"
+                " the model still asks for tools")
+            raise TurnCut(TurnResult.whole(rounds), error)
+        try:
+            outcomes = run_tool_calls(result.tool_calls, r.tools, r.approve, r.sink)
+        except BaseException as exc:
+            raise TurnCut(TurnResult.whole(rounds, interrupted=True), exc) from exc
+        reply.answered = True
+        for outcome in outcomes:
+            r.conversation.add(Entry("tool", outcome.content, tool_call_id=outcome.id))
+        chat_request = requests.build(r.settings, r.conversation.messages())
 
 
 # What /continue asks: portable across servers (not every one lets a request end with an
@@ -117,24 +143,28 @@ CONTINUE_PROMPT = ("Your last reply was cut off. Continue it from exactly where 
 
 
 def go_on(conversation: Conversation, reply: Entry, settings: Settings, transport: Opener, sink: Sink, *,
+          tools: Tools | None = None, approve: Approve = lambda tool, arguments: False,
           clock: Callable[[], float] = time.monotonic) -> TurnResult:
     """/continue: send the conversation with the cut reply and ask for the rest, which is added
-    to the same reply (so later requests hold one message with both parts). What arrives before
+    to the same reply (so later requests hold one message with both parts, and the log one
+    answer); a rest that calls local tools runs their rounds like any turn. What arrives before
     a failure is added too, and the failure raised on as a TurnCut."""
     messages = [*conversation.messages(), {"role": "user", "content": CONTINUE_PROMPT}]
-    try:
-        result = run_turn(requests.build(settings, messages), transport, sink, clock=clock)
-    except TurnCut as cut:
-        _join(conversation, reply, cut.partial)
-        raise
-    _join(conversation, reply, result)
-    return result
+    rounds: list[TurnResult] = []
+
+    def join(result: TurnResult) -> Entry:
+        _join(conversation, reply, result)
+        return reply
+
+    return _rounds(_Round(conversation, settings, transport, sink, tools, approve, clock),
+                   requests.build(settings, messages), rounds, keep=join, nothing=lambda: None)
 
 
 def _join(conversation: Conversation, reply: Entry, result: TurnResult) -> None:
     conversation.totals.add(result)
-    if result.content or not result.interrupted:
+    if result.content or result.tool_calls or not result.interrupted:
         reply.content += result.content
+        reply.tool_calls = list(result.tool_calls)
         reply.interrupted, reply.finish_reason = result.interrupted, result.finish_reason
         reply.result = result
         conversation.amended.append(reply)

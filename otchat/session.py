@@ -97,7 +97,8 @@ class Session:
         if reply is None:
             raise UsageError("the last reply finished normally; nothing to continue")
         try:
-            return go_on(self.conversation, reply, self.settings, opener, sink, clock=self.env.clock)
+            return go_on(self.conversation, reply, self.settings, opener, sink, tools=self.tools,
+                         approve=self.approve, clock=self.env.clock)
         finally:
             self.save()
 

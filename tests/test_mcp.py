@@ -15,6 +15,7 @@ from otchat.mcp.hub import fix_schema, function_name
 from otchat.mcp.specs import parse_command
 from tests.conftest import KEY, OTCHAT, clean_environ
 from tests.fakeserver import Stream, text_chunks, tool_call_chunks
+from tests.helpers import rows
 
 TEST_SERVER = Path(__file__).with_name("mcp_testserver.py")
 BIN = str(Path(sys.executable).parent)
@@ -393,3 +394,21 @@ def test_a_turn_cut_after_a_tool_round_reports_what_arrived(run, server):
     assert [call["function"]["name"] for call in data["tool_calls"]] == ["t__peek"]
     assert data["usage"] == {"prompt_tokens": 11, "completion_tokens": 22, "total_tokens": 33}
     assert "too long" in data["error"]["message"]
+
+
+def test_continue_whose_rest_calls_a_tool_runs_the_round_and_logs_one_answer(run, server, home):
+    server.enqueue(Stream(text_chunks("The first half,", finish="length")),
+                   calls(("t__echo", {"text": "hi"}), finish="tool_calls"),
+                   Stream(text_chunks("the echo said hi.")))
+    r = run("chat", "--mcp-command", TESTSERVER_CMD, "--yes", input="say hi through echo\n/continue\n")
+    assert r.code == 0, r.stderr
+    assert "the echo said hi." in r.stdout
+    # The round after the tool: the joined reply with its call, the result; no second question.
+    user, assistant, tool = server.last_body["messages"]
+    assert (user["content"], assistant["content"], tool["content"]) == ("say hi through echo", "The first half,", "echo: hi")
+    assert assistant["tool_calls"][0]["function"]["name"] == "t__echo"
+    logged = rows(home, "SELECT role, content, tool_calls IS NOT NULL FROM messages ORDER BY id")
+    assert logged == [("user", "say hi through echo", 0), ("assistant", "The first half,", 1), ("tool", "echo: hi", 0),
+                      ("assistant", "the echo said hi.", 0)]
+    sent = json.loads(run("-c", "--dry-run", "next").stdout)["body"]["messages"]
+    assert [m["role"] for m in sent] == ["user", "assistant", "tool", "assistant", "user"]

@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 from ..errors import OtchatError, UsageError
+from ..seams import JSONObject
 from .migrations import MIGRATIONS, SCHEMA_VERSION, Transaction, run_step
 from .queries import Queries
 from .records import CURRENT, Branch, Message, StoredConversation
@@ -150,11 +151,14 @@ class Store(Queries):
                     self.db.execute("UPDATE conversations SET current_id = ? WHERE id = ?",
                                     (path[first - 1] if first else None, cid))
 
-    def amend(self, message_id: int, content: str, finish_reason: str | None, interrupted: bool) -> None:
-        """Rewrite a reply that /continue added to (FTS follows by its update trigger)."""
+    def amend(self, message_id: int, content: str, finish_reason: str | None, interrupted: bool,
+              tool_calls: list[JSONObject] | None = None) -> None:
+        """Rewrite a reply that /continue added to, with the tool calls its rest made (FTS follows
+        by its update trigger)."""
         with self._write():
-            self.db.execute("UPDATE messages SET content = ?, finish_reason = ?, interrupted = ? WHERE id = ?",
-                            (content, finish_reason, int(interrupted), message_id))
+            self.db.execute("UPDATE messages SET content = ?, finish_reason = ?, interrupted = ?, tool_calls = ?"
+                            " WHERE id = ?", (content, finish_reason, int(interrupted),
+                                              json.dumps(tool_calls) if tool_calls else None, message_id))
 
     def set_current(self, cid: str, message_id: int | None) -> None:
         """Make `message_id` (a message of `cid`, or None: the start) the position it goes on from."""

@@ -82,7 +82,8 @@ class Recorder:
             def amend(store: Store) -> None:
                 for e in amended:
                     if e.row is not None:
-                        store.amend(e.row, e.content, e.finish_reason, e.interrupted)
+                        store.amend(e.row, e.content, e.finish_reason, e.interrupted,
+                                    [call.to_openai() for call in e.tool_calls])
 
             self._write(amend)
         if self.cid is not None and schema != self._schema and self.enabled:
