@@ -268,6 +268,8 @@ class _Turn:
         self.text: list[str] = []
         self.reasoning: list[str] = []
         self.calls = ToolCallAccumulator()
+        self.calling = False  # tool calls arrived that the sink was not shown yet
+        self.shown = 0  # how many of the reply's tool calls the sink was shown
         self.think: ThinkSplitter | None = ThinkSplitter()  # None once the reply's start is known
 
     def read_stream(self, batches: Iterable[list[str]]) -> None:
@@ -291,6 +293,8 @@ class _Turn:
             raise StreamError("the stream ended before the reply was complete")
 
     def dispatch(self, event: Event) -> None:
+        if self.calling and isinstance(event, (TextDelta, ReasoningDelta)):
+            self.show_calls()  # a hosted call shows where it came: before the text after it
         if isinstance(event, TextDelta):
             if self.think is not None:
                 self._split(self.think.feed(event.text))
@@ -302,6 +306,7 @@ class _Turn:
             self.sink.handle(event)
         elif isinstance(event, ToolCallDelta):
             self.calls.add(event)
+            self.calling = True
         elif isinstance(event, Usage):
             self.result.usage = event
         elif isinstance(event, Finish):
@@ -329,11 +334,18 @@ class _Turn:
         self.result.tool_calls = self.calls.calls()
         self.result.interrupted = interrupted
 
-    def finish(self) -> None:
-        """Emit what is only known at the end: whole tool calls, usage, finish reason."""
-        self.settle()
-        for call in self.result.tool_calls:
+    def show_calls(self) -> None:
+        """Show the sink the tool calls that came since it was last shown some (they are whole:
+        what followed them was not a piece of theirs)."""
+        calls = self.calls.calls()
+        for call in calls[self.shown:]:
             self.sink.handle(call)
+        self.shown, self.calling = len(calls), False
+
+    def finish(self) -> None:
+        """Emit what is only known at the end: the tool calls not shown yet, usage, finish reason."""
+        self.settle()
+        self.show_calls()
         if self.result.usage is not None:
             self.sink.handle(self.result.usage)
         self.sink.handle(Finish(self.result.finish_reason))

@@ -379,3 +379,27 @@ def test_closed_stdout_pipe_ends_quietly(server, home):
                           env=clean_environ(home, OTCHAT_BASE_URL=server.url, OPENTOOLS_API_KEY=KEY), timeout=30)
     assert proc.stdout == b"line one\n"
     assert proc.stderr.decode().strip() == "rc=141"
+
+
+def test_an_empty_reply_says_so(otchat, server):
+    server.enqueue(Stream(text_chunks("")))
+    r = otchat("hi")
+    assert (r.code, r.stdout) == (0, "")
+    assert "otchat: warning: the reply was empty" in r.stderr
+    server.enqueue(Stream(text_chunks("  \n")))
+    assert "the reply was empty" in otchat("hi").stderr
+    assert "the reply was empty" not in otchat("hi").stderr  # an answer with text says nothing
+
+
+def test_an_empty_reply_on_a_terminal_is_a_dim_line():
+    import io
+
+    from rich.console import Console
+
+    from otchat.models import TurnResult
+    from otchat.term.live import MarkdownSink
+
+    out = io.StringIO()
+    sink = MarkdownSink(Console(file=out, force_terminal=True, width=60), show_usage=False)
+    sink.end(TurnResult(content="", finish_reason="stop"))
+    assert "(empty reply)" in out.getvalue() and "\x1b[2m" in out.getvalue()

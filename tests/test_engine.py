@@ -124,6 +124,17 @@ def test_tool_call_deltas_merge(style):
     assert result.finish_reason == "tool_calls"
 
 
+def test_a_hosted_tool_call_is_shown_where_it_came_before_the_text_after_it():
+    hosted = {"index": 0, "id": "call_h", "type": "function", "function": {"name": "firecrawl", "arguments": "{}"}}
+    events = [chunk({"role": "assistant", "content": "Let me look. "}), chunk({"tool_calls": [hosted]}),
+              *text_chunks("Found it.")[1:]]
+    result, sink = run(Script(streamed([sse_bytes(events)])))
+    kinds = [type(e).__name__ for e in sink.events if isinstance(e, (TextDelta, ToolCall))]
+    assert kinds == ["TextDelta", "ToolCall", "TextDelta", "TextDelta", "TextDelta"]
+    assert [e.name for e in sink.events if isinstance(e, ToolCall)] == ["firecrawl"]  # shown once
+    assert result.content == "Let me look. Found it." and [c.name for c in result.tool_calls] == ["firecrawl"]
+
+
 def test_invalid_tool_arguments_do_not_crash():
     result, _ = run(Script(streamed([sse_bytes(tool_call_chunks([("f", "{not json")]))])))
     assert result.tool_calls[0].arguments == "{not json"

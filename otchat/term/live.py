@@ -23,7 +23,7 @@ from rich.text import Text
 from ..models import Error, Event, ReasoningDelta, TextDelta, ToolCall, ToolResult, TurnResult
 from ..text import visible
 from .markdown import PARSER, CommitMarkdown, TailMarkdown, Trimmed, print_markdown, with_links
-from .sinks import tool_result_line, usage_line, visible_event
+from .sinks import is_empty, tool_result_line, usage_line, visible_event
 
 _FENCES = ("```", "~~~")
 
@@ -71,10 +71,10 @@ class MarkdownSink:
             if self._reasoning:
                 self._end_reasoning()
             self.console.print(tool_call_panel(event))
+            self._new_stream()  # the text after a hosted call is a new block
         elif isinstance(event, ToolResult):
             self.console.print(Text(tool_result_line(event), style="dim"))
-            self.stream = MarkdownStream(self.console, clock=self.stream.clock, interval=self.stream.interval,
-                                         echo_off=self.echo_off, links=self.links)
+            self._new_stream()
         elif isinstance(event, Error):
             self._failed = True
 
@@ -93,6 +93,8 @@ class MarkdownSink:
         exists = self._began or not result.interrupted
         if result.interrupted and (exists or not self._failed):
             self.console.print(Text("[interrupted]", style="dim"))
+        if is_empty(result, self._failed):
+            self.console.print(Text("(empty reply)", style="dim"))
         if self.show_usage and exists:
             line = usage_line(result)  # it names the model as the server did
             self.console.print(Text(visible(line) if self.visible else line, style="dim"))
@@ -102,6 +104,10 @@ class MarkdownSink:
         if self._reasoning != "\n":
             self.console.print()
         self._reasoning = ""
+
+    def _new_stream(self) -> None:
+        self.stream = MarkdownStream(self.console, clock=self.stream.clock, interval=self.stream.interval,
+                                     echo_off=self.echo_off, links=self.links)
 
 
 def tool_call_panel(call: ToolCall) -> Panel:

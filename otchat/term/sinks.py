@@ -42,6 +42,7 @@ class PlainSink:
         self._began = False  # some of a reply arrived
         self._reasoning = ""  # the end of the reasoning written to stderr, until it is closed
         self._round_over = False  # a local tool round ended: the next text starts a new block
+        self._failed = False  # an error ended the turn (its line is printed by the caller)
 
     def sent(self) -> None:
         pass
@@ -72,6 +73,8 @@ class PlainSink:
                 self.err.write(f"tool result: {event.name}{' (error)' if event.is_error else ''}: {shown}\n")
                 self.err.flush()
                 self._round_over = True
+            case Error():
+                self._failed = True
 
     def flush(self) -> None:
         if self._pending:
@@ -95,6 +98,8 @@ class PlainSink:
         if self._last and not self._last.endswith("\n"):
             self.out.write("\n")
         self.out.flush()
+        if is_empty(result, self._failed):  # said, not a blank line nobody can read
+            self.err.write(f"otchat: warning: {EMPTY}\n")
         if self.show_usage and (self._began or not result.interrupted):  # no reply, no usage
             self.err.write(f"usage: {usage_line(result)}\n")
             self.err.flush()
@@ -196,6 +201,14 @@ def visible_event(event: Event) -> Event:
             return replace(event, message=visible(event.message))
         case _:
             return event
+
+
+EMPTY = "the reply was empty"
+
+
+def is_empty(result: TurnResult, failed: bool) -> bool:
+    """A reply that came whole and held nothing to read: no text (but blanks), reasoning or tool call."""
+    return not (failed or result.interrupted or result.content.strip() or result.reasoning or result.tool_calls)
 
 
 def tool_result_line(result: ToolResult) -> str:
