@@ -10,6 +10,20 @@ JSON = Any  # a value decoded from (or bound for) JSON: dict, list, str, int, fl
 JSONObject = dict[str, JSON]
 
 
+@dataclass(frozen=True, slots=True)
+class Prose:
+    """How a terminal shows the model's markdown (config keys `links` and `soft_breaks`): where
+    a link's target shows (inline, footnotes, hidden), and whether a single newline in a
+    paragraph stays a line break as the model wrote it ("keep") or joins the lines ("join",
+    CommonMark's rule)."""
+
+    links: str = "inline"
+    soft_breaks: str = "keep"
+
+
+PROSE = Prose()  # the defaults
+
+
 @dataclass(slots=True)
 class ChatRequest:
     """Everything needed to send one request; built by `request.build`, sent by `transport`."""

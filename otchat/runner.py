@@ -96,13 +96,13 @@ class Run:
         if self.models:
             from . import compare
 
-            links, models = session.settings.links, self.models
-            return compare.ask_all(self.env, session, self.opener.current(), lambda: self.front.board(models, links),
+            prose, models = session.settings.prose, self.models
+            return compare.ask_all(self.env, session, self.opener.current(), lambda: self.front.board(models, prose),
                                models, message)
         if session.schema is not None:
             return self._schema(message)
         extract = plan.output.extract
-        sink = self.front.code_sink(extract == "last") if extract else self.front.reply_sink(session.settings.links)
+        sink = self.front.code_sink(extract == "last") if extract else self.front.reply_sink(session.settings.prose)
         return self.finished(self.send(message, sink))
 
     def turn(self, text: str | None) -> None:
@@ -111,7 +111,7 @@ class Run:
         if session.schema is not None and text is not None:  # /schema: only a reply that matches is shown
             self.survive(lambda: self._schema(text))
             return
-        sink = self.front.reply_sink(session.settings.links)
+        sink = self.front.reply_sink(session.settings.prose)
 
         def one() -> None:
             self.finished(finish_turn(self.env, sink, lambda: session.send(text, sink, self.opener)
@@ -125,7 +125,7 @@ class Run:
 
         session = self.session
         self.survive(lambda: compare.again(self.env, session, self.opener.current(),
-                                           self.front.board(models, session.settings.links), models))
+                                           self.front.board(models, session.settings.prose), models))
 
     def send(self, text: str, sink: TurnSink) -> TurnResult:
         """One exchange into `sink` (which gets its `end` whatever happens); failures go on up."""

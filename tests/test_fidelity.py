@@ -8,7 +8,7 @@ import re
 import pytest
 from rich.console import Console
 
-from otchat.models import TextDelta, TurnResult
+from otchat.models import Prose, TextDelta, TurnResult
 from otchat.term.live import MarkdownSink
 from otchat.term.markdown import CommitMarkdown, print_markdown, with_links
 from tests import helpers
@@ -163,16 +163,16 @@ def console(buf: io.StringIO, width: int) -> Console:
     return Console(file=buf, width=width, height=100, force_terminal=True, color_system=None, legacy_windows=False)
 
 
-@pytest.mark.parametrize("links", ["inline", "footnotes", "hidden"])
+@pytest.mark.parametrize("prose", [Prose("inline"), Prose("footnotes"), Prose("hidden"), Prose("inline", "join")])
 @pytest.mark.parametrize("name", [*CORPUS, "all"])
-def test_streamed_and_whole_renders_are_the_same(name, links):
+def test_streamed_and_whole_renders_are_the_same(name, prose):
     text = "\n".join(CORPUS.values()) if name == "all" else CORPUS[name]
     whole = io.StringIO()
-    print_markdown(console(whole, COLS), with_links(CommitMarkdown, links), text, None, blank_before=False)
+    print_markdown(console(whole, COLS), with_links(CommitMarkdown, prose), text, None, blank_before=False)
     expected = screen_of(whole.getvalue(), COLS)
     for step in (1, 4, 29, len(text)):
         buf = io.StringIO()
-        sink = MarkdownSink(console(buf, COLS), clock=Tick(), show_usage=False, links=links)
+        sink = MarkdownSink(console(buf, COLS), clock=Tick(), show_usage=False, prose=prose)
         for i in range(0, len(text), step):
             sink.handle(TextDelta(text[i : i + step]))
             sink.flush()

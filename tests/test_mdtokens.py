@@ -9,6 +9,7 @@ from rich.console import Console
 from otchat.commands import history
 from otchat.config import schema
 from otchat.errors import ConfigError, UsageError
+from otchat.models import Prose
 from otchat.store.db import Message, Store
 from otchat.term.markdown import CommitMarkdown, shown_url, with_links
 from tests.conftest import make_env
@@ -16,9 +17,10 @@ from tests.conftest import make_env
 OSC8 = re.compile(r"\x1b\]8;[^\x1b]*\x1b\\")
 
 
-def render(text, links="inline", width=100):
+def render(text, links="inline", width=100, soft_breaks="keep"):
     buf = io.StringIO()
-    Console(file=buf, width=width, force_terminal=True, color_system=None).print(with_links(CommitMarkdown, links)(text))
+    markdown = with_links(CommitMarkdown, Prose(links, soft_breaks))
+    Console(file=buf, width=width, force_terminal=True, color_system=None).print(markdown(text))
     return [line.rstrip() for line in OSC8.sub("", buf.getvalue()).splitlines()]
 
 
@@ -97,3 +99,17 @@ def test_history_show_on_a_terminal_uses_the_same_markdown(tmp_path):
     text = re.sub(r"\x1b\[[0-9;]*m", "", text)
     assert "Use <br>. See docs[1]." in text and "[1] https://example.com/d" in text
     assert "reasoning" in text and "the user asks about tags" in text
+
+
+def test_a_single_newline_in_prose_is_a_line_break_as_written():
+    assert render("Line A\nLine B") == ["Line A", "Line B"]
+    assert render("- one\n  still one\n- two") == ["", " • one", "   still one", " • two"]
+    assert render("Line A\nLine B", soft_breaks="join") == ["Line A Line B"]
+    assert render("Line A\n\nLine B") == ["Line A", "", "Line B"]  # paragraphs as before
+
+
+def test_the_soft_breaks_key_takes_keep_or_join(tmp_path):
+    key = schema.TOP["soft_breaks"]
+    assert key.default == "keep" and schema.parse_value(key, "join", "soft_breaks") == "join"
+    with pytest.raises(ConfigError, match="soft_breaks must be one of"):
+        schema.validate({"soft_breaks": "wrap"}, ConfigError)

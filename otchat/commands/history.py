@@ -170,10 +170,10 @@ def show_cmd(env: Env, ref: str, fmt: str, tree: bool = False) -> int:
 
         # The same markdown as a streamed answer: HTML as text, link targets as configured.
         file = config.load_file(config.config_path(env.config_dir), warn=env.warn)
-        links = config.resolve(config.Flags(), env.environ, file).links
+        prose = config.resolve(config.Flags(), env.environ, file).prose
         from ..text import visible
 
-        print_markdown(console_for(env), with_links(CommitMarkdown, links), visible(text), None, blank_before=False)
+        print_markdown(console_for(env), with_links(CommitMarkdown, prose), visible(text), None, blank_before=False)
     else:
         env.stdout.write(text)
     return ExitCode.OK

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..errors import ConfigError, UsageError
+from ..models import Prose
 from ..seams import JSON, JSONObject
 from . import schema
 from .schema import DEFAULT_BASE_URL, DEFAULT_MODEL  # noqa: F401  (re-exported)
@@ -104,6 +105,7 @@ class Settings:
     max_tool_rounds: int = 8
     ca_bundle: str | None = None
     links: str = "inline"  # where a markdown link's target shows (see term.markdown)
+    soft_breaks: str = "keep"  # a single newline in prose: a line break ("keep") or a space ("join")
     # How a schema also goes as `response_format`: "json_schema", "json_object" (a server that takes
     # only that), or None (config key false, or a server that refuses the field).
     response_format: str | None = "json_schema"
@@ -115,6 +117,11 @@ class Settings:
 
     def tool_refs_text(self) -> str:
         return ", ".join(self.tool_refs() + sorted(self.declared_functions())) or "none"
+
+    @property
+    def prose(self) -> Prose:
+        """How a terminal shows the model's markdown."""
+        return Prose(self.links, self.soft_breaks)
 
     def declared_functions(self) -> set[str]:
         """Names of the function tools this client declared (and could answer)."""
@@ -286,6 +293,7 @@ def resolve(flags: Flags, environ: Mapping[str, str], file: Mapping[str, JSON], 
         max_tool_rounds=int(flags.max_tool_rounds or pick("max_tool_rounds")),
         ca_bundle=pick("ca_bundle"),
         links=pick("links"),
+        soft_breaks=pick("soft_breaks"),
         response_format="json_schema" if pick("response_format") else None,
     )
 

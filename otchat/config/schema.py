@@ -46,6 +46,8 @@ _KEYS = [
     Key("ca_bundle", "str", "certificate authorities to trust (a PEM file), e.g. a corporate proxy's"),
     Key("links", "str", "where a markdown link's target shows: inline, footnotes or hidden", "inline",
         choices=("inline", "footnotes", "hidden")),
+    Key("soft_breaks", "str", "a single newline in a reply's prose: keep (a line break, as written) or join"
+        " (CommonMark: one paragraph line)", "keep", choices=("keep", "join")),
     Key("response_format", "bool", "send --schema as response_format too (false: only as a system message)", True),
 ]
 TOP: dict[str, Key] = {key.name: key for key in _KEYS}

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from ..env import Env
-from ..models import Error, Event, TurnResult
+from ..models import PROSE, Error, Event, Prose, TurnResult
 from ..plan import Format, Output
 from ..seams import Board
 from .output import TYPING_FRAME, choose_format
@@ -17,7 +17,7 @@ from .sinks import PlainSink, event_json, turn_json
 
 
 def make_board(env: Env, models: list[str], output: Output, clock: Callable[[], float], *,
-               links: str = "inline") -> Board:
+               prose: Prose = PROSE) -> Board:
     """The board for `output` on this Env's streams (`clock` times the terminal view's usage lines)."""
     fmt = choose_format(output.format, env.stdout_isatty, env.environ.get("TERM"))
     if fmt == Format.json:
@@ -28,7 +28,7 @@ def make_board(env: Env, models: list[str], output: Output, clock: Callable[[], 
         from .columns import ColumnsView
         from .console import console_for
 
-        return ColumnsView(console_for(env), models, clock=clock, links=links, echo_off=env.echo_off)
+        return ColumnsView(console_for(env), models, clock=clock, prose=prose, echo_off=env.echo_off)
     return StackedBoard(env, models, usage=output.usage, verbose=output.verbose,
                         frame=TYPING_FRAME if env.stdout_isatty else 0.0)
 

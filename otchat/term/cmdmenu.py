@@ -140,7 +140,7 @@ class Menu:
         from ..plan import Format
         from .output import make_sink
 
-        sink = make_sink(self.env, Format.auto, links=self.owner.settings.links)
+        sink = make_sink(self.env, Format.auto, prose=self.owner.settings.prose)
         text = DESCRIBE.format(lexer=LEXERS.get(self.shell, "bash"), command=command)
         self.owner.survive(lambda: self.owner.send(text, sink),
                            interrupted=lambda: self.console.print("[interrupted]", markup=False))

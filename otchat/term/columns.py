@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.live import Live
 from rich.text import Text
 
-from ..models import Error, Event, ReasoningDelta, TextDelta, ToolCall, ToolResult, TurnResult
+from ..models import PROSE, Error, Event, Prose, ReasoningDelta, TextDelta, ToolCall, ToolResult, TurnResult
 from ..text import visible
 from .grid import Column, Layout
 from .sinks import compact_arguments, speed_line, tool_result_line, visible_event
@@ -26,7 +26,7 @@ class ColumnsView:
     `done(i, ...)` as each ends, `close(...)` once at the end."""
 
     def __init__(self, console: Console, models: Sequence[str], *, clock: Callable[[], float],
-                 links: str = "inline", echo_off: Callable[[], Callable[[], None]] | None = None,
+                 prose: Prose = PROSE, echo_off: Callable[[], Callable[[], None]] | None = None,
                  interval: float = 0.05) -> None:
         self.console = console
         self.clock = clock
@@ -36,7 +36,7 @@ class ColumnsView:
         # (see MarkdownStream). `echo_off` turns echo off and returns what turns it on.
         self.echo_off = echo_off
         self._begun = clock()  # times to first token count from here
-        self._layout = Layout(links)
+        self._layout = Layout(prose)
         self._lock = threading.Lock()  # guards the answers and _closed
         self._answers = [_Answer(model) for model in models]
         self._closed = False

@@ -4,6 +4,7 @@ show a run's answers for the output asked for, on this Env's streams."""
 from __future__ import annotations
 
 from ..env import Env
+from ..models import Prose
 from ..plan import Output
 from ..seams import Approve, Board, TurnSink, Waiting
 
@@ -13,11 +14,11 @@ class TermFront:
         self.env = env
         self.output = output
 
-    def reply_sink(self, links: str) -> TurnSink:
+    def reply_sink(self, prose: Prose) -> TurnSink:
         from .output import make_sink
 
         o = self.output
-        return make_sink(self.env, o.format, usage=o.usage, verbose=o.verbose, links=links)
+        return make_sink(self.env, o.format, usage=o.usage, verbose=o.verbose, prose=prose)
 
     def code_sink(self, last: bool) -> TurnSink:
         from .code import CodeSink
@@ -29,10 +30,10 @@ class TermFront:
 
         return Waiting(self.env)
 
-    def board(self, models: list[str], links: str) -> Board:
+    def board(self, models: list[str], prose: Prose) -> Board:
         from .boards import make_board
 
-        return make_board(self.env, models, self.output, self.env.clock, links=links)
+        return make_board(self.env, models, self.output, self.env.clock, prose=prose)
 
     def approver(self, auto: bool | list[str]) -> Approve:
         from .prompts import Approver

@@ -10,6 +10,7 @@ from rich.rule import Rule
 from rich.segment import Segment
 from rich.text import Text
 
+from ..models import PROSE, Prose
 from .live import tail_source
 from .markdown import CommitMarkdown, StreamMarkdown, TailMarkdown, Trimmed, with_links
 
@@ -41,9 +42,9 @@ class Layout:
     markdown (about as many as there are rows), so a frame costs the screen, not the
     answer; a column that did not change since the last frame is not rendered again."""
 
-    def __init__(self, links: str = "inline") -> None:
-        self.commit = with_links(CommitMarkdown, links)
-        self.tail = with_links(TailMarkdown, links)
+    def __init__(self, prose: Prose = PROSE) -> None:
+        self.commit = with_links(CommitMarkdown, prose)
+        self.tail = with_links(TailMarkdown, prose)
         self._cache: dict[int, tuple[tuple[int, int, int], Lines]] = {}
 
     def whole(self, columns: Sequence[Column]) -> Board:

@@ -20,7 +20,7 @@ from rich.panel import Panel
 from rich.segment import Segment
 from rich.text import Text
 
-from ..models import Error, Event, ReasoningDelta, TextDelta, ToolCall, ToolResult, TurnResult
+from ..models import PROSE, Error, Event, Prose, ReasoningDelta, TextDelta, ToolCall, ToolResult, TurnResult
 from ..text import visible
 from .markdown import PARSER, CommitMarkdown, TailMarkdown, Trimmed, print_markdown, with_links
 from .sinks import is_empty, tool_result_line, usage_line, visible_event
@@ -37,14 +37,14 @@ class MarkdownSink:
         interval: float = 0.2,
         show_usage: bool = True,
         echo_off: Callable[[], Callable[[], None]] | None = None,
-        links: str = "inline",
+        prose: Prose = PROSE,
         visible: bool = False,
     ) -> None:
         self.console = console
         self.visible = visible  # a terminal: untrusted text is shown with its controls visible
         self.echo_off = echo_off
-        self.links = links
-        self.stream = MarkdownStream(console, clock=clock, interval=interval, echo_off=echo_off, links=links)
+        self.prose = prose
+        self.stream = MarkdownStream(console, clock=clock, interval=interval, echo_off=echo_off, prose=prose)
         self.frame = self.stream.paint_interval  # nothing new shows between repaints
         self.show_usage = show_usage
         self._reasoning = ""  # the end of the reasoning shown since the answer last had text
@@ -107,7 +107,7 @@ class MarkdownSink:
 
     def _new_stream(self) -> None:
         self.stream = MarkdownStream(self.console, clock=self.stream.clock, interval=self.stream.interval,
-                                     echo_off=self.echo_off, links=self.links)
+                                     echo_off=self.echo_off, prose=self.prose)
 
 
 def tool_call_panel(call: ToolCall) -> Panel:
@@ -137,7 +137,7 @@ class MarkdownStream:
 
     def __init__(self, console: Console, *, clock: Callable[[], float], interval: float,
                  paint_interval: float = 0.1, markdown: Callable[..., Markdown] | None = None,
-                 echo_off: Callable[[], Callable[[], None]] | None = None, links: str = "inline") -> None:
+                 echo_off: Callable[[], Callable[[], None]] | None = None, prose: Prose = PROSE) -> None:
         self.console = console
         # The live tail is redrawn by moving the cursor up over it: a key the terminal
         # echoes meanwhile (Ctrl-C's "^C" at a full line wraps to a new row) shifts the
@@ -145,8 +145,8 @@ class MarkdownStream:
         # the terminal echoes nothing while the tail is live (`echo_off` returns the undo).
         self.echo_off = echo_off
         self._echo_on: Callable[[], None] | None = None
-        self.markdown = markdown or with_links(CommitMarkdown, links)  # injectable, so tests can count renders
-        self._tail_markdown = with_links(TailMarkdown, links) if markdown is None else self.markdown
+        self.markdown = markdown or with_links(CommitMarkdown, prose)  # injectable, so tests can count renders
+        self._tail_markdown = with_links(TailMarkdown, prose) if markdown is None else self.markdown
         self.clock = clock
         self.interval = interval
         self.paint_interval = paint_interval

@@ -16,6 +16,8 @@ from rich.markdown import CodeBlock, Markdown, MarkdownElement, TextElement
 from rich.segment import Segment
 from rich.syntax import Syntax, SyntaxTheme
 
+from ..models import Prose
+
 if TYPE_CHECKING:
     from pygments.lexer import Lexer
 
@@ -29,18 +31,22 @@ _ENCODED = re.compile(r"(?:%[89A-Fa-f][0-9A-Fa-f])+")
 _SCHEME = re.compile(r"^(?:https?://|mailto:)", re.IGNORECASE)
 
 
-def rewrite(tokens: list[Token], links: str) -> list[Token]:
-    """`tokens` with raw HTML as text, images as links and, unless `links` is "hidden",
-    each link's target shown where its text does not already show it: after it
-    ("inline") or numbered under its top-level block ("footnotes")."""
+def rewrite(tokens: list[Token], prose: Prose) -> list[Token]:
+    """`tokens` with raw HTML as text, images as links, a single newline in a paragraph a line
+    break (unless `prose.soft_breaks` is "join") and, unless `prose.links` is "hidden", each
+    link's target shown where its text does not already show it: after it ("inline") or
+    numbered under its top-level block ("footnotes")."""
     out: list[Token] = []
     notes: list[str] = []
+    links, keep = prose.links, prose.soft_breaks == "keep"
     for token in tokens:
         if token.type == "inline" and token.children:
             content = token.content
             # Only HTML, autolinks, links and images need a rewrite; all start so.
             if "<" in content or "[" in content:
                 token = token.copy(children=_inline(token.children, links, notes))
+            if keep and "\n" in content:  # as the model wrote it (GitHub's comments, chat UIs)
+                token = token.copy(children=_breaks(token.children or []))
         out.append(token)
         if notes and token.level == 0 and token.nesting == -1:
             out += _footnotes(notes)
@@ -80,6 +86,10 @@ def _inline(children: list[Token], links: str, notes: list[str]) -> list[Token]:
     if definitions:  # one definition a line, as written, not run together
         out = [Token("hardbreak", "br", 0) if t.type == "softbreak" else t for t in out]
     return out
+
+
+def _breaks(children: list[Token]) -> list[Token]:
+    return [Token("hardbreak", "br", 0) if t.type == "softbreak" else t for t in children]
 
 
 def _target(href: str, text: str, links: str, notes: list[str]) -> list[Token]:
@@ -155,7 +165,7 @@ class StreamMarkdown(Markdown):
     targets as `links` says (see rewrite)."""
 
     elements: ClassVar[dict[str, type[MarkdownElement]]] = {**Markdown.elements, "html_block": HtmlBlock}
-    links = "inline"
+    prose = Prose()
     _defaults: dict[str, Any] | None = None
 
     def __init__(self, markup: str, parsed: list[Token] | None = None) -> None:
@@ -165,7 +175,7 @@ class StreamMarkdown(Markdown):
             cls._defaults = dict(self.__dict__)
         self.__dict__.update(cls._defaults)
         self.markup = markup
-        self.parsed = rewrite(PARSER.parse(markup) if parsed is None else parsed, self.links)
+        self.parsed = rewrite(PARSER.parse(markup) if parsed is None else parsed, self.prose)
 
 
 class _CodeBlock(CodeBlock):
@@ -215,9 +225,9 @@ class TailMarkdown(StreamMarkdown):
 
 
 @functools.cache
-def with_links(base: type[StreamMarkdown], links: str) -> type[StreamMarkdown]:
-    """`base`, showing link targets as `links` says ("inline", "footnotes", "hidden")."""
-    return base if links == base.links else type(base.__name__, (base,), {"links": links})
+def with_links(base: type[StreamMarkdown], prose: Prose) -> type[StreamMarkdown]:
+    """`base`, showing link targets and soft breaks as `prose` says."""
+    return base if prose == base.prose else type(base.__name__, (base,), {"prose": prose})
 
 
 def print_markdown(console: Console, make: Callable[..., Markdown], text: str, parsed: list[Token] | None,

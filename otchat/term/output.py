@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from ..env import Env
-from ..models import Event, TurnResult
+from ..models import PROSE, Event, Prose, TurnResult
 from ..plan import Format
 from ..seams import TurnSink
 from .sinks import JsonlSink, JsonSink, PlainSink
@@ -25,7 +25,7 @@ TYPING_FRAME = 0.04
 
 
 def make_sink(env: Env, format: Format, *, usage: bool = False, verbose: bool = False,
-              links: str = "inline") -> TurnSink:
+              prose: Prose = PROSE) -> TurnSink:
     """The sink for `format` (auto, markdown, plain, json, jsonl) on this Env's streams."""
     fmt = choose_format(format, env.stdout_isatty, env.environ.get("TERM"))
     if fmt == Format.json:
@@ -40,7 +40,7 @@ def make_sink(env: Env, format: Format, *, usage: bool = False, verbose: bool = 
         from .console import console_for
         from .live import MarkdownSink
 
-        return MarkdownSink(console_for(env), clock=env.clock, show_usage=True, echo_off=env.echo_off, links=links,
+        return MarkdownSink(console_for(env), clock=env.clock, show_usage=True, echo_off=env.echo_off, prose=prose,
                             visible=env.stdout_isatty)
 
     return Deferred(markdown)
