@@ -61,6 +61,14 @@ def test_term_dumb_gets_plain_text(server, home):
     assert code == 0 and "## Raw heading" in "\n".join(lines) and b"\x1b[" not in raw
 
 
+def test_term_dumb_shows_the_reasoning_set_apart_before_the_answer(server, home):
+    server.enqueue(Stream(text_chunks("The answer.", 3, reasoning="First this.\nThen that.")))
+    code, lines, raw = run_in_pty(server, home, "hi", env={"TERM": "dumb"})
+    assert code == 0 and b"\x1b[" not in raw
+    start = lines.index("> First this.")
+    assert lines[start:start + 4] == ["> First this.", "> Then that.", "", "The answer."]
+
+
 def test_input_placeholder_with_a_terminal_on_stdin_is_refused(server, home):
     code, lines, _ = run_in_pty(server, home, "translate {input} to French")
     text = "\n".join(lines)

@@ -34,7 +34,7 @@ def make_sink(env: Env, format: Format, *, usage: bool = False, verbose: bool = 
         return JsonlSink(env.stdout)
     if fmt == Format.plain:
         return PlainSink(env.stdout, env.stderr, show_usage=usage, verbose=verbose,
-                         frame=TYPING_FRAME if env.stdout_isatty else 0.0)
+                         frame=TYPING_FRAME if env.stdout_isatty else 0.0, reasoning=env.stdout_isatty)
 
     def markdown() -> TurnSink:
         from .console import console_for

@@ -31,8 +31,11 @@ class PlainSink:
     """Exactly the assistant's text on stdout, written once per network read; the rest on stderr."""
 
     def __init__(self, out: TextIO, err: TextIO, *, show_usage: bool = False, verbose: bool = False,
-                 frame: float = 0.0) -> None:
+                 frame: float = 0.0, reasoning: bool = False) -> None:
         self.out = out
+        # On a terminal that draws no styles (TERM=dumb): the reasoning is shown where other
+        # terminals show it, before the answer, each line marked `> ` and a blank line after.
+        self.reasoning = reasoning
         self.frame = frame  # seconds between network reads worth taking (0: every piece at once)
         self.err = err
         self.show_usage = show_usage
@@ -60,7 +63,12 @@ class PlainSink:
                 self._pending.append(event.text)
             case ReasoningDelta():
                 self._began = True
-                if self.verbose and event.text:
+                if self.reasoning and event.text:
+                    if not self._reasoning:
+                        self.flush()
+                    self.out.write(_quoted(event.text, not self._reasoning or self._reasoning == "\n"))
+                    self._reasoning = event.text[-1]
+                elif self.verbose and event.text:
                     self.err.write(event.text)
                     self._reasoning = event.text[-1]
             case ToolCall():
@@ -86,7 +94,10 @@ class PlainSink:
         self.out.flush()
 
     def _end_reasoning(self) -> None:
-        if self._reasoning != "\n":  # the next line on stderr starts a line of its own
+        if self.reasoning:  # set apart from the answer by a blank line
+            self.out.write("\n" if self._reasoning == "\n" else "\n\n")
+            self.out.flush()
+        elif self._reasoning != "\n":  # the next line on stderr starts a line of its own
             self.err.write("\n")
         self.err.flush()
         self._reasoning = ""
@@ -201,6 +212,15 @@ def visible_event(event: Event) -> Event:
             return replace(event, message=visible(event.message))
         case _:
             return event
+
+
+def _quoted(text: str, line_start: bool) -> str:
+    """Reasoning as plain text set apart: each line it starts marked `> ` (a last newline
+    leaves the next line unmarked until text comes for it)."""
+    body = text.replace("\n", "\n> ")
+    if text.endswith("\n"):
+        body = body[:-2]
+    return ("> " if line_start else "") + body
 
 
 EMPTY = "the reply was empty"
