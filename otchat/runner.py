@@ -101,8 +101,8 @@ class Run:
                                models, message)
         if session.schema is not None:
             return self._schema(message)
-        extract = plan.output.extract
-        sink = self.front.code_sink(extract == "last") if extract else self.front.reply_sink(session.settings.prose)
+        extract, s = plan.output.extract, session.settings
+        sink = self.front.code_sink(extract == "last") if extract else self.front.reply_sink(s.prose, s.model)
         return self.finished(self.send(message, sink))
 
     def turn(self, text: str | None) -> None:
@@ -111,7 +111,7 @@ class Run:
         if session.schema is not None and text is not None:  # /schema: only a reply that matches is shown
             self.survive(lambda: self._schema(text))
             return
-        sink = self.front.reply_sink(session.settings.prose)
+        sink = self.front.reply_sink(session.settings.prose, session.settings.model)
 
         def one() -> None:
             self.finished(finish_turn(self.env, sink, lambda: session.send(text, sink, self.opener)

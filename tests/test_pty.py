@@ -69,6 +69,23 @@ def test_term_dumb_shows_the_reasoning_set_apart_before_the_answer(server, home)
     assert lines[start:start + 4] == ["> First this.", "> Then that.", "", "The answer."]
 
 
+def test_a_silent_server_gets_a_waiting_line_that_the_answer_replaces(server, home):
+    server.enqueue(Stream(text_chunks("Here at last."), first_byte_delay=1.5))
+    code, lines, raw = run_in_pty(server, home, "hi")
+    assert code == 0
+    assert not any("waiting" in line for line in lines)  # replaced: not on the final screen
+    assert "Here at last." in "\n".join(lines)
+    assert re.search(rb"waiting for [\w/.-]+ \xc2\xb7 [01]\.\d+s", raw)
+
+
+def test_a_quick_answer_and_a_pipe_get_no_waiting_line(server, home, otchat):
+    code, lines, raw = run_in_pty(server, home, "hi")
+    assert code == 0 and b"waiting" not in raw
+    server.enqueue(Stream(text_chunks("late"), first_byte_delay=1.0))
+    r = otchat("hi")
+    assert r.stdout == "late\n" and "waiting" not in r.stderr
+
+
 def test_input_placeholder_with_a_terminal_on_stdin_is_refused(server, home):
     code, lines, _ = run_in_pty(server, home, "translate {input} to French")
     text = "\n".join(lines)

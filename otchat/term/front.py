@@ -14,11 +14,11 @@ class TermFront:
         self.env = env
         self.output = output
 
-    def reply_sink(self, prose: Prose) -> TurnSink:
+    def reply_sink(self, prose: Prose, model: str | None = None) -> TurnSink:
         from .output import make_sink
 
         o = self.output
-        return make_sink(self.env, o.format, usage=o.usage, verbose=o.verbose, prose=prose)
+        return make_sink(self.env, o.format, usage=o.usage, verbose=o.verbose, prose=prose, model=model)
 
     def code_sink(self, last: bool) -> TurnSink:
         from .code import CodeSink

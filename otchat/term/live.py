@@ -23,6 +23,7 @@ from rich.text import Text
 from ..models import PROSE, Error, Event, Prose, ReasoningDelta, TextDelta, ToolCall, ToolResult, TurnResult
 from ..text import visible
 from .markdown import PARSER, CommitMarkdown, TailMarkdown, Trimmed, print_markdown, with_links
+from .silence import Silence
 from .sinks import is_empty, tool_result_line, usage_line, visible_event
 
 _FENCES = ("```", "~~~")
@@ -39,8 +40,11 @@ class MarkdownSink:
         echo_off: Callable[[], Callable[[], None]] | None = None,
         prose: Prose = PROSE,
         visible: bool = False,
+        waiting: str | None = None,
     ) -> None:
         self.console = console
+        # A terminal's line while the server is silent before the first token (`waiting`: the model).
+        self._silence = Silence(console, waiting, clock=clock, echo_off=echo_off) if waiting is not None else None
         self.visible = visible  # a terminal: untrusted text is shown with its controls visible
         self.echo_off = echo_off
         self.prose = prose
@@ -52,6 +56,9 @@ class MarkdownSink:
         self._failed = False  # an error ended the turn (its line is printed by the caller)
 
     def handle(self, event: Event) -> None:
+        if self._silence is not None:
+            self._silence.over()
+            self._silence = None
         if self.visible:
             event = visible_event(event)
         if isinstance(event, TextDelta):
@@ -79,12 +86,16 @@ class MarkdownSink:
             self._failed = True
 
     def sent(self) -> None:
-        pass
+        if self._silence is not None:
+            self._silence.start()
 
     def flush(self) -> None:
         self.stream.tick()
 
     def end(self, result: TurnResult) -> None:
+        if self._silence is not None:
+            self._silence.over()
+            self._silence = None
         self.stream.close()
         if self._reasoning:
             self._end_reasoning()

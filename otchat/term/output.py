@@ -25,7 +25,7 @@ TYPING_FRAME = 0.04
 
 
 def make_sink(env: Env, format: Format, *, usage: bool = False, verbose: bool = False,
-              prose: Prose = PROSE) -> TurnSink:
+              prose: Prose = PROSE, model: str | None = None) -> TurnSink:
     """The sink for `format` (auto, markdown, plain, json, jsonl) on this Env's streams."""
     fmt = choose_format(format, env.stdout_isatty, env.environ.get("TERM"))
     if fmt == Format.json:
@@ -41,7 +41,7 @@ def make_sink(env: Env, format: Format, *, usage: bool = False, verbose: bool = 
         from .live import MarkdownSink
 
         return MarkdownSink(console_for(env), clock=env.clock, show_usage=True, echo_off=env.echo_off, prose=prose,
-                            visible=env.stdout_isatty)
+                            visible=env.stdout_isatty, waiting=(model or "") if env.stdout_isatty else None)
 
     return Deferred(markdown)
 
