@@ -113,3 +113,11 @@ def test_the_soft_breaks_key_takes_keep_or_join(tmp_path):
     assert key.default == "keep" and schema.parse_value(key, "join", "soft_breaks") == "join"
     with pytest.raises(ConfigError, match="soft_breaks must be one of"):
         schema.validate({"soft_breaks": "wrap"}, ConfigError)
+
+
+def test_a_live_display_draws_only_characters_whose_width_rich_and_wcwidth_agree_on():
+    from otchat.term.widths import agreed
+
+    assert agreed("plain text, ünïcödé, 日本語") == "plain text, ünïcödé, 日本語"
+    assert agreed("hi 👋🏽 there 👍🏿") == "hi 👋 there 👍"  # the modifiers rich counts 0, terminals 2
+    assert agreed("👨‍👩‍👧 ❤️") == "👨‍👩‍👧 ❤️"  # both count these alike

@@ -86,6 +86,20 @@ def test_a_quick_answer_and_a_pipe_get_no_waiting_line(server, home, otchat):
     assert r.stdout == "late\n" and "waiting" not in r.stderr
 
 
+def test_skin_tone_emoji_never_leave_a_copy_of_the_answer_on_screen(server, home):
+    """rich counts 👋🏽 as 2 cells, a terminal with wcwidth (tmux 3.3a; pyte here) as 4: the live
+    tail's redraws must not move up over fewer lines than the terminal drew."""
+    answer = " ".join(f"wave{n} 👋🏽👋🏽" for n in range(40)) + "\n\nThe end."
+    server.enqueue(Stream(text_chunks(answer, 6), piece_delay=0.004))
+    code, lines, raw = run_in_pty(server, home, "wave", dimensions=(50, 40))
+    assert code == 0
+    # Joined without separators: a word the terminal itself wrapped (rich laid the committed
+    # lines out narrower than they are drawn) still reads whole; a copy would read twice.
+    text = "".join(lines)
+    assert [len(re.findall(rf"wave{n}(?!\d)", text)) for n in range(40)] == [1] * 40, "\n".join(lines)
+    assert text.count("The end.") == 1
+
+
 def test_input_placeholder_with_a_terminal_on_stdin_is_refused(server, home):
     code, lines, _ = run_in_pty(server, home, "translate {input} to French")
     text = "\n".join(lines)

@@ -13,6 +13,7 @@ from rich.text import Text
 from ..models import PROSE, Prose
 from .live import tail_source
 from .markdown import CommitMarkdown, StreamMarkdown, TailMarkdown, Trimmed, with_links
+from .widths import agreed
 
 MIN_WIDTH = 40  # columns each answer needs to sit beside the others
 GAP = 3  # spaces between two columns
@@ -77,7 +78,7 @@ class Layout:
             if isinstance(piece, Text):
                 part = console.render_lines(piece, options, pad=False)
             else:
-                source = piece if keep is None else tail_source(piece, keep - len(lines))
+                source = piece if keep is None else agreed(tail_source(piece, keep - len(lines)))
                 if not source.strip():
                     continue
                 part = console.render_lines(Trimmed(markdown(source)), options, pad=False)

@@ -25,6 +25,7 @@ from ..text import visible
 from .markdown import PARSER, CommitMarkdown, TailMarkdown, Trimmed, print_markdown, with_links
 from .silence import Silence
 from .sinks import is_empty, tool_result_line, usage_line, visible_event
+from .widths import agreed
 
 _FENCES = ("```", "~~~")
 
@@ -329,7 +330,7 @@ class MarkdownStream:
         tail = self._tail
         if not tail.strip():
             return Text("")
-        return Trimmed(self._tail_markdown(tail_source(tail, height)), keep_last=height)
+        return Trimmed(self._tail_markdown(agreed(tail_source(tail, height))), keep_last=height)
 
 
 def _line_offset(text: str, line: int) -> int:
