@@ -207,6 +207,7 @@ class TurnResult:
         }
         if self.reasoning:
             out["reasoning"] = self.reasoning
+        out["latency"] = round(self.elapsed, 3)  # seconds
         return out
 
 

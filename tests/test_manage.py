@@ -35,6 +35,15 @@ def test_set_keeps_comments_and_layout(otchat, config_file):
     assert 'base_url = "http://127.0.0.1:1/v1"  # llama.cpp\nmodel = "llama3"\n' in text
 
 
+def test_set_writes_no_empty_tables(otchat, config_file):
+    assert otchat("config", "set", "mcp.servers.t.command", "mcp-server-time").code == 0
+    assert otchat("config", "set", "profiles.p.model", "m").code == 0
+    text = config_file.read_text()
+    assert "[mcp]" not in text and "[mcp.servers]\n" not in text and "[profiles]" not in text
+    assert '[mcp.servers.t]\ncommand = "mcp-server-time"\n' in text and '[profiles.p]\nmodel = "m"\n' in text
+    assert otchat("config", "get", "mcp.servers.t.command").stdout == "mcp-server-time\n"
+
+
 def test_writes_replace_the_file_atomically(otchat, config_file):
     config_file.write_text(COMMENTED)
     before = os.stat(config_file).st_ino

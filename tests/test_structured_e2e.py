@@ -176,6 +176,9 @@ def test_json_envelope_holds_the_document_and_its_data(otchat, server):
     assert envelope["data"] == json.loads(GOOD)
     assert json.loads(envelope["content"]) == json.loads(GOOD)
     assert envelope["finish_reason"] == "stop"
+    # The keys of every one-shot --json object, latency among them.
+    assert {"id", "model", "content", "tool_calls", "finish_reason", "usage", "latency"} <= set(envelope)
+    assert isinstance(envelope["latency"], float)
 
 
 def show_latest(otchat):

@@ -74,8 +74,9 @@ def set_value(doc: TOMLDocument, parts: list[str], value: JSON) -> None:
     for name in parts[:-1]:
         child = node.get(name)
         if child is None:
-            # [profiles] and [roles] hold only sub-tables: keep them out of the file's text.
-            child = tomlkit.table(is_super_table=name in ("profiles", "roles"))
+            # A table made on the way holds only the next one, for now: no empty [mcp] or
+            # [mcp.servers] header in the file's text (tomlkit writes one once it holds a key).
+            child = tomlkit.table(is_super_table=True)
             node[name] = child
         elif not isinstance(child, dict):
             raise ConfigError(f"{'.'.join(parts[: parts.index(name) + 1])} is not a table")

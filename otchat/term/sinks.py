@@ -146,7 +146,6 @@ def turn_json(result: TurnResult, error: Error | None, model: str | None = None)
     data = result.to_json()
     if model is not None:
         data["model"] = model
-    data["latency"] = round(result.elapsed, 3)
     if result.interrupted:
         data["interrupted"] = True
     if error:
