@@ -92,7 +92,7 @@ ToolChoiceOpt = Annotated[
 ]
 FileOpt = Annotated[
     list[Path] | None,
-    typer.Option("-f", "--file", metavar="PATH", help="Add a text file to the message (repeatable)."),
+    typer.Option("-f", "--file", metavar="PATH", help="Add a text file to the message (- reads stdin; repeatable)."),
 ]
 TemperatureOpt = Annotated[
     float | None,
@@ -288,6 +288,23 @@ def split_models(text: str | None) -> list[str]:
     if not names:
         raise UsageError("--models names no model", hint="try: --models openai/gpt-4o,anthropic/claude-3.7-sonnet")
     return names
+
+
+def files_from(p: RequestOptions) -> list[Path]:
+    """The -f files, checked before anything is read: a URL is refused (otchat fetches nothing), `-` given once."""
+    from .inputs import STDIN
+
+    files = list(p.get("file") or [])
+    for path in files:
+        # the Path has already folded the URL's `//` into `/`
+        scheme, sep, rest = str(path).partition(":/")
+        if sep and scheme.lower() in ("http", "https"):
+            url = f"{scheme}://{rest}"
+            raise UsageError(f"-f takes a local file, not a URL: {url}",
+                             hint=f'download it: curl -sL {url} | otchat -f - "your question"')
+    if files.count(STDIN) > 1:
+        raise UsageError("-f - is given twice; stdin can be read once")
+    return files
 
 
 def resume_from(p: RequestOptions) -> Resume | None:
