@@ -259,7 +259,7 @@ def get_json(env: Env, settings: Settings, url: str, headers: dict[str, str], *,
     """GET one JSON document from the settings' host (the model list), on a transport of its own."""
     transport = make_transport(env, settings, Output(verbose=verbose), timeout=timeout)
     try:
-        return transport.get_json(url, headers)
+        return transport.get_json(url, headers, settings.key_hint)
     finally:
         transport.close()
 

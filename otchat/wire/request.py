@@ -35,7 +35,8 @@ def build(settings: Settings, messages: list[dict[str, Any]]) -> ChatRequest:
     body.update(settings.options)
     accept = "text/event-stream" if body.get("stream") else "application/json"
     headers = {"Content-Type": "application/json", **auth_headers(settings, accept)}
-    return ChatRequest(url=f"{settings.base_url}/chat/completions", headers=headers, body=body)
+    return ChatRequest(url=f"{settings.base_url}/chat/completions", headers=headers, body=body,
+                       key_hint=settings.key_hint)
 
 
 def auth_headers(settings: Settings, accept: str = "application/json") -> dict[str, str]:
