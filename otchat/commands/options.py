@@ -49,6 +49,7 @@ class RequestOptions(TypedDict, total=False):
     no_log: bool
     mcp: list[str] | None
     mcp_command: list[str] | None
+    no_mcp: bool
     yes: bool
     max_tool_rounds: int | None
     usage: bool
@@ -136,6 +137,9 @@ McpCommandOpt = Annotated[
     list[str] | None,
     typer.Option("--mcp-command", metavar="[NAME=]CMD ARGS", help="Run a local stdio MCP server (repeatable)."),
 ]
+NoMcpOpt = Annotated[
+    bool, typer.Option("--no-mcp", help="Start none of the MCP servers config.toml enables, for this run.")
+]
 YesOpt = Annotated[bool, typer.Option("-y", "--yes", help="Run local MCP tools without asking.")]
 MaxRoundsOpt = Annotated[
     int | None,
@@ -204,6 +208,7 @@ REQUEST_OPTIONS: tuple[inspect.Parameter, ...] = (
     _shared("no_log", NoLogOpt, False),
     _shared("mcp", McpOpt, None),
     _shared("mcp_command", McpCommandOpt, None),
+    _shared("no_mcp", NoMcpOpt, False),
     _shared("yes", YesOpt, False),
     _shared("max_tool_rounds", MaxRoundsOpt, None),
     _shared("usage", UsageOpt, False),
@@ -275,6 +280,7 @@ def flags_from(given: RequestOptions, also: list[str] | None = None) -> Flags:
         no_log=p["no_log"],
         mcp=list(p["mcp"] or []),
         mcp_commands=list(p["mcp_command"] or []),
+        no_mcp=p["no_mcp"],
         yes=p["yes"],
         max_tool_rounds=p["max_tool_rounds"],
     )

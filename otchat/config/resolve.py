@@ -48,6 +48,7 @@ class Flags:
     no_log: bool = False
     mcp: list[str] = field(default_factory=list)
     mcp_commands: list[str] = field(default_factory=list)
+    no_mcp: bool = False  # none of the configured servers (--mcp-command ones still run)
     yes: bool = False
     max_tool_rounds: int | None = None
     # Several models at once (`-m` repeated, `--models`): the names as given, first = `model`.
@@ -355,8 +356,10 @@ def check_environ(environ: Mapping[str, str]) -> None:
 
 
 def _mcp_servers(flags: Flags, file: Mapping[str, JSON]) -> list[ServerSpec]:
-    """Configured servers that are enabled or named with --mcp, then --mcp-command ones."""
-    configured = file.get("mcp", {}).get("servers", {})
+    """Configured servers that are enabled or named with --mcp (none with --no-mcp), then --mcp-command ones."""
+    if flags.no_mcp and flags.mcp:
+        raise UsageError("--no-mcp and --mcp contradict each other")
+    configured = {} if flags.no_mcp else file.get("mcp", {}).get("servers", {})
     if not configured and not flags.mcp and not flags.mcp_commands:
         return []
     from ..mcp.specs import parse_command, specs_from_config
