@@ -78,3 +78,9 @@ def test_file_dash_in_chat_is_refused_as_chat_reads_its_messages_from_stdin(otch
 def test_file_dash_twice_is_refused(otchat, server):
     r = otchat("-f", "-", "-f", "-", "compare", input="x", expect=2)
     assert "-f -" in one_line(r) and server.requests == []
+
+
+@pytest.mark.parametrize("request_words", [[""], ["  "]])
+def test_cmd_with_a_request_of_only_whitespace_is_refused_like_none(otchat, server, request_words):
+    r = otchat("cmd", *request_words, expect=2)
+    assert one_line(r).startswith("otchat: error: no request given") and server.requests == []

@@ -50,7 +50,8 @@ def cmd(
     from ..term.front import TermFront
 
     env = env_of(ctx)
-    if not words:
+    asked = " ".join(words or [])
+    if not asked.strip():
         raise UsageError("no request given", hint='try: otchat cmd "find files over 100 MB here"')
     shell = shell_name(env.environ)
     # [roles.cmd] when no --role is given; -s, else the role's, else the built-in system prompt
@@ -59,7 +60,7 @@ def cmd(
     plan = Plan(flags_from(request), output, files=files_from(request), mode=mode)
     check(plan, "cmd")
     with Run(env, plan, TermFront(env, output), approve=refuse) as run:
-        message = _message(env, run.settings, " ".join(words), plan.files)
+        message = _message(env, run.settings, asked, plan.files)
         run.start()
         if dry_run:
             return run.answer(message)
