@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated, Unpack
 
 import typer
@@ -30,7 +29,9 @@ def chat(
     output = Output(format=format, usage=request["usage"], verbose=request["verbose"])
     plan = Plan(flags_from(request), output, resume_from(request), files=files_from(request))
     check(plan, "chat")
-    if Path("-") in plan.files:
+    from .inputs import STDIN
+
+    if STDIN in plan.files:
         raise UsageError("-f - is for one-shot prompts and otchat cmd: otchat chat reads its messages from stdin",
                          hint="name a file")
     return chat_in(env, plan, " ".join(first) if first else None, multiline=multiline)
