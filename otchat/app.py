@@ -7,7 +7,7 @@ Imports here stay light: `--help` and shell completion load this module on every
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
 
 import click
@@ -15,7 +15,7 @@ import typer
 from typer.core import TyperCommand, TyperGroup
 
 from .commands import ask
-from .commands.group import CommandGroup, closest, env_of
+from .commands.group import CommandGroup, env_of
 from .commands.options import TRACEBACK, VersionOpt
 from .env import Env, silence
 from .errors import ExitCode, OtchatError, Terminated, exit_status_summary
@@ -25,10 +25,6 @@ if TYPE_CHECKING:
 
 ONESHOT = "__oneshot__"  # the hidden default command; nobody types this name
 GROUP_FLAGS = ("--help", "-h", "--version")
-
-# How close a first word must be to a command name before it is taken for a mistyped
-# command rather than the start of a prompt (difflib's ratio; "histroy" scores 0.86).
-TYPO_CUTOFF = 0.8
 
 
 class OtchatGroup(CommandGroup):
@@ -66,23 +62,29 @@ class OtchatGroup(CommandGroup):
         """A near miss of a command, alone or before one of its subcommands, is not a prompt.
 
         `otchat histroy list` would otherwise be sent (and billed) as a question; anything
-        less certain (`otchat story about a dragon`) stays a prompt.
+        less certain (`otchat story about a dragon`, `otchat cat`) stays a prompt
+        (commands/typos.py says which is which).
         """
+        from .commands.typos import mistyped
+
         word = args[0]
         if word.startswith("-") or any(c.isspace() for c in word):
             return
-        match = closest(word, self.visible(), TYPO_CUTOFF)
-        if match is None:
-            return
-        command = self.commands[match]
-        subcommands = command.commands if isinstance(command, TyperGroup) else {}
-        if len(args) == 1 or args[1] in subcommands:
+        if len(args) == 1:
+            match = mistyped(word, self.visible())
+        else:
+            match = mistyped(word, [name for name in self.visible() if args[1] in self.subcommands(name)], alone=False)
+        if match is not None:
             import shlex
 
             from .errors import UsageError
 
             raise UsageError(f"unknown command {word!r}; did you mean {match!r}?",
                              hint=f"to send it as a prompt: otchat {shlex.join([*(before or []), '--', *args])}")
+
+    def subcommands(self, name: str) -> Mapping[str, click.Command]:
+        command = self.commands[name]
+        return command.commands if isinstance(command, TyperGroup) else {}
 
     def shell_complete(self, ctx: click.Context, incomplete: str) -> list[CompletionItem]:
         """The first word completes to commands, and to the one-shot command's options."""
@@ -177,8 +179,11 @@ def oneshot(args: list[str]) -> bool:
     word = args[0] if args else ""
     if word in COMMANDS or word in GROUPS:
         return False
-    return not word or word.startswith("-") or any(c.isspace() for c in word) or \
-        closest(word, [*COMMANDS, *GROUPS], TYPO_CUTOFF) is None
+    if not word or word.startswith("-") or any(c.isspace() for c in word):
+        return True
+    from .commands.typos import mistyped
+
+    return mistyped(word, [*COMMANDS, *GROUPS], alone=len(args) == 1) is None
 
 
 def _boundary(ctx: click.Context, call: Callable[[], int | None]) -> int:
@@ -230,11 +235,16 @@ def run(args: list[str], env: Env | None = None) -> int:
     except OtchatError as exc:  # refused while parsing (a mistyped command)
         env.error(exc.line())
         return exc.exit_code
+    except click.exceptions.NoArgsIsHelpError as exc:  # a group alone (`otchat history`) asks for its help
+        env.out(exc.ctx.get_help())
+        return ExitCode.OK
     except Exception as exc:
         # Click's usage errors (bad option, missing value) carry their own exit code.
         if not hasattr(exc, "format_message") or not hasattr(exc, "exit_code"):
             raise
-        env.error(f"{exc.format_message()} (see {help_path(getattr(exc, 'ctx', None))} --help)")
+        # One line, whatever click made of it ("Choose from:\n\tbash,\n\tzsh,...").
+        message = " ".join(line.strip() for line in exc.format_message().splitlines())
+        env.error(f"{message} (see {help_path(getattr(exc, 'ctx', None))} --help)")
         return int(exc.exit_code)
     return result if isinstance(result, int) else 0
 

@@ -31,6 +31,7 @@ class ChatRequest:
     url: str
     headers: dict[str, str]
     body: dict[str, Any]
+    key_hint: str | None = None  # the hint of a rejected key (401/403): where the key came from
 
 
 @dataclass(slots=True)

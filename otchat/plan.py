@@ -136,7 +136,8 @@ def check_resolved(plan: Plan, settings: Settings) -> None:
     if plan.compares and settings.mcp_servers:
         raise UsageError("several models at once cannot use local MCP servers yet (approving their tool calls"
                          " across answers that arrive together is not designed)",
-                         hint="leave out --mcp/--mcp-command or disable the servers, or ask one model")
+                         hint="add --no-mcp to leave config.toml's servers out, leave out --mcp/--mcp-command,"
+                         " or ask one model")
 
 
 def check_started(plan: Plan, schema: JSONObject | None) -> None:

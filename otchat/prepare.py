@@ -63,10 +63,11 @@ def prepare(env: Env, flags: Flags, *, need_key: bool = True, resume: Resume | N
 
 def with_key(env: Env, settings: Settings, *, need_key: bool = True) -> Settings:
     """`settings` with the key its host may get (see the module's docstring), kept out of all output."""
-    from .config.keys import find_key
+    from .config.keys import find_key, rejected_hint
 
     found = find_key(settings, env.environ, env.config_dir, run_command=need_key)
-    settings = dataclasses.replace(settings, api_key=found.value, key_note=found.withheld)
+    settings = dataclasses.replace(settings, api_key=found.value, key_note=found.withheld,
+                                   key_hint=rejected_hint(found, settings.profile))
     if found.value:
         env.secrets.add(found.value)
     env.secrets.update(value for name, value in settings.headers.items() if is_secret_header(name))

@@ -43,6 +43,7 @@ class Run:
         self._closing = contextlib.ExitStack()
         self._session: Session | None = None
         self._opener: Transports | None = None
+        self.failed: int = ExitCode.OK  # the exit code of the last turn that failed (`survive`)
 
     @property
     def settings(self) -> Settings:
@@ -106,16 +107,17 @@ class Run:
         return self.finished(self.send(message, sink))
 
     def turn(self, text: str | None) -> None:
-        """A REPL turn (None: /continue the last reply): errors and Ctrl-C end it, never the session."""
+        """A REPL turn (None: /continue the last reply): errors and Ctrl-C end it, never the session
+        (a failed one's exit code is kept in `failed`)."""
         session = self.session
         if session.schema is not None and text is not None:  # /schema: only a reply that matches is shown
             self.survive(lambda: self._schema(text))
             return
         sink = self.front.reply_sink(session.settings.prose, session.settings.model)
 
-        def one() -> None:
-            self.finished(finish_turn(self.env, sink, lambda: session.send(text, sink, self.opener)
-                                      if text is not None else session.go_on(sink, self.opener)))
+        def one() -> int:
+            return self.finished(finish_turn(self.env, sink, lambda: session.send(text, sink, self.opener)
+                                             if text is not None else session.go_on(sink, self.opener)))
 
         self.survive(one)
 
@@ -135,15 +137,22 @@ class Run:
         """A warning for a reply that stopped early; the exit code it earns."""
         return check_finish(self.env, result, self.session.settings)
 
-    def survive(self, action: Callable[[], object], interrupted: Callable[[], None] | None = None) -> None:
-        """Run `action`; an error is printed and Ctrl-C ends only it (`interrupted` says so)."""
+    def survive(self, action: Callable[[], object], interrupted: Callable[[], None] | None = None) -> int:
+        """Run `action`; an error is printed and Ctrl-C ends only it (`interrupted` says so). The
+        exit code it earns (what it returns, when an int), kept in `failed` when not 0."""
         try:
-            action()
+            done = action()
+            code = done if isinstance(done, int) else ExitCode.OK
         except OtchatError as exc:
             self.env.error(exc.line())
+            code = exc.exit_code
         except KeyboardInterrupt:
             if interrupted is not None:
                 interrupted()
+            code = ExitCode.INTERRUPTED
+        if code != ExitCode.OK:
+            self.failed = code
+        return code
 
     def _regenerate(self) -> str:
         conversation = self.session.conversation
@@ -250,7 +259,7 @@ def get_json(env: Env, settings: Settings, url: str, headers: dict[str, str], *,
     """GET one JSON document from the settings' host (the model list), on a transport of its own."""
     transport = make_transport(env, settings, Output(verbose=verbose), timeout=timeout)
     try:
-        return transport.get_json(url, headers)
+        return transport.get_json(url, headers, settings.key_hint)
     finally:
         transport.close()
 

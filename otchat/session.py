@@ -66,7 +66,7 @@ class Session:
         if key_route(base) != key_route(self._base):  # another host or profile: its own key
             base = with_key(self.env, base, need_key=setup.need_key)
         else:
-            base = dataclasses.replace(base, key_note=self._base.key_note)
+            base = dataclasses.replace(base, key_note=self._base.key_note, key_hint=self._base.key_hint)
         self._base = base
         self.setup = dataclasses.replace(setup, flags=flags, settings=base)
         self.settings = self._complete()

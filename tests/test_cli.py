@@ -120,6 +120,53 @@ def test_prompts_that_only_resemble_a_command_are_sent(tmp_path, args, sent):
     assert bodies[0]["messages"] == [{"role": "user", "content": sent}]
 
 
+# Short names are caught by the slips a typist makes that make no word (two neighbouring letters
+# swapped, one doubled); any one edit of a name is caught before one of its subcommands. A word
+# one edit from a short name alone is often a word (cat, that, map) and stays a prompt.
+
+@pytest.mark.parametrize("args, meant", [
+    (["caht"], "chat"), (["hcat"], "chat"), (["chta"], "chat"), (["chatt"], "chat"), (["cchat"], "chat"),
+    (["cdm"], "cmd"), (["mcd"], "cmd"), (["cmmd"], "cmd"),
+    (["mpc"], "mcp"), (["cmp"], "mcp"), (["mcpp"], "mcp"), (["uath"], "auth"), (["atuh"], "auth"),
+    (["mpc", "list"], "mcp"), (["mc", "tools"], "mcp"), (["ath", "status"], "auth"), (["auht", "login"], "auth"),
+    (["mcps", "list"], "mcp"), (["modles"], "models"),
+])
+def test_slips_of_short_command_names_are_refused(tmp_path, args, meant):
+    bodies = []
+    env = make_env(transport=recording_transport(bodies), home=tmp_path)
+    assert run(args, env) == 2, env.stderr.getvalue()
+    assert bodies == [] and env.stdout.getvalue() == ""
+    assert env.stderr.getvalue().startswith(f"otchat: error: unknown command {args[0]!r}; did you mean {meant!r}? ")
+
+
+@pytest.mark.parametrize("args", [
+    ["hello"], ["cat"], ["hat"], ["that"], ["what"], ["chats"], ["cheat"], ["chart"], ["char"],
+    ["map"], ["cod"], ["math"], ["bath"], ["cat", "list"], ["caht", "with", "me"], ["mpc", "of", "rome"],
+])
+def test_one_word_prompts_near_a_short_command_name_are_sent(tmp_path, args):
+    bodies = []
+    env = make_env(transport=recording_transport(bodies), home=tmp_path)
+    assert run(args, env) == 0, env.stderr.getvalue()
+    assert bodies[0]["messages"] == [{"role": "user", "content": " ".join(args)}]
+
+
+@pytest.mark.parametrize("group", ["history", "config", "auth", "mcp"])
+def test_a_group_alone_prints_its_help(tmp_path, group):
+    env = make_env(home=tmp_path)
+    assert run([group], env) == 0
+    assert env.stdout.getvalue().startswith(f"Usage: otchat {group} [OPTIONS] COMMAND [ARGS]...")
+    assert "Commands:" in env.stdout.getvalue() and env.stderr.getvalue() == ""
+
+
+@pytest.mark.parametrize("command", ["completion", "shell-integration"])
+def test_a_command_missing_its_shell_names_the_shells_in_one_line(tmp_path, command):
+    env = make_env(home=tmp_path)
+    assert run([command], env) == 2
+    err = env.stderr.getvalue()
+    assert err.startswith("otchat: error: ") and err.count("\n") == 1 and "\t" not in err
+    assert all(shell in err for shell in ("bash", "zsh", "fish")) and env.stdout.getvalue() == ""
+
+
 # Usage errors say things once and point at the help of the command that failed.
 
 def test_an_unknown_subcommand_gets_one_suggestion_and_its_groups_help(tmp_path):

@@ -121,6 +121,43 @@ def test_what_one_model_at_a_time_does_refuses_several(otchat, server, args):
     assert "several" in r.stderr and posted(server) == []
 
 
+def configure_a_server(home):
+    import sys
+    from pathlib import Path
+
+    server_py = Path(__file__).with_name("mcp_testserver.py")
+    (home / "config" / "config.toml").write_text(
+        f'[mcp.servers.t]\ncommand = "{sys.executable}"\nargs = ["{server_py}"]\n')
+
+
+def test_several_models_with_configured_servers_are_refused_naming_no_mcp(otchat, server, home):
+    configure_a_server(home)
+    r = otchat("-m", "a/one", "-m", "b/two", "hi", expect=2)
+    assert len(r.stderr.splitlines()) == 1 and "--no-mcp" in r.stderr and posted(server) == []
+
+
+def test_no_mcp_turns_the_configured_servers_off_for_several_models(otchat, server, home):
+    configure_a_server(home)
+    r = otchat("-m", "a/one", "-m", "b/two", "--no-mcp", "hi")
+    assert r.stderr == "" and sorted(req.body["model"] for req in posted(server)) == ["a/one", "b/two"]
+    assert all("tools" not in req.body for req in posted(server))
+
+
+@pytest.mark.parametrize("args", [["--no-mcp", "hi"], ["chat", "--no-mcp"], ["cmd", "--no-mcp", "list files"]])
+def test_no_mcp_turns_the_configured_servers_off_for_one_run(otchat, server, home, args):
+    configure_a_server(home)
+    assert otchat("hi").code == 0  # the server is on: its tools are declared
+    assert any(tool["function"]["name"] == "t__echo" for tool in server.last_body["tools"])
+    otchat(*args, input="hi\n")
+    assert "tools" not in server.last_body
+
+
+def test_no_mcp_and_mcp_contradict_each_other(otchat, server, home):
+    configure_a_server(home)
+    r = otchat("--no-mcp", "--mcp", "t", "hi", expect=2)
+    assert "--no-mcp" in r.stderr and "--mcp" in r.stderr and posted(server) == []
+
+
 def test_the_answers_are_siblings_and_c_continues_the_first_models_branch(otchat, server, home):
     server.per_model["a/one"] = ["from one"]
     server.per_model["b/two"] = ["from two"]

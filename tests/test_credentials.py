@@ -233,6 +233,62 @@ def test_each_key_goes_only_to_its_host(otchat, server, llama, home):
     assert all(LLAMA_KEY not in str(q.headers) and BARE_KEY not in str(q.headers) for q in server.requests)
 
 
+# A rejected key: the hint names where the key came from -------------------------------------
+
+
+def rejected(server):
+    from tests.fakeserver import error
+
+    server.enqueue(error(401, {"error": {"message": "invalid api key"}}))
+
+
+def test_a_rejected_key_from_the_environment_is_named_by_its_variable(otchat, server):
+    rejected(server)
+    r = otchat("hi", expect=3)
+    assert r.stderr == "otchat: error: 401 Unauthorized: invalid api key (check the key in $OPENTOOLS_API_KEY)\n"
+
+
+def test_a_rejected_stored_key_names_the_credentials_file(otchat, server, home):
+    assert otchat("auth", "login", input=KEY, key=None).code == 0
+    rejected(server)
+    r = otchat("hi", key=None, expect=3)
+    path = home / "config" / "credentials"
+    assert r.stderr == f"otchat: error: 401 Unauthorized: invalid api key (check the key in credentials file {path};" \
+                       " otchat auth login replaces it)\n"
+    assert "OPENTOOLS_API_KEY" not in r.stderr
+
+
+def test_a_rejected_profile_key_names_its_variable_and_the_profile(otchat, server, llama, home):
+    (home / "config" / "config.toml").write_text(
+        f'[profiles.llama]\nbase_url = "{llama.url}"\napi_key_env = "LLAMA_KEY"\n')
+    rejected(llama)
+    r = otchat("--profile", "llama", "hi", env={"LLAMA_KEY": LLAMA_KEY}, expect=3)
+    assert r.stderr == ("otchat: error: 401 Unauthorized: invalid api key"
+                        " (check the key in $LLAMA_KEY (api_key_env of profile 'llama'))\n")
+
+
+def test_a_rejected_key_listing_models_names_where_it_came_from(tmp_path):
+    import httpx
+
+    from otchat.app import run
+    from tests.conftest import make_env
+
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config" / "config.toml").write_text(
+        '[profiles.llama]\nbase_url = "http://llama.test/v1"\napi_key_env = "LLAMA_KEY"\n')
+    env = make_env(home=tmp_path, environ={"LLAMA_KEY": LLAMA_KEY},
+                   transport=httpx.MockTransport(lambda request: httpx.Response(401, json={"error": "no"})))
+    assert run(["--profile", "llama", "models", "--refresh"], env) == 3
+    assert env.stderr.getvalue().endswith(" (check the key in $LLAMA_KEY (api_key_env of profile 'llama'))\n")
+
+
+def test_a_rejection_when_no_key_was_sent_says_so(otchat, llama, home):
+    (home / "config" / "config.toml").write_text(f'[profiles.bare]\nbase_url = "{llama.url}"\n')
+    rejected(llama)
+    r = otchat("--profile", "bare", "hi", expect=3)
+    assert "401" in r.stderr and "no API key was sent" in r.stderr and "OPENTOOLS_API_KEY" not in r.stderr
+
+
 def test_auth_status_shows_the_source_a_run_would_use(otchat, server, llama, home):
     write_config(home, server, llama)
     assert otchat("auth", "login", input=KEY, key=None).code == 0

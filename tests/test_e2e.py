@@ -247,6 +247,14 @@ def test_exit_3_broken_config_names_path_and_line(otchat, home):
     assert path.read_text() == 'model = "x"\n[oops\n'
 
 
+@pytest.mark.parametrize("args", [["hi"], ["--dry-run", "hi"], ["chat"], ["models"]])
+def test_exit_3_base_url_variable_without_a_scheme_names_the_variable(otchat, server, args):
+    r = otchat(*args, input="hi\n", env={"OTCHAT_BASE_URL": "127.0.0.1:8080/v1"}, expect=3)
+    line = one_line(r)
+    assert "OTCHAT_BASE_URL" in line and "'127.0.0.1:8080/v1'" in line and "http://" in line
+    assert server.requests == [] and r.stdout == ""
+
+
 @pytest.mark.parametrize("status", [401, 403])
 def test_exit_3_rejected_key_never_echoes_it(otchat, server, status):
     server.enqueue(error(status, {"error": {"message": f"Incorrect API key provided: {KEY}"}}))

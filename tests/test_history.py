@@ -371,7 +371,7 @@ def test_retry_in_a_resumed_conversation_replaces_the_stored_answer(otchat, home
 
 def test_a_question_that_got_no_reply_is_not_continued(otchat, home, server):
     server.enqueue(error(400, {"error": {"message": "nope"}}))
-    otchat("chat", input="unanswered\nanswered\n")
+    otchat("chat", input="unanswered\nanswered\n", expect=4)  # a script: the failed message's status
     otchat("-c", "next")
     assert contents(server.last_body) == ["answered", "You said: answered", "next"]
     assert rows(home, "SELECT content, hidden FROM messages ORDER BY id")[0] == ("unanswered", 1)

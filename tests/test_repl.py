@@ -212,3 +212,27 @@ def test_a_conversation_after_clear_keeps_the_schema_in_the_log(tmp_path):
     with Store.open(tmp_path / "data") as store:
         schemas = [schema_of(store, c.id) for c in store.conversations(10)]
     assert len(schemas) == 2 and all(s is not None and s["required"] == ["name"] for s in schemas)
+
+
+# Fed from a pipe, the REPL is a script: a message that fails sets the exit status.
+
+def test_chat_from_a_pipe_with_the_server_down_exits_with_the_network_failure(otchat):
+    r = otchat("chat", "--retries", "0", input="hi\nthere\n", env={"OTCHAT_BASE_URL": "http://127.0.0.1:9/v1"},
+               expect=6)
+    assert r.stderr.count("otchat: error: ") == 2
+
+
+def test_chat_from_a_pipe_exits_with_the_last_failed_messages_code(otchat, server):
+    from tests.fakeserver import error
+
+    server.enqueue(error(400, {"error": {"message": "bad one"}}))
+    server.answer("fine")
+    server.enqueue(error(401, {"error": {"message": "who are you"}}))
+    server.answer("fine again")
+    r = otchat("chat", input="one\ntwo\nthree\nfour\n", expect=3)
+    assert r.stdout == "fine\nfine again\n" and len(server.requests) == 4
+
+
+def test_chat_from_a_pipe_exits_0_when_only_a_slash_command_fails(otchat, server):
+    r = otchat("chat", input="hi\n/rewind x\n")
+    assert "otchat: " in r.stderr

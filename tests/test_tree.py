@@ -81,7 +81,7 @@ def test_retry_right_after_clear_has_nothing_to_retry(otchat, server):
 
 def test_a_failed_retry_changes_nothing(otchat, home, server):
     server.enqueue(Stream(text_chunks("the old answer")), error(500, {"error": {"message": "down"}}))
-    otchat("chat", "--retries", "0", input="a question\n/retry\n")
+    otchat("chat", "--retries", "0", input="a question\n/retry\n", expect=5)  # a script: the failed retry's status
     otchat("-c", "next")
     assert contents(server.last_body) == ["a question", "the old answer", "next"]
 

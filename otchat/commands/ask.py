@@ -13,7 +13,15 @@ from ..errors import UsageError
 from ..plan import Format, NoSchema, Output, Plan, Schema, check, output_format, schema_spec
 from ..shell import values
 from .group import env_of
-from .options import RequestOptions, VersionOpt, flags_from, resume_from, split_models, with_request_options
+from .options import (
+    RequestOptions,
+    VersionOpt,
+    files_from,
+    flags_from,
+    resume_from,
+    split_models,
+    with_request_options,
+)
 
 if TYPE_CHECKING:
     from ..config.resolve import Settings
@@ -69,7 +77,7 @@ def ask(
                     extract="last" if extract_last else "all" if extract else None)
     flags = flags_from(request, split_models(models))
     plan = Plan(flags, output, resume_from(request), schema=schema_from(schema, schema_multi),
-                schema_retries=schema_retries, regenerate=regenerate, files=list(request["file"] or []))
+                schema_retries=schema_retries, regenerate=regenerate, files=files_from(request))
     words = list(prompt or [])
     chat = not regenerate and not words and not plan.files and env.stdin_isatty and not dry_run
     check(plan, "repl" if chat else "one-shot", words)
@@ -107,10 +115,10 @@ def one_shot(env: Env, plan: Plan, words: list[str]) -> int:
 def _message(env: Env, settings: Settings, prompt: str, files: list[Path]) -> str:
     """The user's message: the prompt, -f files and piped stdin."""
     from ..wire import request
-    from .inputs import read_stdin, read_text_file
+    from .inputs import read_inputs
 
-    piped = read_stdin(env, settings.max_input_bytes)
-    blocks = [read_text_file(path, settings.max_input_bytes) for path in files]
+    prompt = prompt if prompt.strip() else ""  # a prompt of only whitespace is none
+    blocks, piped = read_inputs(env, prompt, files, settings.max_input_bytes)
     if not prompt and piped is None and not blocks:
         raise UsageError('no prompt given', hint='try: otchat "your question", or pipe text in')
     return request.compose_user_message(prompt, blocks, piped)

@@ -7,9 +7,10 @@ from typing import Annotated, Unpack
 import typer
 
 from ..env import Env
+from ..errors import UsageError
 from ..plan import Format, Output, Plan, check
 from .group import env_of
-from .options import RequestOptions, flags_from, resume_from, with_request_options
+from .options import RequestOptions, files_from, flags_from, resume_from, with_request_options
 
 
 @with_request_options
@@ -26,8 +27,13 @@ def chat(
     """Chat interactively (one message per line when stdin is not a terminal)."""
     env = env_of(ctx)
     output = Output(format=format, usage=request["usage"], verbose=request["verbose"])
-    plan = Plan(flags_from(request), output, resume_from(request), files=list(request["file"] or []))
+    plan = Plan(flags_from(request), output, resume_from(request), files=files_from(request))
     check(plan, "chat")
+    from .inputs import STDIN
+
+    if STDIN in plan.files:
+        raise UsageError("-f - is for one-shot prompts and otchat cmd: otchat chat reads its messages from stdin",
+                         hint="name a file")
     return chat_in(env, plan, " ".join(first) if first else None, multiline=multiline)
 
 

@@ -11,7 +11,7 @@ import typer
 from ..env import Env
 from ..errors import ExitCode, OtchatError, UsageError
 from .group import env_of
-from .options import RequestOptions, flags_from, request_options_without
+from .options import RequestOptions, files_from, flags_from, request_options_without
 
 if TYPE_CHECKING:
     from ..config.resolve import Settings
@@ -50,16 +50,17 @@ def cmd(
     from ..term.front import TermFront
 
     env = env_of(ctx)
-    if not words:
+    asked = " ".join(words or [])
+    if not asked.strip():
         raise UsageError("no request given", hint='try: otchat cmd "find files over 100 MB here"')
     shell = shell_name(env.environ)
     # [roles.cmd] when no --role is given; -s, else the role's, else the built-in system prompt
     mode = Mode(role=ROLE, system=command_system_prompt(shell, os_name()))
     output = Output(usage=request["usage"], verbose=request["verbose"], dry_run=dry_run)
-    plan = Plan(flags_from(request), output, files=list(request["file"] or []), mode=mode)
+    plan = Plan(flags_from(request), output, files=files_from(request), mode=mode)
     check(plan, "cmd")
     with Run(env, plan, TermFront(env, output), approve=refuse) as run:
-        message = _message(env, run.settings, " ".join(words), plan.files)
+        message = _message(env, run.settings, asked, plan.files)
         run.start()
         if dry_run:
             return run.answer(message)
@@ -74,10 +75,9 @@ def cmd(
 def _message(env: Env, settings: Settings, words: str, files: list[Path]) -> str:
     """The request, with the -f files and piped stdin as its context."""
     from ..wire.request import compose_user_message
-    from .inputs import read_stdin, read_text_file
+    from .inputs import read_inputs
 
-    piped = read_stdin(env, settings.max_input_bytes)
-    blocks = [read_text_file(path, settings.max_input_bytes) for path in files]
+    blocks, piped = read_inputs(env, words, files, settings.max_input_bytes)
     return compose_user_message(words, blocks, piped)
 
 

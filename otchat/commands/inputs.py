@@ -4,28 +4,51 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from ..env import Env
 from ..errors import UsageError
 from ..wire import request
+
+STDIN = Path("-")  # `-f -`
+STDIN_NAME = "stdin"  # what heads the block `-f -` makes of stdin
+
+
+def read_inputs(env: Env, prompt: str, files: list[Path], limit: int) -> tuple[list[tuple[str, str]], str | None]:
+    """The -f files as (name, text) and the piped input to join to `prompt`; with `-f -` stdin is
+    one of the files, so none is piped in besides."""
+    if STDIN not in files:
+        piped = read_stdin(env, limit)
+        return [read_text_file(path, limit) for path in files], piped
+    if request.place_input(prompt, "")[1]:
+        raise UsageError("-f - and {input} both take stdin", hint="give one of them")
+    if env.stdin is None or env.stdin_isatty:
+        raise UsageError("-f - reads stdin, and stdin is a terminal", hint="pipe text in, or name a file")
+    stdin = env.stdin
+    return [(STDIN_NAME, _read_piped(stdin, limit)) if path == STDIN else read_text_file(path, limit)
+            for path in files], None
 
 
 def read_stdin(env: Env, limit: int) -> str | None:
     """Piped input as text, or None; never waits on a terminal, refuses input above `limit`."""
     if env.stdin is None or env.stdin_isatty:
         return None
-    data = env.stdin.read(limit + 1)
+    text = _read_piped(env.stdin, limit)
+    return text if text.strip() else None
+
+
+def _read_piped(stdin: BinaryIO, limit: int) -> str:
+    """All of piped stdin as text, refused above `limit` bytes before it is all read."""
+    data = stdin.read(limit + 1)
     if len(data) > limit:
         raise UsageError(
             f"stdin is larger than max_input_bytes ({_size(limit)}, about {limit // 4:,} tokens)",
             hint="send less, or raise max_input_bytes in config.toml",
         )
     try:
-        text = data.decode("utf-8")
+        return data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise UsageError(f"stdin is not UTF-8 text (invalid byte at offset {exc.start})") from None
-    return text if text.strip() else None
 
 
 def read_text_file(path: Path, limit: int) -> tuple[str, str]:

@@ -49,6 +49,7 @@ class RequestOptions(TypedDict, total=False):
     no_log: bool
     mcp: list[str] | None
     mcp_command: list[str] | None
+    no_mcp: bool
     yes: bool
     max_tool_rounds: int | None
     usage: bool
@@ -92,7 +93,7 @@ ToolChoiceOpt = Annotated[
 ]
 FileOpt = Annotated[
     list[Path] | None,
-    typer.Option("-f", "--file", metavar="PATH", help="Add a text file to the message (repeatable)."),
+    typer.Option("-f", "--file", metavar="PATH", help="Add a text file to the message (- reads stdin; repeatable)."),
 ]
 TemperatureOpt = Annotated[
     float | None,
@@ -135,6 +136,9 @@ McpOpt = Annotated[
 McpCommandOpt = Annotated[
     list[str] | None,
     typer.Option("--mcp-command", metavar="[NAME=]CMD ARGS", help="Run a local stdio MCP server (repeatable)."),
+]
+NoMcpOpt = Annotated[
+    bool, typer.Option("--no-mcp", help="Start none of the MCP servers config.toml enables, for this run.")
 ]
 YesOpt = Annotated[bool, typer.Option("-y", "--yes", help="Run local MCP tools without asking.")]
 MaxRoundsOpt = Annotated[
@@ -204,6 +208,7 @@ REQUEST_OPTIONS: tuple[inspect.Parameter, ...] = (
     _shared("no_log", NoLogOpt, False),
     _shared("mcp", McpOpt, None),
     _shared("mcp_command", McpCommandOpt, None),
+    _shared("no_mcp", NoMcpOpt, False),
     _shared("yes", YesOpt, False),
     _shared("max_tool_rounds", MaxRoundsOpt, None),
     _shared("usage", UsageOpt, False),
@@ -275,6 +280,7 @@ def flags_from(given: RequestOptions, also: list[str] | None = None) -> Flags:
         no_log=p["no_log"],
         mcp=list(p["mcp"] or []),
         mcp_commands=list(p["mcp_command"] or []),
+        no_mcp=p["no_mcp"],
         yes=p["yes"],
         max_tool_rounds=p["max_tool_rounds"],
     )
@@ -288,6 +294,23 @@ def split_models(text: str | None) -> list[str]:
     if not names:
         raise UsageError("--models names no model", hint="try: --models openai/gpt-4o,anthropic/claude-3.7-sonnet")
     return names
+
+
+def files_from(p: RequestOptions) -> list[Path]:
+    """The -f files, checked before anything is read: a URL is refused (otchat fetches nothing), `-` given once."""
+    from .inputs import STDIN
+
+    files = list(p.get("file") or [])
+    for path in files:
+        # the Path has already folded the URL's `//` into `/`
+        scheme, sep, rest = str(path).partition(":/")
+        if sep and scheme.lower() in ("http", "https"):
+            url = f"{scheme}://{rest}"
+            raise UsageError(f"-f takes a local file, not a URL: {url}",
+                             hint=f'download it: curl -sL {url} | otchat -f - "your question"')
+    if files.count(STDIN) > 1:
+        raise UsageError("-f - is given twice; stdin can be read once")
+    return files
 
 
 def resume_from(p: RequestOptions) -> Resume | None:

@@ -22,6 +22,14 @@ class FoundKey:
     source: str  # where it comes from, as `auth status` says it (never the command's text)
     missing: bool = False  # the default key was wanted and nothing holds one
     withheld: str | None = None  # why this host gets no key (said under -v)
+    renew: str | None = None  # the command that replaces a stored key
+
+
+def rejected_hint(found: FoundKey, profile: str | None) -> str:
+    """The hint of a 401/403: where the key sent came from, or that none was."""
+    if found.value is None:
+        return "no API key was sent; see otchat auth status" + (f" --profile {profile}" if profile else "")
+    return f"check the key in {found.source}" + (f"; {found.renew} replaces it" if found.renew else "")
 
 
 def find_key(settings: Settings, environ: Mapping[str, str], config_dir: Path, *, run_command: bool = True) -> FoundKey:
@@ -52,7 +60,8 @@ def _own_key(settings: Settings, environ: Mapping[str, str], config_dir: Path, r
     path = credentials_path(config_dir)
     stored = read_credentials(path, settings.profile)
     if stored:
-        return FoundKey(stored, f"credentials file {path} (profile {settings.profile})")
+        return FoundKey(stored, f"credentials file {path} (profile {settings.profile})",
+                        renew=f"otchat auth login --profile {settings.profile}")
     if settings.api_key_cmd:
         label = f"api_key_cmd of {where}"
         return _from_command(settings.api_key_cmd, settings.api_key_cmd_timeout, label, run_command,
@@ -73,7 +82,7 @@ def _default_key(settings: Settings, environ: Mapping[str, str], config_dir: Pat
     path = credentials_path(config_dir)
     stored = read_credentials(path)
     if stored:
-        return FoundKey(stored, f"credentials file {path}")
+        return FoundKey(stored, f"credentials file {path}", renew="otchat auth login")
     if command:
         return _from_command(command, timeout, "api_key_cmd", run_command)
     return FoundKey(None, "none", missing=True)

@@ -49,6 +49,7 @@ class Flags:
     no_log: bool = False
     mcp: list[str] = field(default_factory=list)
     mcp_commands: list[str] = field(default_factory=list)
+    no_mcp: bool = False  # none of the configured servers (--mcp-command ones still run)
     yes: bool = False
     max_tool_rounds: int | None = None
     # Several models at once (`-m` repeated, `--models`): the names as given, first = `model`.
@@ -99,6 +100,7 @@ class Settings:
     # Where the default key may go: the base URL resolved without a profile (None: `base_url` itself).
     default_base_url: str | None = None
     key_note: str | None = None  # why no key is sent (shown under -v)
+    key_hint: str | None = None  # the hint of a rejected key (401/403): where the key sent came from
     log: bool = True
     mcp_servers: list[ServerSpec] = field(default_factory=list)  # started on demand
     auto_approve: bool | list[str] = False
@@ -253,6 +255,7 @@ def sources(flags: Flags, environ: Mapping[str, str], file: Mapping[str, JSON], 
 def resolve(flags: Flags, environ: Mapping[str, str], file: Mapping[str, JSON], held: Held | None = None) -> Settings:
     """Merge the sources by precedence; pure, so every combination is testable."""
     check_flags(flags)
+    check_environ(environ)
     found = sources(flags, environ, file, held)
     own = found.profile if found.profile_name else file
     base_url = str(found.pick("base_url")[0]).rstrip("/")
@@ -351,9 +354,20 @@ def check_flags(flags: Flags) -> None:
         schema.check_value(schema.TOP["model"], name, "--model", UsageError)
 
 
+def check_environ(environ: Mapping[str, str]) -> None:
+    """The variables' values held to their config keys' types, as config.toml's are (a ConfigError
+    naming the variable)."""
+    for key, var in ENV_KEYS.items():
+        value = environ.get(var)
+        if value:
+            schema.check_value(schema.TOP[key], value, f"${var}", ConfigError)
+
+
 def _mcp_servers(flags: Flags, file: Mapping[str, JSON]) -> list[ServerSpec]:
-    """Configured servers that are enabled or named with --mcp, then --mcp-command ones."""
-    configured = file.get("mcp", {}).get("servers", {})
+    """Configured servers that are enabled or named with --mcp (none with --no-mcp), then --mcp-command ones."""
+    if flags.no_mcp and flags.mcp:
+        raise UsageError("--no-mcp and --mcp contradict each other")
+    configured = {} if flags.no_mcp else file.get("mcp", {}).get("servers", {})
     if not configured and not flags.mcp and not flags.mcp_commands:
         return []
     from ..mcp.specs import parse_command, specs_from_config

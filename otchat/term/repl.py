@@ -53,9 +53,9 @@ def serve(env: Env, owner: Run, first: str | None, *, multiline: bool = False,
         _say(env.stdout, env, notice)
     if env.stdin_isatty:
         _interactive(env, owner, first, multiline, attach)
-    else:
-        _scripted(env, owner, first, attach)
-    return ExitCode.OK
+        return ExitCode.OK
+    _scripted(env, owner, first, attach)
+    return owner.failed  # a script's status: that of the last message that failed
 
 
 def _scripted(env: Env, owner: Run, first: str | None, attach: Attachments | None = None) -> None:

@@ -35,7 +35,8 @@ def build(settings: Settings, messages: list[dict[str, Any]]) -> ChatRequest:
     body.update(settings.options)
     accept = "text/event-stream" if body.get("stream") else "application/json"
     headers = {"Content-Type": "application/json", **auth_headers(settings, accept)}
-    return ChatRequest(url=f"{settings.base_url}/chat/completions", headers=headers, body=body)
+    return ChatRequest(url=f"{settings.base_url}/chat/completions", headers=headers, body=body,
+                       key_hint=settings.key_hint)
 
 
 def auth_headers(settings: Settings, accept: str = "application/json") -> dict[str, str]:
@@ -95,9 +96,9 @@ _PLACEHOLDER = re.compile(r"\{\{input\}\}|\{input\}")
 
 
 def place_input(prompt: str, stdin: str | None) -> tuple[str, bool]:
-    """`{input}` replaced by the piped text, `{{input}}` by a literal `{input}`; and whether
-    the piped text was placed. A `{input}` with nothing piped in is a UsageError: the model
-    would otherwise get the placeholder itself."""
+    """`{input}` replaced by the piped text without its final newline (the prompt goes on after
+    it), `{{input}}` by a literal `{input}`; and whether the piped text was placed. A `{input}`
+    with nothing piped in is a UsageError: the model would otherwise get the placeholder itself."""
     placed = False
 
     def fill(match: re.Match[str]) -> str:
@@ -108,7 +109,7 @@ def place_input(prompt: str, stdin: str | None) -> tuple[str, bool]:
             raise UsageError("the prompt has {input} but no input was piped in",
                              hint="pipe text in, or write {{input}} for a literal {input}")
         placed = True
-        return stdin
+        return stdin.removesuffix("\n").removesuffix("\r") if stdin.endswith("\n") else stdin
 
     return _PLACEHOLDER.sub(fill, prompt), placed
 

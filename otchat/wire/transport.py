@@ -174,12 +174,13 @@ class Transport:
 
         body = {k: self._instead.get(k, v) for k, v in request.body.items() if k not in self._refused}
         response = self._exchange("POST", request.url, request.headers, body, amend,
-                                  _on_sent(sent) if sent is not None else None)
+                                  _on_sent(sent) if sent is not None else None, request.key_hint)
         return Reply(response, self.timeout, clock=self._clock, sleep=self._sleep)
 
-    def get_json(self, url: str, headers: dict[str, str]) -> JSON:
-        """GET a JSON document (e.g. the model list), with the same retries and errors."""
-        reply = Reply(self._exchange("GET", url, headers, None, None), self.timeout)
+    def get_json(self, url: str, headers: dict[str, str], key_hint: str | None = None) -> JSON:
+        """GET a JSON document (e.g. the model list), with the same retries and errors (`key_hint`:
+        as a ChatRequest's)."""
+        reply = Reply(self._exchange("GET", url, headers, None, None, key_hint=key_hint), self.timeout)
         try:
             return reply.json()
         finally:
@@ -196,6 +197,7 @@ class Transport:
         body: dict[str, Any] | None,
         amend: Callable[[int, bytes, dict[str, Any]], dict[str, Any] | None] | None,
         trace: Callable[[str, Any], None] | None = None,
+        key_hint: str | None = None,
     ) -> httpx.Response:
         attempt = 0
         while True:
@@ -240,7 +242,7 @@ class Transport:
                     attempt += 1
                     continue
                 message += f" (the server asks to retry after {delay:.0f} s)"
-            raise APIError(message, status=status, hint=_hint(status, url))
+            raise APIError(message, status=status, hint=_hint(status, url, key_hint))
 
     def _send(self, method: str, url: str, headers: dict[str, str], body: dict[str, Any] | None,
               trace: Callable[[str, Any], None] | None = None) -> httpx.Response:
@@ -336,9 +338,9 @@ def _reading_error(exc: Exception, timeout: float) -> Exception:
     return NetworkError(f"network failure: {_reason(exc)}")
 
 
-def _hint(status: int, url: str) -> str | None:
+def _hint(status: int, url: str, key_hint: str | None) -> str | None:
     if status in (401, 403):
-        return "check OPENTOOLS_API_KEY"
+        return key_hint or "check the API key"
     if status == 402:
         return "out of credit"
     if status == 404:
