@@ -164,7 +164,11 @@ def _echo_off(stream: IO[str]) -> Callable[[], None]:
         attrs = termios.tcgetattr(fd)
         if not attrs[3] & termios.ECHO:
             return _nothing
+        # And Enter stays a CR: turned into a newline (ICRNL), a line typed ahead would reach
+        # the REPL's prompt as a new line of the message instead of sending it.
+        crnl = attrs[0] & termios.ICRNL
         attrs[3] &= ~termios.ECHO
+        attrs[0] &= ~termios.ICRNL
         termios.tcsetattr(fd, termios.TCSANOW, attrs)
     except (AttributeError, ValueError, OSError, termios.error):
         return _nothing
@@ -173,6 +177,7 @@ def _echo_off(stream: IO[str]) -> Callable[[], None]:
         try:
             now = termios.tcgetattr(fd)
             now[3] |= termios.ECHO
+            now[0] |= crnl
             termios.tcsetattr(fd, termios.TCSANOW, now)
         except (OSError, termios.error):
             pass

@@ -8,13 +8,17 @@ from collections.abc import Mapping
 from pathlib import Path
 
 
-def write_atomic(path: Path, text: str, *, mode: int | None = None) -> None:
+def write_atomic(path: Path, text: str, *, mode: int | None = None, make_dirs: bool = True) -> None:
     """Write `text` to a temp file beside `path`, fsync it, then rename it over `path`.
 
     The new file keeps the old one's permissions unless `mode` is given; a new file
-    without `mode` gets the default (umask) permissions.
+    without `mode` gets the default (umask) permissions. `make_dirs` False: a missing
+    directory is an error (a file the user named goes where they said, or nowhere).
     """
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    if make_dirs:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    elif not path.parent.is_dir():
+        raise FileNotFoundError(2, f"no directory {path.parent}")
     if mode is None:
         try:
             mode = path.stat().st_mode & 0o777

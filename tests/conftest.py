@@ -40,7 +40,10 @@ def clean_environ(home: Path, **extra: str) -> dict[str, str]:
     env = {
         k: v
         for k, v in os.environ.items()
-        if not k.startswith(("OTCHAT_", "OPENTOOLS_")) and "proxy" not in k.lower() and k != "NO_COLOR"
+        if not k.startswith(("OTCHAT_", "OPENTOOLS_")) and "proxy" not in k.lower()
+        # pytest-xdist's workers export COLUMNS=80 and LINES=24: rich would take them over the
+        # size of the pseudo-terminal a test gives the child.
+        and k not in ("NO_COLOR", "COLUMNS", "LINES")
     }
     env.update(
         OTCHAT_CONFIG_DIR=str(home / "config"),

@@ -1,5 +1,6 @@
 """The REPL in a real pseudo-terminal against the fake server, as a person uses it."""
 
+import json
 import re
 import time
 
@@ -18,8 +19,8 @@ PROMPT = "›"  # the space after it is drawn by a cursor move
 def spawn(spawn_pty):
     """`otchat ARGS` (default: chat) in a 40 x 120 terminal, once it shows its first prompt."""
 
-    def start(*args, env=None):
-        child = spawn_pty(list(args) or ["chat"], env=env, dimensions=(40, 120))
+    def start(*args, env=None, dimensions=(40, 120)):
+        child = spawn_pty(list(args) or ["chat"], env=env, dimensions=dimensions)
         child.expect("Ctrl-D leaves")
         child.expect(PROMPT)
         return child
@@ -203,6 +204,8 @@ def test_edit_writes_the_message_in_the_editor(spawn, server, home):
     editor.chmod(0o755)
     child = spawn(env={"EDITOR": str(editor)})
     say(child, "/edit")
+    child.expect("› written in the editor")  # what goes is shown, as if typed
+    child.expect("… second line")
     child.expect("You said: written in the editor")
     child.expect(PROMPT)
     assert server.last_body["messages"][-1]["content"] == "written in the editor\nsecond line"
@@ -291,4 +294,68 @@ def test_ctrl_c_mid_markdown_leaves_every_line_once(spawn, server):
     shown = after(screen(child), "tell me about the sky")
     assert shown[:-1] == [*PARAGRAPHS, "The sixth paragraph has begun and", "[interrupted]"]
     assert shown[-1].startswith("tokens not reported · ")
+    assert leave(child) == 0
+
+
+def test_save_over_an_existing_file_asks_first(spawn, home):
+    target = home / "notes.md"
+    target.write_text("mine\n")
+    child = spawn()
+    say(child, "a question worth saving")
+    child.expect("You said: a question worth saving")
+    child.expect(PROMPT)
+    say(child, f"/save {target}")
+    child.expect("exists. Replace it")
+    child.send("n\r")
+    child.expect("nothing written")
+    assert target.read_text() == "mine\n"
+    say(child, f"/save {target}")
+    child.expect("exists. Replace it")
+    child.send("y\r")
+    child.expect("saved 2 messages")
+    assert target.read_text().startswith("# a question worth saving\n")
+    assert leave(child) == 0
+
+
+def test_model_completion_offers_the_current_endpoints_models_only(spawn, server, home):
+    (home / "data" / "models.json").write_text(json.dumps({
+        server.url: {"fetched": 1, "models": [{"id": "vendor/served-here"}]},
+        "http://127.0.0.1:9/v1": {"fetched": 1, "models": [{"id": "vendor/served-elsewhere"}]}}))
+    child = spawn()
+    child.send("/model vendor/")
+    child.expect(" vendor/served-here ")  # the menu offers it...
+    child.send("\t\r")  # ...and Tab takes it
+    child.expect("model: vendor/served-here")
+    child.expect(PROMPT)
+    assert "served-elsewhere" not in child.logfile_read.getvalue()
+    assert leave(child) == 0
+
+
+def test_a_line_typed_ahead_while_an_answer_streams_is_sent_by_its_enter(spawn, server):
+    server.enqueue(Stream(text_chunks("A long answer, " * 40, 6), gap=(3, 2.0)))
+    child = spawn()
+    say(child, "first")
+    child.expect("A long answer")
+    say(child, "typed ahead")  # while the answer is still live: Enter must stay Enter
+    child.expect("You said: typed ahead", timeout=20)
+    child.expect(PROMPT)
+    assert server.last_body["messages"][-1]["content"] == "typed ahead"
+    assert leave(child) == 0
+
+
+def test_a_soft_wrapped_input_line_is_not_shown_as_a_new_line(spawn, server):
+    child = spawn(dimensions=(20, 40))
+    long_line = "a question long enough to wrap at forty columns, twice over"
+    child.send(long_line)
+    child.expect("twice over")
+    time.sleep(0.3)
+    assert not any(line.lstrip().startswith("…") for line in screen(child)), screen(child)
+    child.send("\x1b\r")  # Alt-Enter: a real new line is marked
+    child.send("second line")
+    child.expect("second line")
+    time.sleep(0.3)
+    assert any(line.lstrip().startswith("… second line") for line in screen(child)), screen(child)
+    child.send("\r")
+    child.expect("You said:")
+    assert server.last_body["messages"][-1]["content"] == long_line + "\nsecond line"
     assert leave(child) == 0

@@ -197,3 +197,22 @@ def test_pty_rewind_shows_the_last_exchange_dimmed_and_continue_goes_on_after_ct
     assert contents(server.last_body) == ["alpha", "You said: alpha", "tell me a long story",
                                           "Partial answer before the and the end.", "next"]
     assert rows(home, "SELECT interrupted FROM messages WHERE content LIKE 'Partial%'") == [(0,)]
+
+
+def test_save_from_a_pipe_refuses_an_existing_file_and_makes_no_directory(otchat, home):
+    target = home / "kept.md"
+    target.write_text("mine\n")
+    r = otchat("chat", input=f"first question\n/save {target}\n/save {home}/no/such/dir/x.md\n")
+    assert f"{target} exists; /save! {target} replaces it" in r.stderr
+    assert target.read_text() == "mine\n"
+    assert f"cannot write {home}/no/such/dir/x.md" in r.stderr and not (home / "no").exists()
+    r = otchat("chat", input=f"first question\n/save! {target}\n")
+    assert f"saved 2 messages to {target}" in r.stderr
+    assert target.read_text().startswith("# first question\n\n## user\n\nfirst question")
+
+
+def test_history_export_makes_no_directory(otchat, home):
+    assert otchat("hello").code == 0
+    cid = rows(home, "SELECT id FROM conversations")[0][0]
+    r = otchat("history", "export", cid[:8], "-o", str(home / "missing" / "x.md"), expect=2)
+    assert "cannot write" in r.stderr and len(r.stderr.strip().splitlines()) == 1 and not (home / "missing").exists()

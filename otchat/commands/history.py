@@ -202,7 +202,7 @@ def export_cmd(env: Env, ref: str, fmt: str, output: Path | None, yes: bool = Fa
     from ..files import write_atomic
 
     try:
-        write_atomic(output, text)
+        write_atomic(output, text, make_dirs=False)
     except OSError as exc:
         raise UsageError(f"cannot write {output}: {exc.strerror or exc}") from None
     env.stderr.write(f"wrote {output}\n")

@@ -30,14 +30,18 @@ def cached(path: Path, base_url: str) -> list[Any] | None:
     return models if isinstance(models, list) else None
 
 
-def cached_ids(data_dir: Path) -> list[str]:
-    """Every cached model id, whatever the endpoint (for completion of --model and /model)."""
+def cached_ids(data_dir: Path, base_url: str | None = None) -> list[str]:
+    """The cached model ids of `base_url` (None: of every endpoint), whatever their age (for
+    completion of --model and /model)."""
     try:
         data = json.loads(cache_path(data_dir).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return []
+    if not isinstance(data, dict):
+        return []
+    entries = [data.get(base_url)] if base_url is not None else list(data.values())
     ids: list[str] = []
-    for entry in data.values() if isinstance(data, dict) else []:
+    for entry in entries:
         for model in entry.get("models", []) if isinstance(entry, dict) else []:
             ids.append(model_id(model))
     return sorted(set(filter(None, ids)))

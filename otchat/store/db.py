@@ -89,7 +89,7 @@ class Store(Queries):
             self.db.execute(
                 "INSERT INTO conversations (id, title, model, profile, base_url, created, updated)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (cid, _title(title), model, profile, base_url, now, now),
+                (cid, title_of(title), model, profile, base_url, now, now),
             )
         return cid
 
@@ -199,6 +199,7 @@ class Store(Queries):
         return [row[0] for row in rows]
 
 
-def _title(text: str) -> str:
+def title_of(text: str) -> str:
+    """A conversation's title: the first line of its first question, cut to 70 characters."""
     first = next((line.strip() for line in text.splitlines() if line.strip()), "(empty)")
     return first if len(first) <= 70 else first[:69] + "…"

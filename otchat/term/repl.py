@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from ..env import Env
@@ -110,6 +111,10 @@ def _command_or_turn(env: Env, owner: Run, text: str, info: TextIO, attach: Atta
                     return False
                 case slash.Edit():
                     pending = _edit(env)
+                    if pending is not None:  # what goes, shown as if typed at the prompt
+                        _say(info, env, PROMPT + pending.replace("\n", "\n" + "… ".rjust(len(PROMPT))))
+                case slash.Overwrite(path, text, said):
+                    _overwrite(env, info, path, text, said)
                 case slash.Send(message):  # a retried message that itself looks like a command
                     pending = "/" + message if slash.is_command(message) else message
     return True
@@ -137,6 +142,24 @@ def _edit(env: Env) -> str | None:
         env.warn("empty message; nothing sent")
         return None
     return "/" + text.strip() if slash.is_command(text.strip()) else text.strip()
+
+
+def _overwrite(env: Env, info: TextIO, path: Path, text: str, said: str) -> None:
+    """/save over an existing file: asked on a terminal; from a pipe, /save! is the way."""
+    if not env.stdin_isatty:
+        _say(info, env, f"otchat: {path} exists; /save! {path} replaces it")
+        return
+    from .prompts import confirm
+
+    if not confirm(env, f"{path} exists. Replace it? [y/N] "):
+        _say(info, env, "nothing written")
+        return
+    try:
+        slash.write_file(path, text)
+    except OtchatError as exc:
+        _say(info, env, f"otchat: {exc.line()}")
+        return
+    _say(info, env, said)
 
 
 def _say(stream: TextIO, env: Env, text: str) -> None:
@@ -218,7 +241,8 @@ def _prompt_session(env: Env, session: Session, multiline: bool) -> PromptSessio
         completer=_completer(env, session),
         complete_while_typing=True,
         enable_open_in_editor=True,
-        prompt_continuation=lambda width, line, wrap: "… ".rjust(width),
+        # A new line of the message gets `… `; a line the terminal only wrapped gets nothing.
+        prompt_continuation=lambda width, line, wrap: "" if wrap else "… ".rjust(width),
     )
 
 
@@ -249,7 +273,8 @@ def _candidates(env: Env, session: Session, kind: str | None, arg: str) -> list[
     if kind == "models":
         from ..store.catalog import cached_ids
 
-        return sorted(session.setup.file.get("aliases", {})) + cached_ids(env.data_dir)
+        # The current endpoint's models only: another server's ids would not be served here.
+        return sorted(session.setup.file.get("aliases", {})) + cached_ids(env.data_dir, session.settings.base_url)
     if kind == "roles":
         return sorted(session.setup.file.get("roles", {}))
     if kind == "branches":  # the numbers /branches shows (#12 is typed as 12 too)

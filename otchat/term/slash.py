@@ -69,7 +69,16 @@ class Leave:
     """Leave the REPL."""
 
 
-Action = Say | Recap | Send | Edit | GoOn | Compare | ShowCode | Leave
+@dataclass(frozen=True)
+class Overwrite:
+    """Replace the file at `path` with `text` if the user says so (asked on a terminal; /save! says so)."""
+
+    path: Path
+    text: str
+    said: str  # the line once written
+
+
+Action = Say | Recap | Send | Edit | GoOn | Compare | ShowCode | Leave | Overwrite
 Handler = Callable[[Session, str], list[Action]]
 
 
@@ -262,21 +271,35 @@ def _clear(s: Session, arg: str) -> list[Action]:
     return [Say("new conversation")]
 
 
-def _save(s: Session, path_text: str) -> list[Action]:
-    from ..files import write_atomic
+def _save(s: Session, path_text: str, *, force: bool = False) -> list[Action]:
+    """/save FILE: the conversation as markdown, titled as `history show` titles it; an existing
+    FILE is replaced only when the user says so (/save! FILE says so)."""
+    from ..store.db import title_of
     from ..store.recorder import to_message
     from ..store.views import markdown_of
 
     conversation = s.conversation
-    messages = [to_message(e) for e in conversation.entries]
+    messages = [to_message(e) for e in conversation.entries if e.role != "system"]
     if s.settings.system:
         messages.insert(0, to_message(Entry("system", s.settings.system)))
+    first = next((e.content for e in conversation.entries if e.role == "user"), None)
+    title = conversation.title or (title_of(first) if first is not None else "otchat conversation")
     path = Path(path_text).expanduser()
+    text, said = markdown_of(title, messages), f"saved {len(messages)} messages to {path}"
+    if path.exists() and not force:
+        return [Overwrite(path, text, said)]
+    write_file(path, text)
+    return [Say(said)]
+
+
+def write_file(path: Path, text: str) -> None:
+    """Write a file the user named: where they said (no directory is made), or a UsageError."""
+    from ..files import write_atomic
+
     try:
-        write_atomic(path, markdown_of(conversation.title or "otchat conversation", messages))
+        write_atomic(path, text, make_dirs=False)
     except OSError as exc:
         raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
-    return [Say(f"saved {len(conversation.entries)} messages to {path}")]
 
 
 def _extract(s: Session, arg: str) -> list[Action]:
@@ -335,11 +358,13 @@ COMMANDS = [
             _compare, "models", needs_arg=True),
     Command("clear", "/clear", "start a new conversation", _clear),
     Command("edit", "/edit", "write the next message in $EDITOR (also Ctrl-X Ctrl-E)", _edit),
-    Command("save", "/save FILE", "save the conversation as markdown", _save, needs_arg=True),
+    Command("save", "/save[!] FILE", "save the conversation as markdown (! replaces FILE without asking)", _save,
+            needs_arg=True),
     Command("extract", "/extract [last]", "print only the code of the last reply (last: its last block)", _extract),
     Command("history", "/history", "recent conversations", _recent),
     Command("resume", "/resume ID", "continue a past conversation", _resume, needs_arg=True),
     Command("exit", "/exit", "leave (also Ctrl-D)", _leave),
 ]
 # /quit leaves too; /help and Tab name /exit only.
-BY_NAME = {command.name: command for command in COMMANDS} | {"quit": COMMANDS[-1]}
+BY_NAME = {command.name: command for command in COMMANDS} | {"quit": COMMANDS[-1]} | {
+    "save!": Command("save!", "/save! FILE", "", lambda s, arg: _save(s, arg, force=True), needs_arg=True)}
