@@ -359,3 +359,18 @@ def test_a_soft_wrapped_input_line_is_not_shown_as_a_new_line(spawn, server):
     child.expect("You said:")
     assert server.last_body["messages"][-1]["content"] == long_line + "\nsecond line"
     assert leave(child) == 0
+
+
+def test_a_repl_whose_stdout_is_a_file_prompts_on_the_terminal_and_writes_only_answers(spawn_pty, home):
+    log = home / "log.txt"
+    child = spawn_pty(["-c", f"{OTCHAT} chat > {log}"], program="/bin/sh")
+    child.expect("Ctrl-D leaves")  # the banner, on the terminal
+    child.expect(PROMPT)
+    say(child, "hello there")
+    child.expect(PROMPT)
+    say(child, "/model")
+    child.expect("model: ")  # a slash command's line, on the terminal too
+    child.expect(PROMPT)
+    assert leave(child) == 0
+    assert log.read_text() == "You said: hello there\n"  # no prompt, toolbar or codes
+    assert "hello there" in child.logfile_read.getvalue()

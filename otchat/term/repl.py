@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
-from ..env import Env
+from ..env import Env, Terminal
 from ..errors import ExitCode, OtchatError
 from ..runner import Run
 from ..session import Session
@@ -169,10 +169,34 @@ def _say(stream: TextIO, env: Env, text: str) -> None:
 
 def _interactive(env: Env, owner: Run, first: str | None, multiline: bool,
                  attach: Attachments | None = None) -> None:
-    prompt = _prompt_session(env, owner.session, multiline)
-    _say(env.stdout, env, _banner(owner.session, multiline))
+    if env.stdout_isatty:
+        _converse(env, owner, first, multiline, attach, env.stdout, None)
+        return
+    # `otchat chat | tee log.txt`: the prompt, what is typed and the REPL's own lines go to the
+    # terminal; stdout gets only the answers, as plain text.
+    tty = _open_terminal()
+    try:
+        screen = Terminal(tty) if tty is not None else env.stderr
+        _converse(env, owner, first, multiline, attach, screen, tty)
+    finally:
+        if tty is not None:
+            tty.close()
+
+
+def _open_terminal() -> TextIO | None:
+    try:
+        return open("/dev/tty", "w", encoding="utf-8", errors="replace")  # the caller closes it
+    except OSError:
+        return None
+
+
+def _converse(env: Env, owner: Run, first: str | None, multiline: bool, attach: Attachments | None,
+              screen: TextIO, tty: TextIO | None) -> None:
+    """The REPL's loop: `screen` shows its own lines; `tty` (None: stdout) is what the prompt draws on."""
+    prompt = _prompt_session(env, owner.session, multiline, tty)
+    _say(screen, env, _banner(owner.session, multiline))
     if attach and attach.blocks and first is None:
-        _say(env.stdout, env, f"{', '.join(name for name, _ in attach.blocks)} will go with your first message")
+        _say(screen, env, f"{', '.join(name for name, _ in attach.blocks)} will go with your first message")
     pending = first
     while True:
         if pending is not None:
@@ -186,7 +210,7 @@ def _interactive(env: Env, owner: Run, first: str | None, multiline: bool,
                 return
         if not text.strip():
             continue
-        if not _command_or_turn(env, owner, text.strip(), info=env.stdout, attach=attach):
+        if not _command_or_turn(env, owner, text.strip(), info=screen, attach=attach):
             return
 
 
@@ -198,11 +222,12 @@ def _banner(session: Session, multiline: bool) -> str:
             f"{send} · /help · Ctrl-D leaves")
 
 
-def _prompt_session(env: Env, session: Session, multiline: bool) -> PromptSession[str]:
+def _prompt_session(env: Env, session: Session, multiline: bool, tty: TextIO | None = None) -> PromptSession[str]:
     from prompt_toolkit import PromptSession
     from prompt_toolkit.auto_suggest import AutoSuggestFromHistory
     from prompt_toolkit.history import FileHistory, InMemoryHistory
     from prompt_toolkit.key_binding import KeyBindings
+    from prompt_toolkit.output import create_output
 
     bindings = KeyBindings()
 
@@ -233,6 +258,7 @@ def _prompt_session(env: Env, session: Session, multiline: bool) -> PromptSessio
         return visible(f" {s.model} │ tools: {s.tool_refs_text()} │ {tokens} ")
 
     return PromptSession(
+        output=create_output(stdout=tty) if tty is not None else None,
         history=history,
         auto_suggest=AutoSuggestFromHistory(),
         key_bindings=bindings,
