@@ -57,7 +57,7 @@ def run_repl(tmp_path, keys, server, *, flags=None, multiline=False, first=None)
     (tmp_path / "config").mkdir(exist_ok=True)
     (tmp_path / "config" / "config.toml").write_text(CONFIG)
     env = make_env(home=tmp_path, transport=httpx.MockTransport(server))
-    env.stdin_isatty = True
+    env.stdin_isatty = env.stdout_isatty = True  # a REPL on a terminal (prompt-toolkit draws on DummyOutput)
     with create_pipe_input() as pipe, create_app_session(input=pipe, output=DummyOutput()):
         pipe.send_text(keys)
         pipe.close()  # end of input: Ctrl-D at the last prompt
@@ -196,7 +196,7 @@ def test_schema_asks_validates_and_clears(tmp_path):
     assert first["response_format"]["json_schema"]["schema"]["required"] == ["name", "age"]
     assert "JSON Schema" in first["messages"][0]["content"]
     assert "$: 'age' is a required property" in reask["messages"][-1]["content"]
-    assert json.dumps(json.loads(good)) + "\n" in env.stdout.getvalue()
+    assert json.dumps(json.loads(good), indent=2) + "\n" in env.stdout.getvalue()  # on a terminal: indented
     assert '{"name": "Otto"}\n' not in env.stdout.getvalue()  # an invalid reply is never shown
     # Cleared: no schema, and the failed attempt is not on the conversation's path.
     assert "response_format" not in plain
