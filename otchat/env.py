@@ -89,6 +89,16 @@ class Env:
                 text = text.replace(secret, mask(secret))
         return text
 
+    def columns(self) -> int | None:
+        """The terminal's width when stdout is one (None: a pipe or a file, whose lines are whole)."""
+        if not self.stdout_isatty:
+            return None
+        try:
+            return os.get_terminal_size(self.stdout.fileno()).columns
+        except (OSError, ValueError, io.UnsupportedOperation):
+            text = self.environ.get("COLUMNS", "")
+            return int(text) if text.isdigit() and int(text) > 0 else 80
+
     def out(self, line: str = "") -> None:
         """One line of a command's output on stdout (its text as it is: no redaction)."""
         self.stdout.write(line + "\n")

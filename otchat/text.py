@@ -9,6 +9,21 @@ def clip(text: str, limit: int = 80) -> str:
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
+def fit(line: str, width: int | None, keep: str = "") -> str:
+    """`line` (then `keep`, kept whole) cut with an ellipsis to `width` terminal cells (None: as
+    it is), so a terminal never breaks it mid-word."""
+    if width is None:
+        return line + keep
+    from wcwidth import wcswidth
+
+    room = width - max(wcswidth(keep), len(keep))
+    if max(wcswidth(line), len(line)) <= room:
+        return line + keep
+    while line and max(wcswidth(line), len(line)) > room - 1:
+        line = line[:-1]
+    return line.rstrip() + "…" + keep
+
+
 def _pictures() -> dict[int, str]:
     # C0 (but tab and newline) as its control picture (ESC → ␛), DEL as ␡; a C1 control as
     # ␛ and the 7-bit character that stands for it (CSI U+009B → ␛[), as terminals read it.

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 from tests.fakeserver import Stream, error, text_chunks
 from tests.helpers import contents, rows, screen
@@ -216,3 +217,36 @@ def test_history_export_makes_no_directory(otchat, home):
     cid = rows(home, "SELECT id FROM conversations")[0][0]
     r = otchat("history", "export", cid[:8], "-o", str(home / "missing" / "x.md"), expect=2)
     assert "cannot write" in r.stderr and len(r.stderr.strip().splitlines()) == 1 and not (home / "missing").exists()
+
+
+def test_lists_and_trees_on_a_narrow_terminal_are_cut_never_broken_mid_word(otchat, home, server):
+    from tests.helpers import run_in_pty
+
+    otchat("chat", input="a first question with a rather long title to show\n/retry\n/retry\n")
+    code, lines, _ = run_in_pty(server, home, "history", "list", dimensions=(10, 40))
+    listed = [line for line in lines if line]
+    assert code == 0 and len(listed) == 1, lines
+    assert listed[0].endswith("…  (3 branches)") and len(listed[0]) <= 40
+    cid = listed[0][:8]
+    code, lines, _ = run_in_pty(server, home, "history", "show", cid, "--tree", dimensions=(10, 40))
+    drawn_lines = [line for line in lines if line]
+    assert len(drawn_lines) == 4 and all(len(line) <= 40 for line in drawn_lines), lines
+    assert drawn_lines[-1].endswith("← current")
+    piped = otchat("history", "list").stdout  # a pipe gets the whole line
+    assert "(3 branches)" in piped and "a first question with a rather long title to show" in piped
+
+
+def test_slash_help_and_history_fit_the_terminal(spawn_pty, home, server):
+    child = spawn_pty(["chat"], dimensions=(60, 100))
+    child.expect("Ctrl-D leaves")
+    child.send("/help\r")
+    child.expect("leave \\(also Ctrl-D\\)")
+    time.sleep(0.3)
+    shown = screen(child)
+    help_lines = shown[shown.index("Commands:") + 1:]
+    assert help_lines and all(len(line) <= 100 for line in help_lines)
+    words = " ".join(" ".join(help_lines).split())
+    # Wrapped at words (the keys line is 101 characters long), never mid-word by the terminal.
+    assert "save the conversation as markdown (! replaces FILE without asking)" in words
+    assert "Ctrl-C stops a reply or clears the line · Ctrl-D leaves" in words
+    child.send("\x04")

@@ -136,7 +136,7 @@ def list_cmd(env: Env, limit: int, as_json: bool) -> int:
         return ExitCode.OK
     if not conversations and env.stdout_isatty:
         env.out("no conversations yet")
-    for line in listing(conversations):
+    for line in listing(conversations, env.columns()):
         env.out(line)
     return ExitCode.OK
 
@@ -155,7 +155,9 @@ def _text(env: Env, ref: str, fmt: str, tree: bool, drawn: bool = False, beside:
     if tree and fmt == "json":
         return export_text(conversation, "json", schema), False
     if tree:
-        return "\n".join(tree_lines(conversation.messages, conversation.current, drawn=drawn)) + "\n", False
+        width = env.columns() if drawn else None  # drawn for a terminal: cut to it
+        lines = tree_lines(conversation.messages, conversation.current, drawn=drawn, width=width)
+        return "\n".join(lines) + "\n", False
     if fmt == "json":
         return path_json(conversation, path, branches if beside else None, schema), False
     return markdown_of(conversation.title, path), True

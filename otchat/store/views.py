@@ -8,6 +8,7 @@ import time
 from typing import Any
 
 from ..errors import UsageError
+from ..text import fit
 from .db import Branch, Message, Store, StoredConversation
 
 
@@ -15,10 +16,13 @@ def when(ts: float) -> str:
     return time.strftime("%Y-%m-%d %H:%M", time.localtime(ts))
 
 
-def listing(conversations: list[StoredConversation]) -> list[str]:
-    """One line a conversation: id, last change, model, message count, title (and its branches, if several)."""
-    return [f"{c.id[:8]}  {when(c.updated)}  {(c.model or '-'):<28}  {c.count:>3}  {c.title}"
-            + (f"  ({c.branches} branches)" if c.branches > 1 else "") for c in conversations]
+def listing(conversations: list[StoredConversation], width: int | None = None) -> list[str]:
+    """One line a conversation: id, last change, model, message count, title (and its branches,
+    if several). Within `width` (a terminal's): below 80 columns without the model, the title cut."""
+    wide = width is None or width >= 80
+    return [fit(f"{c.id[:8]}  {when(c.updated)}  " + (f"{(c.model or '-'):<28}  " if wide else "")
+                + f"{c.count:>3}  {c.title}", width, f"  ({c.branches} branches)" if c.branches > 1 else "")
+            for c in conversations]
 
 
 def markdown_of(title: str, messages: list[Message], *, ids: bool = False) -> str:
@@ -129,19 +133,20 @@ def branch_lines(path: list[Message], branches: list[Branch]) -> list[str]:
     return lines
 
 
-def tree_lines(messages: list[Message], current: int | None, *, drawn: bool) -> list[str]:
+def tree_lines(messages: list[Message], current: int | None, *, drawn: bool, width: int | None = None) -> list[str]:
     """The whole tree, a line a message: a chain stays in its column, each fork indents its
-    branches (drawn with box characters on a terminal, `- ` and spaces in a pipe)."""
+    branches (drawn with box characters on a terminal, `- ` and spaces in a pipe); each line cut
+    to `width` (a terminal's), its `← current` kept."""
     children: dict[int | None, list[Message]] = {}
     for m in messages:
         children.setdefault(m.parent, []).append(m)
     lines: list[str] = []
 
-    def line(m: Message, model: bool = False) -> str:
+    def line(prefix: str, m: Message, model: bool = False) -> str:
         mark = "  ← current" if m.id == current else ""
         hidden = " (not sent again)" if m.hidden else ""
         who = f" ({m.model})" if model and m.model else ""
-        return f"#{m.id} {m.role}{who}: {first_words(m.content, 10)}{hidden}{mark}"
+        return fit(f"{prefix}#{m.id} {m.role}{who}: {first_words(m.content, 10)}", width, hidden + mark)
 
     def branch(kids: list[Message], prefix: str) -> None:
         # Answers of several models to one question (a comparison) say whose each is.
@@ -157,7 +162,7 @@ def tree_lines(messages: list[Message], current: int | None, *, drawn: bool) -> 
             node: Message | None = kid
             first = True
             while node is not None:  # a chain without forks: one column, no recursion
-                lines.append((head if first else rest) + line(node, compared and first))
+                lines.append(line(head if first else rest, node, compared and first))
                 first = False
                 following = children.get(node.id, [])
                 if len(following) == 1:

@@ -113,12 +113,18 @@ def dispatch(session: Session, line: str) -> list[Action]:
     return command(session, arg.strip())
 
 
-def help_text() -> str:
+def help_text(columns: int | None = None) -> str:
+    """The commands and keys; within `columns` (a terminal's) each help wraps at a word, under itself."""
+    import textwrap
+
     width = max(len(c.usage) for c in COMMANDS)
-    rows = [f"  {c.usage:<{width}}  {c.help}" for c in COMMANDS]
+    indent = " " * (width + 4)
+    room = max(20, (columns or 10_000) - len(indent))
+    rows = ["\n".join(textwrap.wrap(f"  {c.usage:<{width}}  {c.help}", width=room + len(indent),
+                                    subsequent_indent=indent)) for c in COMMANDS]
     keys = ("Enter sends · Alt-Enter or Ctrl-J: new line · Ctrl-C stops a reply or clears the line"
             " · Ctrl-D leaves")
-    return "\n".join(["Commands:", *rows, keys])
+    return "\n".join(["Commands:", *rows, *textwrap.wrap(keys, width=columns or 10_000)])
 
 
 def _model(s: Session, arg: str) -> list[Action]:
@@ -317,11 +323,11 @@ def _recent(s: Session, arg: str) -> list[Action]:
 
     with Store.open(s.env.data_dir) as store:
         rows = store.conversations(10)
-    return [Say("\n".join(listing(rows)) if rows else "no conversations yet")]
+    return [Say("\n".join(listing(rows, s.env.columns())) if rows else "no conversations yet")]
 
 
 def _help(s: Session, arg: str) -> list[Action]:
-    return [Say(help_text())]
+    return [Say(help_text(s.env.columns()))]
 
 
 def _edit(s: Session, arg: str) -> list[Action]:
