@@ -227,10 +227,10 @@ def test_toolbar_shows_model_tools_and_tokens(server, home):
                 seen.append(text)
                 return
 
-    until("tb/model │ tools: exa │ 0 tokens this session")
+    until("tb/model │ 0 tokens this session │ tools: exa")
     child.send("count me\r")
     until("You said: count me")
-    until("tb/model │ tools: exa │ 33 tokens this session")
+    until("tb/model │ 33 tokens this session │ tools: exa")
     child.send("\x04")
     child.expect(pexpect.EOF)
     child.close()
@@ -374,3 +374,14 @@ def test_a_repl_whose_stdout_is_a_file_prompts_on_the_terminal_and_writes_only_a
     assert leave(child) == 0
     assert log.read_text() == "You said: hello there\n"  # no prompt, toolbar or codes
     assert "hello there" in child.logfile_read.getvalue()
+
+
+def test_with_an_mcp_server_the_banner_counts_its_tools_and_tools_names_them(spawn):
+    from tests.test_mcp import BIN, TESTSERVER_CMD
+
+    child = spawn("chat", "--mcp-command", TESTSERVER_CMD, "-t", "exa",
+                  env={"PATH": f"{BIN}:/usr/bin:/bin"})
+    assert "tools: exa, 5 from t · " in child.logfile_read.getvalue()
+    say(child, "/tools")
+    child.expect("t__crash")
+    assert leave(child) == 0

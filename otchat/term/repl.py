@@ -218,7 +218,7 @@ def _banner(session: Session, multiline: bool) -> str:
     from .. import __version__
 
     send = "Alt-Enter sends" if multiline else "Enter sends"
-    return (f"otchat {__version__} · {session.settings.model} · tools: {session.settings.tool_refs_text()} · "
+    return (f"otchat {__version__} · {session.settings.model} · tools: {session.settings.tools_summary()} · "
             f"{send} · /help · Ctrl-D leaves")
 
 
@@ -255,7 +255,8 @@ def _prompt_session(env: Env, session: Session, multiline: bool, tty: TextIO | N
     def toolbar() -> str:
         s = session.settings  # the model's name may be what a server called it: shown visibly
         tokens = f"{session.conversation.totals.tokens:,} tokens this session"
-        return visible(f" {s.model} │ tools: {s.tool_refs_text()} │ {tokens} ")
+        # The count first: a long model name or many tools are what the terminal cuts off.
+        return visible(f" {s.model} │ {tokens} │ tools: {s.tools_summary()} ")
 
     return PromptSession(
         output=create_output(stdout=tty) if tty is not None else None,
