@@ -224,7 +224,8 @@ def readme_world(home):
     work.mkdir()
     for name in ("main.py", "test_main.py", "note.txt"):
         (work / name).write_text("x = 1\n")
-    (work / "weather.json").write_text('{"name": "weather", "parameters": {"type": "object"}}')
+    (work / "examples").mkdir()  # the repository's example function file, as the README uses it
+    shutil.copyfile(Path(__file__).parent.parent / "examples" / "weather.json", work / "examples" / "weather.json")
     (work / "invoice.txt").write_text("ACME, 2026-11-30, 12.50\n")
     (work / "invoice.schema.json").write_text('{"type": "object", "properties": {"total": {"type": "number"}}}')
     return work
@@ -243,3 +244,47 @@ def test_readme_command_lines_parse(otchat, readme_world, line, args, piped):
 
 def test_the_readme_teaches_more_than_a_handful_of_commands():
     assert len(readme_command_lines()) >= 25
+
+
+def test_the_man_page_holds_the_slash_commands_keys_config_keys_and_function_files():
+    from otchat.config.schema import TOP
+    from otchat.term.slash import COMMANDS, KEYS
+
+    page = docgen.man_page()
+    for section in (".SH REPL COMMANDS", ".SS Keys", ".SH CONFIGURATION", ".SH FUNCTION FILES"):
+        assert section in page
+    text = page.replace("\\-", "-").replace("\\e", "\\")
+    assert all(command.usage in text for command in COMMANDS)
+    assert all(key in text for key, _ in KEYS)
+    assert all(f"\\fB{name}\\fR" in text for name in TOP)
+
+
+def test_the_readme_example_function_file_is_the_one_in_the_repository_and_loads():
+    import json
+
+    from otchat.commands.inputs import load_functions
+
+    root = Path(__file__).parent.parent
+    example = root / "examples" / "weather.json"
+    (tool,) = load_functions([example])
+    assert tool["function"]["name"] == "weather"
+    readme = (root / "README.md").read_text()
+    shown = readme[readme.index("`examples/weather.json` in this repository is one:"):]
+    block = shown[shown.index("```json\n") + 8:shown.index("\n```", shown.index("```json"))]
+    assert json.loads(block) == json.loads(example.read_text())
+    assert "--function examples/weather.json" in readme
+
+
+def test_the_readme_names_every_command():
+    import typer.main
+
+    from otchat.app import app
+
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    table = readme[readme.index("## Commands and global options"):readme.index("## One-shot prompts")]
+    root = typer.main.get_command(app)
+    for name, command in root.commands.items():
+        if not command.hidden:
+            assert f"`otchat {name}" in table, name
+            for sub in getattr(command, "commands", {}) or {}:
+                assert sub in table, f"{name} {sub}"

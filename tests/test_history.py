@@ -186,6 +186,21 @@ def test_search_without_a_match_is_no_match_not_an_error(home):
     assert run(["history", "search", "otters"], env) == 0 and "otters" in env.stdout.getvalue()
 
 
+def test_search_takes_prefixes_and_or_and_nothing_else_as_syntax(otchat, server):
+    for text in ("otters hold hands", "beavers build dams", "a colon: and (parens) AND NOT"):
+        assert otchat(text).code == 0
+    def found(*words):
+        r = otchat("history", "search", *words, expect=(0, 1))
+        return r.code, r.stdout
+    assert "otters" in found("ott*")[1] and "beavers" not in found("ott*")[1]
+    code, out = found("otters", "OR", "beavers")
+    assert code == 0 and "otters" in out and "beavers" in out
+    assert found("otters", "beavers")[0] == 1  # every word must appear
+    code, out = found("colon:", "(parens)", "AND", "NOT")  # FTS5's own syntax is just words
+    assert code == 0 and "colon" in out
+    assert found("OR", "dams", "OR")[0] == 0
+
+
 def test_no_log_flag_and_config(otchat, home):
     otchat("--no-log", "private")
     assert not db_path(home).exists()

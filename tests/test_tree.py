@@ -248,5 +248,5 @@ def test_slash_help_and_history_fit_the_terminal(spawn_pty, home, server):
     words = " ".join(" ".join(help_lines).split())
     # Wrapped at words (the keys line is 101 characters long), never mid-word by the terminal.
     assert "save the conversation as markdown (! replaces FILE without asking)" in words
-    assert "Ctrl-C stops a reply or clears the line · Ctrl-D leaves" in words
+    assert "Ctrl-C: stops a reply or clears the line · Ctrl-D: leaves" in words
     child.send("\x04")

@@ -67,7 +67,20 @@ def read_text_file(path: Path, limit: int) -> tuple[str, str]:
         raise UsageError(f"{path} is not UTF-8 text") from None
 
 
+# What --function FILE takes (the man page's FUNCTION FILES; the README shows an example).
+FUNCTION_FILE = (
+    "A function file (--function FILE, repeatable) is one JSON object: the function's name, a "
+    "description the model reads, and parameters, a JSON Schema of its arguments, as in "
+    '{"name": "weather", "description": "The current weather in a city.", "parameters": '
+    '{"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}. '
+    'A whole tool, {"type": "function", "function": {...}}, is taken too.\n\n'
+    "otchat declares it to the model and prints the calls the model makes of it (a panel on a "
+    "terminal, stderr in a pipe, tool_calls in JSON) for you to act on; it never runs them."
+)
+
+
 def load_functions(paths: list[Path]) -> list[dict[str, Any]]:
+    """The function tools of `--function` files (see FUNCTION_FILE)."""
     tools = []
     for path in paths:
         try:

@@ -120,18 +120,6 @@ class Settings:
     def tool_refs_text(self) -> str:
         return ", ".join(self.tool_refs() + sorted(self.declared_functions())) or "none"
 
-    def tools_summary(self) -> str:
-        """The tools in use in a few words (a banner, a toolbar): hosted refs by name, local
-        functions by name when few, an MCP server's tools as a count (`/tools` names them all)."""
-        functions = sorted(self.declared_functions())
-        servers = sorted({name.partition("__")[0] for name in functions if "__" in name})
-        own = [name for name in functions if "__" not in name]
-        parts = self.tool_refs() + (own if len(own) <= 3 else [f"{len(own)} functions"])
-        served = len(functions) - len(own)
-        if served:
-            parts.append(f"{served} from {', '.join(servers)}")
-        return ", ".join(parts) or "none"
-
     @property
     def prose(self) -> Prose:
         """How a terminal shows the model's markdown."""

@@ -102,6 +102,7 @@ def man_page() -> str:
         if command.hidden:
             continue
         out += _command(f"otchat {name}", command)
+    out += _reference()
     out += [".SH ENVIRONMENT"]
     out += _definitions(ENVIRONMENT, bold=True)
     out += [".SH FILES"]
@@ -119,6 +120,30 @@ def man_page() -> str:
         r"the README of the otchat project; \fBotchat \-\-help\fR and \fBotchat \fICOMMAND\fB \-\-help\fR.",
     ]
     return "\n".join(out) + "\n"
+
+
+def _reference() -> list[str]:
+    """The REPL's slash commands and keys, the config keys and the function-file format, from
+    the tables --help, /help and config set read."""
+    from ..commands.inputs import FUNCTION_FILE
+    from ..config.schema import TOP
+    from ..term.slash import COMMANDS, KEYS
+
+    out = [".SH REPL COMMANDS", ".PP", _escape("In otchat chat, a line starting with / is a command "
+                                                "(// sends a line starting with /):")]
+    out += _definitions([(c.usage, c.help) for c in COMMANDS], bold=True)
+    out += [".SS Keys"]
+    out += _definitions(KEYS, bold=True)
+    out += [".SH CONFIGURATION", ".PP", _escape("config.toml keys (otchat config set KEY VALUE); a profile "
+                                                 "([profiles.NAME]) takes the same keys but default_profile:")]
+    for key in TOP.values():
+        kind = " | ".join(key.choices) if key.choices else key.kind
+        default = f"; default {key.default}" if key.default not in (None, "", []) else ""
+        out += [".TP", rf"\fB{_escape(key.name)}\fR ({_escape(kind)}{_escape(str(default))})",
+                _escape(key.help[:1].upper() + key.help[1:] + ".")]
+    out += [".SH FUNCTION FILES"]
+    out += _paragraphs(FUNCTION_FILE)
+    return out
 
 
 def _command(path: str, command: click.Command) -> list[str]:

@@ -132,7 +132,7 @@ class Queries:
 
     def search(self, query: str, limit: int = 50) -> list[tuple[str, str, str, float, str]]:
         """(conversation id, title, role, time, snippet) of matching messages, newest first."""
-        match = " ".join('"' + word.replace('"', '""') + '"' for word in query.split())
+        match = fts_query(query)
         if not match:
             raise UsageError("an empty search")
         return self.db.execute(
@@ -143,6 +143,24 @@ class Queries:
             " WHERE messages_fts MATCH ? ORDER BY m.created DESC, m.id DESC LIMIT ?",
             (match, limit),
         ).fetchall()
+
+
+def fts_query(text: str) -> str:
+    """`history search` words as an FTS5 query: every word must appear (each quoted, so no
+    character is FTS5 syntax), `word*` matches words starting so, `OR` between two words
+    takes either."""
+    parts: list[str] = []
+    for word in text.split():
+        if word == "OR":
+            if parts and parts[-1] != "OR":
+                parts.append("OR")
+            continue
+        prefix = word.endswith("*") and len(word.rstrip("*")) > 0
+        stem = word.rstrip("*") if prefix else word
+        parts.append('"' + stem.replace('"', '""') + '"' + ("*" if prefix else ""))
+    while parts and parts[-1] == "OR":
+        parts.pop()
+    return " ".join(parts)
 
 
 # A message and its ancestors, with their distance from it; `parent_id < id` always holds

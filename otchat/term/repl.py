@@ -25,6 +25,8 @@ if TYPE_CHECKING:
     from prompt_toolkit.history import History
     from prompt_toolkit.key_binding import KeyPressEvent
 
+    from ..config.resolve import Settings
+
 HISTORY_FILE = "input_history"
 PROMPT = "› "
 
@@ -218,8 +220,21 @@ def _banner(session: Session, multiline: bool) -> str:
     from .. import __version__
 
     send = "Alt-Enter sends" if multiline else "Enter sends"
-    return (f"otchat {__version__} · {session.settings.model} · tools: {session.settings.tools_summary()} · "
+    return (f"otchat {__version__} · {session.settings.model} · tools: {tools_summary(session.settings)} · "
             f"{send} · /help · Ctrl-D leaves")
+
+
+def tools_summary(settings: Settings) -> str:
+    """The tools in use in a few words (the banner, the toolbar): hosted refs by name, local
+    functions by name when few, an MCP server's tools as a count (`/tools` names them all)."""
+    functions = sorted(settings.declared_functions())
+    servers = sorted({name.partition("__")[0] for name in functions if "__" in name})
+    own = [name for name in functions if "__" not in name]
+    parts = settings.tool_refs() + (own if len(own) <= 3 else [f"{len(own)} functions"])
+    served = len(functions) - len(own)
+    if served:
+        parts.append(f"{served} from {', '.join(servers)}")
+    return ", ".join(parts) or "none"
 
 
 def _prompt_session(env: Env, session: Session, multiline: bool, tty: TextIO | None = None) -> PromptSession[str]:
@@ -256,7 +271,7 @@ def _prompt_session(env: Env, session: Session, multiline: bool, tty: TextIO | N
         s = session.settings  # the model's name may be what a server called it: shown visibly
         tokens = f"{session.conversation.totals.tokens:,} tokens this session"
         # The count first: a long model name or many tools are what the terminal cuts off.
-        return visible(f" {s.model} │ {tokens} │ tools: {s.tools_summary()} ")
+        return visible(f" {s.model} │ {tokens} │ tools: {tools_summary(s)} ")
 
     return PromptSession(
         output=create_output(stdout=tty) if tty is not None else None,

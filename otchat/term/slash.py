@@ -113,6 +113,18 @@ def dispatch(session: Session, line: str) -> list[Action]:
     return command(session, arg.strip())
 
 
+# The REPL's keys, as /help and the man page list them (bound in term/repl.py and by prompt-toolkit).
+KEYS = [
+    ("Enter", "sends (with --multiline: a new line)"),
+    ("Alt-Enter or Ctrl-J", "a new line (with --multiline: sends)"),
+    ("Ctrl-C", "stops a reply or clears the line"),
+    ("Ctrl-D", "leaves"),
+    ("Ctrl-X Ctrl-E", "writes the message in $EDITOR"),
+    ("Tab", "completes slash commands and their arguments"),
+    ("Up, Down", "earlier input (Right takes the grey suggestion)"),
+]
+
+
 def help_text(columns: int | None = None) -> str:
     """The commands and keys; within `columns` (a terminal's) each help wraps at a word, under itself."""
     import textwrap
@@ -122,8 +134,7 @@ def help_text(columns: int | None = None) -> str:
     room = max(20, (columns or 10_000) - len(indent))
     rows = ["\n".join(textwrap.wrap(f"  {c.usage:<{width}}  {c.help}", width=room + len(indent),
                                     subsequent_indent=indent)) for c in COMMANDS]
-    keys = ("Enter sends · Alt-Enter or Ctrl-J: new line · Ctrl-C stops a reply or clears the line"
-            " · Ctrl-D leaves")
+    keys = " · ".join(f"{key}: {what}" for key, what in KEYS)
     return "\n".join(["Commands:", *rows, *textwrap.wrap(keys, width=columns or 10_000)])
 
 
