@@ -14,14 +14,20 @@ def fit(line: str, width: int | None, keep: str = "") -> str:
     it is), so a terminal never breaks it mid-word."""
     if width is None:
         return line + keep
-    from wcwidth import wcswidth
-
-    room = width - max(wcswidth(keep), len(keep))
-    if max(wcswidth(line), len(line)) <= room:
+    room = width - _cells(keep)
+    if _cells(line) <= room:
         return line + keep
-    while line and max(wcswidth(line), len(line)) > room - 1:
+    while line and _cells(line) > room - 1:
         line = line[:-1]
     return line.rstrip() + "…" + keep
+
+
+def _cells(text: str) -> int:
+    """The most cells a terminal may draw `text` in: each character's own width, as tmux 3.3a
+    counts them (👋🏽 is 4), where newer terminals draw some sequences narrower."""
+    from wcwidth import wcwidth
+
+    return sum(max(wcwidth(char), 0) for char in text) if not text.isascii() else len(text)
 
 
 def _pictures() -> dict[int, str]:

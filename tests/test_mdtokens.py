@@ -121,3 +121,15 @@ def test_a_live_display_draws_only_characters_whose_width_rich_and_wcwidth_agree
     assert agreed("plain text, ünïcödé, 日本語") == "plain text, ünïcödé, 日本語"
     assert agreed("hi 👋🏽 there 👍🏿") == "hi 👋 there 👍"  # the modifiers rich counts 0, terminals 2
     assert agreed("👨‍👩‍👧 ❤️") == "👨‍👩‍👧 ❤️"  # both count these alike
+
+
+def test_fit_cuts_to_the_cells_a_terminal_draws():
+    from otchat.text import fit
+
+    assert fit("short", 40) == "short" and fit("a" * 50, None) == "a" * 50
+    kept = fit("a title long enough to be cut", 30, "  (2 branches)")
+    assert kept == "a title long en…  (2 branches)" and len(kept) == 30
+    cut = fit("wave 👋🏽👋🏽 wave 👋🏽👋🏽", 12)
+    from wcwidth import wcwidth
+
+    assert sum(max(wcwidth(c), 0) for c in cut) <= 12 and cut.endswith("…")
