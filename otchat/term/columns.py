@@ -18,8 +18,8 @@ from rich.text import Text
 
 from ..models import PROSE, Error, Event, Prose, ReasoningDelta, TextDelta, ToolCall, ToolResult, TurnResult
 from ..text import visible
-from .grid import Column, Layout
-from .sinks import compact_arguments, speed_line, tool_result_line, visible_event
+from .grid import Column, Layout, Parts
+from .sinks import compact_arguments, speed_parts, tool_result_line, visible_event
 
 
 class ColumnsView:
@@ -257,15 +257,16 @@ class _Answer:
                       waiting=not self.pieces and self.result is None and self.error is None,
                       version=self.version)
 
-    def _footer(self, closing: bool) -> list[Text]:
-        result, lines = self.result, []
+    def _footer(self, closing: bool) -> list[Text | Parts]:
+        result = self.result
+        lines: list[Text | Parts] = []
         if self.error is not None:
             lines.append(Text(f"error: {self.error.message}", style="red"))
         elif (result is None and closing) or (result is not None and result.interrupted):
             lines.append(Text("[interrupted]", style="dim"))
         # A request that failed before any reply began has no usage: its error says it all.
         if result is not None and (self.replied or self.error is None):
-            lines.append(Text(speed_line(result, self.first_token), style="dim"))
+            lines.append(Parts(speed_parts(result, self.first_token), style="dim"))
         return lines
 
 
