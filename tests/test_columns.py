@@ -277,9 +277,10 @@ def test_on_a_real_terminal_both_answers_share_rows_and_nothing_is_left_twice():
 
 def test_a_narrow_columns_usage_line_breaks_between_its_pieces_never_inside_one():
     result = TurnResult(content="x", usage=Usage(1200, 340), elapsed=2.41)
-    for width, models in ((40, ("model/a", "model/b")), (80, ("model/a", "model/b"))):  # stacked; 38 wide
-        now = [100.0]
-        view, out = board(width, models=models, clock=lambda: now[0])
+    now = [100.0]
+    for width in (40, 80):  # stacked; side by side, 38 columns each
+        now[0] = 100.0
+        view, out = board(width, clock=lambda: now[0])
         now[0] = 100.31
         stream(view, 0, "Alpha answer.\n", result=result)
         stream(view, 1, "Beta answer.\n", result=result)
