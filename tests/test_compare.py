@@ -340,3 +340,17 @@ def test_into_a_pipe_each_models_warnings_and_v_lines_follow_its_answer_naming_i
     assert "Alpha answer, slowly.\n" in joined and "Beta answer.\n" in joined
     assert "otchat: warning: b/two: 500 Internal Server Error: overloaded; retrying in" in joined
     assert all(f"{model}: > POST " in joined for model in seen)
+
+
+def test_the_limit_on_models_is_worded_one_way_wherever_it_is_said(otchat, server):
+    from pathlib import Path
+
+    said = "at most 8 models at once"
+    many = " ".join(f"m/{n}" for n in range(9))
+    assert said in otchat("--models", many.replace(" ", ","), "hi", expect=2).stderr
+    assert said in otchat("chat", input=f"/compare {many}\n").stderr
+    assert said in " ".join(otchat("--help").stdout.split())  # however --help wraps it
+    root = Path(__file__).resolve().parent.parent
+    for doc in ("README.md", "man/otchat.1"):
+        text = " ".join((root / doc).read_text().replace("\\-", "-").split())
+        assert said in text and "up to 8" not in text, doc
