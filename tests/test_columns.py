@@ -295,3 +295,17 @@ def test_a_narrow_columns_usage_line_breaks_between_its_pieces_never_inside_one(
                 if half.strip():
                     assert len(half.rstrip()) <= column
                     assert all(piece.strip() in pieces for piece in half.strip().split(" · ")), (half, lines)
+
+
+def test_a_warning_is_a_dim_line_in_its_column_and_v_lines_are_handed_on_after_the_board():
+    logged = []
+    view, out = board(120, log=lambda line: logged.append((line, out.getvalue().count("model/b"))))
+    view.log(1, "> POST http://x/v1/chat/completions")
+    view.warn(1, "500 Internal Server Error: busy; retrying in 0.5 s (1/2)")
+    stream(view, 0, "Alpha answer.\n")
+    stream(view, 1, "Beta answer.\n")
+    view.close(interrupted=False)
+    lines = shown(out, 120)
+    row = row_of(lines, "warning: 500 Internal Server Error: busy; retrying in")
+    assert lines[row].index("warning:") > 60 and row < row_of(lines, "Beta answer.")
+    assert logged and logged[0][0] == "model/b: > POST http://x/v1/chat/completions" and logged[0][1] >= 1

@@ -13,9 +13,9 @@ ROWS = 40
 FAIL = error(500, {"error": {"message": "overloaded, try later"}})
 
 
-def answer(name: str, lines: int = 12) -> Stream:
+def answer(name: str, lines: int = 20) -> Stream:
     text = "\n\n".join(f"{name} line {n} of its answer." for n in range(1, lines + 1)) + "\n"
-    return Stream(text_chunks(text, 6), piece_delay=0.02)  # about a second: the board is live meanwhile
+    return Stream(text_chunks(text, 6), piece_delay=0.02)  # about two seconds: the board is live meanwhile
 
 
 def scrollback(raw: bytes, cols: int) -> list[str]:
@@ -40,7 +40,8 @@ def three_models(server, *, fails: bool = True) -> None:
 def test_a_retry_notice_is_a_line_in_its_models_column_and_each_header_shows_once(server, home):
     three_models(server)
     for cols in (100, 130):  # stacked (100 // 3 < 40), and side by side
-        code, _, raw = run_in_pty(server, home, "-m", "a/one", "-m", "b/five", "-m", "c/three", "--retries", "1",
+        # Two retries: the second notice comes while the live display is up.
+        code, _, raw = run_in_pty(server, home, "-m", "a/one", "-m", "b/five", "-m", "c/three", "--retries", "2",
                                   "hi", dimensions=(ROWS, cols))
         lines = scrollback(raw, cols)
         text = "\n".join(lines)
@@ -49,16 +50,17 @@ def test_a_retry_notice_is_a_line_in_its_models_column_and_each_header_shows_onc
         for model in ("a/one", "b/five", "c/three"):
             assert len(headers(lines, model)) == 1, (model, text)
         notices = [n for n, line in enumerate(lines) if "warning: 500 Internal Server Error" in line]
-        assert len(notices) == 1 and "retrying" in text, text
+        assert len(notices) == 2 and "retrying" in text, text
         if cols == 100:  # in b/five's block, under its header
-            assert headers(lines, "b/five")[0] < notices[0] < headers(lines, "c/three")[0], text
-            assert lines[notices[0]].startswith("warning: 500 Internal Server Error: overloaded")
-            assert "retrying in" in lines[notices[0]]
+            assert headers(lines, "b/five")[0] < notices[0] < notices[1] < headers(lines, "c/three")[0], text
+            assert all(lines[n].startswith("warning: 500 Internal Server Error: overloaded") for n in notices)
+            assert "retrying in" in lines[notices[0]] and "(2/2)" in lines[notices[1]]
             block = "\n".join(lines[headers(lines, "b/five")[0]:headers(lines, "c/three")[0]])
             assert "error: 500" in block and "tokens not reported" not in block  # no reply, no usage line
         else:  # in b/five's column
-            assert lines[notices[0]].index("warning: 500") == lines[headers(lines, "a/one")[0]].index("b/five")
-        for n in (1, 12):  # every line of the answers once: no stale frame left behind
+            column = lines[headers(lines, "a/one")[0]].index("b/five")
+            assert all(lines[n].index("warning: 500") == column for n in notices)
+        for n in (1, 20):  # every line of the answers once: no stale frame left behind
             assert sum(f"Alpha line {n} of" in line for line in lines) == 1, text
             assert sum(f"Gamma line {n} of" in line for line in lines) == 1, text
 
