@@ -252,7 +252,8 @@ def request_options_without(*names: str) -> Callable[[F], F]:
 def flags_from(given: RequestOptions, also: list[str] | None = None) -> Flags:
     """The Flags that the shared request options ask for (REQUEST_OPTIONS, by name); `also`:
     more model names (`--models a,b`) after those of `-m`."""
-    from ..config.resolve import MAX_MODELS, MODELS_LIMIT, Flags
+    from ..config.resolve import Flags
+    from ..plan import MAX_MODELS, MODELS_LIMIT
     from .inputs import load_functions, parse_options
 
     defaults = cast(RequestOptions, {option.name: option.default for option in REQUEST_OPTIONS})

@@ -251,7 +251,7 @@ def _continue(s: Session, arg: str) -> list[Action]:
 def _compare(s: Session, arg: str) -> list[Action]:
     """The models to ask the last question of, checked before anything is sent."""
     from ..compare import model_ids
-    from ..config.resolve import MAX_MODELS, MODELS_LIMIT
+    from ..plan import MAX_MODELS, MODELS_LIMIT
 
     names = arg.replace(",", " ").split()
     if len(names) > MAX_MODELS:
