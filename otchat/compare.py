@@ -170,9 +170,13 @@ class Contest:
         from .engine import exchange
 
         error: Error | None = None
+        index, board = answer.index, self.board
         try:
-            result = exchange(answer.conversation, self.text, answer.settings, answer.opener, answer.tap,
-                              approve=refuse, clock=self.env.clock)
+            # Its warnings and -v lines go to the board (the terminal is the board's while it is
+            # drawn); it is settled outside, so the board may write to stderr then.
+            with self.env.diverted(lambda line: board.warn(index, line), lambda line: board.log(index, line)):
+                result = exchange(answer.conversation, self.text, answer.settings, answer.opener, answer.tap,
+                                  approve=refuse, clock=self.env.clock)
             note, code = finish_note(result, answer.settings)
             if code:
                 error = Error(note or "the reply stopped early", code)

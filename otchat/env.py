@@ -5,8 +5,10 @@ from __future__ import annotations
 import io
 import os
 import sys
+import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, BinaryIO, TextIO
@@ -37,6 +39,8 @@ class Env:
     sleep: Callable[[float], None] = time.sleep
     # Strings that must never be printed (the API key); see `redact`.
     secrets: set[str] = field(default_factory=set)
+    # Per thread: where its warnings and -v lines go instead of stderr (see `diverted`).
+    _routes: threading.local = field(default_factory=threading.local, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         # A terminal never gets a control character of someone else's raw: whatever is
@@ -109,8 +113,32 @@ class Env:
         self.stderr.flush()
 
     def warn(self, message: str) -> None:
+        route: Callable[[str], None] | None = getattr(self._routes, "warn", None)
+        if route is not None:
+            route(self.redact(message))
+            return
         self.stderr.write(f"otchat: warning: {self.redact(message)}\n")
         self.stderr.flush()
+
+    def log(self, line: str) -> None:
+        """One line of -v's request log on stderr."""
+        route: Callable[[str], None] | None = getattr(self._routes, "log", None)
+        if route is not None:
+            route(self.redact(line))
+            return
+        self.stderr.write(self.redact(line) + "\n")
+        self.stderr.flush()
+
+    @contextmanager
+    def diverted(self, warn: Callable[[str], None], log: Callable[[str], None]) -> Iterator[None]:
+        """On this thread, meanwhile, warnings and -v lines go to `warn` and `log` (redacted),
+        not to stderr: a comparison's worker hands them to its model's place on the board, which
+        owns the terminal while it is drawn. What `warn` and `log` do must not come back here."""
+        self._routes.warn, self._routes.log = warn, log
+        try:
+            yield
+        finally:
+            self._routes.warn = self._routes.log = None
 
     def echo_off(self) -> Callable[[], None]:
         """Stop the terminal that stdout draws on from echoing keys; returns what turns the

@@ -19,6 +19,9 @@ from .seams import JSONObject
 if TYPE_CHECKING:
     from .config.resolve import Settings
 
+MAX_MODELS = 8  # models one comparison asks at once
+MODELS_LIMIT = f"at most {MAX_MODELS} models at once"  # the one wording of it (also --models's help, README)
+
 
 class Format(str, Enum):
     auto = "auto"

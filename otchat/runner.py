@@ -237,9 +237,9 @@ def make_transport(env: Env, settings: Settings, output: Output, *, timeout: flo
         env.warn("the server rejects response_format; the schema goes as a system message only")
 
     if output.verbose and settings.key_note:
-        _err_line(env, f"* {settings.key_note}")
-    log = (lambda line: _err_line(env, line)) if output.verbose else None
-    notify = (lambda line: env.warn(line)) if (output.verbose or env.stderr_isatty) else None
+        env.log(f"* {settings.key_note}")
+    log = env.log if output.verbose else None
+    notify = env.warn if (output.verbose or env.stderr_isatty) else None
     return Transport(
         timeout=settings.timeout if timeout is None else timeout,
         connect_timeout=settings.connect_timeout,
@@ -298,7 +298,3 @@ def check_finish(env: Env, result: TurnResult, settings: Settings) -> int:
         env.warn(note)
     return code
 
-
-def _err_line(env: Env, line: str) -> None:
-    env.stderr.write(env.redact(line) + "\n")
-    env.stderr.flush()

@@ -43,9 +43,15 @@ class TurnSink(Sink, Protocol):
 
 class Board(Protocol):
     """Where a comparison's answers show: a sink per model, called from that model's worker
-    thread; `done` once per model; `close` at the end."""
+    thread; `done` once per model; `close` at the end. `warn` and `log` take a model's warnings
+    (a retry) and -v lines, from its worker thread: the board shows them where they cannot
+    break into what it draws."""
 
     def sink(self, index: int) -> Sink: ...
+
+    def warn(self, index: int, message: str) -> None: ...
+
+    def log(self, index: int, line: str) -> None: ...
 
     def done(self, index: int, result: TurnResult, error: Error | None) -> None: ...
 

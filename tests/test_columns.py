@@ -273,3 +273,39 @@ def test_on_a_real_terminal_both_answers_share_rows_and_nothing_is_left_twice():
     for n in range(1, 31):
         row_of(lines, f"Point {n}: the second model")
     row_of(lines, "Rayleigh scattering, in short.")
+
+
+def test_a_narrow_columns_usage_line_breaks_between_its_pieces_never_inside_one():
+    result = TurnResult(content="x", usage=Usage(1200, 340), elapsed=2.41)
+    now = [100.0]
+    for width in (40, 80):  # stacked; side by side, 38 columns each
+        now[0] = 100.0
+        view, out = board(width, clock=lambda: now[0])
+        now[0] = 100.31
+        stream(view, 0, "Alpha answer.\n", result=result)
+        stream(view, 1, "Beta answer.\n", result=result)
+        view.close(interrupted=False)
+        lines = shown(out, width)
+        column = (width - 3) // 2 if width == 80 else width
+        usage = [line for line in lines if "to first token" in line or "in / 340" in line or "tok/s" in line]
+        assert len(usage) == (4 if width == 40 else 2), lines  # two lines each (side by side: the same two)
+        pieces = ["0.31s to first token", "2.4s", "1,200 in / 340 out", "162 tok/s"]
+        for line in usage:
+            for half in ([line] if width == 40 else [line[:column], line[column + 3:]]):
+                if half.strip():
+                    assert len(half.rstrip()) <= column
+                    assert all(piece.strip() in pieces for piece in half.strip().split(" · ")), (half, lines)
+
+
+def test_a_warning_is_a_dim_line_in_its_column_and_v_lines_are_handed_on_after_the_board():
+    logged = []
+    view, out = board(120, log=lambda line: logged.append((line, out.getvalue().count("model/b"))))
+    view.log(1, "> POST http://x/v1/chat/completions")
+    view.warn(1, "500 Internal Server Error: busy; retrying in 0.5 s (1/2)")
+    stream(view, 0, "Alpha answer.\n")
+    stream(view, 1, "Beta answer.\n")
+    view.close(interrupted=False)
+    lines = shown(out, 120)
+    row = row_of(lines, "warning: 500 Internal Server Error: busy; retrying in")
+    assert lines[row].index("warning:") > 60 and row < row_of(lines, "Beta answer.")
+    assert logged and logged[0][0] == "model/b: > POST http://x/v1/chat/completions" and logged[0][1] >= 1

@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from tests.fakeserver import Stream, Text, chunk, error, tool_call_chunks
+from tests.fakeserver import Stream, Text, chunk, error, text_chunks, tool_call_chunks
 from tests.helpers import contents, rows
 
 
@@ -304,3 +304,53 @@ def test_a_reply_can_be_stopped_from_another_thread(server):
     assert not reader.is_alive() and failed
     reply.close()
     transport.close()
+
+
+def test_into_a_pipe_a_failing_models_error_line_names_it(otchat, server):
+    server.per_model["b/two"] = error(404, {"error": {"message": "no such model"}})
+    r = otchat("-m", "a/one", "-m", "b/two", "hi", expect=4)
+    (line,) = r.stderr.splitlines()
+    assert line.startswith("otchat: error: b/two: 404 Not Found: no such model")
+
+
+def test_into_a_pipe_each_models_warnings_and_v_lines_follow_its_answer_naming_it(server, home):
+    import subprocess
+
+    from tests.conftest import KEY, OTCHAT, clean_environ
+
+    fail = error(500, {"error": {"message": "overloaded"}})
+    server.per_model["a/one"] = lambda body: Stream(text_chunks("Alpha answer, slowly.\n", 2), piece_delay=0.02)
+    server.per_model["b/two"] = [fail, "Beta answer."]
+    server.per_model["c/three"] = lambda body: Stream(text_chunks("Gamma answer.\n", 2), piece_delay=0.01)
+    # stderr into the same pipe as stdout (2>&1): what a person reads in a log file.
+    proc = subprocess.run([str(OTCHAT), "-v", "--retries", "1", "-m", "a/one", "-m", "b/two", "-m", "c/three", "hi"],
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, timeout=60,
+                          env=clean_environ(home, OTCHAT_BASE_URL=server.url, OPENTOOLS_API_KEY=KEY))
+    lines = proc.stdout.decode().splitlines()
+    assert proc.returncode == 0, lines
+    section, seen = None, []
+    for line in lines:
+        if line.startswith("== "):
+            section = line.strip("= ")
+            seen.append(section)
+        elif line.startswith(("otchat:", ">", "<", "*")) or ": > " in line or ": < " in line:
+            assert section is not None and section in line, (line, lines)  # whole, after its model's answer
+    assert seen == ["a/one", "b/two", "c/three"]
+    joined = "\n".join(lines)
+    assert "Alpha answer, slowly.\n" in joined and "Beta answer.\n" in joined
+    assert "otchat: warning: b/two: 500 Internal Server Error: overloaded; retrying in" in joined
+    assert all(f"{model}: > POST " in joined for model in seen)
+
+
+def test_the_limit_on_models_is_worded_one_way_wherever_it_is_said(otchat, server):
+    from pathlib import Path
+
+    said = "at most 8 models at once"
+    many = " ".join(f"m/{n}" for n in range(9))
+    assert said in otchat("--models", many.replace(" ", ","), "hi", expect=2).stderr
+    assert said in otchat("chat", input=f"/compare {many}\n").stderr
+    assert said in " ".join(otchat("--help").stdout.split())  # however --help wraps it
+    root = Path(__file__).resolve().parent.parent
+    for doc in ("README.md", "man/otchat.1"):
+        text = " ".join((root / doc).read_text().replace("\\-", "-").split())
+        assert said in text and "up to 8" not in text, doc

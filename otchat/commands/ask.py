@@ -65,7 +65,7 @@ def ask(
         show_default=False,
     )] = 2,
     models: Annotated[str | None, typer.Option(
-        "--models", metavar="A,B,...", help="Ask several models at once (as -m repeated), up to 8.",
+        "--models", metavar="A,B,...", help="Ask several models (as -m repeated), at most 8 models at once.",
         autocompletion=values.models,
     )] = None,
     version: VersionOpt = False,

@@ -252,14 +252,15 @@ def request_options_without(*names: str) -> Callable[[F], F]:
 def flags_from(given: RequestOptions, also: list[str] | None = None) -> Flags:
     """The Flags that the shared request options ask for (REQUEST_OPTIONS, by name); `also`:
     more model names (`--models a,b`) after those of `-m`."""
-    from ..config.resolve import MAX_MODELS, Flags
+    from ..config.resolve import Flags
+    from ..plan import MAX_MODELS, MODELS_LIMIT
     from .inputs import load_functions, parse_options
 
     defaults = cast(RequestOptions, {option.name: option.default for option in REQUEST_OPTIONS})
     p: RequestOptions = {**defaults, **given}  # those a command left out take their defaults
     names = [*(p["model"] or []), *(also or [])]
     if len(names) > MAX_MODELS:
-        raise UsageError(f"{len(names)} models named; a comparison asks at most {MAX_MODELS} at once")
+        raise UsageError(f"{len(names)} models named; a comparison asks {MODELS_LIMIT}")
     return Flags(
         model=names[0] if names else None,
         models=names if len(names) > 1 else [],

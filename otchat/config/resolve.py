@@ -22,7 +22,6 @@ DEFAULT_KEY_CMD_TIMEOUT = 30.0
 KEY_ENV = "OPENTOOLS_API_KEY"
 # Environment variables that stand for config keys (between the two kinds of profile).
 ENV_KEYS = {"model": "OTCHAT_MODEL", "base_url": "OTCHAT_BASE_URL"}
-MAX_MODELS = 8  # models one comparison asks at once
 # Keys a flag can set; None in Flags means "not given".
 FLAG_KEYS = ("model", "system", "base_url", "temperature", "max_tokens", "timeout", "retries")
 

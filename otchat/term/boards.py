@@ -28,7 +28,7 @@ def make_board(env: Env, models: list[str], output: Output, clock: Callable[[], 
         from .columns import ColumnsView
         from .console import console_for
 
-        return ColumnsView(console_for(env), models, clock=clock, prose=prose, echo_off=env.echo_off)
+        return ColumnsView(console_for(env), models, clock=clock, prose=prose, echo_off=env.echo_off, log=env.log)
     return StackedBoard(env, models, usage=output.usage, verbose=output.verbose,
                         frame=TYPING_FRAME if env.stdout_isatty else 0.0)
 
@@ -37,6 +37,36 @@ class _Tagged(Protocol):
     def handle(self, index: int, event: Event) -> None: ...
 
     def flush(self, index: int) -> None: ...
+
+
+class _Held:
+    """The models' warnings and -v lines, each model's kept until it can be written whole, on
+    stderr, after what the board wrote of that model (never from within a worker's diversion)."""
+
+    def __init__(self, env: Env, models: list[str]) -> None:
+        self.env = env
+        self.models = models
+        self.lock = threading.Lock()
+        self.lines: list[list[tuple[bool, str]]] = [[] for _ in models]
+
+    def warn(self, index: int, message: str) -> None:
+        with self.lock:
+            self.lines[index].append((True, message))
+
+    def log(self, index: int, line: str) -> None:
+        with self.lock:
+            self.lines[index].append((False, line))
+
+    def write(self, index: int) -> None:
+        """Model `index`'s lines, each naming it."""
+        with self.lock:
+            lines, self.lines[index] = self.lines[index], []
+        model = self.models[index]
+        for warning, line in lines:
+            if warning:
+                self.env.warn(f"{model}: {line}")
+            else:
+                self.env.log(f"{model}: {line}")
 
 
 class _Lane:
@@ -61,7 +91,8 @@ class StackedBoard:
     """Each answer whole, in the order named, under `== MODEL ==`, a blank line between answers;
     nothing interleaved. The first answer not yet shown streams as it arrives; the others are kept
     until their turn. Each is drawn as a pipe draws one answer (tool calls, usage with -u and
-    reasoning with -v on stderr); a model's error follows its answer on stderr."""
+    reasoning with -v on stderr); a model's warnings, -v lines and error follow its answer on
+    stderr, each naming the model."""
 
     def __init__(self, env: Env, models: list[str], *, usage: bool = False, verbose: bool = False,
                  frame: float = 0.0) -> None:
@@ -69,6 +100,7 @@ class StackedBoard:
         self.models = models
         self.frame = frame
         self.lock = threading.Lock()
+        self.held = _Held(env, models)
         self.sinks = [PlainSink(env.stdout, env.stderr, show_usage=usage, verbose=verbose) for _ in models]
         self.waiting: list[list[Event]] = [[] for _ in models]
         self.finished: dict[int, tuple[TurnResult, Error | None]] = {}
@@ -77,6 +109,12 @@ class StackedBoard:
 
     def sink(self, index: int) -> _Lane:
         return _Lane(self, index, self.frame)
+
+    def warn(self, index: int, message: str) -> None:
+        self.held.warn(index, message)
+
+    def log(self, index: int, line: str) -> None:
+        self.held.log(index, line)
 
     def handle(self, index: int, event: Event) -> None:
         with self.lock:
@@ -109,8 +147,9 @@ class StackedBoard:
             self._open(index)
             result, error = self.finished[index]
             self.sinks[index].end(result)
+            self.held.write(index)
             if error is not None:
-                self.env.error(error.message)
+                self.env.error(f"{self.models[index]}: {error.message}")
             self.head += 1
         if self.head < len(self.models) and self.waiting[self.head]:
             self._open(self.head)
@@ -135,9 +174,16 @@ class JsonBoard:
         self.models = models
         self.finished: dict[int, tuple[TurnResult, Error | None]] = {}
         self.lock = threading.Lock()
+        self.held = _Held(env, models)
 
     def sink(self, index: int) -> _Lane:
         return _Lane(self, index)
+
+    def warn(self, index: int, message: str) -> None:
+        self.held.warn(index, message)
+
+    def log(self, index: int, line: str) -> None:
+        self.held.log(index, line)
 
     def handle(self, index: int, event: Event) -> None:
         pass
@@ -154,6 +200,8 @@ class JsonBoard:
         items = [turn_json(*self.finished.get(i, cut), model=model) for i, model in enumerate(self.models)]
         self.env.stdout.write(json.dumps(items, ensure_ascii=False) + "\n")
         self.env.stdout.flush()
+        for index in range(len(self.models)):  # after the array
+            self.held.write(index)
 
 
 class JsonlBoard:
@@ -163,9 +211,16 @@ class JsonlBoard:
         self.env = env
         self.models = models
         self.lock = threading.Lock()
+        self.held = _Held(env, models)
 
     def sink(self, index: int) -> _Lane:
         return _Lane(self, index)
+
+    def warn(self, index: int, message: str) -> None:
+        self.held.warn(index, message)
+
+    def log(self, index: int, line: str) -> None:
+        self.held.log(index, line)
 
     def handle(self, index: int, event: Event) -> None:
         data = event_json(event)
@@ -180,9 +235,12 @@ class JsonlBoard:
         if error is not None:
             self.handle(index, error)
         self.flush(index)
+        self.held.write(index)  # after its last line
 
     def close(self, interrupted: bool) -> None:
         self.env.stdout.flush()
+        for index in range(len(self.models)):  # those cut short
+            self.held.write(index)
 
     def _write(self, index: int, data: dict[str, Any]) -> None:
         line = json.dumps({"type": data.pop("type"), "model": self.models[index], **data}, ensure_ascii=False)

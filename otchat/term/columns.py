@@ -3,7 +3,8 @@
 Worker threads (one per model) only record what arrived, under a lock, and wake the
 drawer; one drawer thread repaints the live display, at most once a frame. On `close`
 the live display goes and the whole board is printed once, so the scrollback holds
-every line of every answer exactly once.
+every line of every answer exactly once. Nothing else writes to the terminal meanwhile: a
+model's warnings (a retry) are dim lines in its column, its -v lines follow the board.
 """
 
 from __future__ import annotations
@@ -17,8 +18,8 @@ from rich.text import Text
 
 from ..models import PROSE, Error, Event, Prose, ReasoningDelta, TextDelta, ToolCall, ToolResult, TurnResult
 from ..text import visible
-from .grid import Column, Layout
-from .sinks import compact_arguments, speed_line, tool_result_line, visible_event
+from .grid import Column, Layout, Parts
+from .sinks import compact_arguments, speed_parts, tool_result_line, visible_event
 
 
 class ColumnsView:
@@ -27,8 +28,9 @@ class ColumnsView:
 
     def __init__(self, console: Console, models: Sequence[str], *, clock: Callable[[], float],
                  prose: Prose = PROSE, echo_off: Callable[[], Callable[[], None]] | None = None,
-                 interval: float = 0.05) -> None:
+                 log: Callable[[str], None] | None = None, interval: float = 0.05) -> None:
         self.console = console
+        self.log_line = log  # where the models' -v lines go once the board is printed
         self.clock = clock
         self.interval = interval  # seconds between two repaints, at least
         # The live display is redrawn by moving the cursor up over it: a key the terminal
@@ -39,6 +41,7 @@ class ColumnsView:
         self._layout = Layout(prose)
         self._lock = threading.Lock()  # guards the answers and _closed
         self._answers = [_Answer(model) for model in models]
+        self._logged: list[list[str]] = [[] for _ in models]
         self._closed = False
         self._wake = threading.Event()
         self._stop = threading.Event()
@@ -62,6 +65,19 @@ class ColumnsView:
             if self._closed or not self._answers[index].take(event, self.clock() - self._begun):
                 return
         self._wake.set()
+
+    def warn(self, index: int, message: str) -> None:
+        """A warning of model `index` (a retry): a dim line in its column."""
+        with self._lock:
+            if self._closed:
+                return
+            self._answers[index].warned(visible(message))
+        self._wake.set()
+
+    def log(self, index: int, line: str) -> None:
+        """A -v line of model `index`: kept until the board is printed."""
+        with self._lock:
+            self._logged[index].append(line)
 
     def sent(self, index: int) -> None:
         """Model `index`'s request left: its time to first token counts from here."""
@@ -97,8 +113,18 @@ class ColumnsView:
                 if self._echo_on is not None:
                     self._echo_on()
         self.console.print(self._layout.whole(columns))
+        self._write_logs()
         if self._failure is not None:  # a bug in drawing: to the error boundary, not lost in a thread
             raise self._failure
+
+    def _write_logs(self) -> None:
+        """The -v lines, each model's together, in the order named, each naming its model."""
+        with self._lock:
+            logged, self._logged = self._logged, [[] for _ in self._answers]
+        if self.log_line is not None:
+            for answer, lines in zip(self._answers, logged, strict=True):
+                for line in lines:
+                    self.log_line(f"{answer.model}: {line}")
 
     def _columns(self) -> list[Column]:
         """What every column shows now (the caller holds the lock)."""
@@ -175,6 +201,7 @@ class _Answer:
         self.result: TurnResult | None = None
         self.error: Error | None = None
         self.version = 0
+        self.replied = False  # some of a reply arrived (a warning is not one)
 
     def take(self, event: Event, now: float) -> bool:
         """Keep what `event` adds (`now`: seconds since the board began); False if nothing."""
@@ -199,12 +226,18 @@ class _Answer:
             self.pieces.append(_note(f"tool call · {event.name} {compact_arguments(event)}"))
         elif isinstance(event, ToolResult):
             self.pieces.append(_note(tool_result_line(event)))
+
         elif isinstance(event, Error):  # a runner that reports it as an event, too
             self.error = self.error or event
         else:
             return False
         self.version += 1
+        self.replied = self.replied or not isinstance(event, Error)
         return True
+
+    def warned(self, message: str) -> None:
+        self.pieces.append(Text(f"warning: {message}", style="dim"))
+        self.version += 1
 
     def end(self, result: TurnResult, error: Error | None) -> None:
         self.result = result
@@ -224,15 +257,16 @@ class _Answer:
                       waiting=not self.pieces and self.result is None and self.error is None,
                       version=self.version)
 
-    def _footer(self, closing: bool) -> list[Text]:
-        result, lines = self.result, []
+    def _footer(self, closing: bool) -> list[Text | Parts]:
+        result = self.result
+        lines: list[Text | Parts] = []
         if self.error is not None:
             lines.append(Text(f"error: {self.error.message}", style="red"))
         elif (result is None and closing) or (result is not None and result.interrupted):
             lines.append(Text("[interrupted]", style="dim"))
         # A request that failed before any reply began has no usage: its error says it all.
-        if result is not None and (self.pieces or self.error is None):
-            lines.append(Text(speed_line(result, self.first_token), style="dim"))
+        if result is not None and (self.replied or self.error is None):
+            lines.append(Parts(speed_parts(result, self.first_token), style="dim"))
         return lines
 
 

@@ -268,6 +268,11 @@ SPEED_SPAN = 0.1  # seconds of writing an answer must take for its tokens/second
 def speed_line(result: TurnResult, first_token: float | None) -> str:
     """One answer of a comparison: how soon it began, how long it took, its tokens and its
     speed (answer tokens over the time spent writing them, after the first one arrived)."""
+    return " · ".join(speed_parts(result, first_token))
+
+
+def speed_parts(result: TurnResult, first_token: float | None) -> list[str]:
+    """The pieces of `speed_line`, which a narrow column wraps between, never inside."""
     parts = []
     if first_token is not None:
         parts.append(f"{first_token:.2f}s to first token")
@@ -282,4 +287,4 @@ def speed_line(result: TurnResult, first_token: float | None) -> str:
         parts.append(f"{out / (result.elapsed - first_token):.0f} tok/s")
     if result.requests > 1:
         parts.append(f"{result.requests} requests")
-    return " · ".join(parts)
+    return parts

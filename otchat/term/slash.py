@@ -268,11 +268,11 @@ def _continue(s: Session, arg: str) -> list[Action]:
 def _compare(s: Session, arg: str) -> list[Action]:
     """The models to ask the last question of, checked before anything is sent."""
     from ..compare import model_ids
-    from ..config.resolve import MAX_MODELS
+    from ..plan import MAX_MODELS, MODELS_LIMIT
 
     names = arg.replace(",", " ").split()
     if len(names) > MAX_MODELS:
-        raise UsageError(f"{len(names)} models named; /compare asks at most {MAX_MODELS} at once")
+        raise UsageError(f"{len(names)} models named; /compare asks {MODELS_LIMIT}")
     if not s.conversation.turns():
         raise UsageError("nothing to compare yet: ask a question first")
     if s.schema is not None or s.tools is not None:
