@@ -36,6 +36,7 @@ class Silence:
         self._live: Live | None = None
         self._echo_on: Callable[[], None] | None = None
         self._thread: threading.Thread | None = None
+        self._began = 0.0  # when the request went (start)
 
     def start(self) -> None:
         if self._thread is None and not self._over.is_set():
