@@ -23,7 +23,7 @@ APP_NAME = "otchat"
 class Env:
     """Everything a command may read from or write to the outside world.
 
-    Tests build one with byte/str buffers, a tmp config dir and an httpx transport;
+    Tests build one with byte/str buffers, a tmp config dir and an httpx2 transport;
     `Env.from_process()` builds the real one.
     """
 
@@ -34,7 +34,7 @@ class Env:
     stdout_isatty: bool = False
     stderr_isatty: bool = False
     environ: Mapping[str, str] = field(default_factory=dict)
-    transport: Any = None  # an httpx.BaseTransport; None means the network
+    transport: Any = None  # an httpx2.BaseTransport; None means the network
     clock: Callable[[], float] = time.monotonic
     sleep: Callable[[float], None] = time.sleep
     # Strings that must never be printed (the API key); see `redact`.

@@ -138,7 +138,7 @@ def otchat_inprocess(server: FakeServer, home: Path, monkeypatch: pytest.MonkeyP
     from otchat.app import run as run_app
     from otchat.env import Env
 
-    # httpx takes proxies from the process environment, as the executable's would.
+    # httpx2 takes proxies from the process environment, as the executable's would.
     monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
 
     def run(*args: str, input: bytes | str | None = b"", env: dict[str, str] | None = None,

@@ -2,7 +2,7 @@
 
 import json
 
-import httpx
+import httpx2
 import pytest
 from typer.testing import CliRunner
 
@@ -17,9 +17,9 @@ runner = CliRunner()
 def recording_transport(bodies, text="Hi there"):
     def handler(request):
         bodies.append(json.loads(request.content))
-        return httpx.Response(200, headers={"content-type": "text/event-stream"}, content=sse_bytes(text_chunks(text)))
+        return httpx2.Response(200, headers={"content-type": "text/event-stream"}, content=sse_bytes(text_chunks(text)))
 
-    return httpx.MockTransport(handler)
+    return httpx2.MockTransport(handler)
 
 
 def test_oneshot_through_an_injected_transport(tmp_path):
@@ -61,9 +61,9 @@ def test_markdown_format_on_an_injected_terminal(tmp_path):
 
 def test_api_error_line_is_redacted(tmp_path):
     def handler(request):
-        return httpx.Response(401, json={"error": {"message": f"bad key {KEY}"}})
+        return httpx2.Response(401, json={"error": {"message": f"bad key {KEY}"}})
 
-    env = make_env(transport=httpx.MockTransport(handler), home=tmp_path)
+    env = make_env(transport=httpx2.MockTransport(handler), home=tmp_path)
     assert run(["hi"], env) == 3
     assert KEY not in env.stderr.getvalue() and "401" in env.stderr.getvalue()
 
@@ -72,10 +72,10 @@ def test_unexpected_errors_are_one_line_unless_traceback(tmp_path):
     def handler(request):
         raise RuntimeError("kaboom")
 
-    env = make_env(transport=httpx.MockTransport(handler), home=tmp_path)
+    env = make_env(transport=httpx2.MockTransport(handler), home=tmp_path)
     assert run(["hi"], env) == 1
     assert env.stderr.getvalue() == "otchat: error: unexpected RuntimeError: kaboom (run with --traceback for details)\n"
-    env = make_env(transport=httpx.MockTransport(handler), home=tmp_path)
+    env = make_env(transport=httpx2.MockTransport(handler), home=tmp_path)
     result = runner.invoke(app, ["--traceback", "hi"], obj=env)
     assert isinstance(result.exception, RuntimeError)
 

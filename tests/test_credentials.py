@@ -268,7 +268,7 @@ def test_a_rejected_profile_key_names_its_variable_and_the_profile(otchat, serve
 
 
 def test_a_rejected_key_listing_models_names_where_it_came_from(tmp_path):
-    import httpx
+    import httpx2
 
     from otchat.app import run
     from tests.conftest import make_env
@@ -277,7 +277,7 @@ def test_a_rejected_key_listing_models_names_where_it_came_from(tmp_path):
     (tmp_path / "config" / "config.toml").write_text(
         '[profiles.llama]\nbase_url = "http://llama.test/v1"\napi_key_env = "LLAMA_KEY"\n')
     env = make_env(home=tmp_path, environ={"LLAMA_KEY": LLAMA_KEY},
-                   transport=httpx.MockTransport(lambda request: httpx.Response(401, json={"error": "no"})))
+                   transport=httpx2.MockTransport(lambda request: httpx2.Response(401, json={"error": "no"})))
     assert run(["--profile", "llama", "models", "--refresh"], env) == 3
     assert env.stderr.getvalue().endswith(" (check the key in $LLAMA_KEY (api_key_env of profile 'llama'))\n")
 

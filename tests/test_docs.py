@@ -169,7 +169,7 @@ try:
     main()
 except SystemExit:
     pass
-heavy = ("httpx", "rich", "prompt_toolkit", "sqlite3", "markdown_it", "mcp")
+heavy = ("httpx2", "httpx", "rich", "prompt_toolkit", "sqlite3", "markdown_it", "mcp")
 sys.stderr.write("LOADED=" + ",".join(m for m in heavy if m in sys.modules) + "\\n")
 """
 

@@ -411,3 +411,27 @@ def test_an_empty_reply_on_a_terminal_is_a_dim_line():
     sink = MarkdownSink(Console(file=out, force_terminal=True, width=60), show_usage=False)
     sink.end(TurnResult(content="", finish_reason="stop"))
     assert "(empty reply)" in out.getvalue() and "\x1b[2m" in out.getvalue()
+
+
+def test_requests_say_they_come_from_otchat(otchat, server):
+    from otchat import __version__
+
+    assert otchat("hi").code == 0
+    assert server.last_request_header("user-agent") == f"otchat/{__version__}"
+    assert otchat("models", "--refresh", expect=(0, 4, 5)).code is not None  # a GET goes the same way
+    assert server.requests[-1].method == "GET"
+    assert server.last_request_header("user-agent") == f"otchat/{__version__}"
+
+
+@pytest.mark.process
+def test_one_http_stack_is_installed_and_loaded():
+    """httpx2 alone: the old httpx is not what otchat (or the MCP SDK beside it) imports."""
+    import importlib.metadata
+    import sys
+
+    requires = importlib.metadata.requires("otchat") or []
+    assert any(r.startswith("httpx2") for r in requires)
+    assert not any(r.split(">")[0].split("<")[0].split("=")[0].strip() in ("httpx", "httpx-sse") for r in requires)
+    probe = "import otchat.wire.transport, sys; print('httpx' in sys.modules, 'httpx2' in sys.modules)"
+    proc = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=30)
+    assert proc.stdout.split() == ["False", "True"], proc.stderr

@@ -1,8 +1,8 @@
-"""transport + engine through httpx.MockTransport: what arrives, what is retried, what fails."""
+"""transport + engine through httpx2.MockTransport: what arrives, what is retried, what fails."""
 
 import json
 
-import httpx
+import httpx2
 import pytest
 
 from otchat.engine import run_turn
@@ -51,7 +51,7 @@ class Script:
 
 
 def streamed(data_pieces, status=200, headers=None):
-    return httpx.Response(status, headers={"content-type": "text/event-stream", **(headers or {})},
+    return httpx2.Response(status, headers={"content-type": "text/event-stream", **(headers or {})},
                           content=iter(data_pieces))
 
 
@@ -62,7 +62,7 @@ REQUEST = ChatRequest("http://test/v1/chat/completions", {"Authorization": "Bear
 def run(script, sleeps=None, retries=2, timeout=5.0, *, cut=False):
     """One turn; a failure raises its cause (or, with `cut`, the TurnCut carrying the partial reply)."""
     transport = Transport(timeout=timeout, connect_timeout=1, retries=retries,
-                          httpx_transport=httpx.MockTransport(script),
+                          httpx_transport=httpx2.MockTransport(script),
                           sleep=(sleeps.append if sleeps is not None else lambda s: None), rand=lambda: 0.5)
     sink = Recorder()
     try:
@@ -142,14 +142,14 @@ def test_invalid_tool_arguments_do_not_crash():
 
 
 def test_json_body_in_reply_to_a_stream_request():
-    result, sink = run(Script(httpx.Response(200, json=completion("whole answer"))))
+    result, sink = run(Script(httpx2.Response(200, json=completion("whole answer"))))
     assert result.content == "whole answer" == sink.text()
     assert result.usage.total_tokens == 33
 
 
 def test_a_reply_that_omits_model_reports_the_model_asked_for():
     """OpenTools does not promise a `model` field; the server's wins when it sends one."""
-    result, _ = run(Script(httpx.Response(200, json=completion("whole answer"))))
+    result, _ = run(Script(httpx2.Response(200, json=completion("whole answer"))))
     assert "model" not in completion("x") and result.model == "m"
     unnamed = [{k: v for k, v in event.items() if k != "model"} for event in text_chunks("hi")]
     result, _ = run(Script(streamed([sse_bytes(unnamed)])))
@@ -162,7 +162,7 @@ def test_no_stream_json_names_the_requested_model(tmp_path):
     from otchat.app import run as cli_run
     from tests.conftest import make_env
 
-    env = make_env(home=tmp_path, transport=httpx.MockTransport(lambda request: httpx.Response(
+    env = make_env(home=tmp_path, transport=httpx2.MockTransport(lambda request: httpx2.Response(
         200, json=completion("whole answer"))))
     assert cli_run(["--no-stream", "--json", "-m", "vendor/asked", "hi"], env) == 0
     assert json.loads(env.stdout.getvalue())["model"] == "vendor/asked"
@@ -170,8 +170,8 @@ def test_no_stream_json_names_the_requested_model(tmp_path):
 
 def test_retries_5xx_then_succeeds_with_backoff():
     sleeps = []
-    script = Script(httpx.Response(503, json={"error": {"message": "busy"}}),
-                    httpx.Response(502, text="bad gateway"),
+    script = Script(httpx2.Response(503, json={"error": {"message": "busy"}}),
+                    httpx2.Response(502, text="bad gateway"),
                     streamed([sse_bytes(text_chunks("ok"))]))
     result, _ = run(script, sleeps)
     assert result.content == "ok" and len(script.bodies) == 3
@@ -180,7 +180,7 @@ def test_retries_5xx_then_succeeds_with_backoff():
 
 def test_retry_after_is_honoured():
     sleeps = []
-    script = Script(httpx.Response(429, headers={"Retry-After": "3"}, json={"error": "slow down"}),
+    script = Script(httpx2.Response(429, headers={"Retry-After": "3"}, json={"error": "slow down"}),
                     streamed([sse_bytes(text_chunks("ok"))]))
     run(script, sleeps)
     assert sleeps == [3.0]
@@ -188,7 +188,7 @@ def test_retry_after_is_honoured():
 
 def test_a_huge_retry_after_fails_instead_of_sleeping():
     sleeps = []
-    script = Script(httpx.Response(429, headers={"Retry-After": "3600"}, json={"error": "slow down"}))
+    script = Script(httpx2.Response(429, headers={"Retry-After": "3600"}, json={"error": "slow down"}))
     with pytest.raises(APIError, match="3600") as info:
         run(script, sleeps)
     assert sleeps == [] and info.value.exit_code == ExitCode.RATE_LIMIT
@@ -198,7 +198,7 @@ def test_a_huge_retry_after_fails_instead_of_sleeping():
                                           (408, ExitCode.NETWORK)])
 def test_retries_exhausted(status, code):
     sleeps = []
-    script = Script(*[httpx.Response(status, json={"error": {"message": "nope"}})] * 3)
+    script = Script(*[httpx2.Response(status, json={"error": {"message": "nope"}})] * 3)
     with pytest.raises(APIError) as info:
         run(script, sleeps)
     assert info.value.exit_code == code and len(script.bodies) == 3 and len(sleeps) == 2
@@ -206,7 +206,7 @@ def test_retries_exhausted(status, code):
 
 @pytest.mark.parametrize("status, code", [(400, 4), (401, 3), (403, 3), (402, 8), (404, 4), (422, 4)])
 def test_not_retried(status, code):
-    script = Script(httpx.Response(status, json={"error": {"message": "no"}}))
+    script = Script(httpx2.Response(status, json={"error": {"message": "no"}}))
     with pytest.raises(APIError) as info:
         run(script)
     assert info.value.exit_code == code and len(script.bodies) == 1
@@ -214,7 +214,7 @@ def test_not_retried(status, code):
 
 def test_connect_errors_are_retried_then_exit_6():
     def refuse(request):
-        raise httpx.ConnectError("connection refused")
+        raise httpx2.ConnectError("connection refused")
 
     sleeps = []
     script = Script(refuse, refuse, refuse)
@@ -224,7 +224,7 @@ def test_connect_errors_are_retried_then_exit_6():
 
 
 def test_rejected_stream_options_are_dropped_once():
-    script = Script(httpx.Response(400, json={"error": {"message": "Unrecognized argument: stream_options"}}),
+    script = Script(httpx2.Response(400, json={"error": {"message": "Unrecognized argument: stream_options"}}),
                     streamed([sse_bytes(text_chunks("ok", usage=None))]))
     result, _ = run(script, retries=0)
     assert "stream_options" in script.bodies[0] and "stream_options" not in script.bodies[1]
@@ -234,9 +234,9 @@ def test_rejected_stream_options_are_dropped_once():
 def test_nothing_is_retried_once_a_reply_began():
     def broken():
         yield sse_bytes([chunk({"content": "partial "})], done=False)
-        raise httpx.RemoteProtocolError("peer closed connection")
+        raise httpx2.RemoteProtocolError("peer closed connection")
 
-    script = Script(httpx.Response(200, headers={"content-type": "text/event-stream"}, content=broken()))
+    script = Script(httpx2.Response(200, headers={"content-type": "text/event-stream"}, content=broken()))
     with pytest.raises(TurnCut) as info:
         run(script, cut=True)
     assert len(script.bodies) == 1 and isinstance(info.value.cause, StreamError)
@@ -267,10 +267,10 @@ def test_in_stream_error_event_exits_5():
 def test_read_timeout_is_exit_6():
     def slow():
         yield sse_bytes([chunk({"content": "a"})], done=False)
-        raise httpx.ReadTimeout("timed out")
+        raise httpx2.ReadTimeout("timed out")
 
     with pytest.raises(TurnCut) as info:
-        run(Script(httpx.Response(200, headers={"content-type": "text/event-stream"}, content=slow())), cut=True)
+        run(Script(httpx2.Response(200, headers={"content-type": "text/event-stream"}, content=slow())), cut=True)
     assert isinstance(info.value.cause, NetworkError) and "no data" in str(info.value.cause)
     assert info.value.partial.content == "a"
 
@@ -281,7 +281,7 @@ def test_keyboard_interrupt_keeps_the_partial_reply():
         raise KeyboardInterrupt
 
     with pytest.raises(TurnCut) as info:
-        run(Script(httpx.Response(200, headers={"content-type": "text/event-stream"}, content=interrupted())), cut=True)
+        run(Script(httpx2.Response(200, headers={"content-type": "text/event-stream"}, content=interrupted())), cut=True)
     assert isinstance(info.value.cause, KeyboardInterrupt)
     assert info.value.partial.content == "before ctrl-c" and info.value.partial.interrupted
 
@@ -289,7 +289,7 @@ def test_keyboard_interrupt_keeps_the_partial_reply():
 def test_verbose_log_never_contains_the_key():
     lines = []
     transport = Transport(timeout=5, connect_timeout=1, retries=0, log=lines.append,
-                          httpx_transport=httpx.MockTransport(Script(streamed([sse_bytes(text_chunks("x"))]))))
+                          httpx_transport=httpx2.MockTransport(Script(streamed([sse_bytes(text_chunks("x"))]))))
     request = ChatRequest("http://t/v1/chat/completions", {"Authorization": "Bearer sk-very-secret-key"},
                           {"model": "m", "messages": [], "stream": True})
     run_turn(request, transport, Recorder())

@@ -2,7 +2,7 @@
 
 import json
 
-import httpx
+import httpx2
 import pytest
 
 from otchat.app import run
@@ -19,11 +19,11 @@ def recorder(seen):
         body = json.loads(request.content) if request.content else None
         seen.append((str(request.url), body))
         if request.url.path.endswith("/models"):
-            return httpx.Response(200, json={"object": "list", "data": [{"id": "local-model", "object": "model"}]})
+            return httpx2.Response(200, json={"object": "list", "data": [{"id": "local-model", "object": "model"}]})
         events = "".join(f"data: {json.dumps(e)}\n\n" for e in text_chunks("Hi")) + "data: [DONE]\n\n"
-        return httpx.Response(200, headers={"content-type": "text/event-stream"}, text=events)
+        return httpx2.Response(200, headers={"content-type": "text/event-stream"}, text=events)
 
-    return httpx.MockTransport(handler)
+    return httpx2.MockTransport(handler)
 
 
 def setup(tmp_path, seen):

@@ -3,7 +3,7 @@
 import json
 import time
 
-import httpx
+import httpx2
 
 from otchat.engine import run_turn
 from otchat.models import ChatRequest, TextDelta
@@ -52,9 +52,9 @@ class Wire:
 
     def run(self, frame):
         def handler(request):
-            return httpx.Response(200, headers={"content-type": "text/event-stream"}, content=self.body())
+            return httpx2.Response(200, headers={"content-type": "text/event-stream"}, content=self.body())
 
-        transport = Transport(timeout=5, connect_timeout=1, retries=0, httpx_transport=httpx.MockTransport(handler),
+        transport = Transport(timeout=5, connect_timeout=1, retries=0, httpx_transport=httpx2.MockTransport(handler),
                               clock=self.clock, sleep=self.sleep)
         self.sink.frame = frame
         try:

@@ -2,7 +2,7 @@
 
 import json
 
-import httpx
+import httpx2
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
@@ -55,9 +55,9 @@ def cut(data, cuts):
 
 def run(pieces):
     def handler(request):
-        return httpx.Response(200, headers={"content-type": "text/event-stream"}, content=iter(pieces))
+        return httpx2.Response(200, headers={"content-type": "text/event-stream"}, content=iter(pieces))
 
-    transport = Transport(timeout=5, connect_timeout=1, retries=0, httpx_transport=httpx.MockTransport(handler))
+    transport = Transport(timeout=5, connect_timeout=1, retries=0, httpx_transport=httpx2.MockTransport(handler))
     sink = Sink()
     try:
         return run_turn(REQUEST, transport, sink), sink

@@ -2,7 +2,7 @@
 
 import json
 
-import httpx
+import httpx2
 import pytest
 from prompt_toolkit.application import create_app_session
 from prompt_toolkit.input import create_pipe_input
@@ -36,12 +36,12 @@ class Server:
         self.bodies.append(body)
         if self.replies:
             reply = self.replies.pop(0)
-            if isinstance(reply, httpx.Response):
+            if isinstance(reply, httpx2.Response):
                 return reply
             text = reply
         else:
             text = f"echo: {body['messages'][-1]['content']}"
-        return httpx.Response(200, headers={"content-type": "text/event-stream"}, text=sse(text))
+        return httpx2.Response(200, headers={"content-type": "text/event-stream"}, text=sse(text))
 
 
 CONFIG = """
@@ -56,7 +56,7 @@ temperature = 1.1
 def run_repl(tmp_path, keys, server, *, flags=None, multiline=False, first=None):
     (tmp_path / "config").mkdir(exist_ok=True)
     (tmp_path / "config" / "config.toml").write_text(CONFIG)
-    env = make_env(home=tmp_path, transport=httpx.MockTransport(server))
+    env = make_env(home=tmp_path, transport=httpx2.MockTransport(server))
     env.stdin_isatty = env.stdout_isatty = True  # a REPL on a terminal (prompt-toolkit draws on DummyOutput)
     with create_pipe_input() as pipe, create_app_session(input=pipe, output=DummyOutput()):
         pipe.send_text(keys)
@@ -102,7 +102,7 @@ def test_undo_clear_retry(tmp_path):
 
 
 def test_an_api_error_leaves_the_session_usable(tmp_path):
-    server = Server(httpx.Response(400, json={"error": {"message": "bad model"}}))
+    server = Server(httpx2.Response(400, json={"error": {"message": "bad model"}}))
     code, env = run_repl(tmp_path, "fails\rworks\r", server)
     assert code == 0 and "400" in env.stderr.getvalue() and "bad model" in env.stderr.getvalue()
     # The failed message got no reply, so it is not in the conversation twice.
@@ -182,7 +182,7 @@ def test_help_lists_every_command(tmp_path):
 
 
 def test_a_failed_repeat_leaves_the_earlier_equal_question(tmp_path):
-    server = Server("first answer", httpx.Response(400, json={"error": {"message": "busy"}}))
+    server = Server("first answer", httpx2.Response(400, json={"error": {"message": "busy"}}))
     run_repl(tmp_path, "hi\rhi\rnext\r", server, flags=Flags(no_log=True))
     assert [m["content"] for m in server.bodies[2]["messages"]] == ["hi", "first answer", "next"]
 

@@ -12,7 +12,7 @@ import subprocess
 import threading
 import time
 
-import httpx
+import httpx2
 import pytest
 
 from otchat.errors import NetworkError
@@ -74,7 +74,7 @@ def test_httpx_own_transport_sees_it_only_when_the_next_piece_comes(server):
     """The old way (httpx's HTTPTransport, a plain blocking recv): the signal waits for the
     server's next byte. What the test above holds otchat to is not a given."""
     transport = Transport(timeout=30, connect_timeout=5, retries=0, plain_http=True,
-                          httpx_transport=httpx.HTTPTransport())
+                          httpx_transport=httpx2.HTTPTransport())
     assert seconds_to_interrupt(transport, server) > PAUSE - 0.5
 
 

@@ -5,7 +5,7 @@ import sys
 
 import pytest
 
-HEAVY = ("httpx", "rich.markdown", "prompt_toolkit", "sqlite3", "markdown_it", "pydantic", "mcp", "jsonschema")
+HEAVY = ("httpx2", "httpx", "rich.markdown", "prompt_toolkit", "sqlite3", "markdown_it", "pydantic", "mcp", "jsonschema")
 
 PROBE = """
 import sys

@@ -4,7 +4,7 @@ import io
 import itertools
 import json
 
-import httpx
+import httpx2
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -59,7 +59,7 @@ def test_any_cuts_give_the_same_split(text, cuts):
 
 
 def run(script):
-    transport = Transport(timeout=5, connect_timeout=1, retries=0, httpx_transport=httpx.MockTransport(script),
+    transport = Transport(timeout=5, connect_timeout=1, retries=0, httpx_transport=httpx2.MockTransport(script),
                           sleep=lambda s: None)
     sink = Recorder()
     try:
@@ -81,7 +81,7 @@ def test_a_streamed_think_block_becomes_reasoning_events(size):
 
 
 def test_a_whole_completion_with_a_think_block_is_split_too():
-    result, sink = run(Script(httpx.Response(200, json=completion(REPLY))))
+    result, sink = run(Script(httpx2.Response(200, json=completion(REPLY))))
     assert result.content == "The answer is **42**." and result.reasoning == "The user wants a number.\n"
 
 

@@ -7,7 +7,7 @@ import signal
 import subprocess
 import threading
 
-import httpx
+import httpx2
 import pytest
 from rich.console import Console
 
@@ -33,7 +33,7 @@ class Waiting:
     def __init__(self, jobs, data):
         self.jobs = jobs
         self.transport = Transport(timeout=5, connect_timeout=5, retries=0,
-                                   httpx_transport=httpx.MockTransport(lambda r: streamed([data])))
+                                   httpx_transport=httpx2.MockTransport(lambda r: streamed([data])))
 
     def open(self, request, sent=None):
         sent()
@@ -78,7 +78,7 @@ def test_a_job_that_fails_beside_the_request_fails_the_turn():
         raise ValueError("a bug in the loader")
 
     transport = Transport(timeout=5, connect_timeout=5, retries=0,
-                          httpx_transport=httpx.MockTransport(lambda r: streamed([sse_bytes(text_chunks("hi"))])))
+                          httpx_transport=httpx2.MockTransport(lambda r: streamed([sse_bytes(text_chunks("hi"))])))
     sink = Recorder()
     with pytest.raises(TurnCut) as cut:
         run_turn(REQUEST, transport, sink, meanwhile=broken)
@@ -165,11 +165,10 @@ except SystemExit:
     pass
 sys.stderr.write("AT_CONNECT=" + ",".join(seen[0]) + "\\n")
 """
-# Not "rich" or "pygments" whole: httpx's package import loads its optional command-line
-# tool whenever click, rich and pygments are installed (as beside otchat), and with it
-# rich.console, rich.syntax and pygments.lexers; no public httpx API keeps them off this
-# path. What otchat itself loads for the answer must wait.
-LATER = ("rich.markdown", "markdown_it", "pygments.lexers.python", "sqlite3", "prompt_toolkit", "tomllib", "otchat.store.db",
+# httpx loaded its optional command-line tool (rich.console, rich.syntax, pygments) on every
+# import whenever click, rich and pygments were installed; httpx2 loads it only when asked.
+# So nothing of rich or pygments comes before the request: what the answer needs must wait.
+LATER = ("rich", "pygments", "rich.markdown", "markdown_it", "pygments.lexers.python", "sqlite3", "prompt_toolkit", "tomllib", "otchat.store.db",
          "otchat.term.live", "otchat.commands.chat", "otchat.commands.config", "otchat.commands.history",
          "otchat.commands.auth", "otchat.commands.mcp", "otchat.commands.models")
 

@@ -29,7 +29,8 @@ ENVIRONMENT = [
     ("VISUAL, EDITOR", "The editor for config edit, /edit and Ctrl-X Ctrl-E."),
     ("NO_COLOR", "Turn colour off (layout stays)."),
     ("TERM", "With TERM=dumb output is plain text."),
-    ("HTTPS_PROXY, HTTP_PROXY, NO_PROXY", "Proxies, as httpx reads them."),
+    ("HTTPS_PROXY, HTTP_PROXY, NO_PROXY", "Proxies, as httpx2 (the HTTP stack: httpx's maintained continuation,"
+                                          " the MCP SDK's too) reads them."),
     ("SSL_CERT_FILE", "Certificate authorities to trust."),
 ]
 

@@ -1,1 +1,1 @@
-"""The wire: building requests, sending them (httpx), decoding replies into events."""
+"""The wire: building requests, sending them (httpx2), decoding replies into events."""

@@ -1,5 +1,5 @@
 """The HTTP layer: send, retry, yield SSE payloads. With `wakeful` (its network seam), the
-only modules importing httpx."""
+only modules importing httpx2."""
 
 from __future__ import annotations
 
@@ -9,8 +9,9 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
-import httpx
+import httpx2
 
+from .. import __version__
 from ..config.redact import shown_header
 from ..errors import APIError, NetworkError, StreamError
 from ..models import JSON, ChatRequest
@@ -25,17 +26,19 @@ RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 MAX_BACKOFF = 8.0
 MAX_RETRY_AFTER = 60.0  # a longer wait is reported, not slept through
 LOGGED_HEADERS = ("content-type", "x-request-id", "retry-after")
-# A read that returns sooner than this found its piece waiting (in httpx's buffer or the
+# A read that returns sooner than this found its piece waiting (in httpx2's buffer or the
 # socket's); a longer one waited for the network, so the stream is no longer ahead of us.
 WAITED = 0.0005
 
 Log = Callable[[str], None]
 
+USER_AGENT = f"otchat/{__version__}"
+
 
 class Reply:
     """A 2xx response: either an event stream (`batches`) or a JSON body (`json`)."""
 
-    def __init__(self, response: httpx.Response, timeout: float, *,
+    def __init__(self, response: httpx2.Response, timeout: float, *,
                  clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep) -> None:
         self._response = response
         self._timeout = timeout
@@ -47,7 +50,7 @@ class Reply:
     def json(self) -> JSON:
         try:
             data = self._response.read()
-        except httpx.TransportError as exc:
+        except httpx2.TransportError as exc:
             raise _reading_error(exc, self._timeout) from exc
         try:
             return json.loads(data)
@@ -82,7 +85,7 @@ class Reply:
                     rest = came + frame - clock()
                     if rest > 0:
                         sleep(rest)
-        except httpx.TransportError as exc:
+        except httpx2.TransportError as exc:
             raise _reading_error(exc, self._timeout) from exc
         last = events.close()  # a last event without its blank line: take it rather than lose it
         if last:
@@ -94,7 +97,7 @@ class Reply:
     def abort(self) -> None:
         """Stop this reply from another thread: a read blocked on its socket returns at once (the
         reader then fails, and closes the reply). Closing alone would not wake that read: it would
-        wait for the server's next byte. httpcore's `network_stream` extension holds the socket."""
+        wait for the server's next byte. httpcore2's `network_stream` extension holds the socket."""
         stream = self._response.extensions.get("network_stream")
         sock = stream.get_extra_info("socket") if stream is not None else None
         if sock is not None:
@@ -108,7 +111,7 @@ class Reply:
 
 class Transport:
     """Sends chat requests with retries; holds one connection pool for a session. Several threads
-    may send through one Transport at once (a comparison): httpx's Client is thread-safe, and the
+    may send through one Transport at once (a comparison): httpx2's Client is thread-safe, and the
     only state kept here (body fields the server refused) is a set that threads only add to."""
 
     def __init__(
@@ -117,7 +120,7 @@ class Transport:
         timeout: float,
         connect_timeout: float,
         retries: int,
-        httpx_transport: httpx.BaseTransport | None = None,
+        httpx_transport: httpx2.BaseTransport | None = None,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
         log: Log | None = None,
@@ -140,16 +143,17 @@ class Transport:
         self._notify = notify
         self._rand = rand
         verify = _verify(plain_http, ca_bundle)
-        self._client = httpx.Client(
+        self._client = httpx2.Client(
             transport=httpx_transport if httpx_transport is not None else _network(verify),
-            timeout=httpx.Timeout(timeout, connect=connect_timeout),
+            timeout=httpx2.Timeout(timeout, connect=connect_timeout),
             verify=verify,
+            headers={"User-Agent": USER_AGENT},  # a request's own headers may replace it
         )
 
     def open(self, request: ChatRequest, sent: Callable[[], None] | None = None) -> Reply:
         """POST a chat request; retry only before a 2xx response begins (hosted tools re-run).
 
-        `sent` is called once the request's body is on the wire (httpx's `trace` extension),
+        `sent` is called once the request's body is on the wire (httpx2's `trace` extension),
         while the server thinks; a transport that traces nothing (a mock) never calls it.
         """
         dropped = False
@@ -198,12 +202,12 @@ class Transport:
         amend: Callable[[int, bytes, dict[str, Any]], dict[str, Any] | None] | None,
         trace: Callable[[str, Any], None] | None = None,
         key_hint: str | None = None,
-    ) -> httpx.Response:
+    ) -> httpx2.Response:
         attempt = 0
         while True:
             try:
                 response = self._send(method, url, headers, body, trace)
-            except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
+            except (httpx2.ConnectError, httpx2.ConnectTimeout, httpx2.PoolTimeout) as exc:
                 if "CERTIFICATE_VERIFY_FAILED" in str(exc):  # retrying cannot help
                     raise NetworkError(
                         f"TLS certificate of {_host(url)} not trusted: {_reason(exc)}",
@@ -217,13 +221,13 @@ class Transport:
                     f"cannot connect to {_host(url)}: {_reason(exc)}",
                     hint="check the network and --base-url",
                 ) from exc
-            except httpx.TransportError as exc:
+            except httpx2.TransportError as exc:
                 raise _reading_error(exc, self.timeout) from exc
             if 200 <= response.status_code < 300:
                 return response
             try:
                 data = response.read()
-            except httpx.TransportError:
+            except httpx2.TransportError:
                 data = b""
             finally:
                 response.close()
@@ -245,7 +249,7 @@ class Transport:
             raise APIError(message, status=status, hint=_hint(status, url, key_hint))
 
     def _send(self, method: str, url: str, headers: dict[str, str], body: dict[str, Any] | None,
-              trace: Callable[[str, Any], None] | None = None) -> httpx.Response:
+              trace: Callable[[str, Any], None] | None = None) -> httpx2.Response:
         content = json.dumps(body, ensure_ascii=False).encode("utf-8") if body is not None else None
         if self._log:
             self._log(f"> {method} {url}")
@@ -273,7 +277,7 @@ class Transport:
 
 
 def _on_sent(sent: Callable[[], None]) -> Callable[[str, Any], None]:
-    """A `trace` callback (httpcore's events) that calls `sent` when a request body is out."""
+    """A `trace` callback (httpcore2's events) that calls `sent` when a request body is out."""
 
     def trace(event: str, info: object) -> None:
         if event.endswith("send_request_body.complete"):
@@ -282,20 +286,20 @@ def _on_sent(sent: Callable[[], None]) -> Callable[[str, Any], None]:
     return trace
 
 
-def _network(verify: ssl.SSLContext | bool) -> httpx.BaseTransport | None:
+def _network(verify: ssl.SSLContext | bool) -> httpx2.BaseTransport | None:
     """The transport to the network: ours, whose reads a signal wakes at once (wakeful.py);
-    None (httpx's own) when a proxy is configured, so httpx honours it and NO_PROXY."""
+    None (httpx2's own) when a proxy is configured, so httpx2 honours it and NO_PROXY."""
     from .wakeful import WakefulTransport, direct
 
     if not direct():
         return None
     if verify is False:
         return WakefulTransport(None)
-    return WakefulTransport(verify if not isinstance(verify, bool) else httpx.create_ssl_context())
+    return WakefulTransport(verify if not isinstance(verify, bool) else httpx2.create_ssl_context())
 
 
 def _verify(plain_http: bool, ca_bundle: str | None) -> ssl.SSLContext | bool:
-    """TLS verification: a given CA bundle; else httpx's default (which honours SSL_CERT_FILE)."""
+    """TLS verification: a given CA bundle; else httpx2's default (which honours SSL_CERT_FILE)."""
     if ca_bundle:
         import os
         import ssl
@@ -329,11 +333,11 @@ def _retry_after(value: str | None) -> float | None:
 
 
 def _reading_error(exc: Exception, timeout: float) -> Exception:
-    if isinstance(exc, httpx.TimeoutException):
+    if isinstance(exc, httpx2.TimeoutException):
         return NetworkError(
             f"no data from the server for {timeout:g} s", hint="raise --timeout for slow tools"
         )
-    if isinstance(exc, httpx.RemoteProtocolError):
+    if isinstance(exc, httpx2.RemoteProtocolError):
         return StreamError(f"the stream broke off: {_reason(exc)}")
     return NetworkError(f"network failure: {_reason(exc)}")
 
@@ -351,7 +355,7 @@ def _hint(status: int, url: str, key_hint: str | None) -> str | None:
 
 
 def _host(url: str) -> str:
-    return httpx.URL(url).netloc.decode("ascii", "replace")
+    return httpx2.URL(url).netloc.decode("ascii", "replace")
 
 
 def _reason(exc: Exception) -> str:

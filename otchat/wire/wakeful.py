@@ -1,4 +1,4 @@
-"""The network seam: httpx over an httpcore pool whose socket reads a signal wakes at once.
+"""The network seam: httpx2 over an httpcore2 pool whose socket reads a signal wakes at once.
 
 CPython runs a Python signal handler between bytecodes. A SIGINT that lands after the last
 check but before the thread blocks in recv() (or on another thread, so no recv is
@@ -6,9 +6,8 @@ interrupted) would be acted on only when the read returns: on a slow stream, sec
 Here a read on the main thread first waits, with poll(), on its socket and on the process's
 signal wakeup fd (`signal.set_wakeup_fd`: the C-level handler writes a byte to it the instant
 any signal with a Python handler arrives), then calls the real read. A signal that lands
-before the wait has left its byte; one during it wakes it. Only public API: httpcore's
-`network_backend=`, `NetworkBackend`/`NetworkStream`, httpx's `BaseTransport`. For httpx2
-(same API) this module's two imports change, nothing else.
+before the wait has left its byte; one during it wakes it. Only public API: httpcore2's
+`network_backend=`, `NetworkBackend`/`NetworkStream`, httpx2's `BaseTransport`.
 """
 
 from __future__ import annotations
@@ -24,26 +23,26 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-import httpcore
-import httpx
+import httpcore2
+import httpx2
 
-# httpcore's errors and httpx's of the same meaning, most specific first (httpx's own
+# httpcore2's errors and httpx2's of the same meaning, most specific first (httpx2's own
 # transport maps them the same way).
-_ERRORS: tuple[tuple[type[Exception], type[httpx.TransportError]], ...] = (
-    (httpcore.PoolTimeout, httpx.PoolTimeout),
-    (httpcore.ConnectTimeout, httpx.ConnectTimeout),
-    (httpcore.ReadTimeout, httpx.ReadTimeout),
-    (httpcore.WriteTimeout, httpx.WriteTimeout),
-    (httpcore.TimeoutException, httpx.TimeoutException),
-    (httpcore.ConnectError, httpx.ConnectError),
-    (httpcore.ReadError, httpx.ReadError),
-    (httpcore.WriteError, httpx.WriteError),
-    (httpcore.NetworkError, httpx.NetworkError),
-    (httpcore.ProxyError, httpx.ProxyError),
-    (httpcore.UnsupportedProtocol, httpx.UnsupportedProtocol),
-    (httpcore.RemoteProtocolError, httpx.RemoteProtocolError),
-    (httpcore.LocalProtocolError, httpx.LocalProtocolError),
-    (httpcore.ProtocolError, httpx.ProtocolError),
+_ERRORS: tuple[tuple[type[Exception], type[httpx2.TransportError]], ...] = (
+    (httpcore2.PoolTimeout, httpx2.PoolTimeout),
+    (httpcore2.ConnectTimeout, httpx2.ConnectTimeout),
+    (httpcore2.ReadTimeout, httpx2.ReadTimeout),
+    (httpcore2.WriteTimeout, httpx2.WriteTimeout),
+    (httpcore2.TimeoutException, httpx2.TimeoutException),
+    (httpcore2.ConnectError, httpx2.ConnectError),
+    (httpcore2.ReadError, httpx2.ReadError),
+    (httpcore2.WriteError, httpx2.WriteError),
+    (httpcore2.NetworkError, httpx2.NetworkError),
+    (httpcore2.ProxyError, httpx2.ProxyError),
+    (httpcore2.UnsupportedProtocol, httpx2.UnsupportedProtocol),
+    (httpcore2.RemoteProtocolError, httpx2.RemoteProtocolError),
+    (httpcore2.LocalProtocolError, httpx2.LocalProtocolError),
+    (httpcore2.ProtocolError, httpx2.ProtocolError),
 )
 
 
@@ -89,10 +88,10 @@ class Wakeup:
 WAKEUP = Wakeup()  # one per process, as the wakeup fd is; the pipe is made on first use
 
 
-class WakefulStream(httpcore.NetworkStream):
+class WakefulStream(httpcore2.NetworkStream):
     """A connection whose reads on the main thread a signal wakes; everything else as it was."""
 
-    def __init__(self, stream: httpcore.NetworkStream, wakeup: Wakeup, *, waits: bool = True) -> None:
+    def __init__(self, stream: httpcore2.NetworkStream, wakeup: Wakeup, *, waits: bool = True) -> None:
         self._stream = stream
         self._wakeup = wakeup
         self._waits = waits
@@ -109,7 +108,7 @@ class WakefulStream(httpcore.NetworkStream):
         self._stream.close()
 
     def start_tls(self, ssl_context: ssl.SSLContext, server_hostname: str | None = None,
-                  timeout: float | None = None) -> httpcore.NetworkStream:
+                  timeout: float | None = None) -> httpcore2.NetworkStream:
         # TLS in TLS (through a proxy) buffers records where no public API shows them: such
         # a stream reads as before, without the wait.
         tls_in_tls = self.get_extra_info("ssl_object") is not None
@@ -140,58 +139,58 @@ class WakefulStream(httpcore.NetworkStream):
             if sock.fileno() in ready:
                 return  # readable, closed or broken: the real read tells which
             if not ready:
-                raise httpcore.ReadTimeout("timed out")
+                raise httpcore2.ReadTimeout("timed out")
             self._wakeup.drain()  # a signal came: its handler runs before the next poll
 
 
-class WakefulBackend(httpcore.NetworkBackend):
-    """httpcore's own sync backend, its connections wrapped in `WakefulStream`."""
+class WakefulBackend(httpcore2.NetworkBackend):
+    """httpcore2's own sync backend, its connections wrapped in `WakefulStream`."""
 
     def __init__(self, wakeup: Wakeup) -> None:
-        self._backend = httpcore.SyncBackend()
+        self._backend = httpcore2.SyncBackend()
         self._wakeup = wakeup
 
     def connect_tcp(self, host: str, port: int, timeout: float | None = None, local_address: str | None = None,
-                    socket_options: Iterable[Any] | None = None) -> httpcore.NetworkStream:
+                    socket_options: Iterable[Any] | None = None) -> httpcore2.NetworkStream:
         stream = self._backend.connect_tcp(host, port, timeout, local_address, socket_options)
         return WakefulStream(stream, self._wakeup)
 
     def connect_unix_socket(self, path: str, timeout: float | None = None,
-                            socket_options: Iterable[Any] | None = None) -> httpcore.NetworkStream:
+                            socket_options: Iterable[Any] | None = None) -> httpcore2.NetworkStream:
         return WakefulStream(self._backend.connect_unix_socket(path, timeout, socket_options), self._wakeup)
 
     def sleep(self, seconds: float) -> None:
         self._backend.sleep(seconds)
 
 
-class WakefulTransport(httpx.BaseTransport):
-    """What httpx's HTTPTransport does for a direct connection, over `WakefulBackend`."""
+class WakefulTransport(httpx2.BaseTransport):
+    """What httpx2's HTTPTransport does for a direct connection, over `WakefulBackend`."""
 
     def __init__(self, ssl_context: ssl.SSLContext | None, wakeup: Wakeup = WAKEUP) -> None:
-        # httpx's default limits; `ssl_context` None only for plain http (httpcore would
+        # httpx2's default limits; `ssl_context` None only for plain http (httpcore2 would
         # make a default one if an https URL came).
-        self.connections = httpcore.ConnectionPool(ssl_context=ssl_context, max_connections=100,
+        self.connections = httpcore2.ConnectionPool(ssl_context=ssl_context, max_connections=100,
                                              max_keepalive_connections=20, keepalive_expiry=5.0,
                                              network_backend=WakefulBackend(wakeup))
 
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        assert isinstance(request.stream, httpx.SyncByteStream)
-        url = httpcore.URL(scheme=request.url.raw_scheme, host=request.url.raw_host, port=request.url.port,
+    def handle_request(self, request: httpx2.Request) -> httpx2.Response:
+        assert isinstance(request.stream, httpx2.SyncByteStream)
+        url = httpcore2.URL(scheme=request.url.raw_scheme, host=request.url.raw_host, port=request.url.port,
                            target=request.url.raw_path)
-        core = httpcore.Request(method=request.method, url=url, headers=request.headers.raw,
+        core = httpcore2.Request(method=request.method, url=url, headers=request.headers.raw,
                                 content=request.stream, extensions=request.extensions)
         with _mapped():
             response = self.connections.handle_request(core)
         assert isinstance(response.stream, Iterable)
-        return httpx.Response(status_code=response.status, headers=response.headers,
+        return httpx2.Response(status_code=response.status, headers=response.headers,
                               stream=_Body(response.stream), extensions=response.extensions)
 
     def close(self) -> None:
         self.connections.close()
 
 
-class _Body(httpx.SyncByteStream):
-    """A response body from the pool, its errors httpx's."""
+class _Body(httpx2.SyncByteStream):
+    """A response body from the pool, its errors httpx2's."""
 
     def __init__(self, stream: Iterable[bytes]) -> None:
         self._stream = stream
@@ -201,7 +200,7 @@ class _Body(httpx.SyncByteStream):
             yield from self._stream
 
     def close(self) -> None:
-        close = getattr(self._stream, "close", None)  # httpcore's body streams have one
+        close = getattr(self._stream, "close", None)  # httpcore2's body streams have one
         if close is not None:
             close()
 
@@ -219,7 +218,7 @@ def _mapped() -> Iterator[None]:
 
 def direct() -> bool:
     """No proxy is configured in the environment: the connection is ours to make. (With a
-    proxy, httpx's own transport honours it, NO_PROXY and all, and reads as before.)"""
+    proxy, httpx2's own transport honours it, NO_PROXY and all, and reads as before.)"""
     from urllib.request import getproxies
 
     return not {"all", "http", "https"} & set(getproxies())
