@@ -153,6 +153,24 @@ def test_untrusted_certificate_then_ssl_cert_file_and_ca_bundle(otchat, home, tl
     assert (r.code, r.stdout) == (0, "You said: again\n")
 
 
+@pytest.mark.process  # ssl reads SSL_CERT_FILE from the process environment
+def test_ca_bundle_replaces_ssl_cert_file_which_replaces_the_system_store(otchat, home, tls_server, tmp_path):
+    """Each source of trust replaces the next, never adds to it: ca_bundle > SSL_CERT_FILE > the system's."""
+    server, cert = tls_server
+    other = tmp_path / "other.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=other",
+                    "-keyout", str(tmp_path / "other.key"), "-out", str(other)], check=True, capture_output=True)
+    config = home / "config" / "config.toml"
+    env = {"OTCHAT_BASE_URL": server.url}
+    config.write_text(f'ca_bundle = "{other}"\n')  # the server's CA only in SSL_CERT_FILE: not trusted
+    assert "not trusted" in otchat("hi", env={**env, "SSL_CERT_FILE": str(cert)}, expect=6).stderr
+    config.write_text(f'ca_bundle = "{cert}"\n')  # the server's CA in ca_bundle: trusted, whatever else
+    assert otchat("hi", env={**env, "SSL_CERT_FILE": str(other)}).stdout == "You said: hi\n"
+    config.write_text("")
+    assert "not trusted" in otchat("hi", env={**env, "SSL_CERT_FILE": str(other)}, expect=6).stderr
+    assert otchat("hi", env={**env, "SSL_CERT_FILE": str(cert)}).stdout == "You said: hi\n"
+
+
 def test_created_directories_and_files_are_private(otchat, home, tmp_path):
     data, config = tmp_path / "fresh-data", tmp_path / "fresh-config"
     env = {"OTCHAT_DATA_DIR": str(data), "OTCHAT_CONFIG_DIR": str(config)}
