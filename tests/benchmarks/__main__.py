@@ -120,11 +120,11 @@ def main() -> None:
                     rows.append(Row(f"first text, TTFB {ttfb * 1000:.0f} ms, {label}", ours, "curl -sN, same output",
                                     floor, note, overhead <= limit if limit else None))
 
-            # The stack's own floor: what any client parsing with typer and sending with httpx
+            # The stack's own floor: what any client parsing with typer and sending with httpx2
             # pays before its request can leave (their imports), beside the interpreter alone.
-            stack, bare = measure.paired(lambda: measure.run([sys.executable, "-c", "import typer, httpx"], env),
+            stack, bare = measure.paired(lambda: measure.run([sys.executable, "-c", "import typer, httpx2"], env),
                                          python_floor, runs, warm)
-            rows.append(Row("python importing typer and httpx", stack, "python -c pass", bare,
+            rows.append(Row("python importing typer and httpx2", stack, "python -c pass", bare,
                             f"+{(stack.wall - bare.wall) * 1000:.0f} ms before any request (reported)"))
 
             # The REPL: from Enter on a message to the answer's first word, beside the
