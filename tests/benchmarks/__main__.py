@@ -26,6 +26,7 @@ from tests.conftest import clean_environ
 
 OTCHAT = str(Path(sys.executable).with_name("otchat"))
 FLOOR_CLIENT = str(Path(__file__).with_name("floor_client.py"))
+STACK_CLIENT = str(Path(__file__).with_name("stack_client.py"))
 HERE = Path(__file__).resolve().parent.parent.parent
 
 
@@ -51,6 +52,7 @@ def main() -> None:
         return not args.only or group in args.only
 
     runs = 1 if args.quick else args.runs
+    pairs = 1 if args.quick else max(runs, 15)  # the stack-floor rows: at least 15 alternating pairs
     warm = 0 if args.quick else 1
     scale = 50 if args.quick else 1
 
@@ -98,6 +100,12 @@ def main() -> None:
             ours, floor = measure.paired(lambda: measure.run([OTCHAT, "--no-log", "short"], env),
                                          lambda: measure.run(curl_argv(), env), runs, warm)
             rows.append(Row("  the same with --no-log", ours, "curl -sN", floor, "(logging's cost)"))
+            # Beside the stack's floor: typer parsing the prompt, httpx2 streaming it (stack_client.py).
+            ours, floor = measure.paired(lambda: measure.run([OTCHAT, "short"], env),
+                                         lambda: measure.run([sys.executable, STACK_CLIENT, "short"], env),
+                                         pairs, warm)
+            rows.append(Row("  the same beside the stack's floor", ours, "typer + httpx2 client", floor, "≤ 1.1×",
+                            ours.wall / floor.wall <= 1.1))
 
         # Time to first text: from spawn to the answer's first word, beside curl of the same
         # request writing to the same kind of output. The server waits `ttfb` before it
@@ -119,6 +127,15 @@ def main() -> None:
                     note = f"+{overhead:.0f} ms" + (f" (≤ {limit} ms)" if limit else "")
                     rows.append(Row(f"first text, TTFB {ttfb * 1000:.0f} ms, {label}", ours, "curl -sN, same output",
                                     floor, note, overhead <= limit if limit else None))
+                    if ttfb and label != "terminal --raw":  # beside the stack's floor, in as many pairs
+                        def stack_run(on_pty=on_pty):
+                            return measure.first_text([sys.executable, STACK_CLIENT, "ttft"], env, b"Zebrafish",
+                                                      on_pty=on_pty)
+
+                        ours, floor = measure.paired(ours_run, stack_run, pairs, warm)
+                        overhead = (ours.wall - floor.wall) * 1000
+                        rows.append(Row("  the same beside the stack's floor", ours, "typer + httpx2 client", floor,
+                                        f"+{overhead:.0f} ms (≤ 15 ms)", overhead <= 15))
 
             # The stack's own floor: what any client parsing with typer and sending with httpx2
             # pays before its request can leave (their imports), beside the interpreter alone.
