@@ -44,7 +44,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="tiny sizes, one run, no warm-up")
     parser.add_argument("--runs", type=int, default=5, help="runs per case after a warm-up (default 5)")
-    parser.add_argument("--only", choices=["startup", "oneshot", "ttft", "pipe", "terminal", "paced", "signal", "mcp"], action="append",
+    parser.add_argument("--only", choices=["startup", "oneshot", "ttft", "link", "pipe", "terminal", "paced", "signal", "mcp"], action="append",
                         help="run only these groups of cases (repeatable)")
     args = parser.parse_args()
 
@@ -210,6 +210,11 @@ def main() -> None:
                             share <= 0.05 and ours.wall <= floor.wall * 1.05))
         if want("signal"):
             rows.append(ctrl_c(server, env, 2 if args.quick else 20))
+        if want("link"):
+            from tests.benchmarks.link import link_rows
+
+            rows += link_rows(HERE, home, env, pairs, warm,
+                              lambda case, ours, name, floor, note: Row(case, ours, name, floor, note))
     finally:
         server.stop()
         shutil.rmtree(home, ignore_errors=True)

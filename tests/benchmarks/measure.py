@@ -245,15 +245,20 @@ def repl_first_text(otchat: str, env: dict[str, str], message: bytes, marker: by
 class ServerProcess:
     """The fake server in a process of its own, serving whatever answer was scripted last."""
 
-    def __init__(self, root: Path) -> None:
-        self.proc = subprocess.Popen([sys.executable, "-m", "tests.benchmarks.server"], cwd=root,
+    def __init__(self, root: Path, tls: tuple[str, str] | None = None) -> None:
+        self.proc = subprocess.Popen([sys.executable, "-m", "tests.benchmarks.server", *(tls or ())], cwd=root,
                                      stdout=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True)
         self.url = self.proc.stdout.readline().strip()
+        self.context = None
+        if tls is not None:  # its certificate is its own CA
+            import ssl
+
+            self.context = ssl.create_default_context(cafile=tls[0])
 
     def script(self, name: str, spec: dict) -> None:
         data = json.dumps({"name": name, **spec}).encode()
         request = urllib.request.Request(self.url.replace("/v1", "/_bench/script"), data=data, method="POST")
-        with urllib.request.urlopen(request, timeout=120) as response:
+        with urllib.request.urlopen(request, timeout=120, context=self.context) as response:
             response.read()
 
     def stop(self) -> None:

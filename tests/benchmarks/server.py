@@ -6,13 +6,14 @@ POST /_bench/script {"text", "size", "cut"?, "delay"?, "ttfb"?, "gap"?} prepares
 """
 
 import json
+import sys
 
 from tests.fakeserver import FakeServer, Stream, text_chunks
 
 
 class BenchServer(FakeServer):
-    def __init__(self) -> None:
-        super().__init__()
+    def __init__(self, tls: tuple[str, str] | None = None) -> None:
+        super().__init__(tls=tls)
         self.current: Stream | None = None
 
     def next_reply(self, body):
@@ -23,7 +24,7 @@ class BenchServer(FakeServer):
 
 
 def main() -> None:
-    server = BenchServer()
+    server = BenchServer(tls=(sys.argv[1], sys.argv[2]) if len(sys.argv) > 2 else None)  # CERT KEY: https
     base = server._httpd.RequestHandlerClass
 
     class Handler(base):  # type: ignore[misc, valid-type]
