@@ -305,3 +305,17 @@ def test_the_size_and_annotation_checks_see_what_they_are_for():
         "m.py:6 f(a)", "m.py:6 f(b)", "m.py:6 f(c)", "m.py:6 f(f)", "m.py:6 f(g)", "m.py:6 f -> Any", "m.py:7 f.inner(h)"]
     mentions = '"""See design.md."""\n# design.md §1\nx = "design.md"\ndef f():\n    """design.md §2"""\n'
     assert design_doc_mentions("m.py", mentions) == ["m.py:1 (docstring)", "m.py:2 (comment)", "m.py:5 (docstring)"]
+
+
+def test_only_wire_imports_the_http_stack():
+    """httpx2 and httpcore2 are imported in otchat/wire/ only (the MCP SDK gets its client there too)."""
+    found = []
+    for path in sorted(ROOT.rglob("*.py")):
+        if path.relative_to(ROOT).parts[0] == "wire":
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
+                [node.module or ""] if isinstance(node, ast.ImportFrom) else []
+            found += [f"{path.relative_to(ROOT)}: {n}" for n in names if n.split(".")[0] in ("httpx", "httpx2",
+                                                                                           "httpcore", "httpcore2")]
+    assert found == []

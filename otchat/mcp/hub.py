@@ -188,11 +188,12 @@ class Hub:
         from mcp import ClientSession, StdioServerParameters, stdio_client
 
         if spec.url:
-            import httpx2  # the SDK's own HTTP client
             from mcp.client.streamable_http import streamable_http_client
 
+            from ..wire.clients import mcp_http_client
+
             headers = {k: expand(v, self.environ) for k, v in spec.headers.items()}
-            client = await stack.enter_async_context(httpx2.AsyncClient(headers=headers, timeout=spec.timeout))
+            client = await stack.enter_async_context(mcp_http_client(headers, spec.timeout))
             read, write = await stack.enter_async_context(streamable_http_client(spec.url, http_client=client))
         elif spec.command:
             errlog = tempfile.TemporaryFile(mode="w+", encoding="utf-8", errors="replace")
