@@ -58,8 +58,7 @@ class MarkdownSink:
 
     def handle(self, event: Event) -> None:
         if self._silence is not None:
-            self._silence.over()
-            self._silence = None
+            self._hush()
         if self.visible:
             event = visible_event(event)
         if isinstance(event, TextDelta):
@@ -95,8 +94,7 @@ class MarkdownSink:
 
     def end(self, result: TurnResult) -> None:
         if self._silence is not None:
-            self._silence.over()
-            self._silence = None
+            self._hush()
         self.stream.close()
         if self._reasoning:
             self._end_reasoning()
@@ -116,6 +114,12 @@ class MarkdownSink:
         if self._reasoning != "\n":
             self.console.print()
         self._reasoning = ""
+
+    def _hush(self) -> None:
+        """The silence is over (an event came, or the turn ended): its line goes first."""
+        if self._silence is not None:
+            self._silence.over()
+            self._silence = None
 
     def _new_stream(self) -> None:
         self.stream = MarkdownStream(self.console, clock=self.stream.clock, interval=self.stream.interval,
