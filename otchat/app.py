@@ -16,6 +16,7 @@ from typer.core import TyperCommand, TyperGroup
 
 from .commands import ask
 from .commands.group import CommandGroup, env_of
+from .commands.names import COMMANDS, GROUP_FLAGS, GROUPS, a_prompt
 from .commands.options import TRACEBACK, VersionOpt
 from .env import Env, silence
 from .errors import ExitCode, OtchatError, Terminated, exit_status_summary
@@ -24,7 +25,6 @@ if TYPE_CHECKING:
     from click.shell_completion import CompletionItem
 
 ONESHOT = "__oneshot__"  # the hidden default command; nobody types this name
-GROUP_FLAGS = ("--help", "-h", "--version")
 
 
 class OtchatGroup(CommandGroup):
@@ -123,9 +123,6 @@ def root(version: VersionOpt = False) -> None:
     """Chat with the OpenTools API from the shell."""
 
 
-# Commands first, then groups: the order --help, the man page and completion list them in.
-COMMANDS = ("chat", "cmd", "models", "completion", "shell-integration")
-GROUPS = ("config", "auth", "history", "mcp")
 
 
 @functools.cache
@@ -176,14 +173,7 @@ def oneshot(args: list[str]) -> bool:
         if lead.word is None:
             return True
         args = args[lead.word:]
-    word = args[0] if args else ""
-    if word in COMMANDS or word in GROUPS:
-        return False
-    if not word or word.startswith("-") or any(c.isspace() for c in word):
-        return True
-    from .commands.typos import mistyped
-
-    return mistyped(word, [*COMMANDS, *GROUPS], alone=len(args) == 1) is None
+    return a_prompt(args)
 
 
 def _boundary(ctx: click.Context, call: Callable[[], int | None]) -> int:

@@ -23,9 +23,14 @@ def main(argv: list[str] | None = None) -> NoReturn:
         sys.stdout.write(f"otchat {__version__}\n")
         raise SystemExit(0)
     _install_signal_handlers()
+    from .env import Env
+    from .headstart import head_start
+
+    env = Env.from_process()
+    head_start(env, args)  # a prompt of plain words: its connection opens while the rest loads
     from .app import run
 
-    raise SystemExit(run(args))
+    raise SystemExit(run(args, env))
 
 
 def entry() -> NoReturn:

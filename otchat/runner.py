@@ -24,6 +24,7 @@ from .session import Session
 
 if TYPE_CHECKING:
     from .mcp.hub import Hub
+    from .wire.early import Early
     from .wire.transport import Transport
 
 
@@ -43,6 +44,7 @@ class Run:
         self._closing = contextlib.ExitStack()
         self._session: Session | None = None
         self._opener: Transports | None = None
+        self._early: Early | None = None
         self.failed: int = ExitCode.OK  # the exit code of the last turn that failed (`survive`)
 
     @property
@@ -61,6 +63,19 @@ class Run:
             raise RuntimeError("the run has not started")
         return self._opener
 
+    def connect(self) -> None:
+        """Open the connection the first request will go on, now (wire/early.py): its DNS, TCP and
+        TLS round trips then pass while the rest of the run loads. For a run about to send (a
+        one-shot prompt); a dry run sends nothing, and an injected transport is not the network."""
+        if self.plan.output.dry_run or self.env.transport is not None or self._early is not None:
+            return
+        from .wire.early import start
+
+        settings = self.setup.settings
+        self._early = start(settings.base_url, settings.ca_bundle, settings.connect_timeout)
+        if self._early is not None:
+            self._closing.callback(self._early.close)
+
     def start(self) -> str | None:
         """Start the local MCP servers and the session, and continue the conversation the plan
         names (what was resumed, or None)."""
@@ -70,7 +85,7 @@ class Run:
             self._closing.callback(hub.close)
         approve = self._approve or self.front.approver(settings.auto_approve)
         self._session = Session(self.env, self.setup, tools=hub, approve=approve)
-        self._opener = Transports(self.env, self._session, self.plan.output)
+        self._opener = Transports(self.env, self._session, self.plan.output, early=self._early)
         self._closing.callback(self._opener.close)
         return self._session.resume(self.plan.resume.ref) if self.plan.resume is not None else None
 
@@ -227,9 +242,11 @@ def finish_turn(env: Env, sink: TurnSink, turn: Callable[[], TurnResult]) -> Tur
     raise cause  # outside the except block: the cause goes on as it was raised
 
 
-def make_transport(env: Env, settings: Settings, output: Output, *, timeout: float | None = None) -> Transport:
+def make_transport(env: Env, settings: Settings, output: Output, *, timeout: float | None = None,
+                   early: Early | None = None) -> Transport:
     """The HTTP transport for `settings` (`timeout` overrides the read timeout), with the
-    body fields it may leave out for a server that refuses them."""
+    body fields it may leave out for a server that refuses them (and its first connection
+    opened early, when `early` is given: `Run.connect`)."""
     from .structured import ResponseFormatFallback
     from .wire.transport import Transport
 
@@ -251,6 +268,7 @@ def make_transport(env: Env, settings: Settings, output: Output, *, timeout: flo
         plain_http=settings.base_url.startswith("http://"),
         ca_bundle=settings.ca_bundle,
         fallbacks=[ResponseFormatFallback(env.data_dir, settings.base_url, said if output.verbose else None)],
+        early=early,
     )
 
 
@@ -269,15 +287,19 @@ class Transports:
     /resume can move a REPL to a conversation held elsewhere, and a transport made for a plain-http
     host checks no certificates (and remembers that host's quirks under its URL)."""
 
-    def __init__(self, env: Env, session: Session, output: Output) -> None:
+    def __init__(self, env: Env, session: Session, output: Output, *, early: Early | None = None) -> None:
         self.env, self.session, self.output = env, session, output
         self._made: dict[str, Transport] = {}
+        self._early = early
 
     def current(self) -> Transport:
         settings = self.session.settings
         transport = self._made.get(settings.base_url)
         if transport is None:
-            transport = self._made[settings.base_url] = make_transport(self.env, settings, self.output)
+            early = None
+            if self._early is not None and self._early.url == settings.base_url:  # the host it was opened to
+                early, self._early = self._early, None
+            transport = self._made[settings.base_url] = make_transport(self.env, settings, self.output, early=early)
         return transport
 
     def open(self, request: ChatRequest, sent: Callable[[], None] | None = None) -> Reply:

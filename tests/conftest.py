@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -242,3 +243,16 @@ def make_env(*, stdin: bytes | None = None, stdout_isatty: bool = False, transpo
     if sleep is not None:
         env.sleep = sleep
     return env
+
+
+@pytest.fixture
+def tls_server(tmp_path):
+    """A fake server over TLS, its certificate (for 127.0.0.1) its own CA: (server, cert path)."""
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl is not installed here")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj",
+                    "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out",
+                    str(cert)], check=True, capture_output=True)
+    with FakeServer(tls=(str(cert), str(key))) as server:
+        yield server, cert

@@ -1,7 +1,6 @@
 """Hostile input, odd terminals, signals, proxies, certificates and secrets."""
 
 import os
-import shutil
 import signal
 import stat
 import subprocess
@@ -15,7 +14,7 @@ import pexpect
 import pytest
 
 from tests.conftest import KEY, OTCHAT, clean_environ
-from tests.fakeserver import FakeServer, Stream, error, text_chunks
+from tests.fakeserver import Stream, error, text_chunks
 
 
 def test_fifty_megabytes_of_stdin_are_refused_before_they_are_read(server, home):
@@ -126,18 +125,6 @@ def test_http_proxy_is_honoured_and_no_proxy_bypasses_it(otchat, server, proxy):
     assert ForwardProxy.seen == [f"{server.url}/chat/completions"]
     r = otchat("direct", env={"HTTP_PROXY": proxy, "NO_PROXY": "127.0.0.1"})
     assert r.code == 0 and len(ForwardProxy.seen) == 1
-
-
-@pytest.fixture
-def tls_server(tmp_path):
-    if shutil.which("openssl") is None:
-        pytest.skip("openssl is not installed here")
-    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj",
-                    "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out",
-                    str(cert)], check=True, capture_output=True)
-    with FakeServer(tls=(str(cert), str(key))) as server:
-        yield server, cert
 
 
 @pytest.mark.process  # ssl reads SSL_CERT_FILE from the process environment

@@ -107,6 +107,7 @@ def one_shot(env: Env, plan: Plan, words: list[str]) -> int:
     from ..term.front import TermFront
 
     with Run(env, plan, TermFront(env, plan.output)) as run:
+        run.connect()  # while stdin is read and the rest loads
         message = "" if plan.regenerate else _message(env, run.settings, " ".join(words), plan.files)
         run.start()
         return run.answer(message)

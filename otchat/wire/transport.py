@@ -16,11 +16,14 @@ from ..config.redact import shown_header
 from ..errors import APIError, NetworkError, StreamError
 from ..models import JSON, ChatRequest
 from ..seams import Fallback
+from .early import tls_context
 from .error_body import error_message
 from .sse import EventData
 
 if TYPE_CHECKING:
     import ssl
+
+    from .early import Early
 
 RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 MAX_BACKOFF = 8.0
@@ -129,6 +132,7 @@ class Transport:
         plain_http: bool = False,
         ca_bundle: str | None = None,
         fallbacks: Sequence[Fallback] = (),
+        early: Early | None = None,
     ) -> None:
         self.timeout = timeout
         # Body fields a server may refuse (the run says which, and what to do then): once
@@ -142,9 +146,11 @@ class Transport:
         self._log = log
         self._notify = notify
         self._rand = rand
-        verify = _verify(plain_http, ca_bundle)
+        # One TLS context for the run: the early connection (early.py) was checked with it.
+        context = early.context() if early is not None else tls_context(plain_http, ca_bundle)
+        verify: ssl.SSLContext | bool = context if context is not None else False
         self._client = httpx2.Client(
-            transport=httpx_transport if httpx_transport is not None else _network(verify),
+            transport=httpx_transport if httpx_transport is not None else _network(context, early),
             timeout=httpx2.Timeout(timeout, connect=connect_timeout),
             verify=verify,
             headers={"User-Agent": USER_AGENT},  # a request's own headers may replace it
@@ -286,34 +292,17 @@ def _on_sent(sent: Callable[[], None]) -> Callable[[str, Any], None]:
     return trace
 
 
-def _network(verify: ssl.SSLContext | bool) -> httpx2.BaseTransport | None:
-    """The transport to the network: ours, whose reads a signal wakes at once (wakeful.py);
-    None (httpx2's own) when a proxy is configured, so httpx2 honours it and NO_PROXY."""
+def _network(context: ssl.SSLContext | None, early: Early | None) -> httpx2.BaseTransport | None:
+    """The transport to the network: ours, whose reads a signal wakes at once (wakeful.py), and
+    whose first connection may be the early one; None (httpx2's own) when a proxy is configured,
+    so httpx2 honours it and NO_PROXY (the early connection, made without it, is then given up)."""
     from .wakeful import WakefulTransport, direct
 
     if not direct():
+        if early is not None:
+            early.close()
         return None
-    if verify is False:
-        return WakefulTransport(None)
-    return WakefulTransport(verify if not isinstance(verify, bool) else httpx2.create_ssl_context())
-
-
-def _verify(plain_http: bool, ca_bundle: str | None) -> ssl.SSLContext | bool:
-    """TLS verification: a given CA bundle; else httpx2's default (which honours SSL_CERT_FILE)."""
-    if ca_bundle:
-        import os
-        import ssl
-
-        path = os.path.expanduser(ca_bundle)
-        try:
-            return ssl.create_default_context(cafile=path)
-        except (OSError, ssl.SSLError) as exc:
-            from ..errors import ConfigError
-
-            raise ConfigError(f"ca_bundle {path}: {getattr(exc, 'strerror', None) or exc}") from None
-    # Loading the default CA bundle costs ~20 ms; a plain-http endpoint (a local server)
-    # never uses TLS, and redirects are not followed, so skip it there.
-    return not plain_http
+    return WakefulTransport(context, early=early)
 
 
 def _retry_after(value: str | None) -> float | None:

@@ -16,15 +16,19 @@ import math
 import os
 import select
 import signal
+import socket
 import ssl
 import threading
 import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpcore2
 import httpx2
+
+if TYPE_CHECKING:
+    from .early import Early
 
 # httpcore2's errors and httpx2's of the same meaning, most specific first (httpx2's own
 # transport maps them the same way).
@@ -143,15 +147,84 @@ class WakefulStream(httpcore2.NetworkStream):
             self._wakeup.drain()  # a signal came: its handler runs before the next poll
 
 
-class WakefulBackend(httpcore2.NetworkBackend):
-    """httpcore2's own sync backend, its connections wrapped in `WakefulStream`."""
+class SocketStream(httpcore2.NetworkStream):
+    """A connection the early connect made (early.py), as httpcore2's own sync stream reads and
+    writes one. One whose TLS handshake is done (`shaken`: the context and name it was checked
+    with) reads as plain TCP until the pool starts TLS on it, which then hands over itself."""
 
-    def __init__(self, wakeup: Wakeup) -> None:
+    def __init__(self, sock: socket.socket, shaken: tuple[ssl.SSLContext, str] | None = None) -> None:
+        self._sock, self._shaken = sock, shaken
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        with _socket_errors(httpcore2.ReadTimeout, httpcore2.ReadError):
+            self._sock.settimeout(timeout)
+            return self._sock.recv(max_bytes)
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        view = memoryview(buffer)
+        with _socket_errors(httpcore2.WriteTimeout, httpcore2.WriteError):
+            while view:
+                self._sock.settimeout(timeout)
+                view = view[self._sock.send(view):]
+
+    def close(self) -> None:
+        self._sock.close()
+
+    def start_tls(self, ssl_context: ssl.SSLContext, server_hostname: str | None = None,
+                  timeout: float | None = None) -> httpcore2.NetworkStream:
+        if self._shaken is not None and self._shaken == (ssl_context, server_hostname):
+            return SocketStream(self._sock)
+        with _socket_errors(httpcore2.ConnectTimeout, httpcore2.ConnectError):
+            sock = self._sock
+            if self._shaken is not None:  # shaken otherwise than asked (the transport never does): anew
+                address = sock.getpeername()[:2]
+                sock.close()
+                sock = socket.create_connection(address, timeout)
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            sock.settimeout(timeout)
+            return SocketStream(ssl_context.wrap_socket(sock, server_hostname=server_hostname))
+
+    def get_extra_info(self, info: str) -> object:
+        if info == "ssl_object":
+            return self._sock if isinstance(self._sock, ssl.SSLSocket) and self._shaken is None else None
+        if info == "socket":
+            return self._sock
+        if info == "client_addr":
+            return self._sock.getsockname()
+        if info == "server_addr":
+            return self._sock.getpeername()
+        if info == "is_readable":  # an idle connection that reads is one the server closed
+            return self._sock.fileno() < 0 or bool(select.select([self._sock], [], [], 0)[0])
+        return None
+
+
+@contextmanager
+def _socket_errors(timeout: type[Exception], other: type[Exception]) -> Iterator[None]:
+    try:
+        yield
+    except OSError as exc:  # a socket timeout and ssl.SSLError are OSErrors
+        raise (timeout if isinstance(exc, TimeoutError) else other)(str(exc)) from exc
+
+
+class WakefulBackend(httpcore2.NetworkBackend):
+    """httpcore2's own sync backend, its connections wrapped in `WakefulStream`; the first one to
+    the early connection's origin is the early connection (early.py)."""
+
+    def __init__(self, wakeup: Wakeup, early: Early | None = None) -> None:
         self._backend = httpcore2.SyncBackend()
         self._wakeup = wakeup
+        self._early = early
 
     def connect_tcp(self, host: str, port: int, timeout: float | None = None, local_address: str | None = None,
                     socket_options: Iterable[Any] | None = None) -> httpcore2.NetworkStream:
+        early = self._early
+        if early is not None:
+            with _socket_errors(httpcore2.ConnectTimeout, httpcore2.ConnectError):
+                sock = early.take(host, port)
+            if sock is not None:
+                context = early.context()
+                shaken = (context, host) if context is not None and isinstance(sock, ssl.SSLSocket) else None
+                return WakefulStream(SocketStream(sock, shaken), self._wakeup)
         stream = self._backend.connect_tcp(host, port, timeout, local_address, socket_options)
         return WakefulStream(stream, self._wakeup)
 
@@ -166,12 +239,14 @@ class WakefulBackend(httpcore2.NetworkBackend):
 class WakefulTransport(httpx2.BaseTransport):
     """What httpx2's HTTPTransport does for a direct connection, over `WakefulBackend`."""
 
-    def __init__(self, ssl_context: ssl.SSLContext | None, wakeup: Wakeup = WAKEUP) -> None:
+    def __init__(self, ssl_context: ssl.SSLContext | None, wakeup: Wakeup = WAKEUP, *,
+                 early: Early | None = None) -> None:
         # httpx2's default limits; `ssl_context` None only for plain http (httpcore2 would
         # make a default one if an https URL came).
         self.connections = httpcore2.ConnectionPool(ssl_context=ssl_context, max_connections=100,
                                              max_keepalive_connections=20, keepalive_expiry=5.0,
-                                             network_backend=WakefulBackend(wakeup))
+                                             network_backend=WakefulBackend(wakeup, early))
+        self._early = early
 
     def handle_request(self, request: httpx2.Request) -> httpx2.Response:
         assert isinstance(request.stream, httpx2.SyncByteStream)
@@ -187,6 +262,8 @@ class WakefulTransport(httpx2.BaseTransport):
 
     def close(self) -> None:
         self.connections.close()
+        if self._early is not None:
+            self._early.close()
 
 
 class _Body(httpx2.SyncByteStream):
