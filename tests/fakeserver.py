@@ -175,6 +175,7 @@ class FakeServer:
         self.script: Callable[[Any], Stream | Body | None] | None = None
         self.per_model: dict[str, Any] = {}  # model -> reply, [replies], or callable(body) -> reply
         self.delay = 0.0  # seconds every reply waits before its first byte (a server that thinks)
+        self.keep_alive = False  # True: a connection stays open after a whole stream, for the next request
         self._lock = threading.Lock()
         self._httpd = ThreadingHTTPServer(("127.0.0.1", port), _handler_for(self))
         self._httpd.daemon_threads = True
@@ -368,7 +369,7 @@ def _handler_for(server: FakeServer) -> type[BaseHTTPRequestHandler]:
             if reply.complete:
                 self.wfile.write(b"0\r\n\r\n")
                 self.wfile.flush()
-            self.close_connection = True
+            self.close_connection = not (server.keep_alive and reply.complete)
 
         def _silence(self, reply: Stream) -> None:
             assert reply.gap is not None

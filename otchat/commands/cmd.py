@@ -60,6 +60,7 @@ def cmd(
     plan = Plan(flags_from(request), output, files=files_from(request), mode=mode)
     check(plan, "cmd")
     with Run(env, plan, TermFront(env, output), approve=refuse) as run:
+        run.connect()  # while stdin is read and the rest loads
         message = _message(env, run.settings, asked, plan.files)
         run.start()
         if dry_run:

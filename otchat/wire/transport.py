@@ -32,8 +32,13 @@ LOGGED_HEADERS = ("content-type", "x-request-id", "retry-after")
 # A read that returns sooner than this found its piece waiting (in httpx2's buffer or the
 # socket's); a longer one waited for the network, so the stream is no longer ahead of us.
 WAITED = 0.0005
+# How long a reply whose events ended ([DONE]) may take to end its body, so its connection can be
+# kept: the end comes with [DONE] or right after it; a server that sends more is not waited for.
+DRAIN = 0.02
 
 Log = Callable[[str], None]
+# httpcore2's trace events that tell a request sent on a kept-alive connection (no connect first).
+_CONNECTION_EVENTS = frozenset({"connection.connect_tcp.started", "http11.send_request_headers.started"})
 
 USER_AGENT = f"otchat/{__version__}"
 
@@ -49,6 +54,8 @@ class Reply:
         self._sleep = sleep
         content_type = response.headers.get("content-type", "")
         self.is_stream = "text/event-stream" in content_type
+        self._ended = False  # its events said [DONE]: only the end of the body may be left
+        self._pieces: Iterator[str] | None = None  # the body, as `batches` reads it
 
     def json(self) -> JSON:
         try:
@@ -71,7 +78,7 @@ class Reply:
         and a stream that is ahead of us (its pieces waiting) is never slowed.
         """
         events = EventData()
-        pieces = self._response.iter_text()
+        pieces = self._pieces = self._response.iter_text()
         clock, sleep = self._clock, self._sleep
         try:
             while True:
@@ -82,6 +89,8 @@ class Reply:
                 came = clock()
                 batch = events.feed(text)
                 if batch:
+                    if batch[-1] == "[DONE]":
+                        self._ended = True
                     yield batch
                     idle()
                 if frame and came - asked > WAITED:
@@ -95,6 +104,17 @@ class Reply:
             yield last
 
     def close(self) -> None:
+        """Close the reply. One whose events ended first reads the end of its body, when that is
+        here already or comes within DRAIN s: its connection then goes back to the pool for the
+        next request (a REPL's next turn, a tool round) rather than being closed with it."""
+        hurry = getattr(self._response.extensions.get("network_stream"), "hurry", None)
+        if self._ended and self._pieces is not None and hurry is not None:
+            try:
+                with hurry(DRAIN):
+                    for _ in self._pieces:  # nothing, from a server that ends its body at [DONE]
+                        pass
+            except httpx2.TransportError:  # more than the end, or late: closed, as before
+                pass
         self._response.close()
 
     def abort(self) -> None:
@@ -263,9 +283,31 @@ class Transport:
                 self._log(f"> {name}: {shown_header(name, value)}")
             if content is not None:
                 self._log(f"> {content.decode('utf-8')}")
-        req = self._client.build_request(method, url, headers=headers, content=content,
-                                         extensions={"trace": trace} if trace is not None else None)
-        response = self._client.send(req, stream=True)
+        events: list[str] = []
+
+        def traced(event: str, info: Any) -> None:
+            if event in _CONNECTION_EVENTS:
+                events.append(event)
+            if trace is not None:
+                trace(event, info)
+
+        def send() -> httpx2.Response:
+            events.clear()
+            req = self._client.build_request(method, url, headers=headers, content=content,
+                                             extensions={"trace": traced})
+            return self._client.send(req, stream=True)
+
+        try:
+            response = send()
+        except (httpx2.RemoteProtocolError, httpx2.ReadError, httpx2.WriteError):
+            # On a kept-alive connection (it was sent, and not after connecting), no response at
+            # all: the server had closed it (its idle limit, as we sent). Once more, on a new one,
+            # as browsers do: no response began, so nothing ran twice.
+            if events != ["http11.send_request_headers.started"]:
+                raise
+            if self._log:
+                self._log("* the kept-alive connection had been closed; sending on a new one")
+            response = send()
         if self._log:
             self._log(f"< {response.status_code} {response.reason_phrase}")
             for name, value in response.headers.items():

@@ -89,6 +89,7 @@ class Wakeup:
             pass
 
 
+KEEP_ALIVE = 50.0  # seconds an idle connection is kept for the next request (WakefulTransport)
 WAKEUP = Wakeup()  # one per process, as the wakeup fd is; the pipe is made on first use
 
 
@@ -99,8 +100,20 @@ class WakefulStream(httpcore2.NetworkStream):
         self._stream = stream
         self._wakeup = wakeup
         self._waits = waits
+        self._cap: float | None = None
+
+    @contextmanager
+    def hurry(self, seconds: float) -> Iterator[None]:
+        """Reads inside wait at most `seconds` (then time out), whatever the request's timeout."""
+        self._cap = seconds
+        try:
+            yield
+        finally:
+            self._cap = None
 
     def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        if self._cap is not None:
+            timeout = self._cap if timeout is None else min(timeout, self._cap)
         if self._waits:
             self._wait(timeout)
         return self._stream.read(max_bytes, timeout)
@@ -241,10 +254,12 @@ class WakefulTransport(httpx2.BaseTransport):
 
     def __init__(self, ssl_context: ssl.SSLContext | None, wakeup: Wakeup = WAKEUP, *,
                  early: Early | None = None) -> None:
-        # httpx2's default limits; `ssl_context` None only for plain http (httpcore2 would
-        # make a default one if an https URL came).
+        # httpx2's default limits but a longer keep-alive: a REPL's next turn comes after the
+        # person has read and typed (httpx2's 5 s would make it pay a new handshake), and under the
+        # 60 s idle limit common to load balancers (a connection the server closed is not reused:
+        # the pool sees it readable). `ssl_context` None only for plain http.
         self.connections = httpcore2.ConnectionPool(ssl_context=ssl_context, max_connections=100,
-                                             max_keepalive_connections=20, keepalive_expiry=5.0,
+                                             max_keepalive_connections=20, keepalive_expiry=KEEP_ALIVE,
                                              network_backend=WakefulBackend(wakeup, early))
         self._early = early
 

@@ -214,7 +214,7 @@ def main() -> None:
             from tests.benchmarks.link import link_rows
 
             rows += link_rows(HERE, home, env, pairs, warm,
-                              lambda case, ours, name, floor, note: Row(case, ours, name, floor, note))
+                              lambda case, ours, name, floor, note, met=None: Row(case, ours, name, floor, note, met))
     finally:
         server.stop()
         shutil.rmtree(home, ignore_errors=True)

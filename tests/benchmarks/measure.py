@@ -216,12 +216,13 @@ def time_to_prompt(otchat: str, env: dict[str, str]) -> Stats:
     return run_pty([otchat, "chat"], env, until="\u203a".encode(), then=b"\x04")
 
 
-def repl_first_text(otchat: str, env: dict[str, str], message: bytes, marker: bytes) -> Stats:
+def repl_first_text(otchat: str, env: dict[str, str], message: bytes, marker: bytes, turns: int = 1) -> Stats:
     """`otchat chat` on a pseudo-terminal: from Enter on `message` (typed once the prompt
-    shows) to `marker` (the answer's first word); then Ctrl-D at the next prompt."""
+    shows) to `marker` (the answer's first word), `turns` times; then Ctrl-D at the next
+    prompt. The time of the last turn (a later turn may reuse the first one's connection)."""
     env = {**env, "TERM": "xterm-256color", "PROMPT_TOOLKIT_NO_CPR": "1"}
     prompt = "\u203a".encode()
-    state = {"stage": "prompt", "seen": b"", "sent": 0.0, "wall": None}
+    state = {"stage": "prompt", "seen": b"", "sent": 0.0, "wall": None, "left": turns}
 
     def converse(chunk: bytes, child: Child) -> None:
         state["seen"] = seen = (state["seen"] + chunk)[-4096:]
@@ -231,13 +232,18 @@ def repl_first_text(otchat: str, env: dict[str, str], message: bytes, marker: by
             state.update(stage="answer", seen=b"", sent=time.perf_counter())
             child.write(b"\r")
         elif state["stage"] == "answer" and marker in seen:
-            state.update(stage="done", seen=b"", wall=time.perf_counter() - state["sent"])
+            state["left"] -= 1
+            state.update(stage="done" if not state["left"] else "again", seen=b"",
+                         wall=time.perf_counter() - state["sent"])
+        elif state["stage"] == "again" and prompt in seen:
+            state.update(stage="prompt")
+            converse(b"", child)
         elif state["stage"] == "done" and prompt in seen:
             child.write(b"\x04")
             state["stage"] = "leaving"
 
     done = spawned([otchat, "chat"], env, output="pty", watch=converse)
-    if done.code != 0 or state["wall"] is None:
+    if done.code != 0 or state["wall"] is None or state["left"]:
         raise SystemExit(f"benchmark REPL failed or never showed {marker!r}")
     return Stats(state["wall"], done.cpu, done.rss)
 

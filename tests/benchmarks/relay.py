@@ -9,6 +9,7 @@ import queue
 import socket
 import threading
 import time
+from collections.abc import Callable
 
 
 class Relay:
@@ -34,10 +35,22 @@ class Relay:
             # ACK of the one before (delayed up to 40 ms), an artefact no router adds.
             for sock in (client, server):
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            self._pipe(client, server, up=True)
-            self._pipe(server, client, up=False)
+            ends = [2]  # directions still open; the last to end closes both sockets
+            lock = threading.Lock()
 
-    def _pipe(self, source: socket.socket, sink: socket.socket, *, up: bool) -> None:
+            def ended(pair: tuple[socket.socket, socket.socket] = (client, server), ends: list[int] = ends,
+                      lock: threading.Lock = lock) -> None:
+                with lock:
+                    ends[0] -= 1
+                    if ends[0]:
+                        return
+                for sock in pair:
+                    sock.close()
+
+            self._pipe(client, server, ended, up=True)
+            self._pipe(server, client, ended, up=False)
+
+    def _pipe(self, source: socket.socket, sink: socket.socket, ended: Callable[[], None], *, up: bool) -> None:
         pieces: queue.Queue[tuple[float, bytes]] = queue.Queue()
 
         def read() -> None:
@@ -55,16 +68,18 @@ class Relay:
                     return
 
         def write() -> None:
-            while True:
-                due, data = pieces.get()
-                time.sleep(max(0.0, due - time.monotonic()))
-                try:
+            try:
+                while True:
+                    due, data = pieces.get()
+                    time.sleep(max(0.0, due - time.monotonic()))
                     if not data:
                         sink.shutdown(socket.SHUT_WR)
                         return
                     sink.sendall(data)
-                except OSError:
-                    return
+            except OSError:
+                return
+            finally:
+                ended()
 
         threading.Thread(target=read, daemon=True).start()
         threading.Thread(target=write, daemon=True).start()

@@ -15,6 +15,7 @@ class BenchServer(FakeServer):
     def __init__(self, tls: tuple[str, str] | None = None) -> None:
         super().__init__(tls=tls)
         self.current: Stream | None = None
+        self.keep_alive = True  # as a real server: a REPL's next turn may go on the same connection
 
     def next_reply(self, body):
         return self.current or super().next_reply(body)

@@ -1,6 +1,7 @@
-"""The first connection opens early (otchat/wire/early.py, otchat/headstart.py): while a one-shot
-prompt is still reading its stdin, its connection is up, TLS and all, and the request then goes
-on that connection. Runs that send nothing at once open none."""
+"""Connections: the first one opens early (otchat/wire/early.py, otchat/headstart.py): while a
+one-shot prompt is still reading its stdin, its connection is up, TLS and all, and the request
+then goes on that connection; runs that send nothing at once open none. And a reply whose events
+ended leaves its connection to the next request (a REPL's next turn pays no handshake)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from otchat.wire.early import Early, start
 from otchat.wire.transport import Transport
 from tests.benchmarks.relay import Relay
 from tests.conftest import KEY, OTCHAT, clean_environ
+from tests.fakeserver import Stream, text_chunks
 
 
 def eventually(condition, timeout: float = 30.0) -> bool:
@@ -114,3 +116,44 @@ def test_no_early_connection_past_a_proxy_and_one_per_origin(tls_server):
     assert early.take("127.0.0.1", 1) is None  # another origin: connect as usual
     for one in (early, other):
         one.close()
+
+
+def test_the_next_turn_goes_on_the_same_connection(home, tls_server):
+    server, cert = tls_server
+    server.keep_alive = True
+    relay = relay_to(server)
+    env = clean_environ(home, OTCHAT_BASE_URL=f"https://{relay.url}/v1", OPENTOOLS_API_KEY=KEY,
+                        SSL_CERT_FILE=str(cert))
+    proc = subprocess.run([str(OTCHAT), "chat"], input=b"one\ntwo\nthree\n", capture_output=True, env=env, timeout=60)
+    assert proc.returncode == 0, proc.stderr.decode()
+    assert [line for line in proc.stdout.decode().splitlines() if line] == [
+        "You said: one", "You said: two", "You said: three"]
+    assert relay.accepted == 1
+    relay.close()
+
+
+def test_a_server_that_goes_on_after_done_is_not_waited_for(home, tls_server):
+    """[DONE], then silence: the turn ends at [DONE] and its connection is closed, not kept (no
+    more waiting for the end of the body than a moment)."""
+    server, cert = tls_server
+    server.keep_alive = True
+    events = [*text_chunks("first answer"), "[DONE]", *text_chunks("after the end")]
+    server.enqueue(Stream(events, gap=(len(events) - 3, 30.0)))
+    relay = relay_to(server)
+    env = clean_environ(home, OTCHAT_BASE_URL=f"https://{relay.url}/v1", OPENTOOLS_API_KEY=KEY,
+                        SSL_CERT_FILE=str(cert))
+    proc = subprocess.run([str(OTCHAT), "chat"], input=b"one\ntwo\n", capture_output=True, env=env, timeout=60)
+    assert proc.returncode == 0, proc.stderr.decode()
+    assert [line for line in proc.stdout.decode().splitlines() if line] == ["first answer", "You said: two"]
+    assert server.requests[0].ended is None  # the first reply was still in its silence
+    assert relay.accepted == 2
+    relay.close()
+
+
+def test_a_connection_the_server_closed_unannounced_is_sent_on_again_anew(home, server, otchat):
+    """The fake server closes each connection after a stream without saying so: the next turn's
+    request meets it closed (or sees it is) and goes on a new connection, never failing."""
+    assert not server.keep_alive
+    r = otchat("chat", input="one\ntwo\nthree\nfour\n")
+    assert [line for line in r.stdout.splitlines() if line] == [f"You said: {n}" for n in ("one", "two", "three", "four")]
+    assert len(server.requests) == 4
