@@ -13,8 +13,9 @@ import re
 import tempfile
 import threading
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any, TypeVar
 
 from ..errors import UsageError
 from ..seams import JSON, JSONObject
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
     from mcp import ClientSession
     from mcp.types import CallToolResult, Tool
 
+T = TypeVar("T")
 START_TIMEOUT = 20.0
 MAX_NAME = 64
 INSTALL_HINT = "install it with: pip install 'otchat[mcp]'"
@@ -235,6 +237,29 @@ class Hub:
         for errlog in self._errlogs.values():
             errlog.close()
 
+    # Requests ------------------------------------------------------------------------------
+
+    def servers(self) -> list[str]:
+        """The servers that started, in the order they are configured."""
+        return [spec.name for spec in self.specs if spec.name in self._sessions]
+
+    def ask(self, server: str, request: Callable[[ClientSession], Awaitable[T]], timeout: float | None = None) -> T:
+        """Run `request(session)` for server `server` on the loop and wait for its answer (raised
+        as it failed; a timeout as TimeoutError). Ctrl-C cancels it (the server keeps running)."""
+        session = self._sessions[server]
+        assert self._loop is not None
+
+        async def go() -> T:
+            return await asyncio.wait_for(request(session), timeout)
+
+        future = asyncio.run_coroutine_threadsafe(go(), self._loop)
+        try:
+            return future.result()
+        except BaseException as exc:
+            if not isinstance(exc, Exception):  # Ctrl-C, SIGTERM: cancel the request, keep the server
+                future.cancel()
+            raise
+
     # Tools -------------------------------------------------------------------------------
 
     def function_tools(self) -> list[dict[str, Any]]:
@@ -251,19 +276,11 @@ class Hub:
         tool = self._by_function[function]
         if not isinstance(arguments, dict):
             return ToolOutcome("the arguments must be a JSON object", is_error=True)
-        session = self._sessions[tool.server]
         spec = next(s for s in self.specs if s.name == tool.server)
-        assert self._loop is not None
-        future = asyncio.run_coroutine_threadsafe(
-            asyncio.wait_for(session.call_tool(tool.name, arguments), spec.timeout), self._loop
-        )
         result: CallToolResult | Exception
         try:
-            result = future.result()
-        except BaseException as exc:
-            if not isinstance(exc, Exception):  # Ctrl-C, SIGTERM: cancel the call, keep the server
-                future.cancel()
-                raise
+            result = self.ask(tool.server, lambda session: session.call_tool(tool.name, arguments), spec.timeout)
+        except Exception as exc:  # noqa: BLE001 (the tool's failure is its result)
             result = exc
         if isinstance(result, (TimeoutError, asyncio.TimeoutError)):
             return ToolOutcome(f"the tool did not answer within {spec.timeout:g} s", is_error=True)
