@@ -76,6 +76,12 @@ class Tool(Protocol):
     @property
     def trusted_read_only(self) -> bool: ...
 
+    @property
+    def destructive(self) -> bool: ...
+
+    @property
+    def hints(self) -> list[str]: ...
+
 
 class Outcome(Protocol):
     """What a local tool call returned."""

@@ -19,8 +19,9 @@ from .store.log import Log, LoggedPath
 
 
 def refuse(tool: Tool, arguments: JSONObject) -> bool:
-    """The approval of a run that can ask nobody: only read-only tools of servers the config trusts."""
-    return bool(tool.trusted_read_only)
+    """The approval of a run that can ask nobody: only read-only tools of servers the config trusts
+    (none its server calls destructive)."""
+    return bool(tool.trusted_read_only and not tool.destructive)
 
 
 class Session:

@@ -40,6 +40,12 @@ def peek() -> str:
     return f"pid {os.getpid()}"
 
 
+@server.tool(description="Destructive, by its own word: wipe everything.",
+             annotations=ToolAnnotations(destructive_hint=True, read_only_hint=False))
+def wipe() -> str:
+    return "wiped"
+
+
 if __name__ == "__main__":
     if "--fail-to-start" in sys.argv:
         print("fatal: cannot open the notes database", file=sys.stderr, flush=True)

@@ -14,10 +14,15 @@ class Tool:
     function: str = "git__status"
     read_only: bool = False
     trusted: bool = False
+    destructive: bool = False
 
     @property
     def trusted_read_only(self) -> bool:
         return self.read_only and self.trusted
+
+    @property
+    def hints(self) -> list[str]:
+        return [word for word, given in (("read-only", self.read_only), ("destructive", self.destructive)) if given]
 
 
 def keys(*pressed):
@@ -67,6 +72,9 @@ def test_hidden_characters_in_the_arguments_are_shown():
     (Tool(), True, False),  # --yes
     (Tool(), ["git__status"], False),  # auto_approve
     (Tool(), ["git__log"], True),
+    (Tool(destructive=True), True, True),  # --yes does not cover what its server calls destructive
+    (Tool(destructive=True, read_only=True, trusted=True), False, True),  # nor trust
+    (Tool(destructive=True), ["git__status"], False),  # named in auto_approve: runs
 ])
 def test_what_runs_without_asking(tool, auto, asked):
     read = []
@@ -80,3 +88,21 @@ def test_in_a_pipe_nobody_is_asked_and_the_call_is_refused():
     assert Approver(env, False)(Tool(read_only=True), {}) is False
     assert env.stderr.getvalue() == ("otchat: warning: git__status was not run: not approved "
                                      "(pass --yes, or set auto_approve)\n")
+
+
+def test_a_destructive_tool_shows_its_hints_and_offers_no_always():
+    env = make_env()
+    approve = Approver(env, True, read_key=keys("t", "y", "y"))
+    tool = Tool("fs__delete", destructive=True)
+    assert approve(tool, {"path": "x"}) is True
+    assert approve(tool, {"path": "y"}) is True  # asked again: no "always" for it
+    err = env.stderr.getvalue()
+    assert err.startswith('Run fs__delete {"path": "x"} (destructive)? [y]es / [n]o: \npress y or n')
+    assert err.count("Run fs__delete") == 2 and "always" not in err
+
+
+def test_in_a_pipe_a_destructive_tool_is_refused_even_with_yes():
+    env = make_env()
+    assert Approver(env, True)(Tool("fs__delete", destructive=True), {}) is False
+    assert env.stderr.getvalue() == ("otchat: warning: fs__delete was not run: its server calls it destructive "
+                                     "(list fs__delete in auto_approve)\n")

@@ -131,6 +131,22 @@ def test_yes_and_auto_approve_run_the_call(run, server, home):
     assert server.last_body["messages"][-1]["content"] == "echo: again"
 
 
+def test_a_destructive_tool_is_not_covered_by_yes_only_by_its_name(run, server, home):
+    """--yes (auto_approve = true) runs what asks; not a tool its server calls destructive: that one is
+    asked for on a terminal, refused in a pipe, and runs unasked only when auto_approve names it."""
+    server.enqueue(calls(("t__wipe", {})), Stream(text_chunks("ok")))
+    r = run("--mcp-command", TESTSERVER_CMD, "--yes", "wipe it")
+    assert r.code == 0 and "t__wipe was not run: its server calls it destructive (list t__wipe in auto_approve)" in r.stderr
+    assert "did not approve" in server.last_body["messages"][-1]["content"]
+    tools = run("mcp", "tools", "--mcp-command", TESTSERVER_CMD).stdout
+    assert "t__wipe (destructive: asks every time, unless auto_approve names it)" in tools
+    (home / "config" / "config.toml").write_text(
+        f'auto_approve = ["t__wipe"]\n[mcp.servers.t]\ncommand = "{sys.executable}"\nargs = ["{TEST_SERVER}"]\n')
+    server.enqueue(calls(("t__wipe", {})), Stream(text_chunks("ok")))
+    assert run("wipe it").code == 0
+    assert server.last_body["messages"][-1]["content"] == "wiped"
+
+
 def test_tool_errors_go_back_to_the_model(run, server):
     server.enqueue(calls(("t__fail", {}), ("t__crash", {}), ("t__nope", {}), ("t__echo", "not an object")),
                    Stream(text_chunks("handled")))

@@ -84,7 +84,7 @@ def tools_cmd(env: Env, name: str | None, commands: list[str], as_json: bool) ->
         if as_json:
             env.out(json.dumps(hub.function_tools(), indent=2, ensure_ascii=False))
         for tool in [] if as_json else hub.tools:
-            flag = read_only_note(tool) if tool.read_only else ""
+            flag = read_only_note(tool)
             env.out(f"{tool.function}{flag}")
             if tool.description:
                 env.out(f"    {' '.join(tool.description.split())}")
@@ -97,10 +97,15 @@ def tools_cmd(env: Env, name: str | None, commands: list[str], as_json: bool) ->
 
 
 def read_only_note(tool: LocalTool) -> str:
-    """What a tool's read-only hint means for its calls: nothing unless its server is trusted."""
+    """What the server says of a tool (its hints), and what that means for its calls: a read-only
+    hint counts only from a trusted server; a destructive one always asks."""
+    if tool.destructive:
+        return f" ({', '.join(tool.hints)}: asks every time, unless auto_approve names it)"
+    if not tool.read_only:
+        return f" ({', '.join(tool.hints)})" if tool.hints else ""
     if tool.trusted:
-        return " (read-only, trusted server: runs without asking)"
-    return " (read-only, asks: its server is not trusted)"
+        return f" ({', '.join(tool.hints)}, trusted server: runs without asking)"
+    return f" ({', '.join(tool.hints)}, asks: its server is not trusted)"
 
 
 def doctor_cmd(env: Env, commands: list[str]) -> int:

@@ -43,6 +43,17 @@ class LocalTool:
     schema: dict[str, Any]
     read_only: bool = False  # the server's own readOnlyHint: what it says of itself
     trusted: bool = False  # its server's config entry says `trust = true`
+    # Its destructiveHint and openWorldHint, when the server gives them (true). The spec's
+    # defaults (both true unless read-only) are not taken: "destructive" asks even under --yes,
+    # which would then be every tool of a server that annotates nothing.
+    destructive: bool = False
+    open_world: bool = False
+
+    @property
+    def hints(self) -> list[str]:
+        """What the server says of the tool, in words (shown by the approval and `mcp tools`)."""
+        said = [("read-only", self.read_only), ("destructive", self.destructive), ("open-world", self.open_world)]
+        return [word for word, given in said if given]
 
     @property
     def trusted_read_only(self) -> bool:
@@ -149,8 +160,10 @@ class Hub:
                     function=function_name(spec.name, tool.name, taken),
                     description=(tool.description or "")[:1024],
                     schema=fix_schema(getattr(tool, "input_schema", None)),
-                    read_only=bool(getattr(annotations, "read_only_hint", False)),
+                    read_only=getattr(annotations, "read_only_hint", None) is True,
                     trusted=spec.trust,
+                    destructive=getattr(annotations, "destructive_hint", None) is True,
+                    open_world=getattr(annotations, "open_world_hint", None) is True,
                 )
                 self.tools.append(local)
                 self._by_function[local.function] = local

@@ -14,6 +14,7 @@ if TYPE_CHECKING:
 
 Ask = Callable[[str], str]
 APPROVAL_KEYS = "[y]es / [n]o / [t] always for this tool"  # not [a]: in `cmd`'s menu, a aborts
+DESTRUCTIVE_KEYS = "[y]es / [n]o"  # a tool its server calls destructive: asked every time
 
 
 def ask(env: Env, question: str) -> str:
@@ -45,7 +46,9 @@ class Approver:
     """Whether a local tool call may run: --yes, auto_approve, "always for this tool" and the
     read-only tools of servers the config trusts say yes; otherwise the person at the terminal
     is asked for one key, and in a pipe the call is refused. A server's own readOnlyHint is its
-    word about itself, not trust: alone it skips nothing."""
+    word about itself, not trust: alone it skips nothing. A tool its server calls destructive is
+    asked for every time (--yes and auto_approve = true do not cover it), unless auto_approve
+    names it: believing that word can only make a call ask more."""
 
     def __init__(self, env: Env, auto: bool | list[str], *, read_key: Callable[[], str] | None = None) -> None:
         self.env = env
@@ -58,15 +61,20 @@ class Approver:
             return True
         read_key = self.read_key or self.terminal_keys()
         if read_key is None:
-            self.env.warn(f"{tool.function} was not run: not approved (pass --yes, or set auto_approve)")
+            how = f"list {tool.function} in auto_approve" if tool.destructive else "pass --yes, or set auto_approve"
+            what = "its server calls it destructive" if tool.destructive else "not approved"
+            self.env.warn(f"{tool.function} was not run: {what} ({how})")
             return False
         return self.ask(tool, arguments, read_key)
 
     def approved(self, tool: Tool) -> bool:
         """Approved without asking: by the config, the command line or an earlier "always"."""
         auto = self.auto
-        return bool(tool.trusted_read_only or auto is True or tool.function in self.always
-                    or (isinstance(auto, list) and tool.function in auto))
+        if isinstance(auto, list) and tool.function in auto:
+            return True
+        if tool.destructive:
+            return False
+        return bool(tool.trusted_read_only or auto is True or tool.function in self.always)
 
     def terminal_keys(self) -> Callable[[], str] | None:
         """Where keys are read when a person is there to ask (stdin and stderr a terminal), else None."""
@@ -90,13 +98,17 @@ class Approver:
         err = self.env.stderr
         # The arguments come from the model: on one line, clipped, nothing hidden in them.
         called = clip(shown(json.dumps(arguments, ensure_ascii=False, default=str)), 200)
-        err.write(f"Run {tool.function} {called}? {APPROVAL_KEYS}: ")
+        said = f" ({', '.join(tool.hints)})" if tool.hints else ""
+        choices = DESTRUCTIVE_KEYS if tool.destructive else APPROVAL_KEYS
+        err.write(f"Run {tool.function} {called}{said}? {choices}: ")
         while True:
             err.flush()
             key = read_key().lower()
             if key == CTRL_C:
                 err.write("^C\n")
                 raise KeyboardInterrupt
+            if key == "t" and tool.destructive:
+                key = "?"  # not offered: asked every time
             if key in ("y", "t"):
                 err.write("yes\n" if key == "y" else f"always for {tool.function}\n")
                 if key == "t":
@@ -105,4 +117,4 @@ class Approver:
             if key in ("n", "\r", "\n", ESC, CTRL_D):
                 err.write("no\n")
                 return False
-            err.write(f"\npress y, n or t ({APPROVAL_KEYS}): ")
+            err.write(f"\npress y or n ({choices}): " if tool.destructive else f"\npress y, n or t ({choices}): ")
