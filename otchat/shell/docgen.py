@@ -168,7 +168,7 @@ def _options(command: click.Command, *, with_help: bool = False) -> list[str]:
         record = param.get_help_record(ctx)
         if record is None or param.param_type_name == "argument":
             continue
-        if param.name == "help" and not with_help:
+        if "--help" in getattr(param, "opts", ()) and not with_help:  # said once: every command takes it
             continue
         names, help_text = record
         out += [".TP", _option_names(names), _escape(help_text) if help_text else ""]
