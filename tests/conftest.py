@@ -245,14 +245,20 @@ def make_env(*, stdin: bytes | None = None, stdout_isatty: bool = False, transpo
     return env
 
 
-@pytest.fixture
-def tls_server(tmp_path):
-    """A fake server over TLS, its certificate (for 127.0.0.1) its own CA: (server, cert path)."""
+def self_signed(where: Path) -> tuple[Path, Path]:
+    """A certificate for 127.0.0.1 that is its own CA, and its key, made in `where` (skips without openssl)."""
     if shutil.which("openssl") is None:
         pytest.skip("openssl is not installed here")
-    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    cert, key = where / "cert.pem", where / "key.pem"
     subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj",
                     "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out",
                     str(cert)], check=True, capture_output=True)
+    return cert, key
+
+
+@pytest.fixture
+def tls_server(tmp_path):
+    """A fake server over TLS, its certificate (for 127.0.0.1) its own CA: (server, cert path)."""
+    cert, key = self_signed(tmp_path)
     with FakeServer(tls=(str(cert), str(key))) as server:
         yield server, cert

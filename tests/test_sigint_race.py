@@ -4,7 +4,6 @@ whenever it lands, even in CPython's window just before the read blocks."""
 from __future__ import annotations
 
 import random
-import shutil
 import signal
 import sqlite3
 import ssl
@@ -19,7 +18,7 @@ from otchat.errors import NetworkError
 from otchat.models import ChatRequest
 from otchat.wire.transport import Transport
 from otchat.wire.wakeful import WAKEUP, WakefulBackend
-from tests.conftest import KEY, OTCHAT, clean_environ
+from tests.conftest import KEY, OTCHAT, clean_environ, self_signed
 from tests.fakeserver import FakeServer, paused_text
 
 PAUSE = 1.5  # the server's silence after the first words, in the in-process tests
@@ -121,13 +120,7 @@ def test_reads_off_the_main_thread_read_as_before(server):
 @pytest.fixture(scope="module")
 def tls(tmp_path_factory):
     """A fake server on https with a certificate of its own; the certificate's path."""
-    if shutil.which("openssl") is None:
-        pytest.skip("openssl is not installed here")
-    tmp = tmp_path_factory.mktemp("tls")
-    cert, key = tmp / "cert.pem", tmp / "key.pem"
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj",
-                    "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out",
-                    str(cert)], check=True, capture_output=True)
+    cert, key = self_signed(tmp_path_factory.mktemp("tls"))
     with FakeServer(tls=(str(cert), str(key))) as server:
         yield server, cert
 
