@@ -7,6 +7,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from .config.resolve import Settings
 from .conversation import Conversation, Entry
@@ -37,6 +38,7 @@ def run_tool_calls(calls: list[ToolCall], tools: Tools | None, approve: Approve,
     for call in calls:
         tool = tools.tool(call.name) if tools is not None else None
         arguments = call.parsed_arguments()
+        items: list[dict[str, Any]] = []
         if tools is None or tool is None:
             content, is_error = "otchat did not declare this tool, so it was not run", True
         elif not isinstance(arguments, dict):
@@ -45,8 +47,8 @@ def run_tool_calls(calls: list[ToolCall], tools: Tools | None, approve: Approve,
             content, is_error = "the user did not approve this call, so it was not run", True
         else:
             outcome = tools.call(call.name, arguments)
-            content, is_error = outcome.text, outcome.is_error
-        result = ToolResult(call.id, call.name, content, is_error)
+            content, is_error, items = outcome.text, outcome.is_error, outcome.items
+        result = ToolResult(call.id, call.name, content, is_error, items)
         sink.handle(result)
         results.append(result)
     sink.flush()

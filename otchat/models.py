@@ -145,8 +145,9 @@ class ToolResult:
 
     id: str | None
     name: str
-    content: str
+    content: str  # as sent back to the model
     is_error: bool = False
+    items: list[dict[str, Any]] = field(default_factory=list)  # the content by type, for the screen and the log
 
 
 @dataclass(slots=True)
@@ -218,3 +219,28 @@ ROUND_BREAK = "\n\n"
 def join_rounds(texts: list[str]) -> str:
     """The text of several requests of one turn, as the plain output shows it."""
     return ROUND_BREAK.join(text for text in texts if text)
+
+
+def item_line(item: dict[str, Any]) -> str:
+    """One line naming an item that is not plain text: `[image image/png 1.2 kB]`."""
+    kind = str(item.get("type"))
+    if kind == "structured":
+        return json.dumps(item.get("json"), ensure_ascii=False)
+    words = [kind.replace("_", " ")]
+    if item.get("uri"):
+        words.append(str(item["uri"]))
+    if item.get("mime"):
+        words.append(str(item["mime"]))
+    if "size" in item:
+        words.append(_human(int(item.get("size") or 0)))
+    if item.get("name") and item.get("name") != item.get("uri"):
+        words.append(f"({item['name']})")
+    return f"[{' '.join(words)}]"
+
+
+def _human(size: int) -> str:
+    if size < 1000:
+        return f"{size} B"
+    if size < 1_000_000:
+        return f"{size / 1000:.1f} kB"
+    return f"{size / 1_000_000:.1f} MB"

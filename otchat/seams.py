@@ -92,6 +92,9 @@ class Outcome(Protocol):
     @property
     def is_error(self) -> bool: ...
 
+    @property
+    def items(self) -> list[JSONObject]: ...  # its content by type (mcp/results.py)
+
 
 class Tools(Protocol):
     """Local tools (a mcp.hub.Hub): their declarations, one looked up by function name, a call."""

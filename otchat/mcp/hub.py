@@ -8,13 +8,12 @@ The SDK is imported only here, and only when a server is used.
 from __future__ import annotations
 
 import asyncio
-import json
 import re
 import tempfile
 import threading
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import IO, TYPE_CHECKING, Any, TypeVar
 
 from ..errors import UsageError
@@ -48,6 +47,7 @@ class LocalTool:
     # which would then be every tool of a server that annotates nothing.
     destructive: bool = False
     open_world: bool = False
+    output_schema: dict[str, Any] | None = None  # what its structured content must match
 
     @property
     def hints(self) -> list[str]:
@@ -69,8 +69,13 @@ class LocalTool:
 
 @dataclass
 class ToolOutcome:
-    text: str
+    text: str  # what the model receives
     is_error: bool = False
+    items: list[JSONObject] = field(default_factory=list)  # the content by type (mcp/results.py)
+
+
+def _schema(value: object) -> dict[str, Any] | None:
+    return value if isinstance(value, dict) and value else None
 
 
 def expand(value: str, environ: dict[str, str]) -> str:
@@ -164,6 +169,7 @@ class Hub:
                     trusted=spec.trust,
                     destructive=getattr(annotations, "destructive_hint", None) is True,
                     open_world=getattr(annotations, "open_world_hint", None) is True,
+                    output_schema=_schema(getattr(tool, "output_schema", None)),
                 )
                 self.tools.append(local)
                 self._by_function[local.function] = local
@@ -300,21 +306,6 @@ class Hub:
         if isinstance(result, Exception):  # JSON-RPC errors, a crashed server…
             why = " ".join(str(result).split()) or type(result).__name__
             return ToolOutcome(f"the tool failed: {why}", is_error=True)
-        return ToolOutcome(result_text(result), is_error=bool(result.is_error))
+        from .results import outcome
 
-
-def result_text(result: CallToolResult) -> str:
-    """The text the model sees: text blocks joined; structured or other content as JSON."""
-    parts = []
-    for block in result.content or []:
-        text = getattr(block, "text", None)
-        if isinstance(text, str):
-            parts.append(text)
-        else:
-            try:
-                parts.append(json.dumps(block.model_dump(mode="json", exclude_none=True)))
-            except Exception:  # noqa: BLE001
-                parts.append(str(block))
-    if not parts and result.structured_content is not None:
-        parts.append(json.dumps(result.structured_content))
-    return "\n".join(parts)
+        return ToolOutcome(*outcome(result, tool.output_schema))

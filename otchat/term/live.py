@@ -24,7 +24,7 @@ from ..models import PROSE, Error, Event, Prose, ReasoningDelta, TextDelta, Tool
 from ..text import visible
 from .markdown import PARSER, CommitMarkdown, TailMarkdown, Trimmed, print_markdown, with_links
 from .silence import Silence
-from .sinks import is_empty, tool_result_line, usage_line, visible_event
+from .sinks import is_empty, item_lines, tool_result_line, usage_line, visible_event
 from .widths import agreed
 
 _FENCES = ("```", "~~~")
@@ -81,6 +81,8 @@ class MarkdownSink:
             self._new_stream()  # the text after a hosted call is a new block
         elif isinstance(event, ToolResult):
             self.console.print(Text(tool_result_line(event), style="dim"))
+            for line in item_lines(event):
+                self.console.print(Text(f"  {line}", style="dim"))
             self._new_stream()
         elif isinstance(event, Error):
             self._failed = True

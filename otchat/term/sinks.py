@@ -21,6 +21,7 @@ from ..models import (
     ToolResult,
     TurnResult,
     Usage,
+    item_line,
 )
 from ..text import clip, visible
 
@@ -78,7 +79,11 @@ class PlainSink:
                 self.err.flush()
             case ToolResult():
                 shown = event.content if self.verbose else clip(event.content, SUMMARY)
+                if event.items and not event.is_error:  # by type: its text, a line for each other item
+                    shown = clip(result_text(event), SUMMARY)
                 self.err.write(f"tool result: {event.name}{' (error)' if event.is_error else ''}: {shown}\n")
+                for line in item_lines(event):
+                    self.err.write(f"tool result: {event.name}: {line}\n")
                 self.err.flush()
                 self._round_over = True
             case Error():
@@ -186,7 +191,7 @@ def event_json(event: Event) -> dict[str, Any] | None:
             return {"type": "tool_call", "id": event.id, "name": event.name, "arguments": event.arguments}
         case ToolResult():
             return {"type": "tool_result", "id": event.id, "name": event.name, "content": event.content,
-                    "is_error": event.is_error}
+                    "is_error": event.is_error, "items": event.items}
         case Usage():
             return {"type": "usage", **event.to_dict()}
         case Finish():
@@ -206,11 +211,18 @@ def visible_event(event: Event) -> Event:
         case ToolCall():
             return replace(event, name=visible(event.name), arguments=visible(event.arguments))
         case ToolResult():
-            return replace(event, name=visible(event.name), content=visible(event.content))
+            return replace(event, name=visible(event.name), content=visible(event.content),
+                           items=[_visible_item(item) for item in event.items])
         case Error():
             return replace(event, message=visible(event.message))
         case _:
             return event
+
+
+def _visible_item(item: dict[str, object]) -> dict[str, object]:
+    """An item of a tool's result with its strings made visible (structured content is drawn as
+    JSON, whose escapes show every control character)."""
+    return {key: visible(value) if isinstance(value, str) else value for key, value in item.items()}
 
 
 def _quoted(text: str, line_start: bool) -> str:
@@ -231,8 +243,22 @@ def is_empty(result: TurnResult, failed: bool) -> bool:
 
 
 def tool_result_line(result: ToolResult) -> str:
-    """A tool's result in one line on a terminal: its mark, its name and the start of what it said."""
-    return f"{'✗' if result.is_error else '↳'} {result.name}: {clip(result.content, SUMMARY)}"
+    """A tool's result in one line on a terminal: its mark, its name and the start of what it said
+    (of its text items, when it came by type)."""
+    said = result_text(result) if result.items and not result.is_error else result.content
+    return f"{'✗' if result.is_error else '↳'} {result.name}: {clip(said, SUMMARY)}"
+
+
+def result_text(result: ToolResult) -> str:
+    return " ".join(str(item.get("text", "")) for item in result.items if item.get("type") == "text")
+
+
+def item_lines(result: ToolResult) -> list[str]:
+    """A line for each item of a tool's result that is not text: `[image image/png 1.2 kB]`, a
+    resource's URI, the structured content as JSON (clipped; when no text renders it)."""
+    rendered = any(str(item.get("text", "")).strip() for item in result.items if item.get("type") == "text")
+    return [clip(item_line(item), SUMMARY) for item in result.items
+            if item.get("type") != "text" and not (item.get("type") == "structured" and rendered)]
 
 
 def compact_arguments(call: ToolCall) -> str:
