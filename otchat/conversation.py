@@ -28,6 +28,7 @@ class Entry:
     hidden: bool = False  # logged as off the conversation's path (a question nobody answered)
     finish_reason: str | None = None  # for a reply: why it stopped (`length`: /continue can go on)
     note: bool = False  # a user line that joins the path unasked (what ran): the next question carries it
+    items: list[dict[str, Any]] = field(default_factory=list)  # a tool result's content by type (mcp/results.py)
 
     def to_api(self) -> dict[str, Any]:
         if self.role == "tool":

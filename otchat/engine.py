@@ -134,7 +134,7 @@ def _rounds(r: _Round, chat_request: ChatRequest, rounds: list[TurnResult], *,
             raise TurnCut(TurnResult.whole(rounds, interrupted=True), exc) from exc
         reply.answered = True
         for outcome in outcomes:
-            r.conversation.add(Entry("tool", outcome.content, tool_call_id=outcome.id))
+            r.conversation.add(Entry("tool", outcome.content, tool_call_id=outcome.id, items=outcome.items))
         chat_request = requests.build(r.settings, r.conversation.messages())
 
 

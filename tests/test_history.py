@@ -32,7 +32,7 @@ def test_migrates_a_version_1_database(tmp_path):
     db.commit()
     db.close()
     with Store(path) as store:
-        assert store.db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 6  # 6: conversations.base_url (where -c goes)
+        assert store.db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 7  # 7: messages.items (a tool result by type)
         assert store.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         assert [hit[0] for hit in store.search("platypus")] == ["abcdef0123456789"]
         assert store.resolve("abc") == "abcdef0123456789"
@@ -335,10 +335,11 @@ def test_migrates_a_version_2_database_with_nothing_lost(tmp_path):
     before = db.execute("SELECT * FROM messages ORDER BY id").fetchall()
     db.close()
     with Store(path) as store:
-        assert store.db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 6  # 6: conversations.base_url (where -c goes)
+        assert store.db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 7  # 7: messages.items (a tool result by type)
         after = store.db.execute("SELECT * FROM messages ORDER BY id").fetchall()
         assert [row[:len(before[0])] for row in after] == before
-        assert [row[len(before[0]):] for row in after] == [(None, 0, None), (None, 0, 1)]  # reasoning, hidden, parent
+        # reasoning, hidden, parent, items
+        assert [row[len(before[0]):] for row in after] == [(None, 0, None, None), (None, 0, 1, None)]
         conversation = store.conversation("0123456789abcdef")
         assert (conversation.title, conversation.profile, conversation.count) == ("kept talk", "work", 2)
         reply = conversation.messages[1]

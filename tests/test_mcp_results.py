@@ -108,3 +108,17 @@ def test_on_a_terminal_an_image_is_one_dim_line_under_the_result(server, home, c
     line = next(row for row in screen if "[image image/png" in row)
     assert line.strip().startswith("[image image/png") and "kB]" in line
     assert b"iVBOR" not in raw
+
+
+@pytest.mark.process
+def test_the_log_keeps_each_item_s_type_and_history_show_shows_them_as_the_screen_did(otchat, server, configured):
+    server.enqueue(calls("everything__get-tiny-image", {}), Stream(text_chunks("a logo")))
+    assert otchat("-y", "show me the logo").code == 0
+    cid = otchat("history", "list", "--json").stdout
+    cid = json.loads(cid)[0]["id"]
+    shown = otchat("history", "show", cid).stdout
+    assert "Here's the image you requested:" in shown and "[image image/png" in shown
+    assert "not sent" not in shown  # what the model was told is not what the screen showed
+    exported = json.loads(otchat("history", "export", cid, "--format", "json").stdout)
+    tool = next(m for m in exported["messages"] if m["role"] == "tool")
+    assert [item["type"] for item in tool["items"]] == ["text", "image", "text"]

@@ -86,7 +86,9 @@ def test_each_released_file_migrates_with_every_row_kept(tmp_path, version):
     messages_before = raw(path, "SELECT * FROM messages ORDER BY id")
     conversations_before = raw(path, "SELECT * FROM conversations ORDER BY id")
     with Store(path) as store:
-        assert store.db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 6
+        assert store.db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 7
+        # 7: messages.items (a tool result by type), none for a message written before it
+        assert {row[0] for row in store.db.execute("SELECT items FROM messages")} == {None}
         # 5: conversations.schema (--schema), none for a conversation written before it
         assert {row[0] for row in store.db.execute("SELECT schema FROM conversations")} == {None}
         # 6: conversations.base_url (where -c goes on), none for a conversation written before it

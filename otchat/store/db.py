@@ -124,11 +124,12 @@ class Store(Queries):
         for m in messages:
             cursor = self.db.execute(
                 "INSERT INTO messages (conversation_id, role, content, tool_calls, tool_call_id, model,"
-                " finish_reason, usage, latency, interrupted, created, reasoning, hidden, parent_id)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " finish_reason, usage, latency, interrupted, created, reasoning, hidden, parent_id, items)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (cid, m.role, m.content, json.dumps(m.tool_calls) if m.tool_calls else None, m.tool_call_id,
                  m.model, m.finish_reason, json.dumps(m.usage) if m.usage else None, m.latency,
-                 int(m.interrupted), m.created or now, m.reasoning or None, int(m.hidden), parent),
+                 int(m.interrupted), m.created or now, m.reasoning or None, int(m.hidden), parent,
+                 json.dumps(m.items, ensure_ascii=False) if m.items else None),
             )
             parent = int(cursor.lastrowid or 0)
             ids.append(parent)

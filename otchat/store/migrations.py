@@ -62,6 +62,9 @@ MIGRATIONS: list[Migration] = [
     # 6: the base URL a conversation was last held with, so -c goes on there; NULL: logged before
     # this was kept (such a conversation resolves its route as a new one would).
     "ALTER TABLE conversations ADD COLUMN base_url TEXT;",
+    # 7: a tool result's content by type (text, image, resource link, structured...), as JSON text,
+    # so `history show` shows it as the screen did; NULL: plain text, or logged before this was kept.
+    "ALTER TABLE messages ADD COLUMN items TEXT;",
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -121,13 +121,14 @@ class Queries:
         out = []
         for row in self.db.execute(
             "SELECT m.role, m.content, m.tool_calls, m.tool_call_id, m.model, m.finish_reason, m.usage, m.latency,"
-            " m.interrupted, m.created, m.reasoning, m.hidden, m.id, m.parent_id FROM messages m " + where, args,
+            " m.interrupted, m.created, m.reasoning, m.hidden, m.id, m.parent_id, m.items FROM messages m " + where,
+            args,
         ):
             role, content, calls, call_id, model, finish, usage, latency, interrupted, created, reasoning, hidden, \
-                row_id, parent = row
+                row_id, parent, items = row
             out.append(Message(role, content, json.loads(calls) if calls else [], call_id, model, finish,
                                json.loads(usage) if usage else None, latency, bool(interrupted), created,
-                               reasoning, bool(hidden), row_id, parent))
+                               reasoning, bool(hidden), row_id, parent, json.loads(items) if items else []))
         return out
 
     def search(self, query: str, limit: int = 50) -> list[tuple[str, str, str, float, str]]:

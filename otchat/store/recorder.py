@@ -32,6 +32,7 @@ def to_message(entry: Entry) -> Message:
         tool_call_id=entry.tool_call_id,
         reasoning=entry.reasoning or None,
         hidden=entry.hidden,
+        items=entry.items,
     )
 
 
@@ -41,7 +42,8 @@ def from_message(m: Message) -> Entry:
         for i, c in enumerate(m.tool_calls)
     ]
     return Entry(m.role, m.content, calls, m.interrupted, m.model, tool_call_id=m.tool_call_id,
-                 answered=bool(calls), reasoning=m.reasoning or "", row=m.id, finish_reason=m.finish_reason)
+                 answered=bool(calls), reasoning=m.reasoning or "", row=m.id, finish_reason=m.finish_reason,
+                 items=m.items)
 
 
 class Recorder:

@@ -22,6 +22,7 @@ class Message:
     hidden: bool = False
     id: int | None = None  # the row, once stored
     parent: int | None = None  # the message this one follows; None for a root
+    items: list[dict[str, Any]] = field(default_factory=list)  # a tool result's content by type
 
     def to_json(self) -> dict[str, Any]:
         data = {k: v for k, v in self.__dict__.items() if v not in (None, [], False) and k not in ("id", "parent")}

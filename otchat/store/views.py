@@ -37,7 +37,7 @@ def markdown_of(title: str, messages: list[Message], *, ids: bool = False) -> st
         lines += [head, ""]
         if m.reasoning:  # marked as what it is, apart from the answer
             lines += ["> *reasoning*", ">", *(f"> {line}".rstrip() for line in m.reasoning.strip().split("\n")), ""]
-        lines.append(m.content)
+        lines += _tool_items(m) if m.items else [m.content]
         for call in m.tool_calls:
             function = call.get("function", {})
             lines += ["", f"tool call `{function.get('name')}`: `{function.get('arguments')}`"]
@@ -45,6 +45,17 @@ def markdown_of(title: str, messages: list[Message], *, ids: bool = False) -> st
             lines += ["", "*[interrupted]*"]
         lines.append("")
     return "\n".join(lines)
+
+
+def _tool_items(m: Message) -> list[str]:
+    """A tool result as the screen showed it: its text, then a line for each other item."""
+    from ..models import item_line
+
+    texts = [str(item.get("text", "")) for item in m.items if item.get("type") == "text"]
+    rendered = any(text.strip() for text in texts)
+    rest = [f"- `{item_line(item)}`" for item in m.items
+            if item.get("type") != "text" and not (item.get("type") == "structured" and rendered)]
+    return ["\n".join(texts), *rest] if rendered else rest
 
 
 def export_text(conversation: StoredConversation, fmt: str, schema: dict[str, Any] | None = None) -> str:
