@@ -29,8 +29,11 @@ class Entry:
     finish_reason: str | None = None  # for a reply: why it stopped (`length`: /continue can go on)
     note: bool = False  # a user line that joins the path unasked (what ran): the next question carries it
     items: list[dict[str, Any]] = field(default_factory=list)  # a tool result's content by type (mcp/results.py)
+    parts: list[dict[str, Any]] | None = None  # content parts sent instead of `content` (a tool's images); not logged
 
     def to_api(self) -> dict[str, Any]:
+        if self.parts is not None:
+            return {"role": self.role, "content": self.parts}
         if self.role == "tool":
             return {"role": "tool", "tool_call_id": self.tool_call_id, "content": self.content}
         # Tool calls nobody answered are not sent back: servers reject an assistant

@@ -30,6 +30,9 @@ from .wire import request as requests
 from .wire.protocol import ChunkDecoder, ToolCallAccumulator, completion_events
 from .wire.thinking import ThinkSplitter
 
+# The text before the images of a round's tool results (content_parts = true).
+IMAGES_NOTE = "The images the tool results above returned:"
+
 
 def run_tool_calls(calls: list[ToolCall], tools: Tools | None, approve: Approve, sink: Sink) -> list[ToolResult]:
     """Answer every tool call of a reply: run the local ones the user approves; the rest
@@ -39,6 +42,7 @@ def run_tool_calls(calls: list[ToolCall], tools: Tools | None, approve: Approve,
         tool = tools.tool(call.name) if tools is not None else None
         arguments = call.parsed_arguments()
         items: list[dict[str, Any]] = []
+        images: list[dict[str, Any]] = []
         if tools is None or tool is None:
             content, is_error = "otchat did not declare this tool, so it was not run", True
         elif not isinstance(arguments, dict):
@@ -47,8 +51,8 @@ def run_tool_calls(calls: list[ToolCall], tools: Tools | None, approve: Approve,
             content, is_error = "the user did not approve this call, so it was not run", True
         else:
             outcome = tools.call(call.name, arguments)
-            content, is_error, items = outcome.text, outcome.is_error, outcome.items
-        result = ToolResult(call.id, call.name, content, is_error, items)
+            content, is_error, items, images = outcome.text, outcome.is_error, outcome.items, outcome.images
+        result = ToolResult(call.id, call.name, content, is_error, items, images)
         sink.handle(result)
         results.append(result)
     sink.flush()
@@ -135,6 +139,11 @@ def _rounds(r: _Round, chat_request: ChatRequest, rounds: list[TurnResult], *,
         reply.answered = True
         for outcome in outcomes:
             r.conversation.add(Entry("tool", outcome.content, tool_call_id=outcome.id, items=outcome.items))
+        images = [part for outcome in outcomes for part in outcome.images]
+        if images:  # content_parts: after the results, a message holding their images
+            r.conversation.add(Entry("user", IMAGES_NOTE, parts=[{"type": "text", "text": IMAGES_NOTE}, *images],
+                                     items=[item for outcome in outcomes for item in outcome.items
+                                            if item.get("type") == "image"]))
         chat_request = requests.build(r.settings, r.conversation.messages())
 
 

@@ -148,6 +148,7 @@ class ToolResult:
     content: str  # as sent back to the model
     is_error: bool = False
     items: list[dict[str, Any]] = field(default_factory=list)  # the content by type, for the screen and the log
+    images: list[dict[str, Any]] = field(default_factory=list, repr=False)  # image parts for the model (content_parts)
 
 
 @dataclass(slots=True)

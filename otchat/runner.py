@@ -208,7 +208,7 @@ def start_tools(env: Env, settings: Settings) -> Hub | None:
         return None
     from .mcp.hub import Hub
 
-    hub = Hub(settings.mcp_servers, dict(env.environ))
+    hub = Hub(settings.mcp_servers, dict(env.environ), content_parts=settings.content_parts)
     try:
         hub.start()
     except BaseException:

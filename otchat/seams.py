@@ -95,6 +95,9 @@ class Outcome(Protocol):
     @property
     def items(self) -> list[JSONObject]: ...  # its content by type (mcp/results.py)
 
+    @property
+    def images(self) -> list[JSONObject]: ...  # its images as image parts, when content_parts is on
+
 
 class Tools(Protocol):
     """Local tools (a mcp.hub.Hub): their declarations, one looked up by function name, a call."""

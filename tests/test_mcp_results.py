@@ -122,3 +122,22 @@ def test_the_log_keeps_each_item_s_type_and_history_show_shows_them_as_the_scree
     exported = json.loads(otchat("history", "export", cid, "--format", "json").stdout)
     tool = next(m for m in exported["messages"] if m["role"] == "tool")
     assert [item["type"] for item in tool["items"]] == ["text", "image", "text"]
+
+
+@pytest.mark.process
+def test_with_content_parts_the_images_go_to_the_model_in_a_message_after_the_results(otchat, server, home,
+                                                                                       configured):
+    config = home / "config" / "config.toml"
+    config.write_text("content_parts = true\n" + config.read_text())
+    server.enqueue(calls("everything__get-tiny-image", {}), Stream(text_chunks("a logo")))
+    assert otchat("-y", "show me the logo").code == 0
+    *_, tool, images = server.last_body["messages"]
+    assert tool["role"] == "tool" and "[image image/png" in tool["content"] and "sent as an image" in tool["content"]
+    assert images["role"] == "user" and images["content"][0]["type"] == "text"
+    assert images["content"][1]["image_url"]["url"].startswith("data:image/png;base64,iVBOR")
+    # The log keeps what it showed, not the bytes: a conversation continued later sends the note.
+    server.enqueue(Stream(text_chunks("again")))
+    assert otchat("-c", "and now?").code == 0
+    later = [m for m in server.last_body["messages"] if m["role"] == "user"]
+    assert later[1]["content"] == "The images the tool results above returned:"
+    assert "base64" not in json.dumps(server.last_body)

@@ -110,6 +110,7 @@ class Settings:
     # How a schema also goes as `response_format`: "json_schema", "json_object" (a server that takes
     # only that), or None (config key false, or a server that refuses the field).
     response_format: str | None = "json_schema"
+    content_parts: bool = False  # a local tool's images go to the model as image parts
     schema: JSONObject | None = None  # --schema / /schema: set by the session, never resolved
 
     def tool_refs(self) -> list[str]:
@@ -126,11 +127,8 @@ class Settings:
 
     def declared_functions(self) -> set[str]:
         """Names of the function tools this client declared (and could answer)."""
-        return {
-            tool["function"]["name"]
-            for tool in self.tools
-            if tool.get("type") == "function" and isinstance(tool.get("function"), dict)
-        }
+        return {tool["function"]["name"] for tool in self.tools
+                if tool.get("type") == "function" and isinstance(tool.get("function"), dict)}
 
 
 def config_path(config_dir: Path) -> Path:
@@ -297,6 +295,7 @@ def resolve(flags: Flags, environ: Mapping[str, str], file: Mapping[str, JSON], 
         links=pick("links"),
         soft_breaks=pick("soft_breaks"),
         response_format="json_schema" if pick("response_format") else None,
+        content_parts=bool(pick("content_parts")),
     )
 
 

@@ -49,6 +49,8 @@ _KEYS = [
     Key("soft_breaks", "str", "a single newline in a reply's prose: keep (a line break, as written) or join"
         " (CommonMark: one paragraph line)", "keep", choices=("keep", "join")),
     Key("response_format", "bool", "send --schema as response_format too (false: only as a system message)", True),
+    Key("content_parts", "bool", "send a local tool's images to the model as image parts (false: a line naming each)",
+        False),
 ]
 TOP: dict[str, Key] = {key.name: key for key in _KEYS}
 PROFILE: dict[str, Key] = {name: key for name, key in TOP.items() if name != "default_profile"}

@@ -72,6 +72,7 @@ class ToolOutcome:
     text: str  # what the model receives
     is_error: bool = False
     items: list[JSONObject] = field(default_factory=list)  # the content by type (mcp/results.py)
+    images: list[JSONObject] = field(default_factory=list, repr=False)  # image parts for the model (content_parts)
 
 
 def _schema(value: object) -> dict[str, Any] | None:
@@ -114,8 +115,10 @@ def fix_schema(schema: JSON) -> JSONObject:
 class Hub:
     """The running servers. Start once, call tools from the main thread, close at exit."""
 
-    def __init__(self, specs: list[ServerSpec], environ: dict[str, str], *, start_timeout: float = START_TIMEOUT):
+    def __init__(self, specs: list[ServerSpec], environ: dict[str, str], *, start_timeout: float = START_TIMEOUT,
+                 content_parts: bool = False):
         self.specs = specs
+        self.content_parts = content_parts  # a result's images go to the model as image parts
         self.environ = dict(environ)
         self.start_timeout = start_timeout
         self.tools: list[LocalTool] = []
@@ -308,4 +311,4 @@ class Hub:
             return ToolOutcome(f"the tool failed: {why}", is_error=True)
         from .results import outcome
 
-        return ToolOutcome(*outcome(result, tool.output_schema))
+        return ToolOutcome(*outcome(result, tool.output_schema, parts=self.content_parts))

@@ -21,14 +21,25 @@ if TYPE_CHECKING:
     from mcp.types import CallToolResult
 
 
-def outcome(result: CallToolResult, schema: JSONObject | None) -> tuple[str, bool, list[JSONObject]]:
+def outcome(result: CallToolResult, schema: JSONObject | None, *,
+            parts: bool = False) -> tuple[str, bool, list[JSONObject], list[JSONObject]]:
     """A tool's result as the run keeps it: the text the model receives, whether it is an error
-    (one whose structured content does not match the tool's outputSchema is), its items."""
+    (one whose structured content does not match the tool's outputSchema is), its items, and
+    with `parts` (content_parts) its images as image parts for the model (never logged)."""
     items = items_of(result)
     wrong = None if result.is_error else mismatch(items, schema)
     if wrong is not None:
-        return f"the tool's result was not used: {wrong}", True, items
-    return model_text(items), bool(result.is_error), items
+        return f"the tool's result was not used: {wrong}", True, items, []
+    images = image_parts(result) if parts else []
+    return model_text(items, parts=bool(images)), bool(result.is_error), items, images
+
+
+def image_parts(result: CallToolResult) -> list[JSONObject]:
+    """The images of a result as the chat API's image parts (data URLs)."""
+    from mcp.types import ImageContent
+
+    return [{"type": "image_url", "image_url": {"url": f"data:{block.mime_type};base64,{block.data}"}}
+            for block in result.content or [] if isinstance(block, ImageContent)]
 
 
 def items_of(result: CallToolResult) -> list[JSONObject]:
@@ -96,24 +107,27 @@ def mismatch(items: list[JSONObject], schema: JSONObject | None) -> str | None:
     return None
 
 
-def model_text(items: list[JSONObject]) -> str:
+def model_text(items: list[JSONObject], *, parts: bool = False) -> str:
     """What the model receives: the text items, embedded text as named blocks, the structured
-    content as JSON (when no text renders it), and a line naming anything else."""
+    content as JSON (when no text renders it), and a line naming anything else (an image, with
+    `parts`, as the image the next message holds)."""
     texts = [item for item in items if item["type"] == "text"]
-    parts = []
+    lines = []
     for item in items:
         kind = item["type"]
         if kind == "text":
-            parts.append(str(item["text"]))
+            lines.append(str(item["text"]))
         elif kind == "structured":
             # A tool that returns structured content gives its text rendering too (the spec asks
             # for it; FastMCP wraps a string as {"result": ...}): the text is what goes, else the JSON.
             if not any(str(text.get("text", "")).strip() for text in texts):
-                parts.append(json.dumps(item["json"], ensure_ascii=False))
+                lines.append(json.dumps(item["json"], ensure_ascii=False))
         elif kind == "resource" and "text" in item:
-            parts.append(f"{item['uri']}:\n```\n{item['text']}\n```")
+            lines.append(f"{item['uri']}:\n```\n{item['text']}\n```")
         elif kind == "resource_link":
-            parts.append(item_line(item))
+            lines.append(item_line(item))
+        elif kind == "image" and parts:
+            lines.append(item_line(item) + " (sent as an image in the next message)")
         else:
-            parts.append(item_line(item) + " (not sent: only text goes to the model)")
-    return "\n".join(parts)
+            lines.append(item_line(item) + " (not sent: only text goes to the model)")
+    return "\n".join(lines)
