@@ -48,7 +48,8 @@ def resources_cmd(env: Env, specs: list[ServerSpec], as_json: bool) -> int:
         if as_json:
             env.out(json.dumps([_as_json(item) for item in found], indent=2, ensure_ascii=False))
         else:
-            _table(env, hub.servers(), found)
+            for line in resources.table(hub.servers(), found):
+                env.out(line)
         for server, why in hub.failures.items():
             env.error(f"MCP server {server} did not start: {why}")
     finally:
@@ -60,23 +61,6 @@ def _as_json(item: resources.Listed) -> dict[str, object]:
     keys = {"server": item.server, "uri" if not item.template else "uri_template": item.uri, "name": item.name,
             "mime_type": item.mime_type, "description": item.description}
     return keys | ({} if item.template else {"size": item.size})
-
-
-def _table(env: Env, servers: list[str], found: list[resources.Listed]) -> None:
-    """A block per server: its resources (URI, name, type, size), then its templates."""
-    def one_line(text: str | None) -> str:
-        return " ".join((text or "-").split())
-
-    for server in servers:
-        mine = [item for item in found if item.server == server]
-        plain = [item for item in mine if not item.template]
-        templates = [item for item in mine if item.template]
-        env.out(f"{server}: {len(plain)} resource(s), {len(templates)} template(s)")
-        rows = [(one_line(i.uri), one_line(i.name), one_line(i.mime_type),
-                 "template" if i.template else resources.size(i.size)) for i in plain + templates]
-        widths = [max((len(row[k]) for row in rows), default=0) for k in range(3)]
-        for row in rows:
-            env.out("  " + "  ".join(cell.ljust(widths[k]) for k, cell in enumerate(row[:3])) + "  " + row[3])
 
 
 def read_cmd(env: Env, specs: list[ServerSpec], server: str, uri: str, output: Path | None) -> int:
@@ -99,8 +83,7 @@ def read_cmd(env: Env, specs: list[ServerSpec], server: str, uri: str, output: P
         return ExitCode.OK
     for content in contents:
         if content.blob is not None:
-            env.out(f"{content.uri}: {content.mime_type or 'no type'} blob, {resources.size(content.size)}"
-                    " (-o FILE saves it)")
+            env.out(resources.blob_line(content))
         else:
             text = content.text or ""
             env.stdout.write(text if text.endswith("\n") or not text else text + "\n")
@@ -109,13 +92,6 @@ def read_cmd(env: Env, specs: list[ServerSpec], server: str, uri: str, output: P
 
 
 def prompt_resources(env: Env, tools: Tools | None, prompt: str) -> tuple[str, list[tuple[str, str]]]:
-    """A prompt's `@SERVER:URI` mentions of the run's servers read as (name, text) blocks, and the
-    prompt with `@@SERVER:` made literal; a prompt that mentions none comes back as it is."""
-    if tools is None or "@" not in prompt:
-        return prompt, []
-    from ..mcp.hub import Hub
-
-    if not isinstance(tools, Hub):
-        return prompt, []
-    text, found = resources.mentions(prompt, [spec.name for spec in tools.specs])
-    return text, resources.attach(tools, found, terminal_ask(env)) if found else []
+    """A one-shot prompt's `@SERVER:URI` mentions read as blocks (see `resources.expand`); a
+    template's unfilled variables are asked for on a terminal."""
+    return resources.expand(tools, prompt, terminal_ask(env))

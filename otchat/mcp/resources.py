@@ -219,6 +219,42 @@ def attach(hub: Hub, found: list[Mention], ask: Ask | None) -> list[tuple[str, s
     return blocks
 
 
+def expand(tools: object, prompt: str, ask: Ask | None) -> tuple[str, list[tuple[str, str]]]:
+    """A prompt's `@SERVER:URI` mentions of the run's servers (`tools`, a Hub) read as (name, text)
+    blocks, and the prompt with `@@SERVER:` made literal; without a mention, the prompt as it is."""
+    if tools is None or "@" not in prompt:
+        return prompt, []
+    from .hub import Hub
+
+    if not isinstance(tools, Hub):
+        return prompt, []
+    text, found = mentions(prompt, [spec.name for spec in tools.specs])
+    return text, attach(tools, found, ask) if found else []
+
+
+def table(servers: list[str], found: list[Listed]) -> list[str]:
+    """A block per server: its resources (URI, name, type, size), then its templates."""
+    def one_line(text: str | None) -> str:
+        return " ".join((text or "-").split())
+
+    lines = []
+    for server in servers:
+        mine = [item for item in found if item.server == server]
+        plain = [item for item in mine if not item.template]
+        templates = [item for item in mine if item.template]
+        lines.append(f"{server}: {len(plain)} resource(s), {len(templates)} template(s)")
+        rows = [(one_line(i.uri), one_line(i.name), one_line(i.mime_type),
+                 "template" if i.template else size(i.size)) for i in plain + templates]
+        widths = [max((len(row[k]) for row in rows), default=0) for k in range(3)]
+        lines += ["  " + "  ".join(cell.ljust(widths[k]) for k, cell in enumerate(row[:3])) + "  " + row[3]
+                  for row in rows]
+    return lines
+
+
+def blob_line(content: Content) -> str:
+    return f"{content.uri}: {content.mime_type or 'no type'} blob, {size(content.size)} (-o FILE saves it)"
+
+
 def size(n: int | None) -> str:
     if n is None:
         return "-"

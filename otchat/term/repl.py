@@ -16,7 +16,7 @@ from ..errors import ExitCode, OtchatError
 from ..runner import Run
 from ..session import Session
 from ..text import visible
-from . import slash
+from . import mcp_slash, slash
 
 if TYPE_CHECKING:
     from prompt_toolkit import PromptSession
@@ -86,6 +86,12 @@ def _command_or_turn(env: Env, owner: Run, text: str, info: TextIO, attach: Atta
         text, pending = pending, None
         if not slash.is_command(text):
             message = text[1:] if text.startswith("//") else text
+            try:  # @SERVER:URI mentions: the resources attached
+                message = mcp_slash.with_resources(env, owner.session, message)
+            except OtchatError as exc:
+                _say(info, env, f"otchat: {exc.line()}")
+                owner.failed = exc.exit_code  # the turn did not go: a script's status says so
+                return True
             owner.turn(attach.onto(message) if attach else message)
             return True
         try:

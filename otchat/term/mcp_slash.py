@@ -1,0 +1,65 @@
+"""The REPL's MCP resource commands (/resources, /read) and the `@SERVER:URI` mentions of a
+REPL line: what they say, as text (term/slash.py declares the commands)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from ..env import Env
+from ..errors import UsageError
+from ..mcp import resources
+from ..session import Session
+
+if TYPE_CHECKING:
+    from ..mcp.hub import Hub
+
+
+def _hub(session: Session) -> Hub:
+    from ..mcp.hub import Hub
+
+    if not isinstance(session.tools, Hub) or not session.tools.servers():
+        raise UsageError("no local MCP server is running", hint="configure [mcp.servers.NAME] or pass --mcp-command")
+    return session.tools
+
+
+def resources_text(session: Session, arg: str) -> str:
+    """/resources [SERVER]: the running servers' resources and templates."""
+    hub = _hub(session)
+    servers = hub.servers()
+    if arg:
+        if arg not in servers:
+            raise UsageError(f"no running MCP server {arg!r}; servers: {', '.join(servers)}")
+        servers = [arg]
+    found = [item for server in servers for item in resources.listing(hub, server)]
+    return "\n".join(resources.table(servers, found))
+
+
+def read_text(session: Session, arg: str) -> str:
+    """/read SERVER URI: a text resource's text, or a blob's type and size."""
+    hub = _hub(session)
+    server, _, uri = arg.partition(" ")
+    uri = uri.strip()
+    if not uri:
+        raise UsageError("usage: /read SERVER URI")
+    if server not in hub.servers():
+        raise UsageError(f"no running MCP server {server!r}; servers: {', '.join(hub.servers())}")
+    uri = resources.fill(uri, _ask(session.env), uri)
+    parts = [resources.blob_line(c) if c.blob is not None else (c.text or "").rstrip("\n")
+             for c in resources.read(hub, server, uri)]
+    return "\n".join(parts) or f"{uri} is empty"
+
+
+def with_resources(env: Env, session: Session, line: str) -> str:
+    """A REPL line with the resources it mentions (`@SERVER:URI`) attached as fenced blocks."""
+    from ..wire.request import compose_user_message
+
+    text, blocks = resources.expand(session.tools, line, _ask(env))
+    return compose_user_message(text, blocks, None, placeholder=False) if blocks else text
+
+
+def _ask(env: Env) -> resources.Ask | None:
+    if not env.stdin_isatty:
+        return None
+    from .prompts import ask
+
+    return lambda question: ask(env, question)
