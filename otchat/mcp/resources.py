@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ..errors import OtchatError, UsageError
+from ..text import visible
 
 if TYPE_CHECKING:
     from .hub import Hub
@@ -234,8 +235,8 @@ def expand(tools: object, prompt: str, ask: Ask | None) -> tuple[str, list[tuple
 
 def table(servers: list[str], found: list[Listed]) -> list[str]:
     """A block per server: its resources (URI, name, type, size), then its templates."""
-    def one_line(text: str | None) -> str:
-        return " ".join((text or "-").split())
+    def one_line(text: str | None) -> str:  # a server's words, made visible: a table cell of one line
+        return visible(" ".join((text or "-").split()))
 
     lines = []
     for server in servers:
