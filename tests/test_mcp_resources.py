@@ -192,3 +192,36 @@ def test_tab_completes_servers_and_the_servers_uris(otchat, everything):
     r = otchat("mcp", "read", "everything", "demo://resource/dynamic/", env={"_OTCHAT_COMPLETE": "bash"}, input=None)
     assert r.stdout.splitlines() == ["demo://resource/dynamic/text/{resourceId}",
                                      "demo://resource/dynamic/blob/{resourceId}"]
+
+
+@pytest.mark.process
+def test_the_repl_completes_a_mention_and_attaches_it(server, everything):
+    server.enqueue(Stream(text_chunks("read it")))
+    env = clean_environ(everything, OTCHAT_BASE_URL=server.url, OPENTOOLS_API_KEY=KEY, TERM="xterm-256color",
+                        PROMPT_TOOLKIT_NO_CPR="1")
+    child = pexpect.spawn(str(OTCHAT), ["chat"], env=env, dimensions=(30, 120), timeout=30, encoding="utf-8")
+    child.expect("›")
+    child.send("what is @ev")
+    child.expect("@everything:")  # offered in the menu
+    child.send("\t")
+    child.send("demo://resource/dynamic/text/3\r")
+    child.expect("read it")
+    child.expect("›")
+    child.send("\x04")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
+    sent = user_message(server.requests[0])
+    assert sent.startswith("what is @everything:demo://resource/dynamic/text/3\n\neverything:demo://resource/dynamic")
+    assert "Resource 3: This is a plaintext resource" in sent
+
+
+def test_a_filled_template_is_named_in_the_prompt(monkeypatch):
+    from otchat.mcp.hub import Hub
+    from otchat.mcp.specs import ServerSpec
+
+    hub = Hub([ServerSpec("e", command="x")], {})
+    monkeypatch.setattr(hub, "servers", lambda: ["e"])
+    monkeypatch.setattr(resources, "read", lambda hub, server, uri: [resources.Content(uri, "text/plain", text=uri)])
+    text, blocks = resources.expand(hub, "see @e:t://{id} now", lambda question: "4")
+    assert text == "see @e:t://4 now" and blocks == [("e:t://4", "t://4")]

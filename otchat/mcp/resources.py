@@ -230,7 +230,11 @@ def expand(tools: object, prompt: str, ask: Ask | None) -> tuple[str, list[tuple
     if not isinstance(tools, Hub):
         return prompt, []
     text, found = mentions(prompt, [spec.name for spec in tools.specs])
-    return text, attach(tools, found, ask) if found else []
+    blocks = attach(tools, found, ask) if found else []
+    for mention, (name, _) in zip(found, blocks, strict=True):
+        if name != mention.name:  # a template filled in: the prompt names what was read
+            text = text.replace(f"@{mention.name}", f"@{name}")
+    return text, blocks
 
 
 def table(servers: list[str], found: list[Listed]) -> list[str]:

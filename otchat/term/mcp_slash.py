@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ..env import Env
-from ..errors import UsageError
+from ..errors import OtchatError, UsageError
 from ..mcp import resources
 from ..session import Session
 
@@ -63,3 +63,64 @@ def _ask(env: Env) -> resources.Ask | None:
     from .prompts import ask
 
     return lambda question: ask(env, question)
+
+
+# TAB: `/read SERVER URI` and `@SERVER:URI` ---------------------------------------------------
+
+LISTED_FOR = 30.0  # seconds a server's listing answers TAB before it is asked again
+_listed_at: dict[int, tuple[float, list[resources.Listed]]] = {}
+
+
+def _listed(hub: Hub) -> list[resources.Listed]:
+    """Every running server's resources and templates, asked at most every LISTED_FOR seconds."""
+    import time
+
+    now = time.monotonic()
+    hit = _listed_at.get(id(hub))
+    if hit is not None and now - hit[0] < LISTED_FOR:
+        return hit[1]
+    found: list[resources.Listed] = []
+    for server in hub.servers():
+        try:
+            found += resources.listing(hub, server)
+        except OtchatError:  # a server that cannot list offers nothing; TAB never fails
+            continue
+    _listed_at[id(hub)] = (now, found)
+    return found
+
+
+def _running(session: Session) -> Hub | None:
+    try:
+        return _hub(session)
+    except UsageError:
+        return None
+
+
+def read_candidates(session: Session, arg: str) -> list[str]:
+    """What `/read ARG` completes to: a running server's name, then that server's URIs."""
+    hub = _running(session)
+    if hub is None:
+        return []
+    server, sep, _ = arg.partition(" ")
+    if not sep:
+        return [f"{name} " for name in hub.servers()]
+    return [f"{server} {item.uri}" for item in _listed(hub) if item.server == server and _typable(item.uri)]
+
+
+def mention_candidates(session: Session, text: str) -> list[str]:
+    """What the last word of a REPL line completes to when it starts a mention: `@SERVER:`,
+    then `@SERVER:URI` of that server's resources and templates."""
+    word = "" if not text or text[-1].isspace() else text.split()[-1]
+    if not word.startswith("@") or word.startswith("@@"):
+        return []
+    hub = _running(session)
+    if hub is None:
+        return []
+    server, sep, _ = word[1:].partition(":")
+    if not sep:
+        return [f"@{name}:" for name in hub.servers()]
+    return [f"@{server}:{item.uri}" for item in _listed(hub) if item.server == server and _typable(item.uri)]
+
+
+def _typable(uri: str) -> bool:
+    return uri.isprintable() and not any(c.isspace() for c in uri)

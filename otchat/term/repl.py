@@ -300,7 +300,13 @@ def _completer(env: Env, session: Session) -> Completer:
     class SlashCompleter(Completer):
         def get_completions(self, document: Document, complete_event: CompleteEvent) -> Iterator[Completion]:
             text = document.text_before_cursor
-            if not text.startswith("/") or "\n" in text:
+            if not text.startswith("/"):  # @SERVER:URI, a resource to attach
+                word = "" if not text or text[-1].isspace() else text.split()[-1]
+                for mention in mcp_slash.mention_candidates(session, text):
+                    if mention.startswith(word):
+                        yield Completion(mention, start_position=-len(word), display=visible(mention))
+                return
+            if "\n" in text:
                 return
             if " " not in text:
                 for command in slash.COMMANDS:
@@ -330,6 +336,8 @@ def _candidates(env: Env, session: Session, kind: str | None, arg: str) -> list[
             return [str(leaf) for leaf in session.log.leaves()]
         except OtchatError:  # nothing logged yet, or the log is off: nothing to offer
             return []
+    if kind == "resources":
+        return mcp_slash.read_candidates(session, arg)
     if kind == "tools":
         if " " not in arg:
             return ["add ", "rm "]

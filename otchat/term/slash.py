@@ -384,7 +384,7 @@ COMMANDS = [
     Command("resources", "/resources [SERVER]", "the local MCP servers' resources and templates",
             lambda s, arg: [Say(mcp_slash.resources_text(s, arg))]),
     Command("read", "/read SERVER URI", "show one resource of a local MCP server (@SERVER:URI in a message"
-            " attaches it)", lambda s, arg: [Say(mcp_slash.read_text(s, arg))], needs_arg=True),
+            " attaches it)", lambda s, arg: [Say(mcp_slash.read_text(s, arg))], "resources", needs_arg=True),
     Command("exit", "/exit", "leave (also Ctrl-D)", _leave),
 ]
 # /quit leaves too; /help and Tab name /exit only.
