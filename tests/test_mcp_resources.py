@@ -192,6 +192,10 @@ def test_tab_completes_servers_and_the_servers_uris(otchat, everything):
     r = otchat("mcp", "read", "everything", "demo://resource/dynamic/", env={"_OTCHAT_COMPLETE": "bash"}, input=None)
     assert r.stdout.splitlines() == ["demo://resource/dynamic/text/{resourceId}",
                                      "demo://resource/dynamic/blob/{resourceId}"]
+    # A template's variable: the server's completion/complete offers its values.
+    r = otchat("mcp", "read", "everything", "demo://resource/dynamic/text/1", env={"_OTCHAT_COMPLETE": "bash"},
+               input=None)
+    assert r.stdout.splitlines() == ["demo://resource/dynamic/text/1"]
 
 
 @pytest.mark.process

@@ -17,7 +17,7 @@ def uris(env: Env, config: Mapping[str, JSON], params: Mapping[str, object], inc
     """(uri, name) of the named server's resources and templates that start with `incomplete`;
     nothing when no server is named, it does not start, or a URI could not be typed as a word."""
     from .hub import Hub
-    from .resources import listing
+    from .resources import completions, listing
     from .specs import parse_command, specs_from_config
 
     server = params.get("server")
@@ -34,9 +34,10 @@ def uris(env: Env, config: Mapping[str, JSON], params: Mapping[str, object], inc
     try:
         hub.start()
         found = listing(hub, server) if server in hub.servers() else []
+        offered = completions(hub, server, found, incomplete) if found else []
     except Exception:  # noqa: BLE001
         return []
     finally:
         hub.close()
-    return [(item.uri, item.name) for item in found
-            if item.uri.startswith(incomplete) and item.uri.isprintable() and not any(c.isspace() for c in item.uri)]
+    names = {item.uri: item.name for item in found}
+    return [(uri, names.get(uri, "")) for uri in offered if uri.isprintable() and not any(c.isspace() for c in uri)]

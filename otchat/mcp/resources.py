@@ -176,6 +176,33 @@ def fill(uri: str, ask: Ask | None, where: str) -> str:
     return VARIABLE.sub(sub, uri)
 
 
+def completions(hub: Hub, server: str, found: list[Listed], typed: str) -> list[str]:
+    """URIs that `typed` may become: the listed resources and templates that start with it, and
+    where it fills a template's last `{variable}`, the server's `completion/complete` values."""
+    offered = [item.uri for item in found if item.server == server and item.uri.startswith(typed)]
+    for item in found:
+        head, brace, tail = item.uri.partition("{")
+        if not item.template or not brace or not typed.startswith(head) or not tail.endswith("}"):
+            continue
+        name = variables(item.uri)
+        value = typed[len(head):]
+        if len(name) != 1 or "{" in tail[:-1] or not all(c.isalnum() or c in "-_." for c in value):
+            continue
+        offered += [head + v for v in _complete(hub, server, item.uri, name[0], value)]
+    return list(dict.fromkeys(offered))
+
+
+def _complete(hub: Hub, server: str, template: str, name: str, value: str) -> list[str]:
+    from mcp.types import ResourceTemplateReference
+
+    ref = ResourceTemplateReference(type="ref/resource", uri=template)
+    try:
+        result = hub.ask(server, lambda s: s.complete(ref, {"name": name, "value": value}), LIST_TIMEOUT)
+    except Exception:  # noqa: BLE001 (a server without completions offers nothing; TAB never fails)
+        return []
+    return [v for v in result.completion.values if v.startswith(value) and v.isprintable() and " " not in v]
+
+
 # Mentions in the user's words ---------------------------------------------------------------
 
 

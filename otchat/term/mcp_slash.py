@@ -101,10 +101,12 @@ def read_candidates(session: Session, arg: str) -> list[str]:
     hub = _running(session)
     if hub is None:
         return []
-    server, sep, _ = arg.partition(" ")
+    server, sep, uri = arg.partition(" ")
     if not sep:
         return [f"{name} " for name in hub.servers()]
-    return [f"{server} {item.uri}" for item in _listed(hub) if item.server == server and _typable(item.uri)]
+    if server not in hub.servers():
+        return []
+    return [f"{server} {u}" for u in resources.completions(hub, server, _listed(hub), uri) if _typable(u)]
 
 
 def mention_candidates(session: Session, text: str) -> list[str]:
@@ -116,10 +118,12 @@ def mention_candidates(session: Session, text: str) -> list[str]:
     hub = _running(session)
     if hub is None:
         return []
-    server, sep, _ = word[1:].partition(":")
+    server, sep, uri = word[1:].partition(":")
     if not sep:
         return [f"@{name}:" for name in hub.servers()]
-    return [f"@{server}:{item.uri}" for item in _listed(hub) if item.server == server and _typable(item.uri)]
+    if server not in hub.servers():
+        return []
+    return [f"@{server}:{u}" for u in resources.completions(hub, server, _listed(hub), uri) if _typable(u)]
 
 
 def _typable(uri: str) -> bool:
