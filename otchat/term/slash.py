@@ -383,8 +383,8 @@ COMMANDS = [
     Command("resume", "/resume ID", "continue a past conversation", _resume, needs_arg=True),
     Command("resources", "/resources [SERVER]", "the local MCP servers' resources and templates",
             lambda s, arg: [Say(mcp_slash.resources_text(s, arg))]),
-    Command("read", "/read SERVER URI", "show one resource of a local MCP server (@SERVER:URI in a message"
-            " attaches it)", lambda s, arg: [Say(mcp_slash.read_text(s, arg))], "resources", needs_arg=True),
+    Command("read", "/read SERVER URI", "show a resource (@SERVER:URI in a message attaches it)",
+            lambda s, arg: [Say(mcp_slash.read_text(s, arg))], "resources", needs_arg=True),
     Command("exit", "/exit", "leave (also Ctrl-D)", _leave),
 ]
 # /quit leaves too; /help and Tab name /exit only.
