@@ -229,3 +229,14 @@ def test_a_filled_template_is_named_in_the_prompt(monkeypatch):
     monkeypatch.setattr(resources, "read", lambda hub, server, uri: [resources.Content(uri, "text/plain", text=uri)])
     text, blocks = resources.expand(hub, "see @e:t://{id} now", lambda question: "4")
     assert text == "see @e:t://4 now" and blocks == [("e:t://4", "t://4")]
+
+
+@pytest.mark.process
+def test_a_resource_above_max_input_bytes_is_refused_as_a_file_is(otchat, everything, server):
+    config = everything / "config" / "config.toml"
+    config.write_text("max_input_bytes = 1000\n" + config.read_text())
+    r = otchat(f"summarize @everything:{DOC}", expect=2)  # 1.6 kB of text
+    assert r.stderr.startswith(f"otchat: error: @everything:{DOC} is larger than max_input_bytes (1,000 bytes)")
+    assert server.requests == []
+    server.enqueue(Stream(text_chunks("ok")))
+    assert otchat(f"what is @everything:{TEXT_7}").code == 0  # a short one still goes

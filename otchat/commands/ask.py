@@ -132,5 +132,5 @@ def _message(env: Env, run: Run, prompt: str, blocks: list[tuple[str, str]], pip
     from ..wire import request
     from .mcp_resources import prompt_resources
 
-    prompt, mentioned = prompt_resources(env, run.session.tools, prompt)
+    prompt, mentioned = prompt_resources(env, run.session.tools, prompt, run.settings.max_input_bytes)
     return request.compose_user_message(prompt, mentioned + blocks, piped)

@@ -91,7 +91,7 @@ def read_cmd(env: Env, specs: list[ServerSpec], server: str, uri: str, output: P
     return ExitCode.OK
 
 
-def prompt_resources(env: Env, tools: Tools | None, prompt: str) -> tuple[str, list[tuple[str, str]]]:
+def prompt_resources(env: Env, tools: Tools | None, prompt: str, limit: int) -> tuple[str, list[tuple[str, str]]]:
     """A one-shot prompt's `@SERVER:URI` mentions read as blocks (see `resources.expand`); a
     template's unfilled variables are asked for on a terminal."""
-    return resources.expand(tools, prompt, terminal_ask(env))
+    return resources.expand(tools, prompt, terminal_ask(env), limit)

@@ -225,9 +225,10 @@ def mentions(text: str, servers: list[str]) -> tuple[str, list[Mention]]:
     return MENTION.sub(each, text), list(dict.fromkeys(found))
 
 
-def attach(hub: Hub, found: list[Mention], ask: Ask | None) -> list[tuple[str, str]]:
-    """Each mention read as (name, text) for a fenced block; a blob or a server that is not
-    running is refused (an error, nothing is sent)."""
+def attach(hub: Hub, found: list[Mention], ask: Ask | None, limit: int | None = None) -> list[tuple[str, str]]:
+    """Each mention read as (name, text) for a fenced block; a blob, a text above `limit` bytes
+    (max_input_bytes, as for -f files) or a server that is not running is refused (an error,
+    nothing is sent)."""
     running = set(hub.servers())
     blocks = []
     for mention in found:
@@ -243,11 +244,15 @@ def attach(hub: Hub, found: list[Mention], ask: Ask | None) -> list[tuple[str, s
                              " only text resources can be attached",
                              hint=f"save it with: otchat mcp read {mention.server} {uri} -o FILE")
         text = "\n".join(c.text or "" for c in contents)
+        if limit is not None and len(text.encode("utf-8")) > limit:
+            raise UsageError(f"{where} is larger than max_input_bytes ({limit:,} bytes)",
+                             hint="send less, or raise max_input_bytes in config.toml")
         blocks.append((f"{mention.server}:{uri}", text))
     return blocks
 
 
-def expand(tools: object, prompt: str, ask: Ask | None) -> tuple[str, list[tuple[str, str]]]:
+def expand(tools: object, prompt: str, ask: Ask | None, limit: int | None = None
+           ) -> tuple[str, list[tuple[str, str]]]:
     """A prompt's `@SERVER:URI` mentions of the run's servers (`tools`, a Hub) read as (name, text)
     blocks, and the prompt with `@@SERVER:` made literal; without a mention, the prompt as it is."""
     if tools is None or "@" not in prompt:
@@ -257,7 +262,7 @@ def expand(tools: object, prompt: str, ask: Ask | None) -> tuple[str, list[tuple
     if not isinstance(tools, Hub):
         return prompt, []
     text, found = mentions(prompt, [spec.name for spec in tools.specs])
-    blocks = attach(tools, found, ask) if found else []
+    blocks = attach(tools, found, ask, limit) if found else []
     for mention, (name, _) in zip(found, blocks, strict=True):
         if name != mention.name:  # a template filled in: the prompt names what was read
             text = text.replace(f"@{mention.name}", f"@{name}")

@@ -53,7 +53,7 @@ def with_resources(env: Env, session: Session, line: str) -> str:
     """A REPL line with the resources it mentions (`@SERVER:URI`) attached as fenced blocks."""
     from ..wire.request import compose_user_message
 
-    text, blocks = resources.expand(session.tools, line, _ask(env))
+    text, blocks = resources.expand(session.tools, line, _ask(env), session.settings.max_input_bytes)
     return compose_user_message(text, blocks, None, placeholder=False) if blocks else text
 
 
