@@ -2,6 +2,7 @@
 line, /resources and /read; against the real server-everything (tests/everything.py) and a
 server whose resources say hostile things (tests/mcp_resource_server.py)."""
 
+import io
 import json
 import shutil
 import sys
@@ -240,3 +241,21 @@ def test_a_resource_above_max_input_bytes_is_refused_as_a_file_is(otchat, everyt
     assert server.requests == []
     server.enqueue(Stream(text_chunks("ok")))
     assert otchat(f"what is @everything:{TEXT_7}").code == 0  # a short one still goes
+
+
+@pytest.mark.process
+def test_slash_read_shows_hostile_text_visibly(server, home):
+    env = clean_environ(home, OTCHAT_BASE_URL=server.url, OPENTOOLS_API_KEY=KEY, TERM="xterm-256color",
+                        PROMPT_TOOLKIT_NO_CPR="1")
+    child = pexpect.spawn(str(OTCHAT), ["chat", "--mcp-command", f"h={sys.executable} {HOSTILE_SERVER}"], env=env,
+                          dimensions=(30, 120), timeout=30, encoding="utf-8")
+    child.logfile_read = io.StringIO()  # all it drew
+    child.expect("›")
+    child.send("/read h hostile://title\r")
+    child.expect("before ␛]0;pwned␇␛\\[2J after")
+    child.expect("›")
+    child.send("\x04")
+    child.expect(pexpect.EOF)
+    child.close()
+    drawn = child.logfile_read.getvalue()
+    assert "\x1b]0;pwned" not in drawn and "\x1b[2J" not in drawn and child.exitstatus == 0
