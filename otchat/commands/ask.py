@@ -25,6 +25,7 @@ from .options import (
 
 if TYPE_CHECKING:
     from ..config.resolve import Settings
+    from ..runner import Run
 
 HELP = """\
 Chat with the OpenTools API from the shell.
@@ -108,18 +109,28 @@ def one_shot(env: Env, plan: Plan, words: list[str]) -> int:
 
     with Run(env, plan, TermFront(env, plan.output)) as run:
         run.connect()  # while stdin is read and the rest loads
-        message = "" if plan.regenerate else _message(env, run.settings, " ".join(words), plan.files)
+        inputs = None if plan.regenerate else _inputs(env, run.settings, " ".join(words), plan.files)
         run.start()
-        return run.answer(message)
+        return run.answer("" if inputs is None else _message(env, run, *inputs))
 
 
-def _message(env: Env, settings: Settings, prompt: str, files: list[Path]) -> str:
-    """The user's message: the prompt, -f files and piped stdin."""
-    from ..wire import request
+def _inputs(env: Env, settings: Settings, prompt: str, files: list[Path]
+            ) -> tuple[str, list[tuple[str, str]], str | None]:
+    """What the user's message is made of: the prompt, -f files and piped stdin."""
     from .inputs import read_inputs
 
     prompt = prompt if prompt.strip() else ""  # a prompt of only whitespace is none
     blocks, piped = read_inputs(env, prompt, files, settings.max_input_bytes)
     if not prompt and piped is None and not blocks:
         raise UsageError('no prompt given', hint='try: otchat "your question", or pipe text in')
-    return request.compose_user_message(prompt, blocks, piped)
+    return prompt, blocks, piped
+
+
+def _message(env: Env, run: Run, prompt: str, blocks: list[tuple[str, str]], piped: str | None) -> str:
+    """The user's message: the prompt, the resources it mentions (`@SERVER:URI`, read from the
+    run's MCP servers), -f files and piped stdin."""
+    from ..wire import request
+    from .mcp_resources import prompt_resources
+
+    prompt, mentioned = prompt_resources(env, run.session.tools, prompt, run.settings.max_input_bytes)
+    return request.compose_user_message(prompt, mentioned + blocks, piped)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -12,6 +13,7 @@ from ..config.resolve import config_path, load_file
 from ..env import Env
 from ..errors import ExitCode, UsageError
 from ..mcp.specs import ServerSpec, parse_command, specs_from_config
+from ..shell import values
 from .group import env_of, new_group
 from .options import McpCommandOpt
 
@@ -138,3 +140,37 @@ def doctor_cmd(env: Env, commands: list[str]) -> int:
             hub.close()
     return ExitCode.UNEXPECTED if bad else ExitCode.OK
 
+
+
+# Resources (commands/mcp_resources.py has the bodies) ------------------------------------------
+
+
+@app.command("resources")
+def mcp_resources(
+    ctx: typer.Context,
+    name: Annotated[str | None, typer.Argument(help="Only this server.", autocompletion=values.mcp_servers)] = None,
+    mcp_command: McpCommandOpt = None,
+    json_: Annotated[bool, typer.Option("--json", help="Print them as JSON.")] = False,
+) -> int:
+    """Start the servers and list their resources (URI, name, type, size) and resource templates."""
+    from .mcp_resources import resources_cmd
+
+    env = env_of(ctx)
+    return resources_cmd(env, _chosen(env, name, list(mcp_command or [])), json_)
+
+
+@app.command("read")
+def mcp_read(
+    ctx: typer.Context,
+    server: Annotated[str, typer.Argument(help="The server.", autocompletion=values.mcp_servers)],
+    uri: Annotated[str, typer.Argument(help="The resource's URI ({variables} of a template are asked for).",
+                                       autocompletion=values.resource_uris)],
+    output: Annotated[Path | None, typer.Option("-o", "--output", metavar="FILE",
+                                                help="Write the resource to FILE (a blob too).")] = None,
+    mcp_command: McpCommandOpt = None,
+) -> int:
+    """Print one resource of a server: its text on stdout, a blob's type and size (or the blob into -o FILE)."""
+    from .mcp_resources import read_cmd
+
+    env = env_of(ctx)
+    return read_cmd(env, _chosen(env, server, list(mcp_command or [])), server, uri, output)

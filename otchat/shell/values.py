@@ -98,3 +98,23 @@ def branch_leaves(ctx: click.Context, incomplete: str) -> list[tuple[str, str]]:
         return []
     return [(str(m.id), visible(f"{m.role}: {first_words(m.content, 6)}")) for m in leaves
             if str(m.id).startswith(digits)]
+
+
+def mcp_servers(ctx: click.Context, incomplete: str) -> list[str]:
+    """The configured MCP servers' names (and those of the --mcp-command given before)."""
+    from ..mcp.specs import parse_command
+
+    names = list(_config(ctx).get("mcp", {}).get("servers", {}))
+    for text in ctx.params.get("mcp_command") or []:
+        try:
+            names.append(parse_command(text).name)
+        except Exception:  # noqa: BLE001 (a half-typed command offers nothing; TAB never fails)
+            continue
+    return [name for name in dict.fromkeys(names) if name.startswith(incomplete)]
+
+
+def resource_uris(ctx: click.Context, incomplete: str) -> list[tuple[str, str]]:
+    """The resources and templates of the server named before (`mcp read SERVER URI`): this starts it."""
+    from ..mcp.complete import uris
+
+    return [(uri, visible(name)) for uri, name in uris(_env(ctx), _config(ctx), ctx.params, incomplete)]

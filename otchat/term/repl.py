@@ -16,7 +16,7 @@ from ..errors import ExitCode, OtchatError
 from ..runner import Run
 from ..session import Session
 from ..text import visible
-from . import slash
+from . import mcp_slash, slash
 
 if TYPE_CHECKING:
     from prompt_toolkit import PromptSession
@@ -86,6 +86,12 @@ def _command_or_turn(env: Env, owner: Run, text: str, info: TextIO, attach: Atta
         text, pending = pending, None
         if not slash.is_command(text):
             message = text[1:] if text.startswith("//") else text
+            try:  # @SERVER:URI mentions: the resources attached
+                message = mcp_slash.with_resources(env, owner.session, message)
+            except OtchatError as exc:
+                _say(info, env, f"otchat: {exc.line()}")
+                owner.failed = exc.exit_code  # the turn did not go: a script's status says so
+                return True
             owner.turn(attach.onto(message) if attach else message)
             return True
         try:
@@ -294,7 +300,13 @@ def _completer(env: Env, session: Session) -> Completer:
     class SlashCompleter(Completer):
         def get_completions(self, document: Document, complete_event: CompleteEvent) -> Iterator[Completion]:
             text = document.text_before_cursor
-            if not text.startswith("/") or "\n" in text:
+            if not text.startswith("/"):  # @SERVER:URI, a resource to attach
+                word = "" if not text or text[-1].isspace() else text.split()[-1]
+                for mention in mcp_slash.mention_candidates(session, text):
+                    if mention.startswith(word):
+                        yield Completion(mention, start_position=-len(word), display=visible(mention))
+                return
+            if "\n" in text:
                 return
             if " " not in text:
                 for command in slash.COMMANDS:
@@ -324,6 +336,8 @@ def _candidates(env: Env, session: Session, kind: str | None, arg: str) -> list[
             return [str(leaf) for leaf in session.log.leaves()]
         except OtchatError:  # nothing logged yet, or the log is off: nothing to offer
             return []
+    if kind == "resources":
+        return mcp_slash.read_candidates(session, arg)
     if kind == "tools":
         if " " not in arg:
             return ["add ", "rm "]

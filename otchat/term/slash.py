@@ -16,6 +16,7 @@ from ..config.resolve import Flags
 from ..conversation import Entry
 from ..errors import UsageError
 from ..session import Session
+from . import mcp_slash
 
 
 @dataclass(frozen=True)
@@ -380,6 +381,10 @@ COMMANDS = [
     Command("extract", "/extract [last]", "print only the code of the last reply (last: its last block)", _extract),
     Command("history", "/history", "recent conversations", _recent),
     Command("resume", "/resume ID", "continue a past conversation", _resume, needs_arg=True),
+    Command("resources", "/resources [SERVER]", "the local MCP servers' resources and templates",
+            lambda s, arg: [Say(mcp_slash.resources_text(s, arg))]),
+    Command("read", "/read SERVER URI", "show a resource (@SERVER:URI in a message attaches it)",
+            lambda s, arg: [Say(mcp_slash.read_text(s, arg))], "resources", needs_arg=True),
     Command("exit", "/exit", "leave (also Ctrl-D)", _leave),
 ]
 # /quit leaves too; /help and Tab name /exit only.
