@@ -133,3 +133,9 @@ def doctor_cmd(env: Env, commands: list[str]) -> int:
             hub.close()
     return ExitCode.UNEXPECTED if bad else ExitCode.OK
 
+
+
+# Prompts: `otchat mcp prompts` and `otchat mcp prompt` (commands/mcp_prompts.py).
+from . import mcp_prompts  # noqa: E402 - registered after this group's own commands
+
+mcp_prompts.register(app)
