@@ -155,7 +155,8 @@ def content_text(content: Any) -> str:
     if kind == "resource_link":
         return f"[resource link {content.uri}]"
     if kind in ("image", "audio"):
-        size = len(getattr(content, "data", "") or "") * 3 // 4
+        data = str(getattr(content, "data", "") or "")  # base64: 4 characters hold 3 bytes
+        size = len(data) * 3 // 4 - data[-2:].count("=")
         return f"[{kind} {getattr(content, 'mime_type', None) or '?'} {_size(size)} left out: only text is sent]"
     return f"[{kind or 'unknown'} content left out]"
 

@@ -349,6 +349,12 @@ def _resume(s: Session, ref: str) -> list[Action]:
     return [Say(s.resume(ref))]
 
 
+def _prompt(s: Session, arg: str) -> list[Action]:
+    from .prompt_turn import prompt_turn
+
+    return [Send(prompt_turn(s, arg))]
+
+
 def _leave(s: Session, arg: str) -> list[Action]:
     return [Leave()]
 
@@ -380,6 +386,8 @@ COMMANDS = [
     Command("extract", "/extract [last]", "print only the code of the last reply (last: its last block)", _extract),
     Command("history", "/history", "recent conversations", _recent),
     Command("resume", "/resume ID", "continue a past conversation", _resume, needs_arg=True),
+    Command("prompt", "/prompt SERVER:NAME [KEY=VALUE...]", "a local MCP server's prompt as the next turn", _prompt,
+            "prompts", needs_arg=True),
     Command("exit", "/exit", "leave (also Ctrl-D)", _leave),
 ]
 # /quit leaves too; /help and Tab name /exit only.
