@@ -216,3 +216,14 @@ def test_a_repl_prompt_of_several_turns_becomes_the_conversation(otchat, server,
     assert [(m["role"], m["content"]) for m in sent(server)] == [
         ("user", "You are a careful reviewer.\n\nWe talk about tea."), ("assistant", "Understood.\n\nGo on."),
         ("user", "First question:\n\nwhat is tea?"), ("assistant", "A drink."), ("user", "which kind?")]
+
+
+@pytest.mark.process
+def test_bash_completes_the_prompts_of_configured_servers(configured):
+    from tests.test_docs import bash_complete
+
+    names = ["everything:simple-prompt", "everything:args-prompt", "everything:completable-prompt",
+             "everything:resource-prompt"]
+    assert bash_complete(configured, "otchat mcp prompt ") == names
+    assert bash_complete(configured, "otchat mcp prompt everything:ar") == ["everything:args-prompt"]
+    assert bash_complete(configured, "otchat mcp prompt nosuch:") == []
