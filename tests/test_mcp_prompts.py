@@ -227,3 +227,6 @@ def test_bash_completes_the_prompts_of_configured_servers(configured):
     assert bash_complete(configured, "otchat mcp prompt ") == names
     assert bash_complete(configured, "otchat mcp prompt everything:ar") == ["everything:args-prompt"]
     assert bash_complete(configured, "otchat mcp prompt nosuch:") == []
+    # bash itself splits at `:`: what it replaces is the part after the colon
+    assert bash_complete(configured, "otchat mcp prompt everything : ar") == ["args-prompt"]
+    assert bash_complete(configured, "otchat mcp prompt everything :")[:2] == [":simple-prompt", ":args-prompt"]
