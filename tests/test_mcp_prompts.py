@@ -167,6 +167,18 @@ def test_a_missing_argument_is_asked_for_on_a_terminal(spawn_pty, server, config
     assert sent(server) == [{"role": "user", "content": "What's weather in Lyon?"}]
 
 
+@pytest.mark.process
+def test_the_values_a_server_offers_are_shown_when_an_argument_is_asked_for(spawn_pty, server, configured):
+    child = spawn_pty(["mcp", "prompt", "everything:completable-prompt", "--dry-run"])
+    child.expect_exact("department (Choose the department.) [Engineering, Sales, Marketing, Support]: ")
+    child.send("Sales\r")  # the second argument's values follow from the first's
+    child.expect_exact("name (Choose a team member to lead the selected department.) [David, Eve, Frank]: ")
+    child.send("Eve\r")
+    child.expect_exact("Please promote Eve to the head of the Sales team.")
+    child.expect(pexpect.EOF)
+    assert server.requests == []
+
+
 def until(child, line):
     """Wait (10 s at most) until the terminal shows `line` (its end, the toolbar aside)."""
     deadline = time.monotonic() + 10

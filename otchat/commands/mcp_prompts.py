@@ -130,7 +130,7 @@ def prompt_cmd(env: Env, plan: Plan, ref: str, words: list[str], commands: list[
         hub, own = hub_for(env, run, spec)
         try:
             prompt = find(hub, server, name)
-            given = fill_missing(env, prompt, given)
+            given = fill_missing(env, hub, prompt, given)
             context, question = split(prompt, get_turns(hub, prompt, given))
         finally:
             if own:
@@ -155,19 +155,23 @@ def hub_for(env: Env, run: Run, spec: ServerSpec) -> tuple[Hub, bool]:
     return hub, True
 
 
-def fill_missing(env: Env, prompt: Prompt, given: dict[str, str]) -> dict[str, str]:
-    """The required arguments not given, asked for on a terminal; in a pipe, a usage error."""
+def fill_missing(env: Env, hub: Hub, prompt: Prompt, given: dict[str, str]) -> dict[str, str]:
+    """The required arguments not given, asked for on a terminal (with the values the server's
+    completion/complete offers, when it does); in a pipe, a usage error."""
     missing = prompt.missing(given)
     if not missing:
         return given
     if not (env.stdin_isatty and env.stdin is not None):
         names = ", ".join(f"{a.name}=..." for a in missing)
         raise UsageError(f"prompt {prompt.ref} needs {names}", hint=f"otchat mcp prompts {prompt.server} lists them")
+    from ..mcp.prompts import complete
     from ..term.prompts import ask
 
     filled = dict(given)
     for argument in missing:
         about = f" ({' '.join(argument.description.split())})" if argument.description else ""
+        offered = complete(hub, prompt, argument.name, "", filled)
+        about += f" [{', '.join(offered[:8])}{', ...' if len(offered) > 8 else ''}]" if offered else ""
         while not filled.get(argument.name):
             line = ask(env, visible(f"{argument.name}{about}: "))
             if not line:  # Ctrl-D: nothing more will be typed
