@@ -215,9 +215,9 @@ def test_the_repl_sends_a_prompt_with_tab_completed_arguments(spawn_pty, server,
 @pytest.mark.process
 def test_a_scripted_repl_takes_prompt_lines(otchat, server, configured):
     server.enqueue(Stream(text_chunks("Cold.")))
-    r = otchat("chat", input="/prompt everything:args-prompt city=Oslo\n/prompt everything:nosuch\n")
+    r = otchat("chat", input='/prompt everything:args-prompt city="Saint Malo"\n/prompt everything:nosuch\n')
     assert r.stdout == "Cold.\n" and "no prompt 'nosuch'" in r.stderr
-    assert sent(server) == [{"role": "user", "content": "What's weather in Oslo?"}]
+    assert sent(server) == [{"role": "user", "content": "What's weather in Saint Malo?"}]
 
 
 @pytest.mark.process

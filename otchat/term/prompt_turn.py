@@ -30,9 +30,14 @@ def prompt_turn(session: Session, arg: str) -> str:
     """Get the prompt with its arguments; its turns before the last user message join the
     conversation; that message (to send next) is returned. A missing required argument is
     a usage error that names it (Tab offers it)."""
+    import shlex
+
     from ..mcp.prompts import find, get_turns, parse_arguments, parse_ref, split
 
-    ref, *words = arg.split()
+    try:  # a value with spaces is quoted: city="Saint Malo"
+        ref, *words = shlex.split(arg)
+    except ValueError as exc:
+        raise UsageError(f"usage: {USAGE} ({exc})") from None
     server, name = parse_ref(ref)
     hub = hub_of(session)
     running = hub.servers() if hub is not None else []
