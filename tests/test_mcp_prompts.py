@@ -203,11 +203,19 @@ def test_the_repl_sends_a_prompt_with_tab_completed_arguments(spawn_pty, server,
     child.send(" name=Ann\r")
     until(child, "Ann leads Engineering now.")
     assert sent(server)[-1] == {"role": "user", "content": "Please promote Ann to the head of the Engineering team."}
+    server.enqueue(Stream(text_chunks("Foggy in Rome.")))
+    child.send("/prompt everything:args-prompt\r")  # a missing argument is asked for
+    child.expect_exact("city (Name of the city): ")
+    child.send("Rome\r")
+    until(child, "Foggy in Rome.")
+    assert sent(server)[-1] == {"role": "user", "content": "What's weather in Rome?"}
     child.send("/prompt everything:args-prompt\r")
-    until(child, "otchat: prompt everything:args-prompt needs city=...", within=True)
+    child.expect_exact("city (Name of the city): ")
+    child.sendintr()  # Ctrl-C at the question: nothing sent, the REPL goes on
+    until(child, "otchat: prompt everything:args-prompt: nothing sent")
     child.sendeof()
     child.expect(pexpect.EOF)
-    assert len(server.requests) == 1
+    assert len(server.requests) == 2
     assert any(shown.endswith("/prompt everything:completable-prompt department=Engineering name=Ann")
                for shown in screen(child))
 
@@ -215,8 +223,10 @@ def test_the_repl_sends_a_prompt_with_tab_completed_arguments(spawn_pty, server,
 @pytest.mark.process
 def test_a_scripted_repl_takes_prompt_lines(otchat, server, configured):
     server.enqueue(Stream(text_chunks("Cold.")))
-    r = otchat("chat", input='/prompt everything:args-prompt city="Saint Malo"\n/prompt everything:nosuch\n')
+    r = otchat("chat", input='/prompt everything:args-prompt city="Saint Malo"\n/prompt everything:nosuch\n'
+                                 '/prompt everything:args-prompt state=Texas\n')
     assert r.stdout == "Cold.\n" and "no prompt 'nosuch'" in r.stderr
+    assert "prompt everything:args-prompt needs city=..." in r.stderr  # in a script, nobody to ask
     assert sent(server) == [{"role": "user", "content": "What's weather in Saint Malo?"}]
 
 

@@ -120,6 +120,7 @@ def prompt_cmd(env: Env, plan: Plan, ref: str, words: list[str], commands: list[
     from ..mcp.prompts import find, get_turns, parse_arguments, parse_ref, split
     from ..runner import Run
     from ..term.front import TermFront
+    from ..term.prompt_turn import fill_missing
 
     server, name = parse_ref(ref)
     given = parse_arguments(words)
@@ -130,7 +131,7 @@ def prompt_cmd(env: Env, plan: Plan, ref: str, words: list[str], commands: list[
         hub, own = hub_for(env, run, spec)
         try:
             prompt = find(hub, server, name)
-            given = fill_missing(env, hub, prompt, given)
+            given = fill_missing(env, hub, prompt, given, f"otchat mcp prompts {server} lists them")
             context, question = split(prompt, get_turns(hub, prompt, given))
         finally:
             if own:
@@ -153,31 +154,6 @@ def hub_for(env: Env, run: Run, spec: ServerSpec) -> tuple[Hub, bool]:
         hub.close()
         raise UsageError(f"MCP server {spec.name} did not start: {why}")
     return hub, True
-
-
-def fill_missing(env: Env, hub: Hub, prompt: Prompt, given: dict[str, str]) -> dict[str, str]:
-    """The required arguments not given, asked for on a terminal (with the values the server's
-    completion/complete offers, when it does); in a pipe, a usage error."""
-    missing = prompt.missing(given)
-    if not missing:
-        return given
-    if not (env.stdin_isatty and env.stdin is not None):
-        names = ", ".join(f"{a.name}=..." for a in missing)
-        raise UsageError(f"prompt {prompt.ref} needs {names}", hint=f"otchat mcp prompts {prompt.server} lists them")
-    from ..mcp.prompts import complete
-    from ..term.prompts import ask
-
-    filled = dict(given)
-    for argument in missing:
-        about = f" ({' '.join(argument.description.split())})" if argument.description else ""
-        offered = complete(hub, prompt, argument.name, "", filled)
-        about += f" [{', '.join(offered[:8])}{', ...' if len(offered) > 8 else ''}]" if offered else ""
-        while not filled.get(argument.name):
-            line = ask(env, visible(f"{argument.name}{about}: "))
-            if not line:  # Ctrl-D: nothing more will be typed
-                raise UsageError(f"prompt {prompt.ref} needs {argument.name}=...")
-            filled[argument.name] = line.strip()
-    return filled
 
 
 def add_context(run: Run, context: list[tuple[str, str]]) -> None:

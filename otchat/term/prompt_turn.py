@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ..conversation import Entry
+from ..env import Env
 from ..errors import UsageError
 from ..session import Session
 from ..text import visible
@@ -29,7 +30,7 @@ def hub_of(session: Session) -> Hub | None:
 def prompt_turn(session: Session, arg: str) -> str:
     """Get the prompt with its arguments; its turns before the last user message join the
     conversation; that message (to send next) is returned. A missing required argument is
-    a usage error that names it (Tab offers it)."""
+    asked for on a terminal, a usage error in a script."""
     import shlex
 
     from ..mcp.prompts import find, get_turns, parse_arguments, parse_ref, split
@@ -44,15 +45,39 @@ def prompt_turn(session: Session, arg: str) -> str:
     if hub is None or server not in running:
         raise UsageError(f"no MCP server {server!r} in this session; running: {', '.join(running) or 'none'}")
     prompt = find(hub, server, name)
-    given = parse_arguments(words)
-    missing = prompt.missing(given)
-    if missing:
-        names = " ".join(f"{a.name}=..." for a in missing)
-        raise UsageError(f"prompt {prompt.ref} needs {names}", hint=f"{USAGE}; Tab offers the names and values")
+    try:
+        given = fill_missing(session.env, hub, prompt, parse_arguments(words), f"{USAGE}; Tab offers names and values")
+    except KeyboardInterrupt:  # Ctrl-C at the question: back to the REPL's prompt
+        raise UsageError(f"prompt {prompt.ref}: nothing sent") from None
     context, question = split(prompt, get_turns(hub, prompt, given))
     for role, text in context:
         session.conversation.add(Entry(role if role in ("user", "assistant") else "user", text))
     return question
+
+
+def fill_missing(env: Env, hub: Hub, prompt: Prompt, given: dict[str, str], hint: str) -> dict[str, str]:
+    """The required arguments not given, asked for on a terminal (with the values the server's
+    completion/complete offers, when it does); in a pipe, a usage error (`hint` says what to do)."""
+    missing = prompt.missing(given)
+    if not missing:
+        return given
+    if not (env.stdin_isatty and env.stdin is not None):
+        names = ", ".join(f"{a.name}=..." for a in missing)
+        raise UsageError(f"prompt {prompt.ref} needs {names}", hint=hint)
+    from ..mcp.prompts import complete
+    from .prompts import ask
+
+    filled = dict(given)
+    for argument in missing:
+        about = f" ({' '.join(argument.description.split())})" if argument.description else ""
+        offered = complete(hub, prompt, argument.name, "", filled)
+        about += f" [{', '.join(offered[:8])}{', ...' if len(offered) > 8 else ''}]" if offered else ""
+        while not filled.get(argument.name):
+            line = ask(env, visible(f"{argument.name}{about}: "))
+            if not line:  # Ctrl-D: nothing more will be typed
+                raise UsageError(f"prompt {prompt.ref} needs {argument.name}=...")
+            filled[argument.name] = line.strip()
+    return filled
 
 
 def candidates(session: Session, arg: str) -> list[str]:
