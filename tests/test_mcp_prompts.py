@@ -83,6 +83,14 @@ def test_prompts_are_listed_with_their_arguments(otchat, configured):
     assert "no MCP server 'nosuch'; servers: everything" in r.stderr
 
 
+@pytest.mark.process
+def test_a_server_without_prompts_has_none(otchat, server, home):
+    tools_only = f"t={sys.executable} {Path(__file__).with_name('mcp_testserver.py')}"
+    assert otchat("mcp", "prompts", "--mcp-command", tools_only).stdout == "no prompts\n"
+    r = otchat("mcp", "prompt", "--mcp-command", tools_only, "t:x", expect=2)
+    assert "MCP server t has no prompt 'x'; its prompts: none" in r.stderr and server.requests == []
+
+
 # otchat mcp prompt -------------------------------------------------------------------------
 
 
