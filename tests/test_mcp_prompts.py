@@ -120,6 +120,12 @@ def test_an_embedded_resource_goes_fenced_in_one_user_turn_and_a_dry_run_sends_n
     first, _, rest = messages[0]["content"].partition("\n\n")
     assert first == "This prompt includes the Text resource with id: 3. Please analyze the following resource:"
     assert rest.startswith("demo://resource/dynamic/text/3\n```\nResource 3: ") and rest.endswith("\n```")
+    # --no-mcp: the prompt's server starts for the prompt alone, and its tools are not sent
+    r = otchat("mcp", "prompt", "everything:resource-prompt", "resourceType=Blob", "resourceId=2", "--dry-run",
+               "--no-mcp")
+    body = json.loads(r.stdout)["body"]
+    assert body["messages"][0]["content"].endswith("\n\n[resource demo://resource/dynamic/blob/2 (text/plain) left out:"
+                                                   " binary]") and "tools" not in body
     assert server.requests == []
 
 
