@@ -174,3 +174,9 @@ def mcp_read(
 
     env = env_of(ctx)
     return read_cmd(env, _chosen(env, server, list(mcp_command or [])), server, uri, output)
+
+
+# Prompts: `otchat mcp prompts` and `otchat mcp prompt` (commands/mcp_prompts.py).
+from . import mcp_prompts  # noqa: E402 - registered after this group's own commands
+
+mcp_prompts.register(app)

@@ -29,6 +29,9 @@ def run(env: Env, shell: str, words: list[str]) -> int:
 
     from ..app import app
 
+    cut = 0
+    if shell == "bash":
+        words, cut = bash_words(words)
     args, incomplete = words[:-1], words[-1] if words else ""
     command = typer.main.get_command(app)
     completer = click.shell_completion.ShellComplete(command, {"obj": env}, "otchat", COMPLETE_VAR)
@@ -43,13 +46,32 @@ def run(env: Env, shell: str, words: list[str]) -> int:
         if item.type in ("file", "dir"):
             lines.append(FILES)
         elif shell == "bash":
-            lines.append(item.value)
+            lines.append(item.value[cut:])
         else:
             help_text = " ".join((item.help or "").split())
             lines.append(f"{item.value}\t{help_text}" if help_text else item.value)
     env.stdout.write("".join(f"{line}\n" for line in dict.fromkeys(lines)))
     env.stdout.flush()
     return 0
+
+
+def bash_words(words: list[str]) -> tuple[list[str], int]:
+    """bash splits words at `:` (COMP_WORDBREAKS): `everything:ar` comes as `everything`, `:`,
+    `ar`. The words glued back, and how much of the last one bash does not replace (what a
+    candidate loses in front, as bash-completion's __ltrim_colon_completions does)."""
+    glued: list[str] = []
+    glue = False
+    for word in words:
+        if word == ":" and glued:
+            glued[-1] += word
+            glue = True
+        elif glue:
+            glued[-1] += word
+            glue = False
+        else:
+            glued.append(word)
+    last = words[-1] if words else ""
+    return glued, len(glued[-1]) - len(last) if glued else 0
 
 
 def _path_options(command: click.Command) -> set[str]:

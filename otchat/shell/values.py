@@ -118,3 +118,26 @@ def resource_uris(ctx: click.Context, incomplete: str) -> list[tuple[str, str]]:
     from ..mcp.complete import uris
 
     return [(uri, visible(name)) for uri, name in uris(_env(ctx), _config(ctx), ctx.params, incomplete)]
+
+
+def mcp_prompts(ctx: click.Context, incomplete: str) -> list[str]:
+    """SERVER:NAME of the prompts of the configured servers whose name `incomplete` starts (or
+    that starts `incomplete`): those servers are started for it, given 5 s."""
+    from ..mcp.hub import Hub
+    from ..mcp.prompts import list_prompts
+    from ..mcp.specs import specs_from_config
+
+    server = incomplete.partition(":")[0]
+    specs = [spec for spec in specs_from_config(_config(ctx).get("mcp", {}).get("servers", {}))
+             if spec.name.startswith(server) and (":" not in incomplete or spec.name == server)]
+    if not specs:
+        return []
+    hub = Hub(specs, dict(_env(ctx).environ), start_timeout=5)
+    try:
+        hub.start()
+        refs = [prompt.ref for name in hub.servers() for prompt in list_prompts(hub, name, 5)]
+    except Exception:  # noqa: BLE001 (a server that fails offers nothing; TAB never fails)
+        return []
+    finally:
+        hub.close()
+    return [visible(ref) for ref in refs if ref.startswith(incomplete)]

@@ -318,7 +318,8 @@ def _completer(env: Env, session: Session) -> Completer:
             chosen = slash.BY_NAME.get(name)
             for candidate in _candidates(env, session, chosen.complete if chosen else None, arg):
                 if candidate.startswith(arg):  # model ids come from the server: shown visibly
-                    yield Completion(candidate, start_position=-len(arg), display=visible(candidate))
+                    shown = candidate.rstrip().rpartition(" ")[2] or candidate  # its last word
+                    yield Completion(candidate, start_position=-len(arg), display=visible(shown))
 
     return SlashCompleter()
 
@@ -338,6 +339,10 @@ def _candidates(env: Env, session: Session, kind: str | None, arg: str) -> list[
             return []
     if kind == "resources":
         return mcp_slash.read_candidates(session, arg)
+    if kind == "prompts":
+        from .prompt_turn import candidates
+
+        return candidates(session, arg)
     if kind == "tools":
         if " " not in arg:
             return ["add ", "rm "]

@@ -350,6 +350,12 @@ def _resume(s: Session, ref: str) -> list[Action]:
     return [Say(s.resume(ref))]
 
 
+def _prompt(s: Session, arg: str) -> list[Action]:
+    from .prompt_turn import prompt_turn
+
+    return [Send(prompt_turn(s, arg))]
+
+
 def _leave(s: Session, arg: str) -> list[Action]:
     return [Leave()]
 
@@ -385,6 +391,8 @@ COMMANDS = [
             lambda s, arg: [Say(mcp_slash.resources_text(s, arg))]),
     Command("read", "/read SERVER URI", "show a resource (@SERVER:URI in a message attaches it)",
             lambda s, arg: [Say(mcp_slash.read_text(s, arg))], "resources", needs_arg=True),
+    Command("prompt", "/prompt SERVER:NAME [KEY=VALUE...]", "a local MCP server's prompt as the next turn", _prompt,
+            "prompts", needs_arg=True),
     Command("exit", "/exit", "leave (also Ctrl-D)", _leave),
 ]
 # /quit leaves too; /help and Tab name /exit only.
