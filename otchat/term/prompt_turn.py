@@ -106,7 +106,7 @@ def _candidates(hub: Hub, arg: str) -> list[str]:
     if prompt is None:
         return []
     done, _, last = rest.rpartition(" ")
-    head = f"{ref} {done + ' ' if done else ''}"
+    head = arg[:len(arg) - len(last)]  # what was typed before the last word, spaces and all
     return [head + word for word in _words(hub, prompt, done.split(), last)]
 
 
