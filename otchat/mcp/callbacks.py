@@ -1,0 +1,167 @@
+"""A session's side of what a server sends unasked: requests (an elicitation answered through the
+front; sampling and roots declined), log lines, progress, changed lists. The SDK calls these on
+the hub's loop thread; whatever shows or asks goes to the main thread through a `Pump`, which
+runs it only while that thread waits for a server (never in the middle of a streaming answer)."""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import queue
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from ..seams import Answer, Elicitation, McpUi
+from ..text import clip
+
+if TYPE_CHECKING:
+    import mcp.types as types
+    from mcp import ClientSession
+    from mcp.client.session import ClientRequestContext, IncomingMessage
+    from mcp.shared.dispatcher import ProgressFnT
+
+T = TypeVar("T")
+DECLINED = ("otchat does not take {what} requests from MCP servers"
+            " ({what} is deprecated in the 2026-07-28 protocol); the request is declined")
+LISTS = {"ToolListChangedNotification": "tools", "ResourceListChangedNotification": "resources",
+         "PromptListChangedNotification": "prompts"}
+
+
+class Pump:
+    """Jobs for the main thread, run while it waits in `wait` (or `drain`s them before a turn)."""
+
+    def __init__(self) -> None:
+        self._jobs: queue.Queue[Callable[[], None] | None] = queue.Queue()
+
+    def post(self, job: Callable[[], None]) -> None:
+        self._jobs.put(job)
+
+    def wait(self, future: concurrent.futures.Future[T]) -> T:
+        """The future's result, running the jobs that come meanwhile (Ctrl-C raises out of it)."""
+        future.add_done_callback(lambda _: self._jobs.put(None))
+        while not future.done():
+            job = self._jobs.get()
+            if job is not None:
+                job()
+        return future.result()
+
+    def drain(self) -> None:
+        while True:
+            try:
+                job = self._jobs.get_nowait()
+            except queue.Empty:
+                return
+            if job is not None:
+                job()
+
+
+async def on_main(pump: Pump, job: Callable[[], T], interrupted: T) -> T:
+    """`job()` run on the main thread, awaited here. A Ctrl-C in it answers `interrupted` here and
+    goes on up the main thread (which cancels the request it waited for)."""
+    loop = asyncio.get_running_loop()
+    answer: asyncio.Future[T] = loop.create_future()
+
+    def run() -> None:
+        def settle(value: T) -> None:
+            if not answer.done():
+                answer.set_result(value)
+        try:
+            value = job()
+        except BaseException:
+            loop.call_soon_threadsafe(settle, interrupted)
+            raise
+        loop.call_soon_threadsafe(settle, value)
+
+    pump.post(run)
+    return await answer
+
+
+def elicitation(server: str, params: types.ElicitRequestParams) -> Elicitation:
+    import mcp.types as types
+
+    if isinstance(params, types.ElicitRequestURLParams):
+        return Elicitation(server, params.message, "url", url=params.url)
+    return Elicitation(server, params.message, "form", schema=dict(params.requested_schema))
+
+
+class Callbacks:
+    """One server's session callbacks. `stale` collects the lists the server said changed."""
+
+    def __init__(self, server: str, pump: Pump, ui: Callable[[], McpUi], stale: set[tuple[str, str]]) -> None:
+        self.server, self.pump, self.ui, self.stale = server, pump, ui, stale
+
+    async def elicit(self, context: ClientRequestContext, params: types.ElicitRequestParams
+                     ) -> types.ElicitResult | types.ErrorData:
+        import mcp.types as types
+
+        request = elicitation(self.server, params)
+        answer = await on_main(self.pump, lambda: self.ui().elicit(request), Answer("cancel"))
+        content = answer.content if answer.action == "accept" else None
+        return types.ElicitResult(action=answer.action, content=content)
+
+    async def log(self, params: types.LoggingMessageNotificationParams) -> None:
+        data = params.data
+        text = data if isinstance(data, str) else _json(data)
+        where = f"{self.server}/{params.logger}" if params.logger else self.server
+        self.pump.post(lambda: self.ui().log(where, str(params.level), clip(text, 2000)))
+
+    async def message(self, message: IncomingMessage) -> None:
+        kind = LISTS.get(type(message).__name__)
+        if kind is not None:
+            self.stale.add((self.server, kind))
+
+    def progress(self, function: str) -> ProgressFnT:
+        async def shown(progress: float, total: float | None, message: str | None) -> None:
+            self.pump.post(lambda: self.ui().progress(function, progress, total, message))
+
+        return shown
+
+
+def _json(data: object) -> str:
+    import json
+
+    try:
+        return json.dumps(data, ensure_ascii=False, default=str)
+    except (TypeError, ValueError):
+        return str(data)
+
+
+def declining_session() -> type[ClientSession]:
+    """A ClientSession that declines sampling and roots with a clear error (and, their callbacks
+    left unset, declares neither capability)."""
+    import mcp.types as types
+    from mcp import ClientSession
+
+    class Session(ClientSession):
+        async def dispatch_input_request(self, ctx: ClientRequestContext, request: types.InputRequest
+                                         ) -> types.InputResponse | types.ErrorData:
+            if isinstance(request, types.CreateMessageRequest):
+                return types.ErrorData(code=types.INVALID_REQUEST, message=DECLINED.format(what="sampling"))
+            if isinstance(request, types.ListRootsRequest):
+                return types.ErrorData(code=types.INVALID_REQUEST, message=DECLINED.format(what="roots"))
+            return await super().dispatch_input_request(ctx, request)
+
+    return Session
+
+
+async def call_tool(session: ClientSession, name: str, arguments: dict[str, Any],
+                    progress: ProgressFnT) -> types.CallToolResult:
+    """tools/call; a 2026-07-28 server's `input_required` answered (through the session's own
+    callbacks: the elicitation form) and the call retried with the answers, as often as it asks."""
+    import mcp.types as types
+    from mcp.client._input_required import run_input_required_driver
+    from mcp.client.session import ClientRequestContext
+
+    first = await session.call_tool(name, arguments, progress_callback=progress, allow_input_required=True)
+    if not isinstance(first, types.InputRequiredResult):
+        return first
+
+    async def dispatch(key: str, request: types.InputRequest) -> types.InputResponse | types.ErrorData:
+        return await session.dispatch_input_request(ClientRequestContext(session=session, request_id=key), request)
+
+    async def retry(responses: types.InputResponses | None, state: str | None
+                    ) -> types.CallToolResult | types.InputRequiredResult:
+        return await session.call_tool(name, arguments, progress_callback=progress, input_responses=responses,
+                                       request_state=state, allow_input_required=True)
+
+    return await run_input_required_driver(first, dispatch=dispatch, retry=retry)
