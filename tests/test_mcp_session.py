@@ -310,3 +310,35 @@ def test_ctrl_c_in_a_form_cancels_the_call(server, home, tmp_path):
     call = next(m for m in messages if m.get("method") == "tools/call")
     assert any(m.get("method") == "notifications/cancelled" and m["params"]["requestId"] == call["id"]
                for m in messages)
+
+
+def configured(home: Path, timeout: float, log: Path) -> None:
+    """server-everything (tapped) as a configured server with a call timeout."""
+    words = tapped(log).removeprefix("everything=").split()
+    args = ", ".join(json.dumps(word) for word in words[1:])
+    (home / "config" / "config.toml").write_text(
+        f'[mcp.servers.everything]\ncommand = {json.dumps(words[0])}\nargs = [{args}]\ntimeout = {timeout}\n')
+
+
+def test_a_call_that_times_out_is_cancelled_on_the_server(otchat, server, home, tmp_path):
+    log = tmp_path / "wire.jsonl"
+    configured(home, 1, log)
+    server.enqueue(calls((f"{EV}trigger-long-running-operation", {"duration": 5, "steps": 5})),
+                   Stream(text_chunks("too slow")))
+    r = otchat("--yes", "wait")
+    assert r.code == 0 and tool_messages(server.last_body) == ["the tool did not answer within 1 s"]
+    call = next(m for m in sent(log) if m.get("method") == "tools/call")
+    assert any(m.get("method") == "notifications/cancelled" and m["params"]["requestId"] == call["id"]
+               for m in sent(log))
+
+
+def test_the_time_spent_in_a_form_does_not_count_against_the_call_s_timeout(server, home, tmp_path):
+    configured(home, 2, tmp_path / "wire.jsonl")
+    server.enqueue(calls((f"{EV}trigger-elicitation-request", {})), Stream(text_chunks("fine")))
+    child = spawn(server, home, ["--yes", "ask me"])
+    child.expect_exact("[a]nswer / [d]ecline / [c]ancel: ")
+    time.sleep(3)  # longer than the call may take
+    child.send("d")
+    child.expect("fine")
+    assert ended(child) == 0
+    assert "User declined" in tool_messages(server.last_body)[0]

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import queue
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -36,13 +37,21 @@ class Pump:
     def post(self, job: Callable[[], None]) -> None:
         self._jobs.put(job)
 
-    def wait(self, future: concurrent.futures.Future[T]) -> T:
-        """The future's result, running the jobs that come meanwhile (Ctrl-C raises out of it)."""
+    def wait(self, future: concurrent.futures.Future[T], timeout: float | None = None) -> T:
+        """The future's result, running the jobs that come meanwhile (Ctrl-C raises out of it).
+        TimeoutError after `timeout` seconds, not counting the time the jobs took (a form)."""
         future.add_done_callback(lambda _: self._jobs.put(None))
+        deadline = None if timeout is None else time.monotonic() + timeout
         while not future.done():
-            job = self._jobs.get()
+            try:
+                job = self._jobs.get(timeout=None if deadline is None else max(0.0, deadline - time.monotonic()))
+            except queue.Empty:
+                raise TimeoutError from None
             if job is not None:
+                began = time.monotonic()
                 job()
+                if deadline is not None:
+                    deadline += time.monotonic() - began
         return future.result()
 
     def drain(self) -> None:

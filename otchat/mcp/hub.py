@@ -214,19 +214,20 @@ class Hub:
 
     def ask(self, server: str, request: Callable[[ClientSession], Awaitable[T]], timeout: float | None = None) -> T:
         """Run `request(session)` for server `server` on the loop and wait for its answer (raised
-        as it failed; a timeout as TimeoutError). Ctrl-C cancels it (the server keeps running)."""
+        as it failed; a timeout as TimeoutError: the time the user spends answering the server's
+        questions meanwhile does not count). Ctrl-C cancels it (the server keeps running)."""
         session = self._sessions[server]
         assert self._loop is not None
 
         async def go() -> T:
-            return await asyncio.wait_for(request(session), timeout)
+            return await request(session)
 
         future = asyncio.run_coroutine_threadsafe(go(), self._loop)
         try:
-            return self._pump.wait(future)  # what the server asks meanwhile is shown, asked, answered
+            return self._pump.wait(future, timeout)  # what the server asks meanwhile is shown, asked, answered
         except BaseException as exc:
-            if not isinstance(exc, Exception):  # Ctrl-C, SIGTERM: cancel the request, keep the server
-                future.cancel()
+            if not isinstance(exc, Exception) or isinstance(exc, TimeoutError):  # Ctrl-C, SIGTERM, a timeout
+                future.cancel()  # the request is cancelled (the server is told), the server kept
             raise
 
     # Tools -------------------------------------------------------------------------------
