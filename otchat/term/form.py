@@ -15,10 +15,6 @@ URL_KEYS = "[a]ccept (done) / [d]ecline / [c]ancel"
 SEND_KEYS = "[s]end / [d]ecline / [c]ancel"
 
 
-class Missing(Exception):
-    """No answer at all: the line ended (Ctrl-D)."""
-
-
 def choices(prop: JSONObject) -> list[tuple[str, str]]:
     """A field's choices as (value, title): `enum` (with legacy `enumNames`), `oneOf`/`anyOf` consts;
     for an array, its items'."""
@@ -101,8 +97,8 @@ def label(name: str, prop: JSONObject, required: bool) -> str:
     return " ".join(parts) + ": "
 
 
-def fill(schema: JSONObject, ask: Callable[[str], str], say: Callable[[str], None]) -> JSONObject:
-    """Every field of the schema asked in turn until its line fits (Missing: Ctrl-D)."""
+def fill(schema: JSONObject, ask: Callable[[str], str], say: Callable[[str], None]) -> JSONObject | None:
+    """Every field of the schema asked in turn until its line fits (None: the input ended, Ctrl-D)."""
     props = schema.get("properties")
     required = schema.get("required") if isinstance(schema.get("required"), list) else []
     assert isinstance(required, list)
@@ -112,8 +108,8 @@ def fill(schema: JSONObject, ask: Callable[[str], str], say: Callable[[str], Non
             continue
         while True:
             line = ask("  " + label(name, prop, name in required))
-            if not line.endswith("\n") and not line:
-                raise Missing
+            if not line:
+                return None
             text = line.rstrip("\r\n")
             if not text.strip():
                 if "default" in prop:
@@ -142,9 +138,8 @@ def elicit(request: Elicitation, ask: Callable[[str], str], key: Callable[[str],
     choice = key(FORM_KEYS)
     if choice != "a":
         return Answer("decline" if choice == "d" else "cancel")
-    try:
-        content = fill(request.schema, ask, say)
-    except Missing:
+    content = fill(request.schema, ask, say)
+    if content is None:
         say("  cancelled\n")
         return Answer("cancel")
     choice = key(SEND_KEYS)
