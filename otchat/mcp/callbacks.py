@@ -153,24 +153,44 @@ def declining_session() -> type[ClientSession]:
     return Session
 
 
+MAX_ROUNDS = 10  # input_required rounds of one call before otchat gives up (the SDK's default)
+
+
+async def negotiate(session: ClientSession) -> None:
+    """2026-07-28 (`server/discover`) when the server speaks it, else the older handshake."""
+    from mcp.shared.exceptions import MCPError
+
+    try:
+        await session.discover()
+    except (MCPError, RuntimeError):  # an error, or no modern version in common: an older server
+        await session.initialize()
+
+
 async def call_tool(session: ClientSession, name: str, arguments: dict[str, Any],
                     progress: ProgressFnT) -> types.CallToolResult:
     """tools/call; a 2026-07-28 server's `input_required` answered (through the session's own
-    callbacks: the elicitation form) and the call retried with the answers, as often as it asks."""
+    callbacks, one request after another: the elicitation form) and the call retried with the
+    answers and its state, as often as it asks (MAX_ROUNDS at most)."""
     import mcp.types as types
-    from mcp.client._input_required import run_input_required_driver
     from mcp.client.session import ClientRequestContext
+    from mcp.shared.exceptions import MCPError
 
-    first = await session.call_tool(name, arguments, progress_callback=progress, allow_input_required=True)
-    if not isinstance(first, types.InputRequiredResult):
-        return first
-
-    async def dispatch(key: str, request: types.InputRequest) -> types.InputResponse | types.ErrorData:
-        return await session.dispatch_input_request(ClientRequestContext(session=session, request_id=key), request)
-
-    async def retry(responses: types.InputResponses | None, state: str | None
-                    ) -> types.CallToolResult | types.InputRequiredResult:
-        return await session.call_tool(name, arguments, progress_callback=progress, input_responses=responses,
-                                       request_state=state, allow_input_required=True)
-
-    return await run_input_required_driver(first, dispatch=dispatch, retry=retry)
+    result = await session.call_tool(name, arguments, progress_callback=progress, allow_input_required=True)
+    for _ in range(MAX_ROUNDS):
+        if not isinstance(result, types.InputRequiredResult):
+            return result
+        responses: types.InputResponses = {}
+        for key, request in (result.input_requests or {}).items():
+            context = ClientRequestContext(session=session, request_id=key)
+            answer = await session.dispatch_input_request(context, request)
+            if isinstance(answer, types.ErrorData):
+                raise MCPError.from_error_data(answer)
+            responses[key] = answer
+        if not responses:
+            await asyncio.sleep(0.1)  # only state: the server is not done yet
+        result = await session.call_tool(name, arguments, progress_callback=progress,
+                                         input_responses=responses or None, request_state=result.request_state,
+                                         allow_input_required=True)
+    if isinstance(result, types.InputRequiredResult):
+        raise RuntimeError(f"the server still asked for input after {MAX_ROUNDS} rounds")
+    return result

@@ -19,7 +19,7 @@ from typing import IO, TYPE_CHECKING, Any, TypeVar
 from ..errors import UsageError
 from ..seams import JSON, JSONObject, McpUi
 from .asking import NoUi
-from .callbacks import Callbacks, Pump, call_tool
+from .callbacks import Callbacks, Pump, call_tool, negotiate
 from .failures import describe_failure, stderr_tail
 from .opening import expand as expand
 from .opening import open_session
@@ -162,9 +162,7 @@ class Hub:
             async with AsyncExitStack() as stack:
                 calls = Callbacks(spec.name, self._pump, lambda: self.ui, self._stale)
                 session = await open_session(spec, stack, self.environ, self._errlogs, calls)
-                from mcp.client._probe import negotiate_auto
-
-                await negotiate_auto(session)  # 2026-07-28 when the server speaks it, else the handshake
+                await negotiate(session)  # 2026-07-28 when the server speaks it, else the handshake
                 listed = await session.list_tools()
                 ready.set_result((session, list(listed.tools), time.monotonic() - start))
                 assert self._closing is not None
