@@ -116,8 +116,8 @@ class Callbacks:
 
     async def message(self, message: IncomingMessage) -> None:
         kind = LISTS.get(type(message).__name__)
-        if kind is not None:
-            self.stale.add((self.server, kind))
+        if kind is not None:  # noted on the main thread, which reads `stale` once it has run its jobs
+            self.pump.post(lambda: self.stale.add((self.server, kind)))
 
     def progress(self, function: str) -> ProgressFnT:
         async def shown(progress: float, total: float | None, message: str | None) -> None:
