@@ -34,7 +34,9 @@ def test_a_line_that_does_not_fit_says_why(prop, text):
 
 def test_the_question_marks_required_fields_and_shows_defaults_and_choices():
     assert label("n", {"type": "string", "title": "Name", "description": "who"}, True) == "Name* (who): "
-    assert label("c", {**ENUM, "default": "a"}, False) == "c 1) Alpha 2) Beta [a]: "
+    assert label("c", {**ENUM, "default": "a"}, False) == "c 1) Alpha 2) Beta [Alpha]: "
+    assert label("m", {**MANY, "default": ["p", "r"]}, False) == "m 1) P 2) Q 3) R (several: 1,3) [P, R]: "
+    assert label("n", {"type": "integer", "default": 4}, False) == "n (integer) [4]: "
     assert label("ok", {"type": "boolean"}, False) == "ok [y/n]: "
 
 

@@ -91,9 +91,10 @@ def label(name: str, prop: JSONObject, required: bool) -> str:
         parts.append("[y/n]")
     elif prop.get("type") in ("integer", "number"):
         parts.append(f"({prop.get('type')})")
-    if "default" in prop:
-        default = prop["default"]
-        parts.append(f"[{', '.join(map(str, default)) if isinstance(default, list) else default}]")
+    if "default" in prop:  # a choice's by its title
+        default, titles = prop["default"], dict(options)
+        shown = [titles.get(str(v), str(v)) for v in (default if isinstance(default, list) else [default])]
+        parts.append(f"[{', '.join(shown)}]")
     return " ".join(parts) + ": "
 
 
