@@ -59,3 +59,11 @@ def test_ctrl_d_in_a_field_cancels_and_a_url_is_only_shown():
     url = Elicitation("s", "log in", "url", url="https://example.com/")
     assert elicit(url, lambda q: "", lambda k: "d", said.append).action == "decline"
     assert any("https://example.com/" in line and "does not open it" in line for line in said)
+
+
+def test_the_progress_line_is_a_bar_with_a_total_and_a_counter_without():
+    from otchat.term.mcpui import progress_line
+
+    assert progress_line("s__t", 1, 4, None, 80) == "⋯ s__t 1/4 █████░░░░░░░░░░░░░░░"
+    assert progress_line("s__t", 7, None, "copying", 80) == "⋯ s__t 7 copying"
+    assert len(progress_line("s__t", 1, 2, "x" * 200, 40)) <= 39

@@ -342,3 +342,19 @@ def test_the_time_spent_in_a_form_does_not_count_against_the_call_s_timeout(serv
     child.expect("fine")
     assert ended(child) == 0
     assert "User declined" in tool_messages(server.last_body)[0]
+
+
+def test_the_repl_says_on_a_terminal_that_the_tools_changed(server, home):
+    server.enqueue(calls(("raw__grow", {})), Stream(text_chunks("grown")), Stream(text_chunks("second answer")))
+    child = spawn(server, home, ["chat", "--mcp-command", RAW, "--yes"])
+    child.expect("›")
+    child.send("grow\r")
+    child.expect("grown")
+    child.expect("›")
+    child.send("again\r")
+    child.expect_exact("\x1b[2mMCP server raw's tools changed: 5 now\x1b[0m")
+    child.expect("second answer")
+    child.expect("›")
+    child.send("\x04")
+    assert ended(child) == 0
+    assert "raw__grown4" in [t["function"]["name"] for t in server.last_body["tools"]]
