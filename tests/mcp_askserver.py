@@ -1,6 +1,7 @@
 """A stdio MCP server that asks its client (the SDK's own server, so it speaks 2026-07-28: what it
 asks comes back as an `input_required` result, answered by retrying the call): `greet` elicits a
-name and a count; `sample` wants the client's model (sampling); `roots` wants its roots."""
+name and a count; `sample` wants the client's model (sampling); `roots` wants its roots;
+`chatty` logs a line (sent only to a client that asked for log lines)."""
 
 from typing import Annotated
 
@@ -46,6 +47,12 @@ def ask_roots() -> ListRoots:
 @server.tool(description="List the client's roots.")
 def roots(listed: Annotated[ListRootsResult, Resolve(ask_roots)], ctx: Context) -> str:
     return f"{len(listed.roots)} roots"
+
+
+@server.tool(description="Log a line as it works.")
+async def chatty(ctx: Context) -> str:
+    await ctx.info("working on it")
+    return "worked"
 
 
 if __name__ == "__main__":

@@ -358,3 +358,12 @@ def test_the_repl_says_on_a_terminal_that_the_tools_changed(server, home):
     child.send("\x04")
     assert ended(child) == 0
     assert "raw__grown4" in [t["function"]["name"] for t in server.last_body["tools"]]
+
+
+def test_at_v_a_2026_era_server_is_asked_for_its_log_lines(otchat, server):
+    server.enqueue(calls(("ask__chatty", {})), Stream(text_chunks("ok")))
+    r = otchat("-v", "--mcp-command", ASK, "--yes", "talk")
+    assert "* mcp ask info: working on it" in r.stderr.splitlines()
+    server.enqueue(calls(("ask__chatty", {})), Stream(text_chunks("ok")))
+    r = otchat("--mcp-command", ASK, "--yes", "talk")
+    assert r.code == 0 and "working on it" not in r.stderr and tool_messages(server.last_body) == ["worked"]

@@ -52,6 +52,7 @@ class Pump:
                 job()
                 if deadline is not None:
                     deadline += time.monotonic() - began
+        self.drain()
         return future.result()
 
     def drain(self) -> None:

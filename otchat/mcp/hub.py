@@ -90,8 +90,9 @@ class Hub:
     """The running servers. Start once, call tools from the main thread, close at exit."""
 
     def __init__(self, specs: list[ServerSpec], environ: dict[str, str], *, start_timeout: float = START_TIMEOUT,
-                 ui: McpUi | None = None):
+                 ui: McpUi | None = None, logs: bool = False):
         self.specs = specs
+        self.logs = logs  # ask 2026-07-28 servers for their log lines (older ones send them unasked)
         self.ui: McpUi = ui or NoUi()  # progress, log lines, forms: shown on the main thread (`_pump`)
         self.environ = dict(environ)
         self.start_timeout = start_timeout
@@ -161,7 +162,7 @@ class Hub:
         try:
             async with AsyncExitStack() as stack:
                 calls = Callbacks(spec.name, self._pump, lambda: self.ui, self._stale)
-                session = await open_session(spec, stack, self.environ, self._errlogs, calls)
+                session = await open_session(spec, stack, self.environ, self._errlogs, calls, logs=self.logs)
                 await negotiate(session)  # 2026-07-28 when the server speaks it, else the handshake
                 listed = await session.list_tools()
                 ready.set_result((session, list(listed.tools), time.monotonic() - start))
@@ -277,6 +278,7 @@ class Hub:
             result = exc
         finally:
             self.ui.progress_end()
+        self.ask(tool.server, lambda session: asyncio.sleep(0))  # what came before the answer is shown first
         if isinstance(result, (TimeoutError, asyncio.TimeoutError)):
             return ToolOutcome(f"the tool did not answer within {spec.timeout:g} s", is_error=True)
         if isinstance(result, Exception):  # JSON-RPC errors, a crashed server…

@@ -29,9 +29,10 @@ def expand(value: str, environ: dict[str, str]) -> str:
 
 
 async def open_session(spec: ServerSpec, stack: AsyncExitStack, environ: dict[str, str],
-                       errlogs: dict[str, IO[str]], calls: Callbacks) -> ClientSession:
+                       errlogs: dict[str, IO[str]], calls: Callbacks, *, logs: bool = False) -> ClientSession:
     """The server's transport and session, entered into `stack`, which closes them all (the HTTP
-    client of a remote server too); a stdio server's stderr log goes into `errlogs`."""
+    client of a remote server too); a stdio server's stderr log goes into `errlogs`. With `logs`,
+    each request asks a 2026-07-28 server for its log lines (logging is opt-in per request there)."""
     from mcp import StdioServerParameters, stdio_client
 
     if spec.url:
@@ -55,5 +56,6 @@ async def open_session(spec: ServerSpec, stack: AsyncExitStack, environ: dict[st
 
     session = declining_session()(read, write, elicitation_callback=calls.elicit, logging_callback=calls.log,
                                   message_handler=calls.message,
-                                  client_info=Implementation(name="otchat", version=__version__))
+                                  client_info=Implementation(name="otchat", version=__version__),
+                                  log_level="debug" if logs else None)
     return await stack.enter_async_context(session)
