@@ -6,7 +6,8 @@ name for "any JSON value"."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, Protocol
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Literal, Protocol
 
 from .models import JSON as JSON
 from .models import JSONObject as JSONObject
@@ -108,10 +109,45 @@ class Tools(Protocol):
 
     def call(self, function: str, arguments: JSONObject) -> Outcome: ...
 
+    def refresh(self) -> bool: ...  # before a turn: True when the tools changed
+
     def close(self) -> None: ...
 
 
 Approve = Callable[[Tool, JSONObject], bool]  # may this call of a local tool run?
+
+
+@dataclass
+class Elicitation:
+    """A local MCP server's `elicitation/create` (or one of a 2026-07-28 `input_required`
+    result's requests), in plain data."""
+
+    server: str
+    message: str
+    mode: Literal["form", "url"] = "form"
+    schema: JSONObject = field(default_factory=dict)  # form mode: the requested schema
+    url: str | None = None  # url mode: what the user is asked to open (otchat never opens it)
+
+
+@dataclass
+class Answer:
+    action: Literal["accept", "decline", "cancel"]
+    content: JSONObject | None = None  # what the form gave, when accepted
+
+
+class McpUi(Protocol):
+    """What local MCP servers show and ask: a call's progress, their log lines, a changed list,
+    an elicitation. Called on the main thread only, while it waits for a server (or before a turn)."""
+
+    def elicit(self, request: Elicitation) -> Answer: ...
+
+    def progress(self, function: str, done: float, total: float | None, message: str | None) -> None: ...
+
+    def progress_end(self) -> None: ...
+
+    def log(self, server: str, level: str, text: str) -> None: ...
+
+    def note(self, line: str) -> None: ...
 
 
 class Reply(Protocol):
@@ -158,3 +194,5 @@ class Front(Protocol):
     def board(self, models: list[str], prose: Prose) -> Board: ...
 
     def approver(self, auto: bool | list[str]) -> Approve: ...
+
+    def mcp_ui(self) -> McpUi: ...  # what local MCP servers show and ask through

@@ -83,6 +83,7 @@ class Session:
         question is written while the server thinks (a run killed mid-answer keeps it), the rest after."""
         from .engine import exchange
 
+        self.refresh_tools()
         try:
             return exchange(self.conversation, text, self.settings, opener, sink, tools=self.tools,
                             approve=self.approve, clock=self.env.clock, meanwhile=self.save if save else None)
@@ -97,11 +98,18 @@ class Session:
         reply = self.conversation.continuable()
         if reply is None:
             raise UsageError("the last reply finished normally; nothing to continue")
+        self.refresh_tools()
         try:
             return go_on(self.conversation, reply, self.settings, opener, sink, tools=self.tools,
                          approve=self.approve, clock=self.env.clock)
         finally:
             self.save()
+
+    def refresh_tools(self) -> None:
+        """Before a turn: a server that said its tools changed has them listed again, and the
+        turn declares the new list."""
+        if self.tools is not None and self.tools.refresh():
+            self.settings = self._complete()
 
     def save(self) -> None:
         """Tell the log what the conversation added or took off its path."""

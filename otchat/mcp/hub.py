@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-import tempfile
 import threading
 import time
 from collections.abc import Awaitable, Callable
@@ -17,12 +16,16 @@ from dataclasses import dataclass, field
 from typing import IO, TYPE_CHECKING, Any, TypeVar
 
 from ..errors import UsageError
-from ..seams import JSON, JSONObject
+from ..seams import JSON, JSONObject, McpUi
+from .asking import NoUi
+from .callbacks import Callbacks, Pump, call_tool, negotiate
 from .failures import describe_failure, stderr_tail
+from .opening import expand as expand
+from .opening import open_session
+from .results import outcome
 from .specs import ServerSpec
 
 if TYPE_CHECKING:
-    from contextlib import AsyncExitStack
 
     from mcp import ClientSession
     from mcp.types import CallToolResult, Tool
@@ -79,17 +82,6 @@ def _schema(value: object) -> dict[str, Any] | None:
     return value if isinstance(value, dict) and value else None
 
 
-def expand(value: str, environ: dict[str, str]) -> str:
-    """`${VAR}` in header values, from the environment (an unset variable is an error)."""
-    def sub(match: re.Match[str]) -> str:
-        name = match.group(1)
-        if name not in environ:
-            raise UsageError(f"an MCP header uses ${{{name}}}, which is not set")
-        return environ[name]
-
-    return re.sub(r"\$\{(\w+)\}", sub, value)
-
-
 def function_name(server: str, tool: str, taken: set[str]) -> str:
     base = re.sub(r"[^A-Za-z0-9_-]", "_", f"{server}__{tool}")[:MAX_NAME]
     name, n = base, 2
@@ -116,9 +108,11 @@ class Hub:
     """The running servers. Start once, call tools from the main thread, close at exit."""
 
     def __init__(self, specs: list[ServerSpec], environ: dict[str, str], *, start_timeout: float = START_TIMEOUT,
-                 content_parts: bool = False):
+                 content_parts: bool = False, ui: McpUi | None = None, logs: bool = False):
         self.specs = specs
         self.content_parts = content_parts  # a result's images go to the model as image parts
+        self.logs = logs  # ask 2026-07-28 servers for their log lines (older ones send them unasked)
+        self.ui: McpUi = ui or NoUi()  # progress, log lines, forms: shown on the main thread (`_pump`)
         self.environ = dict(environ)
         self.start_timeout = start_timeout
         self.tools: list[LocalTool] = []
@@ -131,6 +125,9 @@ class Hub:
         self._closing: asyncio.Event | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._errlogs: dict[str, IO[str]] = {}
+        self._listed: dict[str, list[Tool]] = {}  # each server's tools as it last listed them
+        self._pump = Pump()
+        self._stale: set[tuple[str, str]] = set()  # (server, "tools" | "resources" | "prompts") said changed
 
     # Lifecycle -------------------------------------------------------------------------
 
@@ -148,7 +145,6 @@ class Hub:
         for spec in self.specs:
             pending[spec.name] = asyncio.run_coroutine_threadsafe(self._launch(spec), self._loop)
         deadline = time.monotonic() + self.start_timeout
-        taken: set[str] = set()
         for spec in self.specs:
             future = pending[spec.name]
             try:
@@ -160,22 +156,12 @@ class Hub:
                 continue
             self._sessions[spec.name] = session
             self.timings[spec.name] = elapsed
-            for tool in tools:
-                annotations = getattr(tool, "annotations", None)
-                local = LocalTool(
-                    server=spec.name,
-                    name=tool.name,
-                    function=function_name(spec.name, tool.name, taken),
-                    description=(tool.description or "")[:1024],
-                    schema=fix_schema(getattr(tool, "input_schema", None)),
-                    read_only=getattr(annotations, "read_only_hint", None) is True,
-                    trusted=spec.trust,
-                    destructive=getattr(annotations, "destructive_hint", None) is True,
-                    open_world=getattr(annotations, "open_world_hint", None) is True,
-                    output_schema=_schema(getattr(tool, "output_schema", None)),
-                )
-                self.tools.append(local)
-                self._by_function[local.function] = local
+            self._listed[spec.name] = tools
+        self._build()
+
+    def _build(self) -> None:
+        self.tools = local_tools(self.specs, self._listed)
+        self._by_function = {tool.function: tool for tool in self.tools}
 
     async def _make_closing(self) -> None:
         self._closing = asyncio.Event()
@@ -194,8 +180,9 @@ class Hub:
         start = time.monotonic()
         try:
             async with AsyncExitStack() as stack:
-                session = await self._open(spec, stack)
-                await session.initialize()
+                calls = Callbacks(spec.name, self._pump, lambda: self.ui, self._stale)
+                session = await open_session(spec, stack, self.environ, self._errlogs, calls, logs=self.logs)
+                await negotiate(session)  # 2026-07-28 when the server speaks it, else the handshake
                 listed = await session.list_tools()
                 ready.set_result((session, list(listed.tools), time.monotonic() - start))
                 assert self._closing is not None
@@ -205,28 +192,6 @@ class Hub:
                 ready.set_exception(exc if isinstance(exc, Exception) else RuntimeError(str(exc)))
             if isinstance(exc, (KeyboardInterrupt, SystemExit)):
                 raise
-
-    async def _open(self, spec: ServerSpec, stack: AsyncExitStack) -> ClientSession:
-        """The server's transport and session, entered into `stack`, which closes them all
-        (the HTTP client of a remote server too)."""
-        from mcp import ClientSession, StdioServerParameters, stdio_client
-
-        if spec.url:
-            from mcp.client.streamable_http import streamable_http_client
-
-            from ..wire.clients import mcp_http_client
-
-            headers = {k: expand(v, self.environ) for k, v in spec.headers.items()}
-            client = await stack.enter_async_context(mcp_http_client(headers, spec.timeout))
-            read, write = await stack.enter_async_context(streamable_http_client(spec.url, http_client=client))
-        elif spec.command:
-            errlog = tempfile.TemporaryFile(mode="w+", encoding="utf-8", errors="replace")
-            self._errlogs[spec.name] = errlog
-            params = StdioServerParameters(command=spec.command, args=spec.args, env=spec.env or None, cwd=spec.cwd)
-            read, write = await stack.enter_async_context(stdio_client(params, errlog=errlog))
-        else:
-            raise UsageError(f"MCP server {spec.name!r} has neither command nor url")
-        return await stack.enter_async_context(ClientSession(read, write))
 
     def stderr_tail(self, name: str, lines: int = 3) -> str:
         """The last lines of what server `name` wrote on stderr ("" for one not run on stdio)."""
@@ -267,22 +232,46 @@ class Hub:
 
     def ask(self, server: str, request: Callable[[ClientSession], Awaitable[T]], timeout: float | None = None) -> T:
         """Run `request(session)` for server `server` on the loop and wait for its answer (raised
-        as it failed; a timeout as TimeoutError). Ctrl-C cancels it (the server keeps running)."""
+        as it failed; a timeout as TimeoutError: the time the user spends answering the server's
+        questions meanwhile does not count). Ctrl-C cancels it (the server keeps running)."""
         session = self._sessions[server]
         assert self._loop is not None
 
         async def go() -> T:
-            return await asyncio.wait_for(request(session), timeout)
+            return await request(session)
 
         future = asyncio.run_coroutine_threadsafe(go(), self._loop)
         try:
-            return future.result()
+            return self._pump.wait(future, timeout)  # what the server asks meanwhile is shown, asked, answered
         except BaseException as exc:
-            if not isinstance(exc, Exception):  # Ctrl-C, SIGTERM: cancel the request, keep the server
-                future.cancel()
+            if not isinstance(exc, Exception) or isinstance(exc, TimeoutError):  # Ctrl-C, SIGTERM, a timeout
+                future.cancel()  # the request is cancelled (the server is told), the server kept
             raise
 
     # Tools -------------------------------------------------------------------------------
+
+    def refresh(self) -> bool:
+        """Before a turn: what the servers said meanwhile is shown, and the tools of a server that
+        said its tools changed are listed again (True: they did change). A changed list of
+        resources or prompts is only said: they are listed afresh whenever they are used."""
+        self._pump.drain()
+        stale, changed = sorted(self._stale), False
+        self._stale.difference_update(stale)
+        for server, kind in (item for item in stale if item[0] in self._sessions):
+            if kind != "tools":
+                self.ui.note(f"MCP server {server} says its {kind} changed")
+                continue
+            try:
+                listed = self.ask(server, lambda session: session.list_tools(), START_TIMEOUT).tools
+            except Exception as exc:  # noqa: BLE001 - the old list stays
+                self.ui.note(f"MCP server {server} says its tools changed, but listing them failed: {exc}")
+                continue
+            if not same_tools(self._listed.get(server, []), listed):  # not a notice that changed nothing
+                self._listed[server], changed = list(listed), True
+                self.ui.note(f"MCP server {server}'s tools changed: {len(listed)} now")
+        if changed:
+            self._build()
+        return changed
 
     def function_tools(self) -> list[dict[str, Any]]:
         return [tool.to_openai() for tool in self.tools]
@@ -300,15 +289,43 @@ class Hub:
             return ToolOutcome("the arguments must be a JSON object", is_error=True)
         spec = next(s for s in self.specs if s.name == tool.server)
         result: CallToolResult | Exception
+        progress = Callbacks(tool.server, self._pump, lambda: self.ui, self._stale).progress(function)
         try:
-            result = self.ask(tool.server, lambda session: session.call_tool(tool.name, arguments), spec.timeout)
+            result = self.ask(tool.server, lambda session: call_tool(session, tool.name, arguments, progress),
+                              spec.timeout)
         except Exception as exc:  # noqa: BLE001 (the tool's failure is its result)
             result = exc
+        finally:
+            self.ui.progress_end()
+        self.ask(tool.server, lambda session: asyncio.sleep(0))  # what came before the answer is shown first
         if isinstance(result, (TimeoutError, asyncio.TimeoutError)):
             return ToolOutcome(f"the tool did not answer within {spec.timeout:g} s", is_error=True)
         if isinstance(result, Exception):  # JSON-RPC errors, a crashed server…
             why = " ".join(str(result).split()) or type(result).__name__
             return ToolOutcome(f"the tool failed: {why}", is_error=True)
-        from .results import outcome
-
         return ToolOutcome(*outcome(result, tool.output_schema, parts=self.content_parts))
+
+def local_tools(specs: list[ServerSpec], listed: dict[str, list[Tool]]) -> list[LocalTool]:
+    """The tools each server listed, in the order the servers are configured, named for the model."""
+    taken: set[str] = set()
+    tools = []
+    for spec in specs:
+        for tool in listed.get(spec.name, []):
+            annotations = getattr(tool, "annotations", None)
+            tools.append(LocalTool(
+                server=spec.name,
+                name=tool.name,
+                function=function_name(spec.name, tool.name, taken),
+                description=(tool.description or "")[:1024],
+                schema=fix_schema(getattr(tool, "input_schema", None)),
+                read_only=getattr(annotations, "read_only_hint", None) is True,
+                trusted=spec.trust,
+                destructive=getattr(annotations, "destructive_hint", None) is True,
+                open_world=getattr(annotations, "open_world_hint", None) is True,
+                output_schema=_schema(getattr(tool, "output_schema", None)),
+            ))
+    return tools
+
+
+def same_tools(before: list[Tool], after: list[Tool]) -> bool:
+    return [(t.name, t.input_schema) for t in before] == [(t.name, t.input_schema) for t in after]

@@ -6,7 +6,7 @@ from __future__ import annotations
 from ..env import Env
 from ..models import Prose
 from ..plan import Output
-from ..seams import Approve, Board, TurnSink, Waiting
+from ..seams import Approve, Board, McpUi, TurnSink, Waiting
 
 
 class TermFront:
@@ -39,3 +39,8 @@ class TermFront:
         from .prompts import Approver
 
         return Approver(self.env, auto)
+
+    def mcp_ui(self) -> McpUi:
+        from .mcpui import TermMcpUi
+
+        return TermMcpUi(self.env, verbose=self.output.verbose)
