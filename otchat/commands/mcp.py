@@ -12,9 +12,10 @@ import typer
 from ..config.resolve import config_path, load_file
 from ..env import Env
 from ..errors import ExitCode, UsageError
-from ..mcp.specs import ServerSpec, parse_command, specs_from_config
+from ..mcp.specs import ServerSpec, specs_from_config
 from ..shell import values
 from .group import env_of, new_group
+from .mcp_servers import server_specs
 from .options import McpCommandOpt
 
 if TYPE_CHECKING:
@@ -63,19 +64,8 @@ def list_cmd(env: Env) -> int:
     return ExitCode.OK
 
 
-def _chosen(env: Env, name: str | None, commands: list[str]) -> list[ServerSpec]:
-    specs = _configured(env) + [parse_command(text) for text in commands]
-    if name is None:
-        return specs
-    chosen = [spec for spec in specs if spec.name == name]
-    if not chosen:
-        known = ", ".join(spec.name for spec in specs) or "none configured"
-        raise UsageError(f"no MCP server {name!r}; servers: {known}")
-    return chosen
-
-
 def tools_cmd(env: Env, name: str | None, commands: list[str], as_json: bool) -> int:
-    specs = _chosen(env, name, commands)
+    specs = server_specs(env, name, commands)
     if not specs:
         raise UsageError("no MCP servers configured", hint="add [mcp.servers.NAME] or pass --mcp-command")
     from ..mcp.hub import Hub
@@ -111,7 +101,7 @@ def read_only_note(tool: LocalTool) -> str:
 
 
 def doctor_cmd(env: Env, commands: list[str]) -> int:
-    specs = _chosen(env, None, commands)
+    specs = server_specs(env, None, commands)
     if not specs:
         env.out("no MCP servers configured; nothing to check")
         return ExitCode.OK
@@ -156,7 +146,7 @@ def mcp_resources(
     from .mcp_resources import resources_cmd
 
     env = env_of(ctx)
-    return resources_cmd(env, _chosen(env, name, list(mcp_command or [])), json_)
+    return resources_cmd(env, server_specs(env, name, list(mcp_command or [])), json_)
 
 
 @app.command("read")
@@ -173,7 +163,7 @@ def mcp_read(
     from .mcp_resources import read_cmd
 
     env = env_of(ctx)
-    return read_cmd(env, _chosen(env, server, list(mcp_command or [])), server, uri, output)
+    return read_cmd(env, server_specs(env, server, list(mcp_command or [])), server, uri, output)
 
 
 # Prompts: `otchat mcp prompts` and `otchat mcp prompt` (commands/mcp_prompts.py).

@@ -8,19 +8,19 @@ from typing import TYPE_CHECKING, Annotated, Unpack
 
 import typer
 
-from ..config.resolve import config_path, load_file
 from ..env import Env
 from ..errors import ExitCode, UsageError
-from ..mcp.specs import ServerSpec, parse_command, specs_from_config
 from ..plan import Format, Output, Plan, check, output_format
 from ..shell import values
 from ..text import visible
 from .group import env_of
+from .mcp_servers import server_specs
 from .options import McpCommandOpt, RequestOptions, files_from, flags_from, resume_from, with_request_options
 
 if TYPE_CHECKING:
     from ..mcp.hub import Hub
     from ..mcp.prompts import Prompt
+    from ..mcp.specs import ServerSpec
     from ..runner import Run
 
 
@@ -64,19 +64,6 @@ def register(app: typer.Typer) -> None:
     """Add the two commands to `otchat mcp`."""
     app.command("prompts")(mcp_prompts)
     app.command("prompt", context_settings={"allow_interspersed_args": True})(mcp_prompt)
-
-
-def server_specs(env: Env, name: str | None, commands: list[str]) -> list[ServerSpec]:
-    """The configured servers and those of --mcp-command (only `name`'s, when given)."""
-    file = load_file(config_path(env.config_dir), warn=env.warn)
-    specs = specs_from_config(file.get("mcp", {}).get("servers", {})) + [parse_command(c) for c in commands]
-    if name is None:
-        return specs
-    chosen = [spec for spec in specs if spec.name == name][:1]
-    if not chosen:
-        known = ", ".join(spec.name for spec in specs) or "none configured"
-        raise UsageError(f"no MCP server {name!r}; servers: {known}")
-    return chosen
 
 
 def prompts_cmd(env: Env, name: str | None, commands: list[str], as_json: bool) -> int:
