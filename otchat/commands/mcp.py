@@ -15,7 +15,7 @@ from ..errors import ExitCode, UsageError
 from ..mcp.specs import ServerSpec, specs_from_config
 from ..shell import values
 from .group import env_of, new_group
-from .mcp_servers import server_specs
+from .mcp_servers import reported, server_specs, started
 from .options import McpCommandOpt
 
 if TYPE_CHECKING:
@@ -65,14 +65,8 @@ def list_cmd(env: Env) -> int:
 
 
 def tools_cmd(env: Env, name: str | None, commands: list[str], as_json: bool) -> int:
-    specs = server_specs(env, name, commands)
-    if not specs:
-        raise UsageError("no MCP servers configured", hint="add [mcp.servers.NAME] or pass --mcp-command")
-    from ..mcp.hub import Hub
-
-    hub = Hub(specs, dict(env.environ))
+    hub = started(env, server_specs(env, name, commands))
     try:
-        hub.start()
         if as_json:
             env.out(json.dumps(hub.function_tools(), indent=2, ensure_ascii=False))
         for tool in [] if as_json else hub.tools:
@@ -81,11 +75,9 @@ def tools_cmd(env: Env, name: str | None, commands: list[str], as_json: bool) ->
             if tool.description:
                 env.out(f"    {' '.join(tool.description.split())}")
             env.out(f"    parameters: {json.dumps(tool.schema.get('properties', {}), ensure_ascii=False)}")
-        for server, why in hub.failures.items():
-            env.error(f"MCP server {server} did not start: {why}")
+        return reported(env, hub)
     finally:
         hub.close()
-    return ExitCode.UNEXPECTED if hub.failures else ExitCode.OK
 
 
 def read_only_note(tool: LocalTool) -> str:

@@ -9,12 +9,12 @@ from typing import TYPE_CHECKING, Annotated, Unpack
 import typer
 
 from ..env import Env
-from ..errors import ExitCode, UsageError
+from ..errors import UsageError
 from ..plan import Format, Output, Plan, check, output_format
 from ..shell import values
 from ..text import visible
 from .group import env_of
-from .mcp_servers import server_specs
+from .mcp_servers import reported, server_specs, started
 from .options import McpCommandOpt, RequestOptions, files_from, flags_from, resume_from, with_request_options
 
 if TYPE_CHECKING:
@@ -67,15 +67,10 @@ def register(app: typer.Typer) -> None:
 
 
 def prompts_cmd(env: Env, name: str | None, commands: list[str], as_json: bool) -> int:
-    from ..mcp.hub import Hub
     from ..mcp.prompts import list_prompts
 
-    specs = server_specs(env, name, commands)
-    if not specs:
-        raise UsageError("no MCP servers configured", hint="add [mcp.servers.NAME] or pass --mcp-command")
-    hub = Hub(specs, dict(env.environ))
+    hub = started(env, server_specs(env, name, commands))
     try:
-        hub.start()
         listed = [prompt for server in hub.servers() for prompt in list_prompts(hub, server)]
         if as_json:
             env.out(json.dumps([p.to_json() for p in listed], indent=2, ensure_ascii=False))
@@ -84,11 +79,9 @@ def prompts_cmd(env: Env, name: str | None, commands: list[str], as_json: bool) 
                 show_prompt(env, prompt)
             if not listed and not hub.failures:
                 env.out("no prompts")
-        for server, why in hub.failures.items():
-            env.error(f"MCP server {server} did not start: {why}")
+        return reported(env, hub)
     finally:
         hub.close()
-    return ExitCode.UNEXPECTED if hub.failures else ExitCode.OK
 
 
 def show_prompt(env: Env, prompt: Prompt) -> None:

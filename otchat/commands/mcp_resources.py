@@ -10,9 +10,9 @@ from typing import TYPE_CHECKING
 from ..env import Env
 from ..errors import ExitCode, OtchatError, UsageError
 from ..mcp import resources
+from .mcp_servers import reported, started
 
 if TYPE_CHECKING:
-    from ..mcp.hub import Hub
     from ..mcp.specs import ServerSpec
     from ..seams import Tools
 
@@ -26,23 +26,9 @@ def terminal_ask(env: Env) -> resources.Ask | None:
     return lambda question: ask(env, question)
 
 
-def _started(env: Env, specs: list[ServerSpec]) -> Hub:
-    if not specs:
-        raise UsageError("no MCP servers configured", hint="add [mcp.servers.NAME] or pass --mcp-command")
-    from ..mcp.hub import Hub
-
-    hub = Hub(specs, dict(env.environ))
-    try:
-        hub.start()
-    except BaseException:
-        hub.close()
-        raise
-    return hub
-
-
 def resources_cmd(env: Env, specs: list[ServerSpec], as_json: bool) -> int:
     """List each server's resources and templates (the failures on stderr)."""
-    hub = _started(env, specs)
+    hub = started(env, specs)
     try:
         found = [item for server in hub.servers() for item in resources.listing(hub, server)]
         if as_json:
@@ -50,11 +36,9 @@ def resources_cmd(env: Env, specs: list[ServerSpec], as_json: bool) -> int:
         else:
             for line in resources.table(hub.servers(), found):
                 env.out(line)
-        for server, why in hub.failures.items():
-            env.error(f"MCP server {server} did not start: {why}")
+        return reported(env, hub)
     finally:
         hub.close()
-    return ExitCode.UNEXPECTED if hub.failures else ExitCode.OK
 
 
 def _as_json(item: resources.Listed) -> dict[str, object]:
@@ -65,7 +49,7 @@ def _as_json(item: resources.Listed) -> dict[str, object]:
 
 def read_cmd(env: Env, specs: list[ServerSpec], server: str, uri: str, output: Path | None) -> int:
     """Print resource `uri` of `server` (text), or write it to `output`; a blob without `-o` is one line."""
-    hub = _started(env, specs)
+    hub = started(env, specs)
     try:
         if server in hub.failures:
             raise OtchatError(f"MCP server {server} did not start: {hub.failures[server]}")
