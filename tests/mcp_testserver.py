@@ -40,6 +40,12 @@ def peek() -> str:
     return f"pid {os.getpid()}"
 
 
+@server.tool(description="The server's clock (time.time()) as it answers: the benchmark's tool result.",
+             annotations=ToolAnnotations(read_only_hint=True))
+def now() -> str:
+    return f"sent at {time.time():.6f}"
+
+
 @server.tool(description="Destructive, by its own word: wipe everything.",
              annotations=ToolAnnotations(destructive_hint=True, read_only_hint=False))
 def wipe() -> str:

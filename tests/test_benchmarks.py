@@ -11,3 +11,4 @@ def test_quick_benchmark_runs():
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert "otchat --version" in proc.stdout and "python -c pass" in proc.stdout
+    assert "MCP tool result: the server's answer to the screen, terminal" in proc.stdout

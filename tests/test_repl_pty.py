@@ -381,7 +381,7 @@ def test_with_an_mcp_server_the_banner_counts_its_tools_and_tools_names_them(spa
 
     child = spawn("chat", "--mcp-command", TESTSERVER_CMD, "-t", "exa",
                   env={"PATH": f"{BIN}:/usr/bin:/bin"})
-    assert "tools: exa, 6 from t · " in child.logfile_read.getvalue()  # echo, fail, slow, crash, peek, wipe
+    assert "tools: exa, 7 from t · " in child.logfile_read.getvalue()  # echo, fail, slow, crash, peek, now, wipe
     say(child, "/tools")
     child.expect("t__crash")
     assert leave(child) == 0

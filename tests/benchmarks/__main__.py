@@ -210,6 +210,11 @@ def main() -> None:
                             share <= 0.05 and ours.wall <= floor.wall * 1.05))
         if want("signal"):
             rows.append(ctrl_c(server, env, 2 if args.quick else 20))
+        if want("mcp"):
+            from tests.benchmarks.mcp_rows import mcp_rows
+
+            rows += mcp_rows(HERE, env, 1 if args.quick else runs,
+                             lambda case, ours, name, floor, note, met=None: Row(case, ours, name, floor, note, met))
         if want("link"):
             from tests.benchmarks.link import link_rows
 
