@@ -258,6 +258,11 @@ def mcp_latency(runs: int) -> None:
     sp.run(["git", "init", "-q", str(repo)], check=True)
     cases = [("mcp-server-time", "time__get_current_time", {"timezone": "Asia/Tokyo"}),
              (f"mcp-server-git --repository {repo}", "git__git_status", {"repo_path": str(repo)})]
+    from tests.benchmarks.mcp_rows import everything_command
+
+    everything = everything_command()
+    if everything is not None:  # node and npm here: every MCP feature, through the same session
+        cases.append((everything, "everything__echo", {"message": "hi"}))
     print("\nlocal MCP servers (median of", runs, "starts; calls: median of 20)")
     old_path = os.environ["PATH"]
     os.environ["PATH"] = env["PATH"]
@@ -274,7 +279,7 @@ def mcp_latency(runs: int) -> None:
                     hub.call(tool, arguments)
                     calls.append(time.perf_counter() - begin)
                 hub.close()
-            print(f"  {command.split()[0]:<18} start + initialize + list tools {statistics.median(starts) * 1000:7.1f} ms"
+            print(f"  {command.split()[0].split('=')[0]:<18} start + initialize + list tools {statistics.median(starts) * 1000:7.1f} ms"
                   f"   one call {statistics.median(calls) * 1000:6.1f} ms")
     finally:
         os.environ["PATH"] = old_path

@@ -44,7 +44,7 @@ def mcp_rows(root: Path, env: dict[str, str], runs: int, row: Callable[..., obje
         rows.append(row("Ctrl-C to exit during a tool call (test server)", measure.Stats(median, 0.0, None),
                         "python in a sleep", measure.Stats(_python_floor(env), 0.0, None),
                         f"median {median * 1000:.0f} ms (reported: the SDK gives a server 2 s to exit)"))
-        everything = _everything()
+        everything = everything_command()
         if everything is not None:
             quit_in = [_ctrl_c_in_call(env, ["--mcp-command", everything],
                                        'everything__trigger-long-running-operation {"duration": 30, "steps": 30}')
@@ -121,7 +121,7 @@ def _python_floor(env: dict[str, str]) -> float:
     return time.perf_counter() - sent
 
 
-def _everything() -> str | None:
+def everything_command() -> str | None:
     try:
         from tests.everything import command
 
