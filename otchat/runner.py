@@ -80,7 +80,7 @@ class Run:
         """Start the local MCP servers and the session, and continue the conversation the plan
         names (what was resumed, or None)."""
         settings = self.setup.settings
-        hub = start_tools(self.env, settings, self.front.mcp_ui(), logs=self.plan.output.verbose)
+        hub = start_tools(self.env, settings, self.front.mcp_ui, logs=self.plan.output.verbose)
         if hub is not None:
             self._closing.callback(hub.close)
         approve = self._approve or self.front.approver(settings.auto_approve)
@@ -202,14 +202,17 @@ class Run:
         return show(self.env, outcome, self.plan.output)
 
 
-def start_tools(env: Env, settings: Settings, ui: McpUi | None = None, *, logs: bool = False) -> Hub | None:
-    """Start the local MCP servers this run uses (None when there are none); `ui` shows what they
-    show and asks what they ask; with `logs` (-v) 2026-07-28 servers are asked for log lines."""
+def start_tools(env: Env, settings: Settings, ui: Callable[[], McpUi] | None = None, *,
+                logs: bool = False) -> Hub | None:
+    """Start the local MCP servers this run uses (None when there are none); `ui` makes what shows
+    what they show and asks what they ask (only when there are some); with `logs` (-v)
+    2026-07-28 servers are asked for log lines."""
     if not settings.mcp_servers:
         return None
     from .mcp.hub import Hub
 
-    hub = Hub(settings.mcp_servers, dict(env.environ), content_parts=settings.content_parts, ui=ui, logs=logs)
+    hub = Hub(settings.mcp_servers, dict(env.environ), content_parts=settings.content_parts,
+              ui=ui() if ui is not None else None, logs=logs)
     try:
         hub.start()
     except BaseException:

@@ -112,7 +112,7 @@ def read_candidates(session: Session, arg: str) -> list[str]:
 def mention_candidates(session: Session, text: str) -> list[str]:
     """What the last word of a REPL line completes to when it starts a mention: `@SERVER:`,
     then `@SERVER:URI` of that server's resources and templates."""
-    word = "" if not text or text[-1].isspace() else text.split()[-1]
+    word = "" if not text or text[-1].isspace() else text.rsplit(maxsplit=1)[-1]
     if not word.startswith("@") or word.startswith("@@"):
         return []
     hub = _running(session)

@@ -301,7 +301,7 @@ def _completer(env: Env, session: Session) -> Completer:
         def get_completions(self, document: Document, complete_event: CompleteEvent) -> Iterator[Completion]:
             text = document.text_before_cursor
             if not text.startswith("/"):  # @SERVER:URI, a resource to attach
-                word = "" if not text or text[-1].isspace() else text.split()[-1]
+                word = "" if not text or text[-1].isspace() else text.rsplit(maxsplit=1)[-1]
                 for mention in mcp_slash.mention_candidates(session, text):
                     if mention.startswith(word):
                         yield Completion(mention, start_position=-len(word), display=visible(mention))
